@@ -1,0 +1,92 @@
+"""gradfit: learning in neural networks from first principles, on NumPy.
+
+The public surface mirrors PyTorch's names: ``gf.tensor``, ``Tensor.backward()``,
+``gf.no_grad()``, ``gf.nn``, ``gf.optim``. ``import gradfit`` needs only NumPy.
+
+Example:
+    >>> import gradfit as gf
+    >>> w = gf.tensor([0.5, -1.0], requires_grad=True)
+    >>> loss = ((w * 2 - 1) ** 2).sum()
+    >>> loss.backward()
+    >>> w.grad
+    tensor([  0., -12.])
+"""
+
+from __future__ import annotations
+
+from gradfit import backend
+from gradfit.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradfit.backend import bool_ as bool  # noqa: A001 - PyTorch's dtype names
+from gradfit.backend import float16, float32, float64, int8, int16, int32, int64, uint8
+from gradfit.creation import (
+    arange,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from gradfit.gradcheck import GradcheckError, gradcheck
+from gradfit.ops import *  # noqa: F403 - the op functions are gf.exp, gf.matmul, ...
+from gradfit.ops import __all__ as _ops_all
+from gradfit.random import get_rng_state, manual_seed, set_rng_state
+from gradfit.tensor import Tensor
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "backend",
+    "empty",
+    "enable_grad",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_rng_state",
+    "gradcheck",
+    "is_grad_enabled",
+    "linspace",
+    "manual_seed",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "set_grad_enabled",
+    "set_rng_state",
+    "tensor",
+    "zeros",
+    "zeros_like",
+    *_ops_all,
+]
+
+
+def __getattr__(name: str) -> object:
+    """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""
+    import importlib
+
+    if name in ("nn", "optim", "data", "train", "models", "viz", "cli"):
+        return importlib.import_module(f"gradfit.{name}")
+    raise AttributeError(f"module 'gradfit' has no attribute {name!r}")

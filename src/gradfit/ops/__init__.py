@@ -1,0 +1,193 @@
+"""Differentiable operations, one family per module, and the Tensor methods that call them.
+
+Example:
+    >>> import gradfit as gf
+    >>> x = gf.tensor([1.0, 2.0], requires_grad=True)
+    >>> (2 - x).exp().sum().backward()
+    >>> x.grad.shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradfit.ops.arithmetic import (
+    Add,
+    Mul,
+    Neg,
+    Sub,
+    add,
+    clamp,
+    clip,
+    div,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    sub,
+    where,
+)
+from gradfit.ops.linalg import matmul
+from gradfit.ops.reduce import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+)
+from gradfit.ops.shape import (
+    broadcast_to,
+    cat,
+    chunk,
+    concatenate,
+    expand,
+    flatten,
+    flip,
+    getitem,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+    view,
+)
+from gradfit.ops.softmax import log_softmax, softmax
+from gradfit.ops.unary import (
+    abs,
+    cos,
+    elu,
+    exp,
+    gelu,
+    leaky_relu,
+    log,
+    log1p,
+    relu,
+    sigmoid,
+    sign,
+    silu,
+    sin,
+    softplus,
+    sqrt,
+    tanh,
+)
+from gradfit.tensor import Tensor, as_tensor_like, tensors_of
+
+__all__ = [
+    "abs", "add", "amax", "amin", "argmax", "argmin", "broadcast_to", "cat", "chunk", "clamp",
+    "clip", "concatenate", "cos", "div", "elu", "exp", "expand", "flatten", "flip", "gelu",
+    "getitem", "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "pad", "permute", "pow", "prod",
+    "relu", "repeat", "reshape", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "split",
+    "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
+    "view", "where",
+]  # fmt: skip
+
+
+def _fast_binary(fn_cls: Any, a: Tensor, b: Any) -> Tensor:
+    """Binary op where ``a`` is a Tensor: the common same-dtype case skips promotion."""
+    if type(b) is Tensor:
+        if b.data.dtype == a.data.dtype:
+            return fn_cls.apply(a, b)
+        return fn_cls.apply(*tensors_of(a, b))
+    if type(b) is float and a.data.dtype.kind == "f":
+        return fn_cls.apply(a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype)))
+    return fn_cls.apply(*tensors_of(a, as_tensor_like(b, a)))
+
+
+def _cmp(ufunc: Any) -> Any:
+    def op(self: Tensor, other: Any) -> Tensor:
+        o = other.data if isinstance(other, Tensor) else other
+        try:
+            return Tensor._wrap(np.asarray(ufunc(self.data, o)))
+        except ValueError:
+            raise ValueError(
+                f"comparison: shapes {self.shape} and {np.shape(o)} cannot be broadcast together"
+            ) from None
+
+    return op
+
+
+def _logical(ufunc: Any, name: str) -> Any:
+    def op(self: Tensor, other: Any) -> Tensor:
+        o = other.data if isinstance(other, Tensor) else other
+        if self.data.dtype.kind not in "biu" or np.asarray(o).dtype.kind not in "biu":
+            raise TypeError(f"{name}: expected bool or integer tensors, got {self.dtype}")
+        return Tensor._wrap(np.asarray(ufunc(self.data, o)))
+
+    return op
+
+
+def _install_methods() -> None:
+    T = Tensor
+    T.__add__ = lambda a, b: _fast_binary(Add, a, b)
+    T.__radd__ = lambda a, b: _fast_binary(Add, a, b)
+    T.__sub__ = lambda a, b: _fast_binary(Sub, a, b)
+    T.__rsub__ = lambda a, b: sub(b, a)
+    T.__mul__ = lambda a, b: _fast_binary(Mul, a, b)
+    T.__rmul__ = lambda a, b: _fast_binary(Mul, a, b)
+    T.__truediv__ = lambda a, b: div(a, b)
+    T.__rtruediv__ = lambda a, b: div(b, a)
+    T.__neg__ = lambda a: Neg.apply(a)
+    T.__pos__ = lambda a: a
+    T.__pow__ = lambda a, b: pow(a, b)
+    T.__rpow__ = lambda a, b: pow(b, a)
+    T.__matmul__ = lambda a, b: matmul(a, b)
+    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__abs__ = lambda a: abs(a)
+    T.__getitem__ = getitem
+    T.__lt__ = _cmp(np.less)
+    T.__le__ = _cmp(np.less_equal)
+    T.__gt__ = _cmp(np.greater)
+    T.__ge__ = _cmp(np.greater_equal)
+    T.__eq__ = _cmp(np.equal)  # type: ignore[assignment]
+    T.__ne__ = _cmp(np.not_equal)  # type: ignore[assignment]
+    T.__and__ = _logical(np.bitwise_and, "&")
+    T.__or__ = _logical(np.bitwise_or, "|")
+    T.__xor__ = _logical(np.bitwise_xor, "^")
+    T.__invert__ = lambda a: Tensor._wrap(np.asarray(np.invert(a.data)))
+    T.__hash__ = lambda a: id(a)  # __eq__ is elementwise, as in PyTorch
+
+    for name in (
+        "add", "sub", "mul", "div", "pow", "matmul", "maximum", "minimum", "clamp", "clip",
+        "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid", "relu",
+        "leaky_relu", "elu", "gelu", "silu", "softplus",
+        "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+        "norm", "logsumexp", "softmax", "log_softmax",
+        "reshape", "view", "permute", "transpose", "flatten", "squeeze", "unsqueeze", "expand",
+        "repeat", "split", "chunk", "flip",
+    ):  # fmt: skip
+        setattr(T, name, globals()[name])
+    T.neg = neg
+    T.negative = neg
+    T.broadcast_to = broadcast_to
+    T.expand_as = lambda a, b: expand(a, *b.shape)
+    T.reshape_as = lambda a, b: reshape(a, *b.shape)
+    T.view_as = T.reshape_as
+    T.any = lambda a, dim=None, keepdim=False: Tensor._wrap(
+        np.asarray(a.data.any(axis=dim, keepdims=keepdim))
+    )
+    T.all = lambda a, dim=None, keepdim=False: Tensor._wrap(
+        np.asarray(a.data.all(axis=dim, keepdims=keepdim))
+    )
+    T.square = lambda a: pow(a, 2)
+    T.rsqrt = lambda a: pow(a, -0.5)
+    T.reciprocal = lambda a: div(1.0, a)
+
+
+_install_methods()

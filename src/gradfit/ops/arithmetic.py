@@ -1,0 +1,382 @@
+"""Elementwise arithmetic with broadcasting: add, sub, mul, div, neg, pow, maximum, minimum, where, clamp.
+
+Every binary op reduces its gradients to the inputs' shapes with ``sum_to``.
+
+Example:
+    >>> import gradfit as gf
+    >>> a = gf.tensor([[1.0], [2.0]], requires_grad=True)   # (2, 1)
+    >>> b = gf.tensor([10.0, 20.0, 30.0], requires_grad=True)  # (3,)
+    >>> (a * b).sum().backward()
+    >>> a.grad.shape, b.grad.tolist()
+    ((2, 1), [3.0, 3.0, 3.0])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradfit.autograd import Function, sum_to
+from gradfit.tensor import Tensor, tensors_of
+
+
+def _broadcast_error(op: str, a: np.ndarray, b: np.ndarray) -> ValueError:
+    return ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
+
+
+class Add(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.shapes = (a.shape, b.shape)
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (sum_to(grad, sa) if na else None, sum_to(grad, sb) if nb else None)
+
+
+class Sub(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.shapes = (a.shape, b.shape)
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (sum_to(grad, sa) if na else None, sum_to(-grad, sb) if nb else None)
+
+
+class Mul(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        na, nb = self.needs_input_grad
+        self.saved = (b if na else None, a if nb else None)
+        self.shapes = (a.shape, b.shape)
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        b, a = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (sum_to(grad * b, sa) if na else None, sum_to(grad * a, sb) if nb else None)
+
+
+class Div(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.shapes = (a.shape, b.shape)
+        try:
+            out = a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+        if out.dtype != a.dtype and a.dtype == b.dtype:  # int / int -> float32, like PyTorch
+            out = out.astype(np.float32)
+        self.saved = (b, out if self.needs_input_grad[1] else None)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        b, out = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad / b, sa) if na else None
+        gb = sum_to(-grad * out / b, sb) if nb else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return -a
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (-grad,)
+
+
+class PowScalar(Function):
+    """``x ** p`` for a constant exponent ``p``."""
+
+    def forward(self, a: np.ndarray, p: float) -> np.ndarray:
+        self.p = p
+        self.saved = (a,)
+        if p == 2:
+            return a * a
+        if p == 0.5:
+            return np.sqrt(a)
+        return np.power(a, a.dtype.type(p)) if a.dtype.kind == "f" else np.power(a, p)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        (a,) = self.saved
+        p = self.p
+        if p == 2:
+            return (grad * (a + a),)
+        if p == 0:
+            return (np.zeros_like(a),)
+        return (grad * (a.dtype.type(p) * np.power(a, a.dtype.type(p - 1))),)
+
+
+class RPowScalar(Function):
+    """``c ** x`` for a constant base ``c``."""
+
+    def forward(self, a: np.ndarray, base: float) -> np.ndarray:
+        out = np.power(a.dtype.type(base), a)
+        self.saved = (out,)
+        self.log_base = np.log(a.dtype.type(base)) if base > 0 else a.dtype.type(np.nan)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        (out,) = self.saved
+        return (grad * out * self.log_base,)
+
+
+class Pow(Function):
+    """``a ** b`` for two tensors."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        try:
+            out = np.power(a, b)
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        na, nb = self.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = sum_to(grad * b * np.power(a, b - 1), a.shape)
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                loga = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0).astype(a.dtype)
+            gb = sum_to(grad * out * loga, b.shape)
+        return ga, gb
+
+
+class Maximum(Function):
+    """Elementwise maximum; ties split the gradient equally (as PyTorch does)."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        try:
+            out = np.maximum(a, b)
+        except ValueError:
+            raise _broadcast_error("maximum", a, b) from None
+        self.saved = (a, b)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, b = self.saved
+        w = (a > b).astype(grad.dtype) + (a == b).astype(grad.dtype) * 0.5
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad * w, a.shape) if na else None
+        gb = sum_to(grad * (1 - w), b.shape) if nb else None
+        return ga, gb
+
+
+class Minimum(Function):
+    """Elementwise minimum; ties split the gradient equally."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        try:
+            out = np.minimum(a, b)
+        except ValueError:
+            raise _broadcast_error("minimum", a, b) from None
+        self.saved = (a, b)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, b = self.saved
+        w = (a < b).astype(grad.dtype) + (a == b).astype(grad.dtype) * 0.5
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad * w, a.shape) if na else None
+        gb = sum_to(grad * (1 - w), b.shape) if nb else None
+        return ga, gb
+
+
+class Where(Function):
+    """``where(cond, a, b)``; ``cond`` is a constant boolean array."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        try:
+            out = np.where(cond, a, b)
+        except ValueError:
+            raise ValueError(
+                f"where: condition {cond.shape}, x {a.shape} and y {b.shape} "
+                "cannot be broadcast together"
+            ) from None
+        self.saved = (cond,)
+        self.shapes = (a.shape, b.shape)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        (cond,) = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        zero = grad.dtype.type(0)
+        ga = sum_to(np.where(cond, grad, zero), sa) if na else None
+        gb = sum_to(np.where(cond, zero, grad), sb) if nb else None
+        return ga, gb
+
+
+class Clamp(Function):
+    """Clamp to [lo, hi]; the gradient flows where lo <= x <= hi (PyTorch's convention)."""
+
+    def forward(self, a: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+        self.saved = (a,)
+        self.lo, self.hi = lo, hi
+        if lo is not None and hi is not None and lo > hi:
+            return np.full_like(a, hi)
+        return np.clip(a, lo, hi)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        (a,) = self.saved
+        mask = np.ones(a.shape, dtype=bool)
+        if self.lo is not None:
+            mask &= a >= self.lo
+        if self.hi is not None:
+            mask &= a <= self.hi
+        return (grad * mask,)
+
+
+# ------------------------------------------------------------------ functional API
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """``a + b`` with broadcasting.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.add(gf.ones(2), 1)
+        tensor([2., 2.])
+    """
+    return Add.apply(*tensors_of(a, b))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """``a - b`` with broadcasting.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.sub(3, gf.ones(2))
+        tensor([2., 2.])
+    """
+    return Sub.apply(*tensors_of(a, b))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """``a * b`` with broadcasting.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.mul(gf.ones(2), 3)
+        tensor([3., 3.])
+    """
+    return Mul.apply(*tensors_of(a, b))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """``a / b`` (true division) with broadcasting.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.div(gf.ones(2), 4)
+        tensor([0.25, 0.25])
+    """
+    return Div.apply(*tensors_of(a, b))
+
+
+def neg(a: Tensor) -> Tensor:
+    """``-a``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.neg(gf.ones(1))
+        tensor([-1.])
+    """
+    return Neg.apply(a)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``a ** b``; either side may be a constant.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.pow(gf.tensor([2.0, 3.0]), 2)
+        tensor([4., 9.])
+    """
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        if a.dtype.kind != "f" and (isinstance(b, float) or b < 0):
+            a = a.float()
+        return PowScalar.apply(a, p=b)
+    if isinstance(b, Tensor) and isinstance(a, (int, float)) and not isinstance(a, bool):
+        if b.dtype.kind != "f":
+            b = b.float()
+        return RPowScalar.apply(b, base=a)
+    return Pow.apply(*tensors_of(a, b))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.maximum(gf.tensor([1.0, 5.0]), gf.tensor([3.0, 2.0]))
+        tensor([3., 5.])
+    """
+    return Maximum.apply(*tensors_of(a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.minimum(gf.tensor([1.0, 5.0]), gf.tensor([3.0, 2.0]))
+        tensor([1., 2.])
+    """
+    return Minimum.apply(*tensors_of(a, b))
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """Pick ``x`` where ``condition`` is true and ``y`` elsewhere (broadcasting all three).
+
+    Example:
+        >>> import gradfit as gf
+        >>> x = gf.tensor([-1.0, 2.0])
+        >>> gf.where(x > 0, x, 0.0)
+        tensor([0., 2.])
+    """
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    a, b = tensors_of(x, y)
+    return Where.apply(a, b, cond=cond)
+
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp every element into ``[min, max]`` (either bound may be omitted).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.clamp(gf.tensor([-2.0, 0.5, 3.0]), min=0, max=1)
+        tensor([0. , 0.5, 1. ])
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp

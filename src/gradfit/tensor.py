@@ -1,0 +1,566 @@
+"""``Tensor``: an array, its gradient, and the node of the graph that made it.
+
+Operators and methods delegate to the differentiable operations in
+:mod:`gradfit.ops`. ``Tensor.data`` is the underlying NumPy array (PyTorch's
+``.data`` is a tensor; in gradfit it is the array itself, which is what a
+learner wants to look at and what optimizers update in place).
+
+Example:
+    >>> import gradfit as gf
+    >>> x = gf.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x ** 2).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[2., 4.],
+            [6., 8.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradfit import autograd, backend
+from gradfit.autograd import Function, is_grad_enabled
+
+Scalar = int | float | bool
+
+
+class Tensor:
+    """An n-dimensional array that records the operations made on it for backpropagation.
+
+    Args:
+        data: array-like (nested lists, NumPy array, scalar or Tensor).
+        dtype: float32 by default for floats, int64 for ints, bool for bools.
+        requires_grad: record operations on this tensor and give it a ``.grad``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.Tensor([1, 2, 3], dtype="float32")
+        tensor([1., 2., 3.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
+    __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        arr = _to_array(data, dtype)
+        self.data = arr
+        self.grad: Tensor | None = None
+        self.grad_fn: Function | None = None
+        self._version = [0]
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def _wrap(cls, arr: np.ndarray) -> Tensor:
+        """A leaf around ``arr`` without copying or checking (internal fast path)."""
+        t = object.__new__(cls)
+        t.data = arr
+        t.grad = None
+        t.grad_fn = None
+        t.requires_grad = False
+        t._version = [0]
+        return t
+
+    @classmethod
+    def _from_op(cls, arr: Any, fn: Function | None) -> Tensor:
+        if type(arr) is not np.ndarray:
+            arr = np.asarray(arr)
+        t = object.__new__(cls)
+        t.data = arr
+        t.grad = None
+        t.grad_fn = fn
+        t._version = [0]
+        if fn is None:
+            t.requires_grad = False
+        else:
+            t.requires_grad = True
+            fn.out_meta = (arr.shape, arr.dtype)
+        return t
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The tensor's shape as a tuple (PyTorch returns ``torch.Size``, a tuple too)."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user made (not the result of a recorded operation)."""
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dimensions reversed (the matrix transpose for 2-D tensors)."""
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dimensions swapped (batched matrix transpose)."""
+        return self.transpose(-2, -1)
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of one dimension.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.zeros(2, 3).size(-1)
+            3
+        """
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_norm_dim(dim, self.ndim, "size")]
+
+    def numel(self) -> int:
+        """Number of elements.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.zeros(2, 3).numel()
+            6
+        """
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        """Number of dimensions (PyTorch's ``dim()``)."""
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shares memory, like PyTorch's ``numpy()``).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).numpy()
+            array([1., 1.], dtype=float32)
+        """
+        return self.data
+
+    def item(self) -> Scalar:
+        """The value of a one-element tensor as a Python number.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.tensor([2.5]).item()
+            2.5
+        """
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor can be converted to a Python scalar, "
+                f"got shape {self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        """Nested Python lists.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.tensor([[1, 2]]).tolist()
+            [[1, 2]]
+        """
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing the data, cut from the graph (and sharing the version counter).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2, requires_grad=True).detach().requires_grad
+            False
+        """
+        t = Tensor._wrap(self.data)
+        t._version = self._version
+        return t
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).clone()
+            tensor([1., 1.])
+        """
+        from gradfit.ops.shape import Clone
+
+        return Clone.apply(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place; only float leaves can require grad.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.zeros(2).requires_grad_().requires_grad
+            True
+        """
+        if requires_grad and not backend.is_floating(self.data.dtype):
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require gradients, "
+                f"this one is {self.data.dtype}"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_(False) on a non-leaf tensor: use .detach() to cut it from the graph"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Convert to ``dtype`` (differentiable between float dtypes).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).astype("float64").dtype
+            dtype('float64')
+        """
+        from gradfit.ops.shape import Cast
+
+        dt = backend.to_dtype(dtype)
+        if dt == self.data.dtype:
+            return self
+        return Cast.apply(self, dtype=dt)
+
+    to = astype
+
+    def float(self) -> Tensor:
+        """Convert to float32."""
+        return self.astype(backend.float32)
+
+    def double(self) -> Tensor:
+        """Convert to float64."""
+        return self.astype(backend.float64)
+
+    def long(self) -> Tensor:
+        """Convert to int64."""
+        return self.astype(backend.int64)
+
+    def int(self) -> Tensor:
+        """Convert to int32."""
+        return self.astype(backend.int32)
+
+    def bool(self) -> Tensor:
+        """Convert to bool."""
+        return self.astype(backend.bool_)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data.reshape(()))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.data, separator=", ", prefix="tensor(", precision=4, suppress_small=False
+        )
+        extras = []
+        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----------------------------------------------------------------- autograd
+    def backward(
+        self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Backpropagate: add d(self)/d(leaf) to the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is required unless the tensor holds one element. The graph's
+        saved arrays are freed afterwards unless ``retain_graph=True``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> w = gf.tensor([1.0, -2.0], requires_grad=True)
+            >>> (w * 3).sum().backward()
+            >>> w.grad
+            tensor([3., 3.])
+        """
+        g = None
+        if gradient is not None:
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        autograd.backward(self, g, retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> None:
+        """Not supported: gradients are kept on leaves only (use ``register_hook`` in PyTorch)."""
+        raise NotImplementedError("retain_grad: gradfit keeps gradients on leaf tensors only")
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).zero_()
+            tensor([0., 0.])
+        """
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        self._version[0] += 1
+        return self
+
+    def fill_(self, value: Scalar) -> Tensor:
+        """Fill with ``value`` in place.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.zeros(2).fill_(3)
+            tensor([3., 3.])
+        """
+        self._check_inplace("fill_")
+        self.data[...] = value
+        self._version[0] += 1
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast to this shape) into this tensor in place.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.zeros(2).copy_(gf.ones(2))
+            tensor([1., 1.])
+        """
+        self._check_inplace("copy_")
+        arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self.data, np.broadcast_to(arr, self.shape), casting="unsafe")
+        except ValueError as e:
+            raise ValueError(f"copy_: cannot copy shape {arr.shape} into {self.shape}") from e
+        self._version[0] += 1
+        return self
+
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and is_grad_enabled():
+            what = "a leaf tensor" if self.grad_fn is None else "a tensor in the graph"
+            raise RuntimeError(
+                f"in-place {op} on {what} that requires grad: the graph needs its value to "
+                "compute gradients. Write it out of place (x = x + y), or wrap the update in "
+                "gf.no_grad() (as an optimizer step does)."
+            )
+        fn = self.grad_fn
+        if fn is not None and fn.saved is not None:
+            raise RuntimeError(
+                f"in-place {op} on a tensor produced by {fn.name} whose graph has not been "
+                "backpropagated yet: the graph may need its value. Use an out-of-place operation."
+            )
+
+    def _inplace(self, op: str, other: Any, ufunc: Any) -> Tensor:
+        self._check_inplace(op)
+        arr = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, arr, out=self.data, casting="same_kind")
+        except ValueError as e:
+            oshape = np.shape(arr)
+            raise ValueError(
+                f"in-place {op}: cannot broadcast {oshape} into the tensor's shape {self.shape}"
+            ) from e
+        except TypeError as e:  # numpy's UFuncTypeError for casting
+            raise TypeError(f"in-place {op}: {e}") from e
+        self._version[0] += 1
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace("+=", other, np.add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace("-=", other, np.subtract)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace("*=", other, np.multiply)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace("/=", other, np.true_divide)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """In-place ``self += alpha * other`` (refused where the graph needs the value)."""
+        return self._inplace("add_", other if alpha == 1 else _data(other) * alpha, np.add)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        """In-place ``self -= alpha * other``."""
+        return self._inplace("sub_", other if alpha == 1 else _data(other) * alpha, np.subtract)
+
+    def mul_(self, other: Any) -> Tensor:
+        """In-place ``self *= other``."""
+        return self._inplace("mul_", other, np.multiply)
+
+    def div_(self, other: Any) -> Tensor:
+        """In-place ``self /= other``."""
+        return self._inplace("div_", other, np.true_divide)
+
+    def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
+        """In-place clamp."""
+        self._check_inplace("clamp_")
+        np.clip(self.data, min, max, out=self.data)
+        self._version[0] += 1
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill with samples from U(a, b) using gradfit's generator."""
+        from gradfit.random import default_generator
+
+        self._check_inplace("uniform_")
+        self.data[...] = default_generator().uniform(a, b, self.shape)
+        self._version[0] += 1
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples from N(mean, std**2) using gradfit's generator."""
+        from gradfit.random import default_generator
+
+        self._check_inplace("normal_")
+        self.data[...] = default_generator().normal(mean, std, self.shape)
+        self._version[0] += 1
+        return self
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _norm_dim(dim: int, ndim: int, op: str) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: dimension {dim} is out of range for a tensor with {ndim} dimensions "
+            f"(expected {-n} to {n - 1})"
+        )
+    return dim % n
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to an array with PyTorch's default dtypes."""
+    dt = None if dtype is None else backend.to_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = data.data
+        return arr.copy() if dt is None or dt == arr.dtype else arr.astype(dt)
+    if isinstance(data, np.ndarray):
+        if dt is None:
+            if data.dtype.kind in "fiub" and data.dtype in backend._SUPPORTED:
+                return data.copy()
+            if data.dtype.kind == "f":
+                return data.astype(backend.default_float)
+            if data.dtype.kind in "iu":
+                return data.astype(backend.default_int)
+            raise TypeError(f"tensor: unsupported array dtype {data.dtype}")
+        return data.astype(dt)
+    if isinstance(data, (np.generic,)):
+        data = data.item() if dt is None and data.dtype not in backend._SUPPORTED else data
+    try:
+        arr = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"tensor: could not make an array from the data ({e})") from e
+    if dt is not None:
+        return arr.astype(dt)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(backend.default_float) if arr.dtype == np.float64 else arr
+    if kind in "iu":
+        return arr.astype(backend.default_int) if not isinstance(data, np.generic) else arr
+    if kind == "b":
+        return arr
+    raise TypeError(
+        f"tensor: cannot make a tensor from {type(data).__name__} data "
+        f"(NumPy made an array of dtype {arr.dtype}); expected numbers or booleans"
+    )
+
+
+def as_tensor_like(value: Any, like: Tensor) -> Tensor:
+    """Turn a scalar, list or array operand into a constant tensor for an op with ``like``.
+
+    Python scalars and arrays take ``like``'s dtype where that loses nothing a
+    PyTorch user would expect: a float operand with a float tensor keeps the
+    tensor's precision (a float32 model stays float32), a float operand with an
+    integer tensor becomes float32.
+
+    Example:
+        >>> import gradfit as gf
+        >>> as_tensor_like(2.5, gf.ones(2)).dtype
+        dtype('float32')
+    """
+    if isinstance(value, Tensor):
+        return value
+    ldt = like.data.dtype
+    if isinstance(value, bool):
+        dt = ldt
+    elif isinstance(value, int):
+        dt = ldt if ldt.kind != "b" else backend.default_int
+    elif isinstance(value, float):
+        dt = ldt if ldt.kind == "f" else backend.default_float
+    else:
+        arr = np.asarray(value)
+        kind = arr.dtype.kind
+        if kind == "f":
+            dt = ldt if ldt.kind == "f" else backend.default_float
+        elif kind in "iu":
+            dt = ldt if ldt.kind == "f" else backend.result_type(ldt, np.dtype(np.int64))
+        elif kind == "b":
+            dt = np.dtype(np.bool_) if ldt.kind == "b" else ldt
+        else:
+            raise TypeError(f"unsupported operand of dtype {arr.dtype}")
+        return Tensor._wrap(arr.astype(dt, copy=False))
+    return Tensor._wrap(np.asarray(value, dtype=dt))
+
+
+def tensors_of(*xs: Any) -> Sequence[Tensor]:
+    """Make every operand a Tensor, promoting dtypes like PyTorch (see ``backend.result_type``).
+
+    Example:
+        >>> import gradfit as gf
+        >>> [t.dtype for t in tensors_of(gf.ones(1), 2)]
+        [dtype('float32'), dtype('float32')]
+    """
+    like = next((x for x in xs if isinstance(x, Tensor)), None)
+    if like is None:
+        like = Tensor(xs[0])
+    ts = [as_tensor_like(x, like) for x in xs]
+    dt = ts[0].data.dtype
+    for t in ts[1:]:
+        dt = backend.result_type(dt, t.data.dtype)
+    return [t if t.data.dtype == dt else t.astype(dt) for t in ts]
+
+
+autograd._Tensor = Tensor
