@@ -380,7 +380,7 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
     if leaf.grad is not None:
         cur = leaf.grad.data
         if id(cur) in owned:
-            leaf.grad.data = cur + g
+            leaf.grad.data = np.asarray(cur + g)  # 0-d sums come back as NumPy scalars
         else:
             cur += g
         return

@@ -35,6 +35,8 @@ class MatMul(Function):
         na, nb = self.needs_input_grad
         if len(sa) == 2 and len(sb) == 2:  # the hot path: no reshapes, no reductions
             return (grad @ b.T if na else None, a.T @ grad if nb else None)
+        if len(sa) == 1 and len(sb) == 1:  # dot product
+            return (grad * b if na else None, grad * a if nb else None)
         # promote 1-D operands the way matmul does, then undo it
         g = grad
         if len(sa) == 1:

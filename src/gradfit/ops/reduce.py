@@ -177,6 +177,23 @@ class Var(Function):
             return (c * (g * (c.dtype.type(2) / self.denom)),)
 
 
+class Std(Var):
+    """Standard deviation; where it is 0 the gradient is 0 (as in PyTorch), not NaN."""
+
+    def forward(self, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
+        out = np.sqrt(super().forward(x, axes, correction, True))
+        self.saved = (*self.saved, out)
+        return out if keepdim else out.reshape(
+            [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+        )
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        c, out = self.saved
+        safe = np.where(out == 0, np.inf, out).astype(out.dtype)
+        g = grad.reshape(out.shape) / (safe * self.denom)
+        return (c * g,)
+
+
 class Norm2(Function):
     """Euclidean norm; the gradient at the zero vector is 0 (a subgradient), as in PyTorch."""
 
@@ -401,9 +418,9 @@ def std(
         >>> gf.std(gf.tensor([1.0, 3.0]))
         tensor(1.4142)
     """
-    from gradfit.ops.unary import sqrt
-
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    corr = _correction(unbiased, correction)
+    axes = normalize_dims(dim, x.ndim, "std")
+    return Std.apply(_float(x), axes=axes, correction=corr, keepdim=keepdim)
 
 
 def _correction(unbiased: bool | None, correction: float | None) -> float:

@@ -1,0 +1,151 @@
+"""Reductions with dim/keepdim (incl. negative and tuple dims) against PyTorch, and gradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from oracle import check
+from strategies import dtypes, positive, rand, seeds, shape_and_dim, shape_and_dims
+
+import gradfit as gf
+
+
+def _tdim(dim):
+    return tuple(range(0)) if dim is None else dim
+
+
+@given(sd=shape_and_dims(), keepdim=st.booleans(), dtype=dtypes, seed=seeds)
+def test_sum_mean(sd, keepdim, dtype, seed):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    if dim is None:
+        check(lambda a: a.sum(), lambda a: a.sum(), [x])
+        check(lambda a: a.mean(), lambda a: a.mean(), [x])
+    else:
+        check(lambda a: a.sum(dim=dim, keepdim=keepdim), lambda a: a.sum(dim=dim, keepdim=keepdim), [x])
+        check(lambda a: a.mean(dim=dim, keepdim=keepdim), lambda a: a.mean(dim=dim, keepdim=keepdim), [x])
+
+
+@given(sd=shape_and_dims(), keepdim=st.booleans(), dtype=dtypes, seed=seeds)
+def test_amax_amin_logsumexp_norm(sd, keepdim, dtype, seed):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    td = _tdim(dim) if dim is not None else tuple(range(len(shape)))
+    check(lambda a: a.amax(dim=dim, keepdim=keepdim), lambda a: a.amax(dim=td, keepdim=keepdim), [x])
+    check(lambda a: a.amin(dim=dim, keepdim=keepdim), lambda a: a.amin(dim=td, keepdim=keepdim), [x])
+    check(
+        lambda a: a.logsumexp(dim=dim, keepdim=keepdim),
+        lambda a: a.logsumexp(dim=td, keepdim=keepdim),
+        [x],
+    )
+    for p in (2, 1, float("inf"), 3):
+        check(
+            lambda a, p=p: a.norm(p=p, dim=dim, keepdim=keepdim),
+            lambda a, p=p: torch.linalg.vector_norm(a, ord=p, dim=td if dim is not None else None, keepdim=keepdim),
+            [x],
+        )
+
+
+@given(sd=shape_and_dims(), keepdim=st.booleans(), dtype=dtypes, seed=seeds, corr=st.sampled_from([0, 1]))
+def test_var_std(sd, keepdim, dtype, seed, corr):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    n = int(np.prod([shape[d] for d in ((dim,) if isinstance(dim, int) else (dim or range(len(shape))))])) if shape else 1
+    if n - corr <= 0:
+        return  # torch gives nan/inf with a warning there; covered elsewhere
+    check(
+        lambda a: a.var(dim=dim, keepdim=keepdim, correction=corr),
+        lambda a: torch.var(a, dim=dim, keepdim=keepdim, correction=corr),
+        [x],
+        rtol=1e-3 if dtype == np.float32 else None,
+    )
+    if n > 1 or corr == 0:
+        check(
+            lambda a: a.std(dim=dim, keepdim=keepdim, unbiased=bool(corr)),
+            lambda a: torch.std(a, dim=dim, keepdim=keepdim, correction=corr),
+            [x] if n > 1 else [x + 0],
+            rtol=1e-3 if dtype == np.float32 else None,
+        )
+
+
+@given(sd=shape_and_dim(), keepdim=st.booleans(), dtype=dtypes, seed=seeds)
+def test_max_min_with_dim_return_values_and_indices(sd, keepdim, dtype, seed):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    check(lambda a: tuple(a.max(dim, keepdim)), lambda a: tuple(a.max(dim, keepdim)), [x])
+    check(lambda a: tuple(a.min(dim, keepdim)), lambda a: tuple(a.min(dim, keepdim)), [x])
+    check(lambda a: a.argmax(dim, keepdim), lambda a: a.argmax(dim, keepdim), [x], grad=False)
+    check(lambda a: a.argmin(dim=dim), lambda a: a.argmin(dim=dim), [x], grad=False)
+
+
+@given(sd=shape_and_dim(), keepdim=st.booleans(), dtype=dtypes, seed=seeds)
+def test_prod(sd, keepdim, dtype, seed):
+    shape, dim = sd
+    x = rand(shape, dtype, seed, 0.5, 1.5)
+    check(lambda a: a.prod(dim, keepdim), lambda a: a.prod(dim, keepdim), [x])
+    check(lambda a: a.prod(), lambda a: a.prod(), [x])
+
+
+def test_prod_gradient_with_zeros():
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 1.0], [1.0, 2.0, 4.0]])
+    check(lambda a: a.prod(1), lambda a: a.prod(1), [x])
+    check(lambda a: a.prod(0), lambda a: a.prod(0), [x])
+    check(lambda a: a.prod(), lambda a: a.prod(), [np.array([2.0, 0.0, 3.0])])
+
+
+def test_full_max_ties_share_gradient_like_torch():
+    x = np.array([[1.0, 3.0], [3.0, 2.0]])
+    check(lambda a: a.max(), lambda a: a.max(), [x])
+    check(lambda a: a.amax(dim=1), lambda a: a.amax(dim=1), [x])
+
+
+def test_logsumexp_is_stable():
+    x = np.array([[1e4, 1e4, -1e4], [-1e4, -1e4, -1e4]], dtype=np.float32)
+    check(lambda a: a.logsumexp(dim=1), lambda a: a.logsumexp(dim=1), [x])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a: a.sum(dim=(0, 2)),
+        lambda a: a.mean(dim=-1, keepdim=True),
+        lambda a: a.var(dim=1),
+        lambda a: a.std(),
+        lambda a: a.norm(dim=0),
+        lambda a: a.norm(p=3),
+        lambda a: a.logsumexp(dim=1),
+        lambda a: a.prod(dim=2),
+        lambda a: a.amax(dim=(1, 2)),
+        lambda a: a.max(dim=0).values,
+    ],
+)
+def test_gradcheck(fn):
+    x = gf.tensor(rand((2, 3, 4), np.float64, 7), requires_grad=True)
+    assert gf.gradcheck(fn, [x])
+
+
+def test_norm_of_zero_vector_has_zero_gradient():
+    x = gf.zeros(3, requires_grad=True)
+    x.norm().backward()
+    assert np.all(x.grad.numpy() == 0)
+
+
+def test_bad_dims_are_clear_errors():
+    with pytest.raises(IndexError, match=r"sum: dim 3 is out of range .* 2 dimensions"):
+        gf.ones(2, 3).sum(dim=3)
+    with pytest.raises(ValueError, match="twice"):
+        gf.ones(2, 3).sum(dim=(1, -1))
+    with pytest.raises(TypeError, match="mean: expected a floating-point tensor"):
+        gf.tensor([1, 2]).mean()
+
+
+def test_reductions_keep_float32():
+    x = gf.tensor(positive((3, 4)), requires_grad=True)
+    outs = [x.sum(), x.mean(1), x.var(0), x.std(), x.norm(), x.logsumexp(1), x.prod(1), x.amax()]
+    for o in outs:
+        assert o.dtype == np.float32
+    sum(o.sum() for o in outs).backward()
+    assert x.grad.dtype == np.float32

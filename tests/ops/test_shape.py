@@ -1,0 +1,170 @@
+"""Shape ops and indexing against PyTorch (values and gradients) and gradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given
+from hypothesis import strategies as st
+from oracle import check
+from strategies import dtypes, nonscalar_shapes, rand, seeds, shape_and_dim, shapes
+
+import gradfit as gf
+
+
+@given(shape=shapes, dtype=dtypes, seed=seeds)
+def test_reshape_flatten_view(shape, dtype, seed):
+    x = rand(shape, dtype, seed)
+    check(lambda a: a.reshape(-1), lambda a: a.reshape(-1), [x])
+    check(lambda a: a.view(1, -1), lambda a: a.reshape(1, -1), [x])
+    check(lambda a: a.flatten(), lambda a: a.flatten(), [x])
+    if len(shape) >= 2:
+        check(lambda a: a.flatten(1), lambda a: a.flatten(1), [x])
+        check(lambda a: a.flatten(0, -2), lambda a: a.flatten(0, -2), [x])
+
+
+@given(shape=nonscalar_shapes, dtype=dtypes, seed=seeds, data=st.data())
+def test_permute_transpose_T(shape, dtype, seed, data):
+    x = rand(shape, dtype, seed)
+    perm = data.draw(st.permutations(range(len(shape))))
+    check(lambda a: a.permute(*perm), lambda a: a.permute(*perm), [x])
+    d0 = data.draw(st.integers(-len(shape), len(shape) - 1))
+    d1 = data.draw(st.integers(-len(shape), len(shape) - 1))
+    check(lambda a: a.transpose(d0, d1), lambda a: a.transpose(d0, d1), [x])
+    if len(shape) == 2:
+        check(lambda a: a.T, lambda a: a.T, [x])
+    if len(shape) >= 2:
+        check(lambda a: a.mT, lambda a: a.mT, [x])
+
+
+@given(shape=shapes, dtype=dtypes, seed=seeds)
+def test_squeeze_unsqueeze(shape, dtype, seed):
+    x = rand(shape, dtype, seed)
+    check(lambda a: a.squeeze(), lambda a: a.squeeze(), [x])
+    for d in range(-len(shape) - 1, len(shape) + 1):
+        check(lambda a, d=d: a.unsqueeze(d), lambda a, d=d: a.unsqueeze(d), [x])
+    for d in range(-len(shape), len(shape)):
+        check(lambda a, d=d: a.squeeze(d), lambda a, d=d: a.squeeze(d), [x])
+
+
+@given(shape=shapes, dtype=dtypes, seed=seeds, data=st.data())
+def test_expand_broadcast_to_repeat(shape, dtype, seed, data):
+    x = rand(shape, dtype, seed)
+    lead = data.draw(st.lists(st.integers(1, 3), max_size=2))
+    target = tuple(lead) + tuple(data.draw(st.integers(1, 3)) if n == 1 else n for n in shape)
+    check(lambda a: a.expand(target), lambda a: a.expand(target), [x])
+    check(lambda a: gf.broadcast_to(a, target), lambda a: torch.broadcast_to(a, target), [x])
+    reps = tuple(lead) + tuple(data.draw(st.integers(1, 3)) for _ in shape)
+    if reps:
+        check(lambda a: a.repeat(*reps), lambda a: a.repeat(*reps), [x])
+
+
+@given(sd=shape_and_dim(), dtype=dtypes, seed=seeds, n=st.integers(1, 3))
+def test_cat_stack(sd, dtype, seed, n):
+    shape, dim = sd
+    arrays = [rand(shape, dtype, seed + i) for i in range(n)]
+    check(lambda *a: gf.cat(a, dim), lambda *a: torch.cat(a, dim), arrays)
+    check(lambda *a: gf.stack(a, dim), lambda *a: torch.stack(a, dim), arrays)
+    check(lambda *a: gf.stack(a, -1), lambda *a: torch.stack(a, -1), arrays)
+
+
+@given(sd=shape_and_dim(), dtype=dtypes, seed=seeds, size=st.integers(1, 4))
+def test_split_chunk(sd, dtype, seed, size):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    check(lambda a: a.split(size, dim), lambda a: a.split(size, dim), [x])
+    check(lambda a: a.chunk(size, dim), lambda a: a.chunk(size, dim), [x])
+
+
+def test_split_with_sections():
+    x = rand((5, 3))
+    check(lambda a: a.split([2, 3]), lambda a: a.split([2, 3]), [x])
+
+
+@given(shape=nonscalar_shapes, dtype=dtypes, seed=seeds, data=st.data())
+def test_pad_and_flip(shape, dtype, seed, data):
+    x = rand(shape, dtype, seed)
+    npairs = data.draw(st.integers(1, len(shape)))
+    pad = tuple(data.draw(st.integers(0, 2)) for _ in range(2 * npairs))
+    check(lambda a: gf.pad(a, pad, value=0.5), lambda a: TF.pad(a, pad, value=0.5), [x])
+    dims = data.draw(st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True))
+    check(lambda a: a.flip(dims), lambda a: a.flip(dims), [x])
+
+
+INDICES = [
+    (2,),
+    (-1,),
+    (slice(1, None),),
+    (slice(None, None, 2),),
+    (None, 1),
+    (Ellipsis, 0),
+    (slice(None), None, 1),
+    ([0, 2, 2, 1],),  # repeated: gradients accumulate
+    (np.array([[0, 1], [1, 1]]),),
+    (slice(None), [0, 0, 1]),
+    ([1, 0], [0, 2]),
+]
+
+
+@pytest.mark.parametrize("idx", INDICES, ids=[repr(i) for i in INDICES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_indexing(idx, dtype):
+    x = rand((4, 3, 2), dtype, 5)
+    tidx = tuple(torch.tensor(i) if isinstance(i, (list, np.ndarray)) else i for i in idx)
+    gidx = idx if len(idx) > 1 else idx[0]
+    check(lambda a: a[gidx], lambda a: a[tidx if len(idx) > 1 else tidx[0]], [x])
+
+
+def test_boolean_mask_and_tensor_indices():
+    x = rand((4, 3), np.float64, 1)
+    check(lambda a: a[a > 0], lambda a: a[a > 0], [x])
+    check(lambda a: a[gf.tensor([3, 3, 0])], lambda a: a[torch.tensor([3, 3, 0])], [x])
+    check(lambda a: a[:, gf.tensor([True, False, True])], lambda a: a[:, torch.tensor([True, False, True])], [x])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a: a.reshape(6, 2).T @ a.reshape(6, 2),
+        lambda a: a.permute(2, 0, 1).flatten(1),
+        lambda a: a.unsqueeze(0).expand(3, 2, 3, 2).sum(0),
+        lambda a: a.repeat(2, 1, 3),
+        lambda a: gf.cat([a, a * 2], dim=1),
+        lambda a: gf.stack([a, a.flip(0)], dim=-1),
+        lambda a: a.split(1, dim=1)[1] * a.chunk(3, dim=1)[2],
+        lambda a: gf.pad(a, (1, 2, 0, 1)),
+        lambda a: a[[0, 0, 1], 1:] ** 2,
+        lambda a: a[a > 0].sum() + a[:, None, 0].sum(),
+    ],
+)
+def test_gradcheck(fn):
+    x = gf.tensor(rand((2, 3, 2), np.float64, 4), requires_grad=True)
+    assert gf.gradcheck(fn, [x])
+
+
+def test_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\)"):
+        gf.ones(2, 3).reshape(4, 2)
+    with pytest.raises(IndexError, match=r"shape \(3,\).*out of bounds"):
+        gf.ones(3)[5]
+    with pytest.raises(IndexError, match=r"shape \(3,\)"):
+        gf.ones(3)[[0, 7]]
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 4\)"):
+        gf.cat([gf.ones(2, 3), gf.ones(2, 4)])
+    with pytest.raises(ValueError, match=r"stack: tensor 1 has shape"):
+        gf.stack([gf.ones(2), gf.ones(3)])
+    with pytest.raises(ValueError, match="permute"):
+        gf.ones(2, 3).permute(0, 0)
+    with pytest.raises(ValueError, match="expand"):
+        gf.ones(2, 3).expand(4, 3)
+
+
+def test_cast_is_differentiable_and_float32_default():
+    x = gf.ones(3, requires_grad=True)
+    y = x.double() * 2
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 2, 2])
