@@ -80,7 +80,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
     wdt = weight.data.dtype
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}")
+        raise ValueError(
+            f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}"
+        )
     if x.ndim == 0:
         raise ValueError("linear: input must have at least 1 dimension, got a 0-d tensor")
     if x.shape[-1] != weight.shape[1]:
