@@ -17,11 +17,11 @@ b = gf.zeros(1, requires_grad=True)
 
 lr = 0.5
 for step in range(101):
-    pred = x @ w + b                      # forward: builds the graph
-    loss = ((pred - y) ** 2).mean()       # mean squared error
-    w.grad = b.grad = None                # gradients accumulate: clear them
-    loss.backward()                       # backward: chain rule to w and b
-    with gf.no_grad():                    # gradient descent step
+    pred = x @ w + b  # forward: builds the graph
+    loss = ((pred - y) ** 2).mean()  # mean squared error
+    w.grad = b.grad = None  # gradients accumulate: clear them
+    loss.backward()  # backward: chain rule to w and b
+    with gf.no_grad():  # gradient descent step
         w -= lr * w.grad
         b -= lr * b.grad
     if step % 20 == 0:

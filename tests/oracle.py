@@ -49,7 +49,9 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def assert_close(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6, what: str = "") -> None:
+def assert_close(
+    actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6, what: str = ""
+) -> None:
     a, e = to_numpy(actual), to_numpy(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} != torch's {e.shape}"
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=what, equal_nan=True)
@@ -83,7 +85,9 @@ def check(
     for i, (g, tt) in enumerate(zip(gouts, touts)):
         assert isinstance(g, gf.Tensor), f"output {i} is {type(g)}"
         if check_dtype:
-            assert g.dtype == to_numpy(tt).dtype, f"output {i}: dtype {g.dtype} != torch's {tt.dtype}"
+            assert g.dtype == to_numpy(tt).dtype, (
+                f"output {i}: dtype {g.dtype} != torch's {tt.dtype}"
+            )
         assert_close(g, tt, what=f"output {i}", **t)
     if not grad or not any(floats):
         return gout

@@ -13,8 +13,13 @@ nonscalar_shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side
 pair_shapes = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4)
 
 
-def rand(shape: tuple[int, ...], dtype: type = np.float32, seed: int = 0, low: float = -2,
-         high: float = 2) -> np.ndarray:
+def rand(
+    shape: tuple[int, ...],
+    dtype: type = np.float32,
+    seed: int = 0,
+    low: float = -2,
+    high: float = 2,
+) -> np.ndarray:
     """Uniform random array of a shape and dtype."""
     return np.random.default_rng(seed).uniform(low, high, shape).astype(dtype)
 

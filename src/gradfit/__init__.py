@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from gradfit import backend
 from gradfit.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from gradfit.backend import bool_ as bool  # noqa: A001 - PyTorch's dtype names
+from gradfit.backend import bool_ as bool
 from gradfit.backend import float16, float32, float64, int8, int16, int32, int64, uint8
 from gradfit.creation import (
     arange,
@@ -52,6 +52,18 @@ __version__ = "0.1.0"
 __all__ = [
     "Function",
     "GradcheckError",
+    "bool",
+    "double",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "long",
+    "uint8",
     "Tensor",
     "arange",
     "backend",

@@ -185,7 +185,7 @@ class Function:
     Example:
         >>> import numpy as np
         >>> import gradfit as gf
-        >>> class Square(Function):
+        >>> class Square(gf.Function):
         ...     def forward(self, x):
         ...         self.saved = (x,)
         ...         return x * x
@@ -198,7 +198,7 @@ class Function:
         tensor([6.])
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved", "versions", "out_meta", "__weakref__")
+    __slots__ = ("__weakref__", "needs_input_grad", "out_meta", "parents", "saved", "versions")
 
     #: Set on subclasses that cannot be differentiated (argmax, comparisons).
     differentiable = True
@@ -293,7 +293,7 @@ def backward(
         >>> a = gf.tensor(3.0, requires_grad=True)
         >>> b = a + a
         >>> c = b * b
-        >>> backward(c)
+        >>> c.backward()  # calls this function
         >>> a.grad
         tensor(24.)
     """

@@ -76,7 +76,9 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
-def full(size: Sequence[int], fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int], fill_value: Any, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value unless given).
 
     Example:
@@ -88,7 +90,10 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, requires_grad:
         dt = Tensor(fill_value).dtype
     else:
         dt = backend.to_dtype(dtype)
-    return _make(np.full(_shape((size,) if isinstance(size, int) else (size,)), fill_value, dtype=dt), requires_grad)
+    return _make(
+        np.full(_shape((size,)), fill_value, dtype=dt),
+        requires_grad,
+    )
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -138,8 +143,13 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
     return _make(np.full(t.shape, fill_value, dtype=dt), requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for ints, else float32.
 
     Example:
@@ -159,8 +169,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return _make(np.arange(start, end, step).astype(dt), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
 
     Example:
@@ -194,7 +205,9 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         True
     """
     dt = _float_dtype(dtype)
-    return _make(default_generator().random(_shape(size), dtype=np.float64).astype(dt), requires_grad)
+    return _make(
+        default_generator().random(_shape(size), dtype=np.float64).astype(dt), requires_grad
+    )
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -209,7 +222,9 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _make(default_generator().standard_normal(_shape(size)).astype(dt), requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None) -> Tensor:
+def randint(
+    low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None
+) -> Tensor:
     """Random integers in [low, high) (``randint(high, size=...)`` means low = 0).
 
     Example:

@@ -104,10 +104,11 @@ def gradcheck(
         a = analytic[i]
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and (np.nanmax(err) > 0 or not np.all(np.isfinite(a) == np.isfinite(numeric))):
-            pos = np.unravel_index(int(np.nanargmax(np.where(np.isnan(err), np.inf, err))), a.shape)
+            flat_pos = int(np.nanargmax(np.where(np.isnan(err), np.inf, err)))
+            pos = tuple(int(i) for i in np.unravel_index(flat_pos, a.shape))
             raise GradcheckError(
                 f"gradcheck: gradient of input {i} (shape {arr.shape}) is wrong at index {pos}: "
-                f"backprop gave {a[pos]!r}, finite differences gave {numeric[pos]!r} "
+                f"backprop gave {float(a[pos])!r}, finite differences gave {float(numeric[pos])!r} "
                 f"(atol={atol}, rtol={rtol})"
             )
     return True

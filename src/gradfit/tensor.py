@@ -42,7 +42,7 @@ class Tensor:
         tensor([1., 2., 3.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
+    __slots__ = ("__weakref__", "_version", "data", "grad", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:

@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import check
-from strategies import dtypes, pair_shapes, positive, rand, seeds, shapes
 
 import gradfit as gf
+from oracle import check
+from strategies import dtypes, pair_shapes, positive, rand, seeds, shapes
 
 BINARY = [
     ("add", lambda a, b: a + b),
@@ -36,7 +36,11 @@ def test_binary_broadcasting_matches_torch(name, fn, shp, dtype, seed):
 @given(shp=pair_shapes, dtype=dtypes, seed=seeds)
 def test_pow_tensor_exponent(shp, dtype, seed):
     a_shape, b_shape = shp.input_shapes
-    check(lambda a, b: a**b, lambda a, b: a**b, [positive(a_shape, dtype, seed), rand(b_shape, dtype, seed)])
+    check(
+        lambda a, b: a**b,
+        lambda a, b: a**b,
+        [positive(a_shape, dtype, seed), rand(b_shape, dtype, seed)],
+    )
 
 
 @pytest.mark.parametrize("p", [2, 3, 0.5, -1, -2.5, 0, 1])
@@ -47,7 +51,7 @@ def test_pow_scalar_exponent(p, shape, dtype, seed):
 
 @given(shape=shapes, dtype=dtypes, seed=seeds)
 def test_scalar_operands_on_either_side(shape, dtype, seed):
-    fns = lambda x: (2 - x, x - 2, 3 * x, x * 3, 1 / (x + 5), (x + 5) / 2, -x, 2.0**x, x + 1.5)  # noqa: E731
+    fns = lambda x: (2 - x, x - 2, 3 * x, x * 3, 1 / (x + 5), (x + 5) / 2, -x, 2.0**x, x + 1.5)
     check(fns, fns, [rand(shape, dtype, seed)])
 
 
@@ -63,7 +67,9 @@ def test_numpy_array_operand_on_either_side_keeps_float32():
 
 @given(shape=shapes, dtype=dtypes, seed=seeds, lo=st.floats(-1.5, 0), hi=st.floats(0, 1.5))
 def test_clamp(shape, dtype, seed, lo, hi):
-    check(lambda a: gf.clamp(a, lo, hi), lambda a: torch.clamp(a, lo, hi), [rand(shape, dtype, seed)])
+    check(
+        lambda a: gf.clamp(a, lo, hi), lambda a: torch.clamp(a, lo, hi), [rand(shape, dtype, seed)]
+    )
     check(lambda a: a.clamp(min=lo), lambda a: a.clamp(min=lo), [rand(shape, dtype, seed)])
     check(lambda a: a.clamp(max=hi), lambda a: a.clamp(max=hi), [rand(shape, dtype, seed)])
 

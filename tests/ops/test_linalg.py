@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import check
-from strategies import dtypes, rand, seeds
 
 import gradfit as gf
+from oracle import check
+from strategies import dtypes, rand, seeds
 
 
 @st.composite
@@ -28,7 +28,9 @@ def matmul_shapes(draw):
     b = draw(st.integers(1, 3))
     if kind == "batched":
         return (b, n, k), (b, k, m)
-    return draw(st.sampled_from([((b, 1, n, k), (2, k, m)), ((n, k), (b, k, m)), ((b, n, k), (k,))]))
+    return draw(
+        st.sampled_from([((b, 1, n, k), (2, k, m)), ((n, k), (b, k, m)), ((b, n, k), (k,))])
+    )
 
 
 @given(shapes=matmul_shapes(), dtype=dtypes, seed=seeds)
@@ -43,7 +45,9 @@ def test_matmul_with_constant_operands():
     check(lambda w: np.ones((2, 4), np.float32) @ w, lambda w: torch.ones(2, 4) @ w, [w])
 
 
-@pytest.mark.parametrize("shapes", [((3, 4), (4, 2)), ((4,), (4, 2)), ((2, 3, 4), (4,)), ((2, 1, 3, 4), (3, 4, 2))])
+@pytest.mark.parametrize(
+    "shapes", [((3, 4), (4, 2)), ((4,), (4, 2)), ((2, 3, 4), (4,)), ((2, 1, 3, 4), (3, 4, 2))]
+)
 def test_gradcheck(shapes):
     a = gf.tensor(rand(shapes[0], np.float64, 1), requires_grad=True)
     b = gf.tensor(rand(shapes[1], np.float64, 2), requires_grad=True)
@@ -51,7 +55,9 @@ def test_gradcheck(shapes):
 
 
 def test_error_names_both_shapes():
-    with pytest.raises(ValueError, match=r"matmul: cannot multiply \(32, 784\) by \(100, 10\): 784 != 100"):
+    with pytest.raises(
+        ValueError, match=r"matmul: cannot multiply \(32, 784\) by \(100, 10\): 784 != 100"
+    ):
         gf.randn(32, 784) @ gf.randn(100, 10)
     with pytest.raises(ValueError, match="at least 1 dimension"):
         gf.tensor(2.0) @ gf.ones(2)

@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import check
-from strategies import dtypes, positive, rand, seeds, shape_and_dim, shape_and_dims
 
 import gradfit as gf
+from oracle import check
+from strategies import dtypes, positive, rand, seeds, shape_and_dim, shape_and_dims
 
 
 def _tdim(dim):
@@ -25,8 +25,16 @@ def test_sum_mean(sd, keepdim, dtype, seed):
         check(lambda a: a.sum(), lambda a: a.sum(), [x])
         check(lambda a: a.mean(), lambda a: a.mean(), [x])
     else:
-        check(lambda a: a.sum(dim=dim, keepdim=keepdim), lambda a: a.sum(dim=dim, keepdim=keepdim), [x])
-        check(lambda a: a.mean(dim=dim, keepdim=keepdim), lambda a: a.mean(dim=dim, keepdim=keepdim), [x])
+        check(
+            lambda a: a.sum(dim=dim, keepdim=keepdim),
+            lambda a: a.sum(dim=dim, keepdim=keepdim),
+            [x],
+        )
+        check(
+            lambda a: a.mean(dim=dim, keepdim=keepdim),
+            lambda a: a.mean(dim=dim, keepdim=keepdim),
+            [x],
+        )
 
 
 @given(sd=shape_and_dims(), keepdim=st.booleans(), dtype=dtypes, seed=seeds)
@@ -34,8 +42,12 @@ def test_amax_amin_logsumexp_norm(sd, keepdim, dtype, seed):
     shape, dim = sd
     x = rand(shape, dtype, seed)
     td = _tdim(dim) if dim is not None else tuple(range(len(shape)))
-    check(lambda a: a.amax(dim=dim, keepdim=keepdim), lambda a: a.amax(dim=td, keepdim=keepdim), [x])
-    check(lambda a: a.amin(dim=dim, keepdim=keepdim), lambda a: a.amin(dim=td, keepdim=keepdim), [x])
+    check(
+        lambda a: a.amax(dim=dim, keepdim=keepdim), lambda a: a.amax(dim=td, keepdim=keepdim), [x]
+    )
+    check(
+        lambda a: a.amin(dim=dim, keepdim=keepdim), lambda a: a.amin(dim=td, keepdim=keepdim), [x]
+    )
     check(
         lambda a: a.logsumexp(dim=dim, keepdim=keepdim),
         lambda a: a.logsumexp(dim=td, keepdim=keepdim),
@@ -44,16 +56,32 @@ def test_amax_amin_logsumexp_norm(sd, keepdim, dtype, seed):
     for p in (2, 1, float("inf"), 3):
         check(
             lambda a, p=p: a.norm(p=p, dim=dim, keepdim=keepdim),
-            lambda a, p=p: torch.linalg.vector_norm(a, ord=p, dim=td if dim is not None else None, keepdim=keepdim),
+            lambda a, p=p: torch.linalg.vector_norm(
+                a, ord=p, dim=td if dim is not None else None, keepdim=keepdim
+            ),
             [x],
         )
 
 
-@given(sd=shape_and_dims(), keepdim=st.booleans(), dtype=dtypes, seed=seeds, corr=st.sampled_from([0, 1]))
+@given(
+    sd=shape_and_dims(),
+    keepdim=st.booleans(),
+    dtype=dtypes,
+    seed=seeds,
+    corr=st.sampled_from([0, 1]),
+)
 def test_var_std(sd, keepdim, dtype, seed, corr):
     shape, dim = sd
     x = rand(shape, dtype, seed)
-    n = int(np.prod([shape[d] for d in ((dim,) if isinstance(dim, int) else (dim or range(len(shape))))])) if shape else 1
+    n = (
+        int(
+            np.prod(
+                [shape[d] for d in ((dim,) if isinstance(dim, int) else (dim or range(len(shape))))]
+            )
+        )
+        if shape
+        else 1
+    )
     if n - corr <= 0:
         return  # torch gives nan/inf with a warning there; covered elsewhere
     check(

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import check
-from strategies import dtypes, nonscalar_shapes, rand, seeds, shape_and_dim, shapes
 
 import gradfit as gf
+from oracle import check
+from strategies import dtypes, nonscalar_shapes, rand, seeds, shape_and_dim, shapes
 
 
 @given(shape=shapes, dtype=dtypes, seed=seeds)
@@ -121,7 +121,11 @@ def test_boolean_mask_and_tensor_indices():
     x = rand((4, 3), np.float64, 1)
     check(lambda a: a[a > 0], lambda a: a[a > 0], [x])
     check(lambda a: a[gf.tensor([3, 3, 0])], lambda a: a[torch.tensor([3, 3, 0])], [x])
-    check(lambda a: a[:, gf.tensor([True, False, True])], lambda a: a[:, torch.tensor([True, False, True])], [x])
+    check(
+        lambda a: a[:, gf.tensor([True, False, True])],
+        lambda a: a[:, torch.tensor([True, False, True])],
+        [x],
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given
-from oracle import check
-from strategies import dtypes, rand, seeds, shape_and_dim
 
 import gradfit as gf
+from oracle import check
+from strategies import dtypes, rand, seeds, shape_and_dim
 
 
 @given(sd=shape_and_dim(), dtype=dtypes, seed=seeds)

@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as TF
 from hypothesis import given
-from oracle import check
-from strategies import dtypes, positive, rand, seeds, shapes
 
 import gradfit as gf
+from oracle import check
+from strategies import dtypes, positive, rand, seeds, shapes
 
 # (name, gradfit fn, torch fn, input kind)
 UNARY = [
@@ -33,7 +33,12 @@ UNARY = [
     ("gelu_tanh", lambda x: gf.gelu(x, "tanh"), lambda x: TF.gelu(x, approximate="tanh"), "any"),
     ("silu", gf.silu, TF.silu, "any"),
     ("softplus", gf.softplus, TF.softplus, "any"),
-    ("softplus_beta", lambda x: gf.softplus(x, 2.0, 1.0), lambda x: TF.softplus(x, 2.0, 1.0), "any"),
+    (
+        "softplus_beta",
+        lambda x: gf.softplus(x, 2.0, 1.0),
+        lambda x: TF.softplus(x, 2.0, 1.0),
+        "any",
+    ),
     ("square", lambda x: x.square(), lambda x: x.square(), "any"),
     ("rsqrt", lambda x: x.rsqrt(), lambda x: x.rsqrt(), "pos"),
 ]

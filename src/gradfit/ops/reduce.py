@@ -5,7 +5,7 @@ is accepted as NumPy's name for it) and ``keepdim``.
 
 Example:
     >>> import gradfit as gf
-    >>> x = gf.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x = gf.tensor([[1.0, 2.0], [3.0, 4.0]])
     >>> x.mean(dim=0)
     tensor([2., 3.])
     >>> x.sum(dim=-1, keepdim=True).shape
@@ -129,8 +129,13 @@ class AMax(Function):
         out = x.min(axis=axes, keepdims=True) if is_min else x.max(axis=axes, keepdims=True)
         self.saved = (x, out)
         self.axes = axes
-        return out if keepdim else out.reshape([n for i, n in enumerate(out.shape) if
-                                                 not (axes is None or i in axes)])
+        return (
+            out
+            if keepdim
+            else out.reshape(
+                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+            )
+        )
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         x, out = self.saved
@@ -183,8 +188,12 @@ class Std(Var):
     def forward(self, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
         out = np.sqrt(super().forward(x, axes, correction, True))
         self.saved = (*self.saved, out)
-        return out if keepdim else out.reshape(
-            [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+        return (
+            out
+            if keepdim
+            else out.reshape(
+                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+            )
         )
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
@@ -200,8 +209,12 @@ class Norm2(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
         out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
         self.saved = (x, out)
-        return out if keepdim else out.reshape(
-            [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+        return (
+            out
+            if keepdim
+            else out.reshape(
+                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+            )
         )
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
@@ -219,8 +232,12 @@ class LogSumExp(Function):
         with np.errstate(divide="ignore"):
             out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         self.saved = (x, out)
-        return out if keepdim else out.reshape(
-            [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+        return (
+            out
+            if keepdim
+            else out.reshape(
+                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+            )
         )
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:

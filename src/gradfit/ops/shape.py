@@ -88,7 +88,9 @@ class Cat(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         idx = np.cumsum(self.sizes)[:-1]
         parts = np.split(grad, idx, axis=self.dim)
-        return tuple(p if need else None for p, need in zip(parts, self.needs_input_grad, strict=True))
+        return tuple(
+            p if need else None for p, need in zip(parts, self.needs_input_grad, strict=True)
+        )
 
 
 class Stack(Function):
@@ -449,7 +451,9 @@ def _index_part(part: Any) -> tuple[Any, bool]:
     if isinstance(part, (list, np.ndarray)):
         arr = np.asarray(part)
         if arr.dtype.kind not in "iub" and arr.size:
-            raise IndexError(f"index: tensors used as indices must be integer or bool, got {arr.dtype}")
+            raise IndexError(
+                f"index: tensors used as indices must be integer or bool, got {arr.dtype}"
+            )
         return (arr if arr.size else arr.astype(np.int64)), True
     if isinstance(part, (bool, np.bool_)):
         return part, True

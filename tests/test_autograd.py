@@ -1,0 +1,212 @@
+"""The graph walk: deep chains, reused nodes, accumulation, release of saved arrays, grad modes."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+import torch
+
+import gradfit as gf
+from gradfit.autograd import sum_to
+
+
+def test_chain_of_100000_ops_backpropagates_without_recursion():
+    x = gf.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_reused_nodes_get_correct_gradients():
+    a = gf.tensor(3.0, requires_grad=True)
+    b = a + a
+    c = b * b  # c = 4 a^2 -> dc/da = 8a = 24
+    c.backward()
+    assert a.grad.item() == 24.0
+
+
+def test_diamond_graph_matches_torch():
+    x = gf.tensor([0.5, -1.5], requires_grad=True)
+    tx = torch.tensor([0.5, -1.5], requires_grad=True)
+    for lib, v in ((gf, x), (torch, tx)):
+        h = v * 2
+        out = (h.exp() + h * h + lib.tanh(h)).sum() * h.sum()
+        out.backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
+def test_leaf_gradient_shared_by_add_is_not_aliased():
+    # w and b both receive the same upstream array from add; they must not share storage
+    w = gf.zeros(3, requires_grad=True)
+    b = gf.zeros(3, requires_grad=True)
+    (w + b).sum().backward()
+    w.grad.mul_(5)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_pending_gradient_not_corrupted_by_leaf_accumulation():
+    # w gets g from the outer add while the inner add still needs g for q
+    w = gf.tensor([1.0, 2.0], requires_grad=True)
+    q = gf.tensor([3.0, 4.0], requires_grad=True)
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    tq = torch.tensor([3.0, 4.0], requires_grad=True)
+    for a, b in ((w, q), (tw, tq)):
+        out = a + ((a * 2) + b * 3)
+        out.backward(gf.ones(2) * 1.5 if isinstance(a, gf.Tensor) else torch.ones(2) * 1.5)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
+    np.testing.assert_allclose(q.grad.numpy(), tq.grad.numpy())
+
+
+def test_gradients_accumulate_across_backward_calls_like_torch():
+    w = gf.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    (w * w).sum().backward()
+    assert w.grad.tolist() == [5.0, 7.0]
+    w.grad = None
+    (w * 3).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_user_gradient_is_not_modified():
+    x = gf.ones(3, requires_grad=True)
+    g = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    (x + 0).backward(g)
+    (x + 0).backward(g)
+    assert g.tolist() == [1.0, 2.0, 3.0]
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+
+
+def test_backward_on_non_scalar_without_gradient_is_a_clear_error():
+    x = gf.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"only for a scalar output.*shape \(3,\)"):
+        (x * 2).backward()
+    with pytest.raises(
+        ValueError, match=r"gradient has shape \(2,\) but the tensor has shape \(3,\)"
+    ):
+        (x * 2).backward(gf.ones(2))
+
+
+def test_backward_on_tensor_without_grad_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gf.ones(2).sum().backward()
+
+
+def test_second_backward_needs_retain_graph():
+    x = gf.ones(2, requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 2 * np.e * np.ones(2), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="a second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_saved_arrays_are_released_after_backward():
+    x = gf.randn(50, 50, requires_grad=True)
+    h = x.exp()  # Exp saves its output array
+    ref = weakref.ref(h.data)
+    loss = (h * 2).sum()
+    del h
+    gc.collect()
+    assert ref() is not None  # still needed by the graph
+    loss.backward()
+    gc.collect()
+    assert ref() is None
+
+
+def test_training_loop_memory_does_not_grow():
+    w = gf.randn(64, 64, requires_grad=True)
+    x = gf.randn(32, 64)
+
+    def step():
+        loss = ((x @ w).relu() ** 2).mean()
+        w.grad = None
+        loss.backward()
+        with gf.no_grad():
+            w.sub_(0.001 * w.grad)
+
+    for _ in range(50):
+        step()
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(10_000):
+        step()
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 1_000_000, f"memory grew by {grown} bytes over 10,000 steps"
+
+
+def test_no_grad_records_nothing_and_works_as_decorator():
+    w = gf.ones(2, requires_grad=True)
+    with gf.no_grad():
+        y = w * 2
+        assert not gf.is_grad_enabled()
+        with gf.enable_grad():
+            z = w * 2
+    assert gf.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad
+
+    @gf.no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(w).requires_grad
+    assert gf.is_grad_enabled()
+    with gf.set_grad_enabled(False):
+        assert not (w * 1).requires_grad
+    assert gf.is_grad_enabled()
+
+
+def test_inplace_on_leaf_requiring_grad_is_refused_but_allowed_under_no_grad():
+    w = gf.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"in-place \+= on a leaf tensor that requires grad"):
+        w += 1
+    with gf.no_grad():
+        w += 1
+        w *= 2
+    assert w.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_inplace_on_a_tensor_the_graph_still_needs_is_refused():
+    x = gf.ones(3, requires_grad=True)
+    y = x.exp()
+    with pytest.raises(RuntimeError, match="in-place"):
+        y += 1
+    with gf.no_grad(), pytest.raises(RuntimeError, match="produced by Exp"):
+        y.add_(1)
+
+
+def test_input_modified_after_use_is_detected_at_backward():
+    w = gf.ones(3, requires_grad=True)
+    x = gf.ones(3)
+    y = (w * x).sum()
+    x += 1  # x is saved by mul for w's gradient
+    with pytest.raises(RuntimeError, match="Mul: input 1 was modified by an in-place operation"):
+        y.backward()
+
+
+def test_sum_to_reduces_broadcast_dimensions():
+    g = np.ones((2, 3, 4), np.float32)
+    assert sum_to(g, (3, 1)).tolist() == [[8.0]] * 3
+    assert sum_to(g, ()).item() == 24.0
+    assert sum_to(g, (2, 3, 4)) is g
+
+
+def test_create_graph_is_reported_as_unsupported():
+    x = gf.ones(1, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        (x * x).sum().backward(create_graph=True)
+
+
+def test_integer_tensor_cannot_require_grad():
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        gf.tensor([1, 2], requires_grad=True)

@@ -1,0 +1,80 @@
+"""Tensor construction, properties, conversion, repr and operators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradfit as gf
+
+
+def test_default_dtypes_follow_torch():
+    assert gf.tensor([1.0, 2.0]).dtype == np.float32
+    assert gf.tensor(np.array([1.0])).dtype == np.float64  # numpy arrays keep their dtype
+    assert gf.tensor([1, 2]).dtype == np.int64
+    assert gf.tensor([True, False]).dtype == np.bool_
+    assert gf.tensor([1, 2], dtype="float64").dtype == np.float64
+    assert gf.tensor(3.5).shape == ()
+
+
+def test_properties_and_conversions():
+    x = gf.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size() == (2, 3) and x.size(-1) == 3
+    assert x.numel() == 6 and len(x) == 2
+    assert x.T.shape == (3, 2)
+    assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert isinstance(x.numpy(), np.ndarray)
+    assert x[1, 2].item() == 6.0
+    assert x.double().dtype == np.float64 and x.long().dtype == np.int64
+    assert x.astype("float64").float().dtype == np.float32
+    assert float(x.sum()) == 21.0
+
+
+def test_item_of_many_elements_is_an_error():
+    with pytest.raises(ValueError, match=r"item: only a one-element tensor.*\(2,\)"):
+        gf.ones(2).item()
+
+
+def test_detach_and_requires_grad():
+    w = gf.ones(2, requires_grad=True)
+    y = w * 2
+    assert w.is_leaf and not y.is_leaf
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad
+    assert np.shares_memory(d.numpy(), y.numpy())
+    z = gf.zeros(2).requires_grad_()
+    assert z.requires_grad
+
+
+def test_repr_is_readable():
+    assert repr(gf.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert "requires_grad=True" in repr(gf.ones(1, requires_grad=True))
+    assert "grad_fn=<Mul>" in repr(gf.ones(1, requires_grad=True) * 2)
+    assert "dtype=float64" in repr(gf.ones(1, dtype="float64"))
+
+
+def test_comparisons_give_bool_tensors():
+    x = gf.tensor([1.0, 2.0, 3.0])
+    for r in (x > 1, x >= 2, x < 2, x <= 1, x == 2, x != 2):
+        assert isinstance(r, gf.Tensor) and r.dtype == np.bool_
+    assert (x > 1).tolist() == [False, True, True]
+    assert ((x > 1) & (x < 3)).tolist() == [False, True, False]
+    assert (~(x > 1)).tolist() == [True, False, False]
+
+
+def test_unsupported_data_is_a_clear_error():
+    with pytest.raises(TypeError, match="cannot make a tensor from"):
+        gf.tensor(["a", "b"])
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        gf.tensor([1.0], dtype="complex64")
+
+
+def test_bool_of_multi_element_tensor_is_ambiguous():
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(gf.ones(2))
+
+
+def test_iteration_and_index_conversion():
+    rows = list(gf.arange(6).reshape(3, 2))
+    assert [r.tolist() for r in rows] == [[0, 1], [2, 3], [4, 5]]
+    assert [10, 20, 30][gf.tensor(1)] == 20
