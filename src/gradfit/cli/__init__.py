@@ -1,0 +1,1 @@
+"""The ``gradfit`` command. Each subcommand lives in its own module exposing ``register(subparsers)``."""
