@@ -1,0 +1,140 @@
+"""Stochastic gradient descent, with momentum, dampening, Nesterov momentum and L2 weight decay.
+
+With gradient ``g`` (negated when ``maximize``), each step does, as PyTorch's ``torch.optim.SGD``::
+
+    g = g + weight_decay * p                      (if weight_decay != 0)
+    b = g  (first step)  |  b = momentum * b + (1 - dampening) * g
+    g = g + momentum * b (nesterov)  |  g = b     (if momentum != 0)
+    p = p - lr * g
+
+Example:
+    >>> import gradfit as gf
+    >>> w = gf.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = gf.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    >>> w
+    tensor([ 0.062, -0.124], requires_grad=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum), PyTorch's ``torch.optim.SGD``.
+
+    Args:
+        params: parameters or parameter groups to optimize.
+        lr: learning rate (default 1e-3, like PyTorch).
+        momentum: momentum factor in [0, 1) (default 0).
+        dampening: dampening of the momentum's new gradient, in [0, 1] (default 0).
+        weight_decay: L2 penalty, added to the gradient (default 0).
+        nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
+        maximize: maximize the objective instead of minimizing it.
+
+    Example:
+        >>> import gradfit as gf
+        >>> w = gf.tensor([3.0], requires_grad=True)
+        >>> opt = gf.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w
+        tensor([2.4000], requires_grad=True)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        _check_range("SGD", "lr", group["lr"], 0.0)
+        _check_range("SGD", "momentum", group["momentum"], 0.0, 1.0)
+        _check_range("SGD", "dampening", group["dampening"], 0.0, 1.0, high_inclusive=True)
+        _check_range("SGD", "weight_decay", group["weight_decay"], 0.0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "SGD: nesterov=True requires momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One SGD update of every parameter that has a gradient; returns the closure's loss.
+
+        Example:
+            >>> import gradfit as gf
+            >>> w = gf.tensor([1.0], requires_grad=True)
+            >>> opt = gf.optim.SGD([w], lr=0.5, maximize=True)
+            >>> (w * w).sum().backward(); opt.step()
+            >>> w
+            tensor([2.], requires_grad=True)
+        """
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            lr = group["lr"]
+            momentum = group["momentum"]
+            dampening = group["dampening"]
+            nesterov = group["nesterov"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                arr = p.data
+                dt = arr.dtype.type
+                grad = p.grad.data
+                tmp = self._buffer(arr, 0)
+                d_p = _decayed_grad(grad, arr, group["weight_decay"], group["maximize"], tmp)
+                buf = None
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = np.array(d_p, dtype=arr.dtype, copy=True)
+                        state["momentum_buffer"] = buf
+                    else:
+                        buf *= dt(momentum)
+                        if dampening == 0:
+                            buf += d_p
+                        else:
+                            tmp1 = self._buffer(arr, 1)
+                            np.multiply(d_p, dt(1 - dampening), out=tmp1)
+                            buf += tmp1
+                    if nesterov:
+                        tmp1 = self._buffer(arr, 1)
+                        np.multiply(buf, dt(momentum), out=tmp1)
+                        tmp1 += d_p
+                        d_p = tmp1
+                    else:
+                        d_p = buf
+                # d_p is the caller's gradient, the momentum buffer, or a scratch we own
+                out = tmp if (d_p is grad or d_p is buf) else d_p
+                np.multiply(d_p, dt(lr), out=out)
+                arr -= out
+                p._version[0] += 1
+        return loss
