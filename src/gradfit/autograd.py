@@ -217,24 +217,21 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
         """Run the operation on tensors and, if any input requires grad, record it."""
-        ctx = cls()
-        requires = False
-        if _grad_enabled:
-            needs = tuple(t.requires_grad for t in inputs)
-            requires = True in needs
-            ctx.needs_input_grad = needs
-        else:
-            ctx.needs_input_grad = (False,) * len(inputs)
+        ctx = object.__new__(cls)
         ctx.saved = ()
-        out = ctx.forward(*[t.data for t in inputs], **kwargs)
-        if requires and cls.differentiable:
-            ctx.parents = tuple(
-                t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
-                for t in inputs
-            )
-            ctx.versions = tuple((t._version, t._version[0]) for t in inputs)
-            return _Tensor._from_op(out, ctx)
-        return _Tensor._from_op(out, None)
+        if _grad_enabled and cls.differentiable:
+            needs = [t.requires_grad for t in inputs]
+            if True in needs:
+                ctx.needs_input_grad = needs
+                out = ctx.forward(*[t.data for t in inputs], **kwargs)
+                ctx.parents = [
+                    t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+                    for t in inputs
+                ]
+                ctx.versions = [(t._version, t._version[0]) for t in inputs]
+                return _Tensor._from_op(out, ctx)
+        ctx.needs_input_grad = _NO_GRADS[len(inputs)] if len(inputs) < 8 else [False] * len(inputs)
+        return _Tensor._from_op(ctx.forward(*[t.data for t in inputs], **kwargs), None)
 
     def release(self) -> None:
         """Drop the arrays saved for backward (called after a backward pass)."""
@@ -245,6 +242,7 @@ class Function:
 
 
 _Tensor: Any = None  # set by gradfit.tensor to break the import cycle
+_NO_GRADS = [(False,) * n for n in range(8)]
 
 
 def _check_versions(fn: Function) -> None:
@@ -340,7 +338,9 @@ def backward(
                 f"backward through {fn.name} a second time: its saved arrays were freed by the "
                 "first backward(). Pass retain_graph=True to the first backward() to keep them."
             )
-        _check_versions(fn)
+        for counter, seen in fn.versions:
+            if counter[0] != seen:
+                _check_versions(fn)
         in_grads = fn.backward(g)
         del g
         if not retain_graph:

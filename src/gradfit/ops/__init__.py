@@ -16,7 +16,9 @@ import numpy as np
 
 from gradfit.ops.arithmetic import (
     Add,
+    AddScalar,
     Mul,
+    MulScalar,
     Neg,
     Sub,
     add,
@@ -105,7 +107,14 @@ def _fast_binary(fn_cls: Any, a: Tensor, b: Any) -> Tensor:
         if b.data.dtype == a.data.dtype:
             return fn_cls.apply(a, b)
         return fn_cls.apply(*tensors_of(a, b))
-    if type(b) is float and a.data.dtype.kind == "f":
+    if (type(b) is float or type(b) is int) and a.data.dtype.kind == "f":
+        # Python numbers are "weak" in NumPy 2: float32 stays float32
+        if fn_cls is Mul:
+            return MulScalar.apply(a, c=b)
+        if fn_cls is Add:
+            return AddScalar.apply(a, c=b)
+        if fn_cls is Sub:
+            return AddScalar.apply(a, c=-b)
         return fn_cls.apply(a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype)))
     return fn_cls.apply(*tensors_of(a, as_tensor_like(b, a)))
 

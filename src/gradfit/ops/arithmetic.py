@@ -91,6 +91,27 @@ class Div(Function):
         return ga, gb
 
 
+class AddScalar(Function):
+    """``x + c`` for a Python number ``c`` (NumPy keeps ``x``'s float dtype)."""
+
+    def forward(self, a: np.ndarray, c: float) -> np.ndarray:
+        return a + c
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (grad,)
+
+
+class MulScalar(Function):
+    """``x * c`` for a Python number ``c``."""
+
+    def forward(self, a: np.ndarray, c: float) -> np.ndarray:
+        self.c = c
+        return a * c
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (grad * self.c,)
+
+
 class Neg(Function):
     def forward(self, a: np.ndarray) -> np.ndarray:
         return -a
