@@ -5,7 +5,8 @@ Example:
     >>> from gradfit import nn
     >>> import gradfit.nn.functional as F
     >>> model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
-    >>> F.relu(model(gf.randn(8, 4))).sum().backward()
+    >>> loss = F.cross_entropy(model(gf.randn(8, 4)), gf.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+    >>> loss.backward()
     >>> model[0].weight.grad.shape
     (16, 4)
 """
@@ -27,26 +28,48 @@ from gradfit.nn.activation import (
 )
 from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
 from gradfit.nn.dropout import Dropout
+from gradfit.nn.embedding import Embedding
 from gradfit.nn.linear import Flatten, Identity, Linear, Unflatten
+from gradfit.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from gradfit.nn.module import Module, Parameter, StateDictError
 
 __all__ = [
     "ELU",
     "GELU",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
+    "L1Loss",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "MSELoss",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
     "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "Softplus",
     "StateDictError",

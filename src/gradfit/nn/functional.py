@@ -5,25 +5,50 @@ Example:
     >>> import gradfit.nn.functional as F
     >>> F.relu(F.linear(gf.ones(2, 3), gf.ones(4, 3))).shape
     (2, 4)
+    >>> round(F.cross_entropy(gf.zeros(2, 4), gf.tensor([1, 3])).item(), 4)
+    1.3863
 """
 
 from __future__ import annotations
 
 from gradfit.nn.dropout import dropout
+from gradfit.ops.embedding import embedding, one_hot
 from gradfit.ops.linear import linear
+from gradfit.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from gradfit.ops.softmax import log_softmax, softmax
 from gradfit.ops.unary import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 
 __all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
     "dropout",
     "elu",
+    "embedding",
     "gelu",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
     "relu",
     "sigmoid",
     "silu",
+    "smooth_l1_loss",
     "softmax",
     "softplus",
     "tanh",

@@ -1,0 +1,235 @@
+"""Loss modules: thin wrappers that hold the options of the loss functions in ``gf.nn.functional``.
+
+Example:
+    >>> import gradfit as gf
+    >>> criterion = gf.nn.CrossEntropyLoss(label_smoothing=0.1)
+    >>> criterion
+    CrossEntropyLoss(reduction='mean', label_smoothing=0.1)
+    >>> criterion(gf.zeros(3, 5), gf.tensor([0, 4, 2])).shape
+    ()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradfit.nn.module import Module
+from gradfit.ops import loss as _L
+from gradfit.tensor import Tensor
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        _L._check_reduction(reduction, type(self).__name__, self._extra_reductions)
+        self.reduction = reduction
+
+    _extra_reductions: tuple[str, ...] = ()
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class _WeightedLoss(_Loss):
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight, persistent=False)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy from logits: see :func:`gradfit.nn.functional.cross_entropy`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> loss = gf.nn.CrossEntropyLoss(ignore_index=0)(gf.zeros(2, 3), gf.tensor([0, 1]))
+        >>> round(loss.item(), 4)
+        1.0986
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"reduction={self.reduction!r}"
+        if self.ignore_index != -100:
+            s += f", ignore_index={self.ignore_index}"
+        if self.label_smoothing:
+            s += f", label_smoothing={self.label_smoothing}"
+        return s
+
+
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of class indices given log-probabilities.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.NLLLoss()(gf.tensor([[-1.0, -2.0]]), gf.tensor([1]))
+        tensor(2.)
+    """
+
+    def __init__(
+        self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
+
+
+class MSELoss(_Loss):
+    """Mean squared error.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.MSELoss()(gf.ones(3), gf.zeros(3))
+        tensor(1.)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.L1Loss(reduction="sum")(gf.ones(3), gf.zeros(3))
+        tensor(3.)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.l1_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Huber loss with threshold ``delta``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.HuberLoss(delta=0.5)(gf.tensor([2.0]), gf.zeros(1))
+        tensor(0.875)
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1 loss with threshold ``beta``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.SmoothL1Loss()(gf.tensor([0.5]), gf.zeros(1))
+        tensor(0.125)
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross-entropy on probabilities.
+
+    Example:
+        >>> import gradfit as gf
+        >>> round(gf.nn.BCELoss()(gf.tensor([0.5]), gf.tensor([0.0])).item(), 4)
+        0.6931
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_WeightedLoss):
+    """Binary cross-entropy on logits, stable for any logit; ``pos_weight`` per class.
+
+    Example:
+        >>> import gradfit as gf
+        >>> round(gf.nn.BCEWithLogitsLoss()(gf.zeros(2), gf.ones(2)).item(), 4)
+        0.6931
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", pos_weight, persistent=False)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
+
+
+class KLDivLoss(_Loss):
+    """KL divergence with log-probability inputs; ``reduction='batchmean'`` for the true KL.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.KLDivLoss(reduction="batchmean", log_target=True)
+        KLDivLoss(reduction='batchmean', log_target=True)
+    """
+
+    _extra_reductions = ("batchmean",)
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _L.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+__all__: list[Any] = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "NLLLoss",
+    "SmoothL1Loss",
+]

@@ -1,0 +1,128 @@
+"""Embedding lookup: rows of a weight matrix picked by integer indices.
+
+The backward pass sums the gradients of repeated indices (sorted segment sums,
+no Python loop and no ``np.add.at``), and gives the ``padding_idx`` row no
+gradient.
+
+Example:
+    >>> import gradfit as gf
+    >>> from gradfit.ops.embedding import embedding
+    >>> w = gf.ones(5, 2, requires_grad=True)
+    >>> embedding(gf.tensor([1, 1, 3]), w).sum().backward()
+    >>> w.grad[:, 0]
+    tensor([0., 2., 0., 1., 0.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradfit.autograd import Function
+from gradfit.tensor import Tensor
+
+
+class Embedding(Function):
+    """out[...] = weight[indices[...]]; d weight[k] = sum of the output gradients where index == k."""
+
+    def forward(
+        self, weight: np.ndarray, indices: np.ndarray, padding_idx: int | None
+    ) -> np.ndarray:
+        self.saved = (indices,)
+        self.wshape = weight.shape
+        self.padding_idx = padding_idx
+        return weight[indices]
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        if not self.needs_input_grad[0]:
+            return None, None
+        (indices,) = self.saved
+        V, D = self.wshape[0], self.wshape[1:]
+        gw = np.zeros(self.wshape, dtype=grad.dtype)
+        flat = indices.reshape(-1)
+        if flat.size:
+            g2 = grad.reshape(flat.size, *D)
+            order = np.argsort(flat, kind="stable")
+            sorted_idx = flat[order]
+            uniq, starts = np.unique(sorted_idx, return_index=True)
+            gw[uniq] = np.add.reduceat(g2[order], starts, axis=0)
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return gw, None
+
+
+def embedding(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    weight: Tensor,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Look up rows of ``weight`` (num_embeddings, dim) at the integer indices ``input``.
+
+    Output shape: ``input.shape + (dim,)``. ``padding_idx`` rows get no gradient.
+    Indices out of range raise ``IndexError`` (also a ``ValueError``) naming the
+    bad index and the number of embeddings.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.ops.embedding import embedding
+        >>> embedding(gf.tensor([[0, 2]]), gf.eye(3)).tolist()
+        [[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]]
+    """
+    from gradfit.ops.loss import ClassIndexError
+
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError("embedding: input and weight must be gf.Tensor objects")
+    if input.data.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: indices must be an integer tensor, got {input.data.dtype} (use .long())"
+        )
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
+    V = weight.shape[0]
+    idx = input.data
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= V:
+            bad = lo if lo < 0 else hi
+            raise ClassIndexError(
+                f"embedding: index {bad} is out of range for {V} embeddings (valid: 0..{V - 1})"
+            )
+    if padding_idx is not None:
+        if not -V <= padding_idx < V:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {V} rows")
+        padding_idx %= V
+    return Embedding.apply(weight, input, padding_idx=padding_idx)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """One-hot encoding of integer class indices: shape ``tensor.shape + (num_classes,)``, int64.
+
+    ``num_classes=-1`` uses ``max + 1``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.ops.embedding import one_hot
+        >>> one_hot(gf.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    from gradfit.ops.loss import ClassIndexError
+
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"one_hot: expected a gf.Tensor, got {type(tensor).__name__}")
+    idx = tensor.data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got {idx.dtype}")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        num_classes = int(idx.max()) + 1
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise ClassIndexError(
+            f"one_hot: class index {bad} is out of range for num_classes={num_classes}"
+        )
+    out = np.zeros((*idx.shape, num_classes), dtype=np.int64)
+    np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor._wrap(out)
