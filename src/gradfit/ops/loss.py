@@ -213,8 +213,9 @@ class CrossEntropy(Function):
         elif red == "sum":
             g = np.broadcast_to(grad, wy.shape)
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                g = np.broadcast_to(grad / self.denom, wy.shape)
+            # no valid target: the loss is NaN but, as in PyTorch, the gradient is zero
+            scale = grad / self.denom if self.denom != 0 else np.zeros_like(grad)
+            g = np.broadcast_to(scale, wy.shape)
         # d loss_i / d x_ic = p_ic * rowsum(A_i) - A_ic
         hard = wy * (t(1) - eps) if eps else wy  # coefficient of the one-hot part
         rowsum = hard
@@ -364,8 +365,8 @@ class NLLLoss(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         yidx, wy = self.saved
         if self.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                g = -(wy * (grad / self.denom))
+            scale = grad / self.denom if self.denom != 0 else np.zeros_like(grad)
+            g = -(wy * scale)
         else:
             g = -(wy * grad)
         gx = np.zeros(self.shape, dtype=grad.dtype)
