@@ -1,0 +1,67 @@
+"""``gf.data``: datasets, mini-batch loaders, transforms, and datasets to train on.
+
+* :class:`Dataset`, :class:`ArrayDataset` / :class:`TensorDataset` (indexed in bulk),
+  :class:`Subset`, :func:`random_split`, :class:`ConcatDataset`.
+* :class:`DataLoader` with :class:`SequentialSampler`, :class:`RandomSampler`
+  (``replacement=True`` to sample with replacement) and :class:`BatchSampler`.
+* :mod:`gradfit.data.transforms`: ``Standardize`` (fit on the training split),
+  ``ScaleTo01``, ``MinMax``, ``OneHot``, ``Flatten``, ``Compose``, and vectorised image
+  augmentation ``RandomCrop`` / ``RandomShift`` / ``RandomHorizontalFlip``.
+* :func:`load_dataset` / :func:`list_datasets`: ``digits`` (the default: no download),
+  ``mnist1d``, ``mnist``, ``fashion-mnist``, ``mnist-5k``, synthetic curves and 2-D
+  problems, ``csv`` (your own table), ``movielens`` and ``synthetic-ratings``.
+
+Importing this package needs only NumPy; each dataset's dependencies are imported when
+it is loaded.
+
+Example:
+    >>> import gradfit as gf
+    >>> ds = gf.data.load_dataset("digits")
+    >>> loader = gf.data.DataLoader(gf.data.ArrayDataset(*ds.train), batch_size=64, shuffle=True, seed=0)
+    >>> x, y = next(iter(loader))
+    >>> x.shape, y.shape, x.dtype, y.dtype
+    ((64, 64), (64,), dtype('float32'), dtype('int64'))
+"""
+
+from __future__ import annotations
+
+from gradfit.data import transforms
+from gradfit.data.dataset import (
+    ArrayDataset,
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
+from gradfit.data.download import DownloadError, download_file
+from gradfit.data.idx import IDXError, read_idx, write_idx
+from gradfit.data.loader import DataLoader
+from gradfit.data.registry import list_datasets, load_dataset
+from gradfit.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from gradfit.data.splits import DatasetInfo, DatasetSplits, Split
+
+__all__ = [
+    "ArrayDataset",
+    "BatchSampler",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "DatasetInfo",
+    "DatasetSplits",
+    "DownloadError",
+    "IDXError",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Split",
+    "Subset",
+    "TensorDataset",
+    "download_file",
+    "list_datasets",
+    "load_dataset",
+    "random_split",
+    "read_idx",
+    "transforms",
+    "write_idx",
+]
