@@ -29,8 +29,8 @@ class _Dropout(Function):
         self.saved = (mask,)
         return x * mask
 
-    def backward(self, grad: np.ndarray) -> tuple[Any]:
-        return (grad * self.saved[0],)
+    def backward(self, grad: np.ndarray) -> tuple[Any, None]:
+        return grad * self.saved[0], None
 
 
 def _check_p(p: Any, who: str) -> float:
