@@ -88,6 +88,11 @@ class Optimizer:
                 f"{type(self).__name__}: params should be an iterable of Tensors or dicts, "
                 "got a dict (a single parameter group goes in a list: [{'params': ...}])"
             )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                f"{type(self).__name__}: parameters must be given in an ordered collection "
+                "(a list), not a set, so that their order is the same between runs"
+            )
         param_list = list(params)
         if len(param_list) == 0:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
