@@ -1,0 +1,74 @@
+"""Embedding against PyTorch: lookup, accumulated gradients, padding_idx, one_hot, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from oracle import assert_close
+
+import gradfit as gf
+import gradfit.nn.functional as F
+from gradfit import nn
+
+
+@pytest.mark.parametrize("idx_shape", [(1,), (7,), (3, 5), ()])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_matches_torch(idx_shape, padding_idx):
+    rng = np.random.default_rng(0)
+    emb = nn.Embedding(6, 4, padding_idx=padding_idx)
+    temb = torch.nn.Embedding(6, 4, padding_idx=padding_idx)
+    with torch.no_grad():
+        temb.weight.copy_(torch.from_numpy(emb.weight.numpy()))
+    idx = rng.integers(0, 6, size=idx_shape)
+    if idx.size > 2:
+        idx.flat[:3] = [1, 1, 2]  # repeats and padding
+    out, tout = emb(gf.tensor(idx)), temb(torch.from_numpy(idx))
+    assert_close(out, tout)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    (out * gf.tensor(g)).sum().backward()
+    (tout * torch.from_numpy(g)).sum().backward()
+    assert_close(emb.weight.grad, temb.weight.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_padding_row_is_zero_and_untrained():
+    emb = nn.Embedding(5, 3, padding_idx=0)
+    assert np.all(emb.weight.numpy()[0] == 0)
+    emb(gf.tensor([0, 0, 1])).sum().backward()
+    assert np.all(emb.weight.grad.numpy()[0] == 0)
+    np.testing.assert_array_equal(emb.weight.grad.numpy()[1], np.ones(3))
+
+
+def test_embedding_gradcheck_and_init_stats():
+    w = gf.randn(5, 3, dtype="float64", requires_grad=True)
+    idx = gf.tensor([[0, 4, 4], [1, 0, 2]])
+    assert gf.gradcheck(lambda t: F.embedding(idx, t), [w])
+    big = nn.Embedding(1000, 100).weight.numpy()
+    assert abs(big.mean()) < 0.01 and abs(big.std() - 1.0) < 0.01  # N(0, 1), as PyTorch
+
+
+def test_from_pretrained_and_repr():
+    table = gf.randn(4, 2)
+    emb = nn.Embedding.from_pretrained(table)
+    assert not emb.weight.requires_grad
+    np.testing.assert_array_equal(emb(gf.tensor([3])).numpy()[0], table.numpy()[3])
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+    assert repr(nn.Embedding(10, 3, padding_idx=1)) == repr(torch.nn.Embedding(10, 3, padding_idx=1))
+
+
+def test_embedding_errors():
+    emb = nn.Embedding(10, 3)
+    with pytest.raises(IndexError, match="index 10 is out of range for 10 embeddings"):
+        emb(gf.tensor([1, 10]))
+    with pytest.raises(TypeError, match="integer tensor of indices, got float32"):
+        emb(gf.tensor([1.0]))
+
+
+def test_one_hot_matches_torch():
+    y = np.array([[0, 3], [2, 1]])
+    np.testing.assert_array_equal(F.one_hot(gf.tensor(y), 5).numpy(), TF.one_hot(torch.from_numpy(y), 5).numpy())
+    np.testing.assert_array_equal(F.one_hot(gf.tensor(y)).numpy(), TF.one_hot(torch.from_numpy(y)).numpy())
+    assert F.one_hot(gf.tensor([1]), 3).dtype == np.int64
+    with pytest.raises(ValueError, match="class index 4 is out of range for num_classes=3"):
+        F.one_hot(gf.tensor([4]), 3)
