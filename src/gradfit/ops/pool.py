@@ -1,0 +1,491 @@
+"""Max and average pooling (1-D and 2-D) and adaptive average pooling, with PyTorch semantics.
+
+Pooling runs over the ``kh * kw`` kernel offsets, each a strided *view* of the
+(padded) input: the forward pass takes the running maximum (or sum) of
+``kh * kw`` views, never copying windows; the backward pass writes (or, for
+overlapping windows, adds) each offset's share into a strided slice of the
+input gradient. For the usual non-overlapping ``kernel_size == stride`` case no
+padding copy is made and the gradient slices are written once, without a zero fill
+when the windows tile the input.
+
+Max pooling sends each window's gradient to its first maximal element in
+row-major order (PyTorch's rule for ties, e.g. windows of zeros after a ReLU).
+
+Example:
+    >>> import gradfit as gf
+    >>> x = gf.arange(16.0).reshape(1, 1, 4, 4)
+    >>> max_pool2d(x, 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradfit.autograd import Function
+from gradfit.tensor import Tensor
+
+
+def _span(start: int, count: int, step: int) -> slice:
+    return slice(start, start + step * (count - 1) + 1, step)
+
+
+def _out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size (a ceil-mode window must start inside the input or left pad)."""
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+class _Geometry:
+    """Kernel, stride, padding, dilation and sizes of one pooling call over (N, C, H, W)."""
+
+    __slots__ = ("d", "hi", "k", "out", "p", "s", "size")
+
+    def __init__(self, size: tuple[int, int], k: Any, s: Any, p: Any, d: Any, ceil: bool) -> None:
+        self.size, self.k, self.s, self.p, self.d = size, k, s, p, d
+        self.out = tuple(_out_size(*a, ceil) for a in zip(size, k, s, p, d, strict=True))
+        # padding needed on the high side so that every window lies inside the padded array
+        self.hi = tuple(
+            max(p_, (o - 1) * s_ + d_ * (k_ - 1) + 1 - n - p_)
+            for n, k_, s_, p_, d_, o in zip(size, k, s, p, d, self.out, strict=True)
+        )
+
+    @property
+    def padded(self) -> bool:
+        return any(self.p) or any(self.hi)
+
+    @property
+    def overlapping(self) -> bool:
+        return any(s < d * (k - 1) + 1 for k, s, d in zip(self.k, self.s, self.d, strict=True))
+
+    def views(self, xp: np.ndarray) -> list[np.ndarray]:
+        """One strided view of ``xp`` per kernel offset, each of the output's shape."""
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = self.k, self.s, self.d, self.out
+        return [
+            xp[..., _span(i * dh, oh, sh), _span(j * dw, ow, sw)]
+            for i in range(kh)
+            for j in range(kw)
+        ]
+
+    def pad(self, x: np.ndarray, value: float) -> np.ndarray:
+        if not self.padded:
+            return x
+        (ph, pw), (hh, hw) = self.p, self.hi
+        H, W = self.size
+        xp = np.full((*x.shape[:-2], ph + H + hh, pw + W + hw), value, dtype=x.dtype)
+        xp[..., ph : ph + H, pw : pw + W] = x
+        return xp
+
+    def tiles(self) -> bool:
+        """stride == kernel, no padding, no dilation: windows tile the top-left of the input."""
+        return (
+            self.s == self.k
+            and not any(self.p)
+            and all(d == 1 or k == 1 for d, k in zip(self.d, self.k, strict=True))
+            and all(o * k <= n for o, k, n in zip(self.out, self.k, self.size, strict=True))
+        )
+
+    def covers(self) -> bool:
+        """Whether the windows tile the input exactly (no gaps, no overlap, no padding)."""
+        return (
+            not self.padded
+            and not self.overlapping
+            and all(o * k == n for o, k, n in zip(self.out, self.k, self.size, strict=True))
+            and self.s == self.k
+        )
+
+    def crop(self, gp: np.ndarray) -> np.ndarray:
+        if not self.padded:
+            return gp
+        (ph, pw), (H, W) = self.p, self.size
+        return np.ascontiguousarray(gp[..., ph : ph + H, pw : pw + W])
+
+
+def _stage_max(a: np.ndarray, k: int, grad: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Max over axis 1 of ``a`` (R, k, S) and, if ``grad``, first-max masks of positions 0..k-2."""
+    m = a[:, 0].copy()
+    for j in range(1, k):
+        np.maximum(m, a[:, j], out=m)
+    masks: list[np.ndarray] = []
+    if grad:
+        found = None
+        for j in range(k - 1):
+            hit = a[:, j] == m
+            if found is None:
+                found = hit.copy() if k > 2 else hit
+            else:
+                hit &= ~found
+                found |= hit
+            masks.append(hit)
+    return m, masks
+
+
+def _stage_route(g: np.ndarray, masks: list[np.ndarray], k: int) -> np.ndarray:
+    """Undo :func:`_stage_max`: (R, S) gradient -> (R, k, S), each to its window's first max."""
+    res = np.empty((g.shape[0], k, *g.shape[1:]), dtype=g.dtype)
+    rem = g
+    for j in range(k - 1):
+        np.multiply(rem, masks[j], out=res[:, j])
+        rem = rem - res[:, j]
+    res[:, k - 1] = rem
+    return res
+
+
+class MaxPool2d(Function):
+    def forward(self, x: np.ndarray, geo: _Geometry) -> np.ndarray:
+        self.geo = geo
+        grad = self.needs_input_grad[0]
+        if geo.tiles():
+            return self._forward_tiled(x, geo, grad)
+        xp = geo.pad(x, -np.inf)
+        views = geo.views(xp)
+        out = views[0].copy()
+        for v in views[1:]:
+            np.maximum(out, v, out=out)
+        if grad:
+            self.saved = (xp, out)
+        return out
+
+    def _forward_tiled(self, x: np.ndarray, geo: _Geometry, grad: bool) -> np.ndarray:
+        """stride == kernel, no padding or dilation: max over W runs, then over H runs.
+
+        The separable first-max (first maximal row, then first maximal column in it)
+        is the first maximum in row-major order, PyTorch's rule. Works in the memory
+        order of ``x`` (NCHW, or the (C, H, N, W) order that conv2d produces).
+        """
+        (kh, kw), (oh, ow) = geo.k, geo.out
+        xc = x[..., : oh * kh, : ow * kw]
+        perm = _physical_order(xc)
+        phys = np.ascontiguousarray(xc.transpose(perm))  # no copy when already in that order
+        inner = int(np.prod(phys.shape[perm.index(xc.ndim - 2) + 1 : -1], dtype=np.int64))
+        mw, masks_w = _stage_max(phys.reshape(-1, kw, 1), kw, grad) if kw > 1 else (phys, [])
+        rows = mw.reshape(-1, kh, inner * ow)
+        out, masks_h = _stage_max(rows, kh, grad) if kh > 1 else (rows[:, 0], [])
+        pshape = list(phys.shape)
+        pshape[perm.index(xc.ndim - 2)], pshape[-1] = oh, ow
+        if grad:
+            self.saved = (masks_w, masks_h)
+            self.perm, self.pshape, self.inner = perm, pshape, inner
+        return out.reshape(pshape).transpose(np.argsort(perm))
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        geo: _Geometry = self.geo
+        if geo.tiles():
+            return (self._backward_tiled(grad, geo),)
+        xp, out = self.saved
+        overlap = geo.overlapping
+        gp = np.zeros_like(xp)
+        dviews = geo.views(gp)
+        views = geo.views(xp)
+        remaining = grad
+        last = len(views) - 1
+        zero = grad.dtype.type(0)
+        for n, (v, dv) in enumerate(zip(views, dviews, strict=True)):
+            if n == last:
+                share = remaining
+            else:
+                hit = v == out
+                share = np.where(hit, remaining, zero)
+                remaining = np.where(hit, zero, remaining)
+            if overlap:
+                dv += share
+            else:
+                dv[...] = share
+        return (geo.crop(gp),)
+
+    def _backward_tiled(self, grad: np.ndarray, geo: _Geometry) -> np.ndarray:
+        masks_w, masks_h = self.saved
+        (kh, kw), (oh, ow) = geo.k, geo.out
+        perm, pshape, inner = self.perm, self.pshape, self.inner
+        g = np.ascontiguousarray(grad.transpose(perm)).reshape(-1, inner * ow)
+        gh = _stage_route(g, masks_h, kh) if kh > 1 else g
+        gx = _stage_route(gh.reshape(-1, 1), masks_w, kw) if kw > 1 else gh
+        hax = perm.index(grad.ndim - 2)
+        pshape = list(pshape)
+        pshape[hax], pshape[-1] = oh * kh, ow * kw
+        gx = gx.reshape(pshape).transpose(np.argsort(perm))
+        if gx.shape[-2:] == tuple(geo.size):
+            return gx
+        full = np.zeros((*grad.shape[:-2], *geo.size), dtype=grad.dtype)
+        full[..., : oh * kh, : ow * kw] = gx
+        return full
+
+
+def _physical_order(x: np.ndarray) -> tuple[int, ...]:
+    """An axis order in which ``x`` is C-contiguous with W last (NCHW or C,H,N,W), else NCHW."""
+    if x.flags.c_contiguous or x.ndim != 4:
+        return tuple(range(x.ndim))
+    if x.transpose(1, 2, 0, 3).flags.c_contiguous:
+        return (1, 2, 0, 3)
+    return (0, 1, 2, 3)
+
+
+class AvgPool2d(Function):
+    def forward(self, x: np.ndarray, geo: _Geometry, divisor: Any) -> np.ndarray:
+        xp = geo.pad(x, 0.0)
+        views = geo.views(xp)
+        out = views[0].copy()
+        for v in views[1:]:
+            out += v
+        out /= divisor
+        self.geo, self.divisor = geo, divisor
+        self.xp_shape = xp.shape
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        geo: _Geometry = self.geo
+        share = grad / self.divisor
+        gp = (
+            np.empty(self.xp_shape, grad.dtype)
+            if geo.covers()
+            else np.zeros(self.xp_shape, grad.dtype)
+        )
+        overlap = geo.overlapping
+        for dv in geo.views(gp):
+            if overlap:
+                dv += share
+            else:
+                dv[...] = share
+        return (geo.crop(gp),)
+
+
+class AdaptiveAvg(Function):
+    """out = A_h @ x @ A_w^T with averaging matrices (windows are products of intervals)."""
+
+    def forward(self, x: np.ndarray, ah: np.ndarray, aw: np.ndarray) -> np.ndarray:
+        self.saved = (ah, aw)  # small constant matrices, passed as options
+        return np.matmul(np.matmul(ah, x), aw.T)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        ah, aw = self.saved
+        return (np.matmul(np.matmul(ah.T, grad), aw),)
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _ints(v: Any, n: int, name: str, op: str, minimum: int) -> tuple[int, ...]:
+    vals = (v,) * n if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
+    if (
+        not isinstance(vals, (tuple, list))
+        or len(vals) != n
+        or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in vals)
+    ):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+    if any(a < minimum for a in vals):
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {v!r}")
+    return tuple(int(a) for a in vals)
+
+
+def _prepare(
+    op: str,
+    nsp: int,
+    x: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple[Tensor, _Geometry, tuple[int, ...]]:
+    """Validate and return the input as (B, C, H, W), the geometry and the output shape."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a gf.Tensor, got {type(x).__name__}")
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {x.data.dtype}")
+    if x.ndim not in (nsp + 1, nsp + 2):
+        names = "(N, C, L) or (C, L)" if nsp == 1 else "(N, C, H, W) or (C, H, W)"
+        raise ValueError(f"{op}: expected input {names}, got shape {x.shape}")
+    k = _ints(kernel_size, nsp, "kernel_size", op, 1)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else None
+    if s is None:
+        s = _ints(stride, nsp, "stride", op, 1)
+    p = _ints(padding, nsp, "padding", op, 0)
+    d = _ints(dilation, nsp, "dilation", op, 1)
+    for k_, p_, d_ in zip(k, p, d, strict=True):
+        if p_ > (d_ * (k_ - 1) + 1) // 2:
+            raise ValueError(
+                f"{op}: padding should be at most half of the effective kernel size, got "
+                f"padding={padding}, kernel_size={kernel_size}, dilation={dilation}"
+            )
+    sizes = x.shape[-nsp:]
+    if nsp == 1:
+        k, s, p, d, sizes = (1, *k), (1, *s), (0, *p), (1, *d), (1, *sizes)
+    geo = _Geometry(tuple(sizes), k, s, p, d, bool(ceil_mode))
+    if any(o < 1 for o in geo.out):
+        raise ValueError(
+            f"{op}: input spatial size {tuple(x.shape[-nsp:])} is too small for "
+            f"kernel_size={kernel_size}, padding={padding}, dilation={dilation} "
+            f"(output size would be {geo.out[2 - nsp :]})"
+        )
+    lead = x.shape[:-nsp]
+    out_shape = (*lead, *geo.out[2 - nsp :])
+    x4 = x.reshape(*lead, *sizes) if nsp == 1 else x
+    return x4, geo, out_shape
+
+
+def max_pool2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """2-D max pooling over a (N, C, H, W) or (C, H, W) input.
+
+    ``stride`` defaults to ``kernel_size``; padding (implicit -inf) is at most half
+    the effective kernel. The gradient goes to the first maximum of each window.
+    ``return_indices`` is not supported.
+
+    Example:
+        >>> import gradfit as gf
+        >>> max_pool2d(gf.tensor([[[1.0, 3.0], [2.0, 0.0]]]), 2).tolist()
+        [[[3.0]]]
+    """
+    x, geo, shape = _prepare(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    return MaxPool2d.apply(x, geo=geo).reshape(*shape)
+
+
+def max_pool1d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int],
+    stride: int | tuple[int] | None = None,
+    padding: int | tuple[int] = 0,
+    dilation: int | tuple[int] = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """1-D max pooling over a (N, C, L) or (C, L) input (see :func:`max_pool2d`).
+
+    Example:
+        >>> import gradfit as gf
+        >>> max_pool1d(gf.tensor([[1.0, 3.0, 2.0, 0.0]]), 2).tolist()
+        [[3.0, 2.0]]
+    """
+    x, geo, shape = _prepare(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    return MaxPool2d.apply(x, geo=geo).reshape(*shape)
+
+
+def _avg_divisor(geo: _Geometry, count_include_pad: bool, divisor_override: Any, dtype: Any) -> Any:
+    if divisor_override is not None:
+        if not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0:
+            raise ValueError(
+                f"avg_pool: divisor_override must be a positive int, got {divisor_override!r}"
+            )
+        return dtype.type(divisor_override)
+    counts = []
+    for n, k, s, p, o in zip(geo.size, geo.k, geo.s, geo.p, geo.out, strict=True):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)  # windows are clipped to the padded input
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append((end - start).astype(dtype))
+    div = counts[0][:, None] * counts[1][None, :]
+    if np.all(div == div.flat[0]):
+        return dtype.type(div.flat[0])
+    return div
+
+
+def avg_pool2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """2-D average pooling over a (N, C, H, W) or (C, H, W) input.
+
+    ``count_include_pad=True`` (PyTorch's default) divides by the full window size,
+    zero padding included; ``False`` divides by the number of real input elements.
+
+    Example:
+        >>> import gradfit as gf
+        >>> avg_pool2d(gf.ones(1, 1, 2, 2), 2, padding=1).tolist()
+        [[[[0.25, 0.25], [0.25, 0.25]]]]
+    """
+    x, geo, shape = _prepare("avg_pool2d", 2, input, kernel_size, stride, padding, 1, ceil_mode)
+    div = _avg_divisor(geo, count_include_pad, divisor_override, x.data.dtype)
+    return AvgPool2d.apply(x, geo=geo, divisor=div).reshape(*shape)
+
+
+def avg_pool1d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    kernel_size: int | tuple[int],
+    stride: int | tuple[int] | None = None,
+    padding: int | tuple[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-D average pooling over a (N, C, L) or (C, L) input (see :func:`avg_pool2d`).
+
+    Example:
+        >>> import gradfit as gf
+        >>> avg_pool1d(gf.tensor([[1.0, 3.0, 2.0, 0.0]]), 2).tolist()
+        [[2.0, 1.0]]
+    """
+    x, geo, shape = _prepare("avg_pool1d", 1, input, kernel_size, stride, padding, 1, ceil_mode)
+    div = _avg_divisor(geo, count_include_pad, None, x.data.dtype)
+    return AvgPool2d.apply(x, geo=geo, divisor=div).reshape(*shape)
+
+
+def _adaptive_matrix(n: int, o: int, dtype: Any) -> np.ndarray:
+    """(o, n) matrix averaging PyTorch's adaptive windows [floor(i n / o), ceil((i + 1) n / o))."""
+    a = np.zeros((o, n), dtype=dtype)
+    for i in range(o):
+        lo, hi = (i * n) // o, -(-((i + 1) * n) // o)
+        a[i, lo:hi] = 1.0 / (hi - lo)
+    return a
+
+
+def adaptive_avg_pool2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    output_size: int | tuple[int | None, int | None],
+) -> Tensor:
+    """Average pooling to a fixed output size, whatever the input size (PyTorch's windows).
+
+    ``output_size`` is an int or (H_out, W_out); ``None`` keeps that input dimension.
+
+    Example:
+        >>> import gradfit as gf
+        >>> adaptive_avg_pool2d(gf.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
+        [[[[7.5]]]]
+    """
+    op = "adaptive_avg_pool2d"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a gf.Tensor, got {type(input).__name__}")
+    if input.data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {input.data.dtype}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {input.shape}")
+    H, W = input.shape[-2:]
+    sizes = (
+        (output_size, output_size) if not isinstance(output_size, (tuple, list)) else output_size
+    )
+    if len(sizes) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (H if sizes[0] is None else sizes[0]), (W if sizes[1] is None else sizes[1])
+    for o in (oh, ow):
+        if not isinstance(o, (int, np.integer)) or isinstance(o, bool) or o < 1:
+            raise ValueError(
+                f"{op}: output_size must be positive ints or None, got {output_size!r}"
+            )
+    if H == 0 or W == 0:
+        raise ValueError(f"{op}: input spatial size {(H, W)} must be non-empty")
+    if H % oh == 0 and W % ow == 0:  # uniform windows: plain average pooling
+        k = (H // oh, W // ow)
+        geo = _Geometry((H, W), k, k, (0, 0), (1, 1), False)
+        return AvgPool2d.apply(input, geo=geo, divisor=input.data.dtype.type(math.prod(k)))
+    dt = input.data.dtype
+    ah, aw = _adaptive_matrix(H, int(oh), dt), _adaptive_matrix(W, int(ow), dt)
+    return AdaptiveAvg.apply(input, ah=ah, aw=aw)
