@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from oracle import check
 
 import gradfit as gf
 from gradfit import nn
+from oracle import check
 
 CASES = [
     (nn.ReLU(), torch.nn.ReLU()),
@@ -37,7 +37,9 @@ def test_activation_module_matches_torch(mods, shape):
 
 @pytest.mark.parametrize("mods", CASES, ids=IDS)
 def test_activation_module_gradcheck(mods):
-    x = gf.tensor(np.random.default_rng(1).standard_normal((3, 4)) + 0.05, dtype="float64", requires_grad=True)
+    x = gf.tensor(
+        np.random.default_rng(1).standard_normal((3, 4)) + 0.05, dtype="float64", requires_grad=True
+    )
     assert gf.gradcheck(mods[0], [x])
 
 

@@ -48,7 +48,14 @@ def test_module_list():
     layers.append(nn.ReLU())
     layers.extend([nn.Tanh()])
     layers.insert(1, nn.Sigmoid())
-    assert [type(m).__name__ for m in layers] == ["Linear", "Sigmoid", "Linear", "Linear", "ReLU", "Tanh"]
+    assert [type(m).__name__ for m in layers] == [
+        "Linear",
+        "Sigmoid",
+        "Linear",
+        "Linear",
+        "ReLU",
+        "Tanh",
+    ]
     del layers[0]
     assert isinstance(layers[0], nn.Sigmoid)
     assert isinstance(layers[1:3], nn.ModuleList) and len(layers[1:3]) == 2

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from oracle import assert_close
 
 import gradfit as gf
 import gradfit.nn.functional as F
 from gradfit import nn
+from oracle import assert_close
 
 
 @pytest.mark.parametrize("idx_shape", [(1,), (7,), (3, 5), ()])
@@ -54,7 +54,9 @@ def test_from_pretrained_and_repr():
     assert not emb.weight.requires_grad
     np.testing.assert_array_equal(emb(gf.tensor([3])).numpy()[0], table.numpy()[3])
     assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
-    assert repr(nn.Embedding(10, 3, padding_idx=1)) == repr(torch.nn.Embedding(10, 3, padding_idx=1))
+    assert repr(nn.Embedding(10, 3, padding_idx=1)) == repr(
+        torch.nn.Embedding(10, 3, padding_idx=1)
+    )
 
 
 def test_embedding_errors():
@@ -67,8 +69,12 @@ def test_embedding_errors():
 
 def test_one_hot_matches_torch():
     y = np.array([[0, 3], [2, 1]])
-    np.testing.assert_array_equal(F.one_hot(gf.tensor(y), 5).numpy(), TF.one_hot(torch.from_numpy(y), 5).numpy())
-    np.testing.assert_array_equal(F.one_hot(gf.tensor(y)).numpy(), TF.one_hot(torch.from_numpy(y)).numpy())
+    np.testing.assert_array_equal(
+        F.one_hot(gf.tensor(y), 5).numpy(), TF.one_hot(torch.from_numpy(y), 5).numpy()
+    )
+    np.testing.assert_array_equal(
+        F.one_hot(gf.tensor(y)).numpy(), TF.one_hot(torch.from_numpy(y)).numpy()
+    )
     assert F.one_hot(gf.tensor([1]), 3).dtype == np.int64
     with pytest.raises(ValueError, match="class index 4 is out of range for num_classes=3"):
         F.one_hot(gf.tensor([4]), 3)

@@ -18,7 +18,9 @@ from gradfit.nn import init
                    ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)]
 )  # fmt: skip
 def test_calculate_gain_matches_torch(name, param):
-    assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
+    assert init.calculate_gain(name, param) == pytest.approx(
+        torch.nn.init.calculate_gain(name, param)
+    )
 
 
 def _stats(fn_gf, fn_t, shape, **kw):
@@ -35,9 +37,17 @@ def _stats(fn_gf, fn_t, shape, **kw):
         (init.xavier_uniform_, torch.nn.init.xavier_uniform_, {"gain": 2.0}),
         (init.xavier_normal_, torch.nn.init.xavier_normal_, {}),
         (init.kaiming_uniform_, torch.nn.init.kaiming_uniform_, {"a": math.sqrt(5)}),
-        (init.kaiming_uniform_, torch.nn.init.kaiming_uniform_, {"mode": "fan_out", "nonlinearity": "relu"}),
+        (
+            init.kaiming_uniform_,
+            torch.nn.init.kaiming_uniform_,
+            {"mode": "fan_out", "nonlinearity": "relu"},
+        ),
         (init.kaiming_normal_, torch.nn.init.kaiming_normal_, {"nonlinearity": "relu"}),
-        (init.kaiming_normal_, torch.nn.init.kaiming_normal_, {"mode": "fan_out", "nonlinearity": "tanh"}),
+        (
+            init.kaiming_normal_,
+            torch.nn.init.kaiming_normal_,
+            {"mode": "fan_out", "nonlinearity": "tanh"},
+        ),
         (init.uniform_, torch.nn.init.uniform_, {"a": -0.3, "b": 0.5}),
         (init.normal_, torch.nn.init.normal_, {"mean": 0.2, "std": 0.7}),
     ],

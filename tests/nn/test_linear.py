@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from oracle import assert_close
 
 import gradfit as gf
 from gradfit import nn
+from oracle import assert_close
 
 
 def _copy_linear(lin: nn.Linear, bias: bool) -> torch.nn.Linear:
@@ -96,7 +96,12 @@ def test_identity_flatten_unflatten():
     z.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.ones(x.shape, np.float32))
     t = torch.randn(2, 60)
-    assert tuple(torch.nn.Unflatten(1, (3, 4, 5))(t).shape) == nn.Unflatten(1, (3, 4, 5))(gf.tensor(t.numpy())).shape
-    with pytest.raises(ValueError, match=r"Unflatten\(dim=1, unflattened_size=\(7, 2\)\): expected input"):
+    assert (
+        tuple(torch.nn.Unflatten(1, (3, 4, 5))(t).shape)
+        == nn.Unflatten(1, (3, 4, 5))(gf.tensor(t.numpy())).shape
+    )
+    with pytest.raises(
+        ValueError, match=r"Unflatten\(dim=1, unflattened_size=\(7, 2\)\): expected input"
+    ):
         nn.Unflatten(1, (7, 2))(y)
     assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"

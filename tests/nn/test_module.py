@@ -120,7 +120,13 @@ def test_apply_visits_children_first():
 def test_state_dict_round_trip_and_copies():
     a, b = Net(), Net()
     sd = a.state_dict()
-    assert list(sd) == ["block.scale", "block.running", "block.fc.weight", "block.fc.bias", "head.weight"]
+    assert list(sd) == [
+        "block.scale",
+        "block.running",
+        "block.fc.weight",
+        "block.fc.bias",
+        "head.weight",
+    ]
     assert all(isinstance(v, np.ndarray) for v in sd.values())
     sd["block.fc.weight"][...] = 0  # a copy: the model is unaffected
     assert float(a.block.fc.weight.abs().sum()) > 0

@@ -53,7 +53,9 @@ def test_parameters_vector_round_trip():
     expected = np.concatenate([p.numpy().ravel() for p in net.parameters()])
     np.testing.assert_array_equal(vec.numpy(), expected)
     utils.vector_to_parameters(vec * 2, net.parameters())
-    np.testing.assert_array_equal(utils.parameters_to_vector(net.parameters()).numpy(), 2 * expected)
+    np.testing.assert_array_equal(
+        utils.parameters_to_vector(net.parameters()).numpy(), 2 * expected
+    )
     with pytest.raises(ValueError, match="26 elements"):
         utils.vector_to_parameters(gf.zeros(5), net.parameters())
 
@@ -82,6 +84,6 @@ def test_param_groups_weight_decay():
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), LayerNormLike(), nn.Linear(8, 2, bias=False))
     decay, no_decay = utils.param_groups_weight_decay(model, 0.05)
     assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
-    ids = lambda ps: {id(p) for p in ps}  # noqa: E731
+    ids = lambda ps: {id(p) for p in ps}
     assert ids(decay["params"]) == {id(model[0].weight), id(model[3].weight)}
     assert ids(no_decay["params"]) == {id(model[0].bias), id(model[2].weight)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch.nn.functional as TF
-from oracle import check
 
 import gradfit as gf
 from gradfit.ops.linear import linear
+from oracle import check
 
 RNG = np.random.default_rng(1)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from oracle import assert_close, check
 
 import gradfit as gf
 import gradfit.nn.functional as F
+from oracle import assert_close, check
 
 RNG = np.random.default_rng(0)
 
@@ -25,7 +25,13 @@ def _targets(shape, C, ignore=None):
     return y.astype(np.int64)
 
 
-SHAPES = [((1, 3), (1,)), ((5, 4), (5,)), ((2, 3, 4), (2, 4)), ((2, 3, 2, 3), (2, 2, 3)), ((4,), ())]
+SHAPES = [
+    ((1, 3), (1,)),
+    ((5, 4), (5,)),
+    ((2, 3, 4), (2, 4)),
+    ((2, 3, 2, 3), (2, 2, 3)),
+    ((4,), ()),
+]
 
 
 @pytest.mark.parametrize("xs,ys", SHAPES)
@@ -152,7 +158,10 @@ def test_nll_after_log_softmax_equals_cross_entropy():
 def test_regression_losses(shape, reduction, name):
     x = _logits(*shape)
     y = _logits(*shape)
-    extra = {"huber_d": ("huber_loss", {"delta": 0.7}), "smooth_b": ("smooth_l1_loss", {"beta": 0.4})}
+    extra = {
+        "huber_d": ("huber_loss", {"delta": 0.7}),
+        "smooth_b": ("smooth_l1_loss", {"beta": 0.4}),
+    }
     fname, kw = extra.get(name, (name, {}))
     check(
         lambda a, b: getattr(F, fname)(a, b, reduction=reduction, **kw),
@@ -190,8 +199,12 @@ def test_bce_with_logits(shape, reduction):
         ({"pos_weight": gf.tensor(pw)}, {"pos_weight": torch.tensor(pw)}),
     ]:
         check(
-            lambda a, t, kw=kw_gf: F.binary_cross_entropy_with_logits(a, t, reduction=reduction, **kw),
-            lambda a, t, kw=kw_t: TF.binary_cross_entropy_with_logits(a, t, reduction=reduction, **kw),
+            lambda a, t, kw=kw_gf: F.binary_cross_entropy_with_logits(
+                a, t, reduction=reduction, **kw
+            ),
+            lambda a, t, kw=kw_t: TF.binary_cross_entropy_with_logits(
+                a, t, reduction=reduction, **kw
+            ),
             [x, y],
         )
 
@@ -201,8 +214,12 @@ def test_bce_with_logits_stable_at_1e4():
     y = np.array([1.0, 0.0, 0.0, 1.0], np.float32)
     pw = np.array([2.0], np.float32)
     out = check(
-        lambda a, t: F.binary_cross_entropy_with_logits(a, t, reduction="none", pos_weight=gf.tensor(pw)),
-        lambda a, t: TF.binary_cross_entropy_with_logits(a, t, reduction="none", pos_weight=torch.tensor(pw)),
+        lambda a, t: F.binary_cross_entropy_with_logits(
+            a, t, reduction="none", pos_weight=gf.tensor(pw)
+        ),
+        lambda a, t: TF.binary_cross_entropy_with_logits(
+            a, t, reduction="none", pos_weight=torch.tensor(pw)
+        ),
         [x, y],
     )
     assert np.isfinite(out.numpy()).all()
@@ -213,7 +230,9 @@ def test_bce_with_logits_gradcheck():
     x = gf.tensor(_logits(3, 2, dtype=np.float64), requires_grad=True)
     y = gf.tensor(RNG.uniform(size=(3, 2)), requires_grad=True)
     pw = gf.tensor([1.5, 0.5], dtype="float64")
-    assert gf.gradcheck(lambda a, t: F.binary_cross_entropy_with_logits(a, t, pos_weight=pw), [x, y])
+    assert gf.gradcheck(
+        lambda a, t: F.binary_cross_entropy_with_logits(a, t, pos_weight=pw), [x, y]
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -230,7 +249,9 @@ def test_bce(reduction):
 
 def test_bce_clamps_log_at_saturation_and_rejects_non_probabilities():
     out = F.binary_cross_entropy(gf.tensor([0.0, 1.0]), gf.tensor([1.0, 0.0]), reduction="none")
-    ref = TF.binary_cross_entropy(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]), reduction="none")
+    ref = TF.binary_cross_entropy(
+        torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]), reduction="none"
+    )
     assert_close(out, ref)
     with pytest.raises(ValueError, match=r"\[0, 1\].*with_logits"):
         F.binary_cross_entropy(gf.tensor([1.5]), gf.tensor([1.0]))

@@ -38,7 +38,7 @@ class Embedding(Function):
         if not self.needs_input_grad[0]:
             return None, None
         (indices,) = self.saved
-        V, D = self.wshape[0], self.wshape[1:]
+        D = self.wshape[1:]
         gw = np.zeros(self.wshape, dtype=grad.dtype)
         flat = indices.reshape(-1)
         if flat.size:

@@ -144,7 +144,7 @@ class CrossEntropy(Function):
             lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
             shifted -= lse  # now log-probabilities
             loss = -(A * shifted).sum(axis=1)
-            self.saved = (shifted, A, y if self.needs_input_grad[1] else None)
+            self.saved = (shifted, A)
             n = loss.size
             self.n = n
             if reduction == "none":
@@ -185,7 +185,7 @@ class CrossEntropy(Function):
         red = self.reduction
         eps = self.eps
         if self.probs_target:
-            logp, A, y = self.saved
+            logp, A = self.saved
             if red == "none":
                 g = np.expand_dims(grad, 1)
             elif red == "sum":
@@ -469,7 +469,7 @@ class PointwiseLoss(_Reduced):
         return gx, gy
 
 
-def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:
+def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:  # noqa: A002
     x = _float_input(input, op)
     y = _tensor(target, op, "target")
     y = _same_float(y, x.data.dtype)
