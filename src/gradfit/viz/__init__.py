@@ -1,0 +1,64 @@
+"""``gf.viz``: pictures of learning drawn from the real objects gradfit trains.
+
+The computational graph (:func:`draw_graph`), the chain rule step by step
+(:func:`explain_backward`), descent paths of the real optimizers on 2-D test
+functions, loss landscapes of a model, training curves and diagnostics, and a
+self-contained HTML run report. matplotlib is imported only when a function draws
+(with the Agg backend when there is no display), so ``import gradfit.viz`` is light.
+Drawing functions return matplotlib ``Figure`` objects that are not registered with
+pyplot (nothing to close); save them with ``fig.savefig(path)``.
+
+Example:
+    >>> import gradfit as gf
+    >>> x = gf.tensor(3.0, requires_grad=True)
+    >>> "Mul" in gf.viz.draw_graph(x * x).dot
+    True
+"""
+
+from __future__ import annotations
+
+from gradfit.viz.descent import (
+    FUNCTIONS,
+    DescentPath,
+    TestFunction,
+    animate_descent,
+    default_optimizers,
+    descent_paths,
+    plot_descent,
+)
+from gradfit.viz.explain import explain_backward
+from gradfit.viz.graph import Graph, GraphvizNotFoundError, draw_graph
+from gradfit.viz.landscape import (
+    Projection,
+    flatten_params,
+    loss_slice_1d,
+    loss_surface_2d,
+    plot_slice_1d,
+    plot_surface_2d,
+    project_trajectory,
+    random_directions,
+    trajectory_landscape,
+)
+
+__all__ = [
+    "FUNCTIONS",
+    "DescentPath",
+    "Graph",
+    "GraphvizNotFoundError",
+    "Projection",
+    "TestFunction",
+    "animate_descent",
+    "default_optimizers",
+    "descent_paths",
+    "draw_graph",
+    "explain_backward",
+    "flatten_params",
+    "loss_slice_1d",
+    "loss_surface_2d",
+    "plot_descent",
+    "plot_slice_1d",
+    "plot_surface_2d",
+    "project_trajectory",
+    "random_directions",
+    "trajectory_landscape",
+]
