@@ -1,0 +1,170 @@
+"""Convolution layers: ``Conv1d`` and ``Conv2d`` (PyTorch's arguments, defaults and initialisation).
+
+Example:
+    >>> import gradfit as gf
+    >>> from gradfit.nn.conv import Conv2d
+    >>> conv = Conv2d(1, 16, kernel_size=5, padding=2)
+    >>> conv
+    Conv2d(1, 16, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))
+    >>> conv(gf.randn(8, 1, 28, 28)).shape
+    (8, 16, 28, 28)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gradfit import backend
+from gradfit.nn import init
+from gradfit.nn.module import Module, Parameter
+from gradfit.ops.conv import _tuple, conv1d, conv2d
+from gradfit.tensor import Tensor
+
+
+class _ConvNd(Module):
+    _nsp = 2
+    _fn: Any = None
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] | str = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self._nsp
+        for what, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name}: {what} must be a positive integer, got {v!r}")
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+                f"be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"{name}: padding_mode {padding_mode!r} is not supported (gradfit has 'zeros' only)"
+            )
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size", name, 1)
+        self.stride = _tuple(stride, n, "stride", name, 1)
+        self.dilation = _tuple(dilation, n, "dilation", name, 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"{name}: padding must be 'valid', 'same', an int or a tuple, got {padding!r}"
+                )
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided convolutions"
+                )
+            self.padding: Any = padding
+        else:
+            self.padding = _tuple(padding, n, "padding", name, 0)
+        self.padding_mode = padding_mode
+        dt = backend.default_float if dtype is None else backend.to_dtype(dtype)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(Tensor._wrap(backend.xp.empty(shape, dt)))
+        if bias:
+            self.bias = Parameter(Tensor._wrap(backend.xp.empty((out_channels,), dt)))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) weight, bias U(-1/sqrt(fan_in), +).
+
+        Example:
+            >>> from gradfit.nn.conv import Conv1d
+            >>> Conv1d(2, 3, 3).reset_parameters()
+        """
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self._layer_str()}: expected a gf.Tensor, got {type(x).__name__}")
+        n, c = self._nsp, self.in_channels
+        sp = "L" if n == 1 else "H, W"
+        if x.ndim not in (n + 1, n + 2) or x.shape[-n - 1] != c:
+            raise self.input_shape_error(f"(N, {c}, {sp}) or ({c}, {sp})", x.shape)
+        if x.data.dtype.kind in "iub":
+            x = x.astype(self.weight.data.dtype)
+        try:
+            return type(self)._fn(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{self._layer_str()}: {e}") from None
+
+    def extra_repr(self) -> str:
+        n = self._nsp
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) or (C_in, L) inputs.
+
+    Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0
+    (int, tuple, 'valid' or 'same'), dilation=1, groups=1, bias=True,
+    padding_mode='zeros' (the only mode gradfit has), dtype.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.conv import Conv1d
+        >>> Conv1d(4, 8, 3, padding="same")(gf.randn(2, 4, 10)).shape
+        (2, 8, 10)
+    """
+
+    _nsp = 1
+    _fn = staticmethod(conv1d)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) or (C_in, H, W) inputs.
+
+    Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0
+    (int, tuple, 'valid' or 'same'), dilation=1, groups=1, bias=True,
+    padding_mode='zeros' (the only mode gradfit has), dtype.
+
+    Initialisation as PyTorch's: weight by kaiming_uniform_(a=sqrt(5)), bias from
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * kH * kW,
+    drawn from gradfit's seeded generator.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.conv import Conv2d
+        >>> conv = Conv2d(3, 6, (3, 5), stride=2, bias=False)
+        >>> conv(gf.randn(1, 3, 9, 9)).shape
+        (1, 6, 4, 3)
+        >>> conv(gf.randn(1, 4, 9, 9))
+        Traceback (most recent call last):
+        ...
+        ValueError: Conv2d(3, 6, kernel_size=(3, 5), stride=(2, 2), bias=False): expected input (N, 3, H, W) or (3, H, W), got (1, 4, 9, 9)
+    """
+
+    _nsp = 2
+    _fn = staticmethod(conv2d)

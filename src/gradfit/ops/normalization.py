@@ -1,0 +1,269 @@
+"""Batch normalisation and layer normalisation, each one fused operation (forward and backward).
+
+``batch_norm`` normalises each channel (dimension 1) over the batch and spatial
+dimensions; in training it uses the batch statistics and updates the running
+statistics in place as PyTorch does (biased variance to normalise, unbiased
+variance into ``running_var``). ``layer_norm`` normalises each sample over its
+last ``len(normalized_shape)`` dimensions.
+
+The backward passes use the closed forms (no graph of small ops):
+``dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))``.
+
+Example:
+    >>> import gradfit as gf
+    >>> x = gf.randn(8, 3)
+    >>> y = batch_norm(x, None, None, training=True)
+    >>> [round(v, 4) + 0.0 for v in y.mean(dim=0).tolist()]
+    [0.0, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradfit.autograd import Function
+from gradfit.tensor import Tensor
+
+
+def _param_shape(ndim: int) -> tuple[int, ...]:
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+class BatchNorm(Function):
+    """Inputs: x, then weight and bias when affine (``affine`` option)."""
+
+    def forward(
+        self,
+        x: np.ndarray,
+        *wb: np.ndarray,
+        running_mean: np.ndarray | None,
+        running_var: np.ndarray | None,
+        training: bool,
+        momentum: float,
+        eps: float,
+    ) -> np.ndarray:
+        axes = (0, *range(2, x.ndim))
+        shape = _param_shape(x.ndim)
+        dt = x.dtype.type
+        self.training = training
+        if training:
+            n = x.size // x.shape[1]
+            mean = x.mean(axis=axes)
+            xc = x - mean.reshape(shape)
+            var = np.square(xc).mean(axis=axes)
+            if running_mean is not None:
+                m = dt(momentum)
+                running_mean *= dt(1) - m
+                running_mean += m * mean.astype(running_mean.dtype, copy=False)
+            if running_var is not None:
+                m = dt(momentum)
+                unbiased = var * dt(n / (n - 1)) if n > 1 else var
+                running_var *= dt(1) - m
+                running_var += m * unbiased.astype(running_var.dtype, copy=False)
+        else:
+            mean, var = running_mean.astype(x.dtype), running_var.astype(x.dtype)
+            xc = x - mean.reshape(shape)
+        invstd = (var + dt(eps)) ** dt(-0.5)
+        xhat = xc
+        xhat *= invstd.reshape(shape)
+        self.saved = (xhat, invstd, wb[0] if wb else None)
+        if not wb:
+            return xhat
+        w, b = wb
+        return xhat * w.reshape(shape) + b.reshape(shape)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        xhat, invstd, w = self.saved
+        axes = (0, *range(2, grad.ndim))
+        shape = _param_shape(grad.ndim)
+        dt = grad.dtype.type
+        needs = self.needs_input_grad
+        gsum = grad.sum(axis=axes)
+        gdot = (grad * xhat).sum(axis=axes)
+        gx = None
+        if needs[0]:
+            scale = invstd if w is None else invstd * w
+            if self.training:
+                n = dt(grad.size // grad.shape[1])
+                gx = grad - (gsum / n).reshape(shape)
+                gx -= xhat * (gdot / n).reshape(shape)
+                gx *= scale.reshape(shape)
+            else:
+                gx = grad * scale.reshape(shape)
+        if w is None:
+            return (gx,)
+        return (gx, gdot if needs[1] else None, gsum if needs[2] else None)
+
+
+class LayerNorm(Function):
+    """Inputs: x, then weight and/or bias (``has_weight`` / ``has_bias`` options)."""
+
+    def forward(
+        self, x: np.ndarray, *wb: np.ndarray, nd: int, eps: float, has_weight: bool, has_bias: bool
+    ) -> np.ndarray:
+        axes = tuple(range(x.ndim - nd, x.ndim))
+        dt = x.dtype.type
+        mean = x.mean(axis=axes, keepdims=True)
+        xhat = x - mean
+        var = np.mean(np.square(xhat), axis=axes, keepdims=True)
+        invstd = (var + dt(eps)) ** dt(-0.5)
+        xhat *= invstd
+        w = wb[0] if has_weight else None
+        b = wb[-1] if has_bias else None
+        self.nd, self.flags = nd, (has_weight, has_bias)
+        self.saved = (xhat, invstd, w)
+        out = xhat if w is None else xhat * w
+        if b is not None:
+            out = out + b
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        xhat, invstd, w = self.saved
+        nd = self.nd
+        has_weight, has_bias = self.flags
+        axes = tuple(range(grad.ndim - nd, grad.ndim))
+        lead = tuple(range(grad.ndim - nd))
+        needs = self.needs_input_grad
+        grads: list[Any] = []
+        if needs[0]:
+            gxh = grad if w is None else grad * w
+            gx = gxh - gxh.mean(axis=axes, keepdims=True)
+            gx -= xhat * np.mean(gxh * xhat, axis=axes, keepdims=True)
+            gx *= invstd
+            grads.append(gx)
+        else:
+            grads.append(None)
+        if has_weight:
+            grads.append((grad * xhat).sum(axis=lead) if needs[1] else None)
+        if has_bias:
+            grads.append(grad.sum(axis=lead) if needs[len(grads)] else None)
+        return tuple(grads)
+
+
+def _check_param(p: Any, name: str, shape: tuple[int, ...], dtype: Any, op: str) -> None:
+    if p is None:
+        return
+    if not isinstance(p, Tensor):
+        raise TypeError(f"{op}: {name} must be a gf.Tensor or None, got {type(p).__name__}")
+    if p.shape != shape:
+        raise ValueError(f"{op}: {name} must have shape {shape}, got {p.shape}")
+    if p.data.dtype != dtype:
+        raise TypeError(f"{op}: {name} is {p.data.dtype} but the input is {dtype}")
+
+
+def batch_norm(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over dimension 1 of a (N, C) or (N, C, *) input.
+
+    In training (or when no running statistics are given) the batch mean and
+    biased variance normalise the input, and ``running_mean``/``running_var`` (if
+    given) are updated in place: ``r = (1 - momentum) * r + momentum * stat`` with
+    the unbiased variance. In evaluation the running statistics normalise.
+    ``weight`` and ``bias`` must be given together or not at all (gradfit's
+    restriction; PyTorch also accepts only one).
+
+    Example:
+        >>> import gradfit as gf
+        >>> rm, rv = gf.zeros(2), gf.ones(2)
+        >>> _ = batch_norm(gf.tensor([[1.0, 2.0], [3.0, 6.0]]), rm, rv, training=True)
+        >>> rm.tolist(), rv.tolist()
+        ([0.2, 0.4], [1.1, 1.7])
+    """
+    op = "batch_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a gf.Tensor, got {type(input).__name__}")
+    dt = input.data.dtype
+    if dt.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {dt}")
+    if input.ndim < 2:
+        raise ValueError(f"{op}: expected input (N, C) or (N, C, *), got shape {input.shape}")
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and (not isinstance(t, Tensor) or t.shape != (C,)):
+            got = t.shape if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"{op}: {name} must be a gf.Tensor of shape ({C},), got {got}")
+    _check_param(weight, "weight", (C,), dt, op)
+    _check_param(bias, "bias", (C,), dt, op)
+    if (weight is None) != (bias is None):
+        raise ValueError(f"{op}: give both weight and bias, or neither")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError(
+            f"{op}: running_mean and running_var are required when training=False "
+            "(pass training=True to normalise with the batch statistics)"
+        )
+    if training and input.size(0) * math.prod(input.shape[2:]) <= 1:
+        raise ValueError(
+            f"{op}: expected more than 1 value per channel when training, got input of shape "
+            f"{input.shape}"
+        )
+    if momentum is None or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+        raise ValueError(f"{op}: momentum must be a float in [0, 1], got {momentum!r}")
+    if training and running_mean is not None:
+        running_mean._version[0] += 1
+    if training and running_var is not None:
+        running_var._version[0] += 1
+    args = (input,) if weight is None else (input, weight, bias)
+    return BatchNorm.apply(
+        *args,
+        running_mean=None if running_mean is None else running_mean.data,
+        running_var=None if running_var is None else running_var.data,
+        training=bool(training),
+        momentum=float(momentum),
+        eps=float(eps),
+    )
+
+
+def layer_norm(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample over its last ``len(normalized_shape)`` dimensions.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance.
+
+    Example:
+        >>> import gradfit as gf
+        >>> y = layer_norm(gf.tensor([[1.0, 2.0, 3.0]]), (3,))
+        >>> [round(v, 3) for v in y[0].tolist()]
+        [-1.225, 0.0, 1.225]
+    """
+    op = "layer_norm"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a gf.Tensor, got {type(input).__name__}")
+    dt = input.data.dtype
+    if dt.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {dt}")
+    shape = (
+        (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+    )
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(
+            f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}"
+        ) from None
+    nd = len(shape)
+    if nd == 0 or input.ndim < nd or tuple(input.shape[-nd:]) != shape:
+        raise ValueError(
+            f"{op}: input of shape {input.shape} does not end with normalized_shape {shape}"
+        )
+    _check_param(weight, "weight", shape, dt, op)
+    _check_param(bias, "bias", shape, dt, op)
+    args = [input] + [t for t in (weight, bias) if t is not None]
+    return LayerNorm.apply(
+        *args, nd=nd, eps=float(eps), has_weight=weight is not None, has_bias=bias is not None
+    )
