@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from gradfit.nn import functional, init, utils
 from gradfit.nn.activation import (
     ELU,
@@ -79,3 +81,33 @@ __all__ = [
     "init",
     "utils",
 ]
+
+# Convolution, pooling and normalisation layers, loaded on first use so that
+# ``import gradfit.nn`` works whether or not those files are present yet.
+_LAZY = {
+    "Conv1d": "gradfit.nn.conv",
+    "Conv2d": "gradfit.nn.conv",
+    "MaxPool1d": "gradfit.nn.pool",
+    "MaxPool2d": "gradfit.nn.pool",
+    "AvgPool1d": "gradfit.nn.pool",
+    "AvgPool2d": "gradfit.nn.pool",
+    "AdaptiveAvgPool2d": "gradfit.nn.pool",
+    "BatchNorm1d": "gradfit.nn.normalization",
+    "BatchNorm2d": "gradfit.nn.normalization",
+    "LayerNorm": "gradfit.nn.normalization",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        try:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        except (ImportError, AttributeError) as e:
+            raise AttributeError(f"gradfit.nn.{name} is not available: {e}") from e
+    raise AttributeError(f"module 'gradfit.nn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -11,7 +11,10 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from gradfit.nn.dropout import dropout
+from gradfit.ops.conv import conv1d, conv2d
 from gradfit.ops.embedding import embedding, one_hot
 from gradfit.ops.linear import linear
 from gradfit.ops.loss import (
@@ -25,12 +28,18 @@ from gradfit.ops.loss import (
     nll_loss,
     smooth_l1_loss,
 )
+from gradfit.ops.pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from gradfit.ops.softmax import log_softmax, softmax
 from gradfit.ops.unary import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
     "cross_entropy",
     "dropout",
     "elu",
@@ -42,6 +51,8 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
     "one_hot",
@@ -53,3 +64,22 @@ __all__ = [
     "softplus",
     "tanh",
 ]
+
+# Functions of the normalisation family, loaded on first use so that this module imports
+# whether or not that file is present yet.
+_LAZY = {"batch_norm": "gradfit.ops.normalization", "layer_norm": "gradfit.ops.normalization"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        try:
+            return getattr(importlib.import_module(_LAZY[name]), name)
+        except (ImportError, AttributeError) as e:
+            raise AttributeError(f"gradfit.nn.functional.{name} is not available: {e}") from e
+    raise AttributeError(f"module 'gradfit.nn.functional' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

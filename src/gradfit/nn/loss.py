@@ -33,7 +33,7 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.register_buffer("weight", weight, persistent=False)
+        self.register_buffer("weight", weight)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -192,7 +192,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
         pos_weight: Tensor | None = None,
     ) -> None:
         super().__init__(weight, reduction)
-        self.register_buffer("pos_weight", pos_weight, persistent=False)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return _L.binary_cross_entropy_with_logits(
