@@ -13,8 +13,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 from gradfit.nn import functional, init, utils
 from gradfit.nn.activation import (
     ELU,
@@ -29,6 +27,7 @@ from gradfit.nn.activation import (
     Tanh,
 )
 from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
+from gradfit.nn.conv import Conv1d, Conv2d
 from gradfit.nn.dropout import Dropout
 from gradfit.nn.embedding import Embedding
 from gradfit.nn.linear import Flatten, Identity, Linear, Unflatten
@@ -44,12 +43,21 @@ from gradfit.nn.loss import (
     SmoothL1Loss,
 )
 from gradfit.nn.module import Module, Parameter, StateDictError
+from gradfit.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradfit.nn.pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
     "ELU",
     "GELU",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
@@ -58,10 +66,13 @@ __all__ = [
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -81,33 +92,3 @@ __all__ = [
     "init",
     "utils",
 ]
-
-# Convolution, pooling and normalisation layers, loaded on first use so that
-# ``import gradfit.nn`` works whether or not those files are present yet.
-_LAZY = {
-    "Conv1d": "gradfit.nn.conv",
-    "Conv2d": "gradfit.nn.conv",
-    "MaxPool1d": "gradfit.nn.pool",
-    "MaxPool2d": "gradfit.nn.pool",
-    "AvgPool1d": "gradfit.nn.pool",
-    "AvgPool2d": "gradfit.nn.pool",
-    "AdaptiveAvgPool2d": "gradfit.nn.pool",
-    "BatchNorm1d": "gradfit.nn.normalization",
-    "BatchNorm2d": "gradfit.nn.normalization",
-    "LayerNorm": "gradfit.nn.normalization",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        try:
-            return getattr(importlib.import_module(_LAZY[name]), name)
-        except (ImportError, AttributeError) as e:
-            raise AttributeError(f"gradfit.nn.{name} is not available: {e}") from e
-    raise AttributeError(f"module 'gradfit.nn' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])

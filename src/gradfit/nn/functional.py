@@ -11,8 +11,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 from gradfit.nn.dropout import dropout
 from gradfit.ops.conv import conv1d, conv2d
 from gradfit.ops.embedding import embedding, one_hot
@@ -28,6 +26,7 @@ from gradfit.ops.loss import (
     nll_loss,
     smooth_l1_loss,
 )
+from gradfit.ops.normalization import batch_norm, layer_norm
 from gradfit.ops.pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from gradfit.ops.softmax import log_softmax, softmax
 from gradfit.ops.unary import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
@@ -36,6 +35,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool1d",
     "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv1d",
@@ -48,6 +48,7 @@ __all__ = [
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
@@ -64,22 +65,3 @@ __all__ = [
     "softplus",
     "tanh",
 ]
-
-# Functions of the normalisation family, loaded on first use so that this module imports
-# whether or not that file is present yet.
-_LAZY = {"batch_norm": "gradfit.ops.normalization", "layer_norm": "gradfit.ops.normalization"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        try:
-            return getattr(importlib.import_module(_LAZY[name]), name)
-        except (ImportError, AttributeError) as e:
-            raise AttributeError(f"gradfit.nn.functional.{name} is not available: {e}") from e
-    raise AttributeError(f"module 'gradfit.nn.functional' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
