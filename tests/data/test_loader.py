@@ -165,6 +165,8 @@ def test_generic_dataset(ds):
 def test_bad_arguments(ds):
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(ds, batch_size=0)
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(ds, shuffle=True, sampler=SequentialSampler(ds))
     with pytest.raises(ValueError, match="not both"):
         DataLoader(ds, generator=np.random.default_rng(0), seed=1)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
@@ -175,3 +177,31 @@ def test_bad_arguments(ds):
         DataLoader(ArrayDataset(np.zeros((0, 2))))
     with pytest.raises(ValueError, match="num_samples"):
         RandomSampler(range(3), num_samples=0)
+
+
+def test_array_datasets_are_batched_without_per_sample_access(ds):
+    """The loader gathers whole batches: a per-sample __getitem__ is never called."""
+
+    class NoSingle(ArrayDataset):
+        def __getitem__(self, index):
+            raise AssertionError("per-sample access on the training path")
+
+    bulk = NoSingle(*ds.arrays)
+    from gradfit.data import ConcatDataset, Subset
+
+    for d in (bulk, Subset(bulk, np.arange(50)), ConcatDataset([bulk, bulk])):
+        seen = np.concatenate(
+            [y.numpy() for _, y in DataLoader(d, batch_size=32, shuffle=True, seed=0)]
+        )
+        assert len(seen) == len(d)
+
+
+def test_tensor_dataset_through_loader():
+    from gradfit.data import TensorDataset
+
+    loader = DataLoader(
+        TensorDataset(gf.randn(10, 3), gf.arange(10)), batch_size=4, shuffle=True, seed=0
+    )
+    batches = list(loader)
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert all(isinstance(x, gf.Tensor) and x.dtype == np.float32 for x, _ in batches)

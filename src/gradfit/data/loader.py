@@ -55,7 +55,8 @@ class DataLoader:
             object with ``__len__`` and ``__getitem__``.
         batch_size: samples per batch.
         shuffle: a new uniformly random order every epoch, every sample exactly once
-            (sampling without replacement). Ignored when ``sampler`` is given.
+            (sampling without replacement). Not allowed together with ``sampler``
+            (as in PyTorch).
         drop_last: drop the last, smaller batch.
         sampler: a :class:`~gradfit.data.Sampler` choosing the indices of each epoch, e.g.
             ``RandomSampler(ds, replacement=True)``.
@@ -106,6 +107,11 @@ class DataLoader:
             )
         if not isinstance(shuffle, bool):
             raise TypeError(f"DataLoader: shuffle must be a bool, got {shuffle!r}")
+        if shuffle and sampler is not None:
+            raise ValueError(
+                "DataLoader: shuffle=True and sampler= are mutually exclusive; use "
+                "RandomSampler(dataset) as the sampler to shuffle"
+            )
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: give generator= or seed=, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
