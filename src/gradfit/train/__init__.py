@@ -8,6 +8,43 @@ Example:
 
 from __future__ import annotations
 
+from gradfit.train.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    JSONLinesLogger,
+    ModelCheckpoint,
+    NaNGuard,
+    ProgressBar,
+    TrainingDiverged,
+)
+from gradfit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gradfit.train.history import History
+from gradfit.train.trainer import Trainer, fit
 
-__all__ = ["History"]
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CheckpointError",
+    "EarlyStopping",
+    "History",
+    "JSONLinesLogger",
+    "ModelCheckpoint",
+    "NaNGuard",
+    "ProgressBar",
+    "Trainer",
+    "TrainingDiverged",
+    "fit",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+
+def __getattr__(name: str) -> object:
+    """``gf.train.baselines``, ``gf.train.metrics`` and ``gf.train.summary`` load on first use."""
+    import importlib
+
+    if name in ("baselines", "metrics", "summary"):
+        mod = importlib.import_module(f"gradfit.train.{name}")
+        return getattr(mod, name, mod) if name != "metrics" else mod
+    raise AttributeError(f"module 'gradfit.train' has no attribute {name!r}")

@@ -1,0 +1,197 @@
+"""What several subcommands share: loading the data a config names, building the model,
+optimizer, scheduler and loss for it, and opening checkpoints.
+
+Example:
+    >>> from gradfit.cli.config import resolve
+    >>> cfg = resolve({"epochs": 1})
+    >>> data = load_data(cfg)
+    >>> model_config_for(cfg, data)["sizes"]
+    [64, 256, 128, 10]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import gradfit as gf
+from gradfit.cli.main import UsageError
+
+IMAGE_MODELS = {"cnn"}
+
+
+def load_data(cfg: dict[str, Any]) -> Any:
+    """Load the dataset named by ``cfg['data']`` in the layout the model needs."""
+    from gradfit.data import load_dataset
+
+    options: dict[str, Any] = {}
+    if cfg["data"] in ("mnist", "fashion-mnist", "movielens"):
+        if cfg.get("data_dir"):
+            options["data_dir"] = cfg["data_dir"]
+        if cfg.get("download"):
+            options["download"] = True
+    if cfg["data"] == "digits":
+        options["view"] = "image" if cfg["model"] in IMAGE_MODELS else "flat"
+    if cfg["data"] not in ("csv",):
+        options["seed"] = cfg.get("seed", 0)
+    try:
+        data = load_dataset(cfg["data"], **options)
+    except (FileNotFoundError, OSError, ValueError, KeyError, TypeError, ImportError) as e:
+        raise UsageError(f"--data {cfg['data']}: {e}") from None
+    return data
+
+
+def _input_shape(data: Any) -> tuple[int, ...]:
+    return tuple(data.train.x.shape[1:])
+
+
+def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
+    """The ``gf.models`` config for ``cfg['model']`` sized to ``data``."""
+    from gradfit.models import model_config
+
+    task = data.task
+    shape = _input_shape(data)
+    n_in = int(np.prod(shape)) if shape else 1
+    if task == "classification":
+        n_out = int(data.num_classes)
+    elif task == "ratings":
+        n_out = 1
+    else:
+        n_out = int(np.prod(data.train.y.shape[1:])) if data.train.y.ndim > 1 else 1
+    name = cfg["model"]
+    try:
+        if task == "ratings" or name == "matrix_factorization":
+            if task != "ratings":
+                raise UsageError(
+                    f"--model matrix_factorization needs ratings data, not {cfg['data']}"
+                )
+            info = data.description.extra
+            n_users = int(info.get("n_users", int(data.train.x[:, 0].max()) + 1))
+            n_items = int(info.get("n_items", int(data.train.x[:, 1].max()) + 1))
+            return model_config(
+                "matrix_factorization", n_users=n_users, n_items=n_items, dim=cfg["embedding_dim"]
+            )
+        if name == "mlp":
+            return model_config(
+                "mlp",
+                sizes=[n_in, *cfg["hidden"], n_out],
+                activation=cfg["activation"],
+                dropout=cfg["dropout"],
+                batch_norm=cfg["batch_norm"],
+            )
+        if name == "cnn":
+            if len(shape) != 3 or shape[1] != shape[2]:
+                raise UsageError(
+                    f"--model cnn needs square images (C, H, W); {cfg['data']} gives inputs {shape}"
+                )
+            return model_config(
+                "cnn",
+                in_channels=shape[0],
+                num_classes=n_out,
+                image_size=shape[1],
+                dropout=cfg["dropout"],
+                batch_norm=cfg["batch_norm"],
+            )
+        if name == "cnn1d":
+            length = shape[-1]
+            return model_config("cnn1d", in_length=length, num_classes=n_out)
+        if name == "logistic":
+            if task != "classification":
+                raise UsageError("--model logistic needs classification data")
+            return model_config("logistic", in_features=n_in, num_classes=n_out)
+        if name == "linear":
+            return model_config("linear", in_features=n_in, out_features=n_out)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--model {name}: {e}") from None
+    raise UsageError(f"--model {name} is not supported by gradfit train")
+
+
+def loss_and_metrics(task: str) -> tuple[Any, tuple[str, ...]]:
+    """The loss and the metrics for a task."""
+    if task == "classification":
+        return gf.nn.CrossEntropyLoss(), ("accuracy",)
+    return gf.nn.MSELoss(), ("rmse", "r2")
+
+
+def targets_for(task: str, y: np.ndarray) -> np.ndarray:
+    """Targets in the shape the loss expects (regression targets as (N, k) float32)."""
+    if task == "classification":
+        return y
+    y = y.astype(np.float32)
+    return y[:, None] if y.ndim == 1 else y
+
+
+def make_optimizer(cfg: dict[str, Any], model: Any) -> Any:
+    """The optimizer ``cfg`` names, with biases and norm weights undecayed."""
+    from gradfit.nn.utils import param_groups_weight_decay
+
+    params = (
+        param_groups_weight_decay(model, cfg["weight_decay"])
+        if cfg["weight_decay"]
+        else list(model.parameters())
+    )
+    name, lr = cfg["optimizer"], cfg["lr"]
+    if name == "sgd":
+        return gf.optim.SGD(params, lr=lr, momentum=cfg["momentum"], nesterov=cfg["nesterov"])
+    if name == "adam":
+        return gf.optim.Adam(params, lr=lr)
+    if name == "adamw":
+        return gf.optim.AdamW(params, lr=lr)
+    if name == "rmsprop":
+        return gf.optim.RMSprop(params, lr=lr, momentum=cfg["momentum"])
+    return gf.optim.Adagrad(params, lr=lr)
+
+
+def make_scheduler(cfg: dict[str, Any], optimizer: Any, steps_per_epoch: int) -> Any:
+    """The learning-rate schedule ``cfg`` names (over ``cfg['epochs']`` epochs)."""
+    from gradfit.optim import lr_scheduler as S
+
+    name, epochs = cfg["schedule"], cfg["epochs"]
+    if name == "none":
+        return None
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "step":
+        return S.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if name == "exponential":
+        return S.ExponentialLR(optimizer, gamma=0.95)
+    if name == "linear":
+        return S.LinearLR(optimizer, start_factor=1.0, end_factor=0.01, total_iters=epochs)
+    if name == "plateau":
+        return S.ReduceLROnPlateau(optimizer, factor=0.5, patience=3)
+    return S.OneCycleLR(optimizer, max_lr=cfg["lr"], epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+
+def checkpoint_path(arg: str) -> str:
+    """A run directory means its ``checkpoint.safetensors``."""
+    from pathlib import Path
+
+    p = Path(arg)
+    return str(p / "checkpoint.safetensors" if p.is_dir() else p)
+
+
+def open_checkpoint(path: str) -> Any:
+    """Load a checkpoint, turning every problem into a one-line UsageError."""
+    from gradfit.train.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as e:
+        raise UsageError(str(e)) from None
+
+
+def model_from_checkpoint(ckpt: Any) -> Any:
+    """Rebuild the model a checkpoint describes and load its weights."""
+    from gradfit.models import build_model
+
+    mcfg = (ckpt.meta.get("config") or {}).get("model_config")
+    if not mcfg:
+        raise UsageError(f"checkpoint {ckpt.path}: it records no model config to rebuild from")
+    try:
+        model = build_model(mcfg)
+        model.load_state_dict(ckpt.model_state)
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise UsageError(f"checkpoint {ckpt.path}: cannot rebuild its model: {e}") from None
+    model.eval()
+    return model

@@ -1,0 +1,190 @@
+"""The run configuration of ``gradfit train``: defaults, a TOML file, command-line flags.
+
+Precedence: flags given on the command line win over the ``--config`` file, which wins
+over the defaults. Every value is validated here, before anything is written, and a
+bad one raises :class:`~gradfit.cli.main.UsageError` naming the option.
+
+Example:
+    >>> cfg = resolve({"hidden": "64,32", "lr": 0.1})
+    >>> cfg["hidden"], cfg["lr"], cfg["data"]
+    ([64, 32], 0.1, 'digits')
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from gradfit.cli.main import UsageError
+
+DEFAULTS: dict[str, Any] = {
+    "data": "digits",
+    "data_dir": None,
+    "download": False,
+    "model": "mlp",
+    "hidden": [256, 128],
+    "activation": "relu",
+    "dropout": 0.2,
+    "batch_norm": False,
+    "optimizer": "sgd",
+    "lr": 0.1,
+    "momentum": 0.9,
+    "nesterov": False,
+    "weight_decay": 0.0,
+    "l1": 0.0,
+    "schedule": "cosine",
+    "epochs": 30,
+    "batch_size": 32,
+    "seed": 0,
+    "embedding_dim": 16,
+    "early_stopping": 0,
+}
+
+OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+SCHEDULES = ["none", "cosine", "step", "exponential", "onecycle", "plateau", "linear"]
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "data": (str,),
+    "data_dir": (str, type(None)),
+    "download": (bool,),
+    "model": (str,),
+    "hidden": (list, str),
+    "activation": (str,),
+    "dropout": (float, int),
+    "batch_norm": (bool,),
+    "optimizer": (str,),
+    "lr": (float, int),
+    "momentum": (float, int),
+    "nesterov": (bool,),
+    "weight_decay": (float, int),
+    "l1": (float, int),
+    "schedule": (str,),
+    "epochs": (int,),
+    "batch_size": (int,),
+    "seed": (int,),
+    "embedding_dim": (int,),
+    "early_stopping": (int,),
+}
+
+
+def parse_hidden(value: Any) -> list[int]:
+    """``"256,128"`` (or a list) -> ``[256, 128]``; ``""`` -> ``[]``.
+
+    Example:
+        >>> parse_hidden("256, 128")
+        [256, 128]
+    """
+    if isinstance(value, list):
+        items = value
+    else:
+        text = str(value).strip()
+        items = [s.strip() for s in text.split(",")] if text else []
+    out = []
+    for s in items:
+        try:
+            n = int(s)
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"--hidden: expected comma-separated positive integers such as 256,128, got {value!r}"
+            ) from None
+        if n <= 0 or (isinstance(s, float) and not float(s).is_integer()):
+            raise UsageError(f"--hidden: layer sizes must be positive integers, got {value!r}")
+        out.append(n)
+    return out
+
+
+def load_toml(path: str) -> dict[str, Any]:
+    """Read a ``--config`` TOML file; keys use the flags' names with ``-`` or ``_``.
+
+    Example:
+        >>> load_toml("/missing.toml")
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --config /missing.toml: no such file
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"--config {path}: no such file")
+    try:
+        raw = tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UsageError(f"--config {path}: not valid TOML: {e}") from None
+    out = {}
+    for key, value in raw.items():
+        k = key.replace("-", "_")
+        if k not in DEFAULTS:
+            raise UsageError(
+                f"--config {path}: unknown key {key!r}; valid keys: "
+                + ", ".join(sorted(k.replace("_", "-") for k in DEFAULTS))
+            )
+        types = _TYPES[k]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if not ok:
+            names = " or ".join(t.__name__ for t in types if t is not type(None))
+            raise UsageError(
+                f"--config {path}: {key} must be {names}, got {type(value).__name__} {value!r}"
+            )
+        out[k] = value
+    return out
+
+
+def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the TOML values and the flags given, then validate.
+
+    Example:
+        >>> resolve({"epochs": 0})
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --epochs must be a positive integer, got 0
+    """
+    cfg = dict(DEFAULTS)
+    cfg.update(toml or {})
+    cfg.update({k: v for k, v in flags.items() if v is not None})
+    cfg["hidden"] = parse_hidden(cfg["hidden"])
+    for key in ("epochs", "batch_size"):
+        if not isinstance(cfg[key], int) or cfg[key] <= 0:
+            raise UsageError(
+                f"--{key.replace('_', '-')} must be a positive integer, got {cfg[key]!r}"
+            )
+    lr = cfg["lr"]
+    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise UsageError(f"--lr must be a positive number, got {lr!r}")
+    cfg["lr"] = float(lr)
+    for key in ("weight_decay", "l1"):
+        if cfg[key] < 0:
+            raise UsageError(f"--{key.replace('_', '-')} must be >= 0, got {cfg[key]!r}")
+    if not 0 <= cfg["momentum"] < 1:
+        raise UsageError(f"--momentum must be in [0, 1), got {cfg['momentum']!r}")
+    if not 0 <= cfg["dropout"] < 1:
+        raise UsageError(f"--dropout must be in [0, 1), got {cfg['dropout']!r}")
+    if cfg["seed"] < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {cfg['seed']!r}")
+    cfg["optimizer"] = cfg["optimizer"].lower()
+    if cfg["optimizer"] not in OPTIMIZERS:
+        raise UsageError(
+            f"--optimizer: unknown optimizer {cfg['optimizer']!r}; valid: {', '.join(OPTIMIZERS)}"
+        )
+    cfg["schedule"] = cfg["schedule"].lower()
+    if cfg["schedule"] not in SCHEDULES:
+        raise UsageError(
+            f"--schedule: unknown schedule {cfg['schedule']!r}; valid: {', '.join(SCHEDULES)}"
+        )
+    if cfg["nesterov"] and (cfg["optimizer"] != "sgd" or cfg["momentum"] == 0):
+        raise UsageError("--nesterov needs --optimizer sgd and a --momentum above 0")
+    from gradfit.models import list_models
+
+    if cfg["model"] not in list_models():
+        raise UsageError(
+            f"--model: unknown model {cfg['model']!r}; valid: {', '.join(list_models())}"
+        )
+    from gradfit.data import list_datasets
+
+    names = list_datasets()
+    norm = cfg["data"].lower().replace("_", "-")
+    if norm not in names:
+        raise UsageError(f"--data: unknown dataset {cfg['data']!r}; valid: {', '.join(names)}")
+    cfg["data"] = norm
+    return cfg

@@ -1,0 +1,70 @@
+"""``gradfit lr-find``: the learning-rate range test for the model ``gradfit train`` would build.
+
+Example:
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); sub = p.add_subparsers(); register(sub)
+    >>> p.parse_args(["lr-find", "--num-iter", "50"]).num_iter
+    50
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import gradfit as gf
+from gradfit.cli import common
+from gradfit.cli.config import DEFAULTS, resolve
+from gradfit.cli.main import UsageError
+
+
+def register(sub: Any) -> None:
+    """Add the ``lr-find`` subcommand."""
+    p = sub.add_parser("lr-find", help="find a good learning rate (range test)")
+    for flag in ("--data", "--model", "--hidden", "--optimizer"):
+        p.add_argument(flag)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--start-lr", type=float, default=1e-6)
+    p.add_argument("--end-lr", type=float, default=10.0)
+    p.add_argument("--num-iter", type=int, default=100)
+    p.add_argument("--plot", metavar="PNG", help="save the loss-vs-lr curve")
+    p.set_defaults(func=run, command="lr-find")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the range test; returns the exit code."""
+    from gradfit.data import ArrayDataset, DataLoader
+    from gradfit.models import build_model
+    from gradfit.optim.lr_finder import find_lr
+
+    cfg = resolve({k: getattr(args, k, None) for k in DEFAULTS})
+    if not 0 < args.start_lr < args.end_lr:
+        raise UsageError("--start-lr must be positive and below --end-lr")
+    if args.num_iter < 5:
+        raise UsageError(f"--num-iter must be at least 5, got {args.num_iter}")
+    gf.manual_seed(cfg["seed"])
+    data = common.load_data(cfg)
+    model = build_model(common.model_config_for(cfg, data))
+    loss_fn, _ = common.loss_and_metrics(data.task)
+    cfg["lr"] = args.start_lr
+    opt = common.make_optimizer(cfg, model)
+    ds = ArrayDataset(data.train.x, common.targets_for(data.task, data.train.y))
+    loader = DataLoader(ds, batch_size=cfg["batch_size"], shuffle=True, seed=cfg["seed"])
+    res = find_lr(
+        model,
+        loss_fn,
+        opt,
+        loader,
+        start_lr=args.start_lr,
+        end_lr=args.end_lr,
+        num_iter=args.num_iter,
+    )
+    print(f"suggested lr: {res.suggestion:.3g}  (lowest loss at lr {res.best_lr:.3g})")
+    if args.plot:
+        from gradfit.viz.plots import plot_lr_finder, save_figure
+
+        save_figure(plot_lr_finder(res), args.plot)
+        print(f"plot: {args.plot}")
+    return 0

@@ -1,0 +1,130 @@
+"""``gradfit predict CHECKPOINT INPUT``: predictions for new inputs (CSV or .npy) as CSV.
+
+Classification writes the class and the probability of each class; regression
+writes the predicted values. Output goes to ``--out`` or standard output.
+
+Example:
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); sub = p.add_subparsers(); register(sub)
+    >>> p.parse_args(["predict", "ck", "x.csv"]).input
+    'x.csv'
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradfit.cli import common
+from gradfit.cli.main import UsageError
+
+
+def register(sub: Any) -> None:
+    """Add the ``predict`` subcommand."""
+    p = sub.add_parser("predict", help="predict for inputs in a CSV or .npy file")
+    p.add_argument("checkpoint", help="a run directory or a .safetensors checkpoint")
+    p.add_argument("input", help="inputs: a .npy array or a CSV of numbers (header optional)")
+    p.add_argument("--out", help="write the CSV here instead of standard output")
+    p.set_defaults(func=run)
+
+
+def read_inputs(path: str) -> np.ndarray:
+    """Read a .npy (never pickled) or a numeric CSV (an optional header row is skipped).
+
+    Example:
+        >>> read_inputs("/missing.csv")
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: input /missing.csv: no such file
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"input {path}: no such file")
+    if p.suffix == ".npy":
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise UsageError(f"input {path}: not a readable .npy array: {e}") from None
+        if arr.dtype.kind not in "fiub":
+            raise UsageError(f"input {path}: expected numbers, got dtype {arr.dtype}")
+        return arr.astype(np.float32)
+    rows = list(csv.reader(io.StringIO(p.read_text())))
+    rows = [r for r in rows if r]
+    if not rows:
+        raise UsageError(f"input {path}: the file is empty")
+    start = 0
+    try:
+        [float(v) for v in rows[0]]
+    except ValueError:
+        start = 1  # a header
+    out = []
+    for i, r in enumerate(rows[start:], start=start + 1):
+        try:
+            out.append([float(v) for v in r])
+        except ValueError:
+            bad = next(v for v in r if not _is_float(v))
+            raise UsageError(f"input {path}: row {i} has a non-numeric value {bad!r}") from None
+    if len({len(r) for r in out}) > 1:
+        raise UsageError(f"input {path}: rows have different numbers of values")
+    if not out:
+        raise UsageError(f"input {path}: no data rows")
+    return np.asarray(out, dtype=np.float32)
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict; returns the exit code."""
+    import gradfit as gf
+
+    ckpt = common.open_checkpoint(common.checkpoint_path(args.checkpoint))
+    model = common.model_from_checkpoint(ckpt)
+    cfg = ckpt.meta.get("config") or {}
+    task = cfg.get("task", "classification")
+    shape = tuple(cfg.get("input_shape") or ())
+    x = read_inputs(args.input)
+    n_features = int(np.prod(shape)) if shape else None
+    if n_features is not None:
+        if x.ndim == 1:
+            x = x[None, :] if x.size == n_features else x[:, None]
+        per = int(np.prod(x.shape[1:]))
+        if per != n_features:
+            raise UsageError(
+                f"input {args.input}: each row has {per} features, the model expects {n_features}"
+            )
+        x = x.reshape((len(x), *shape))
+    with gf.no_grad():
+        out = np.concatenate(
+            [model(gf.tensor(x[i : i + 1024])).data for i in range(0, len(x), 1024)]
+        )
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if task == "classification":
+        probs = gf.tensor(out).softmax(1).numpy()
+        w.writerow(["class", *[f"p{i}" for i in range(probs.shape[1])]])
+        for c, p in zip(out.argmax(1), probs, strict=True):
+            w.writerow([int(c), *[f"{v:.6g}" for v in p]])
+    else:
+        out = out.reshape(len(out), -1)
+        w.writerow([f"y{i}" for i in range(out.shape[1])] if out.shape[1] > 1 else ["value"])
+        for r in out:
+            w.writerow([f"{v:.6g}" for v in r])
+    if args.out:
+        from gradfit.train.checkpoint import atomic_write
+
+        atomic_write(args.out, buf.getvalue().encode())
+    else:
+        sys.stdout.write(buf.getvalue())
+    return 0

@@ -1,0 +1,335 @@
+"""``gradfit train``: train a network, compare it with simple baselines, save everything.
+
+With no arguments it trains an MLP on the bundled ``digits`` with SGD and momentum,
+prints progress, the test accuracy and the baselines table, and writes to ``--out``
+(default ``runs/<timestamp>``): ``checkpoint.safetensors`` (+ ``.json``),
+``metrics.json``, ``history.csv``, and PNG plots of the curves and the confusion matrix.
+
+Example:
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); sub = p.add_subparsers()
+    >>> register(sub)
+    >>> p.parse_args(["train", "--lr", "0.1"]).lr
+    0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import gradfit as gf
+from gradfit.cli import common
+from gradfit.cli.config import DEFAULTS, load_toml, resolve
+from gradfit.cli.main import UsageError
+
+
+def register(sub: Any) -> None:
+    """Add the ``train`` subcommand."""
+    p = sub.add_parser(
+        "train",
+        help="train a network (default: an MLP on the bundled digits)",
+        description=__doc__.split("\n\n")[0],
+    )
+    a = p.add_argument
+    a("--data", help=f"dataset name (default {DEFAULTS['data']}; see `gradfit datasets`)")
+    a("--data-dir", help="directory holding downloaded data files (MNIST, MovieLens)")
+    a("--download", action="store_const", const=True, help="download missing data files")
+    a("--model", help="mlp, cnn, cnn1d, logistic, linear or matrix_factorization")
+    a("--hidden", help="hidden layer sizes of the MLP, e.g. 256,128")
+    a("--activation", help="activation of the hidden layers (relu, tanh, sigmoid, gelu, ...)")
+    a("--dropout", type=float, help="dropout probability after each hidden layer")
+    a("--batch-norm", action="store_const", const=True, help="batch normalisation in hidden layers")
+    a("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad")
+    a("--lr", type=float, help="learning rate")
+    a("--momentum", type=float, help="momentum (SGD, RMSprop)")
+    a("--nesterov", action="store_const", const=True, help="Nesterov momentum (SGD)")
+    a("--weight-decay", type=float, help="L2 regularisation (biases and norms excluded)")
+    a("--l1", type=float, help="L1 penalty coefficient added to the loss")
+    a("--schedule", help="none, cosine, step, exponential, linear, onecycle or plateau")
+    a("--epochs", type=int, help="number of epochs (with --resume: the total to reach)")
+    a("--batch-size", type=int, help="mini-batch size")
+    a("--seed", type=int, help="random seed (weights, shuffling, dropout)")
+    a("--embedding-dim", type=int, help="factor dimension of matrix factorisation")
+    a("--early-stopping", type=int, help="stop after this many epochs without val improvement")
+    a("--out", help="output directory (default runs/<timestamp>)")
+    a("--overwrite", action="store_true", help="allow writing into a run directory that exists")
+    a("--resume", metavar="RUN_DIR_OR_CHECKPOINT", help="continue a run from its checkpoint")
+    a("--init-from", metavar="CHECKPOINT", help="start from these weights (fine-tuning)")
+    a("--freeze", action="append", metavar="PREFIX", help="freeze parameters by name prefix")
+    a("--no-baselines", action="store_true", help="skip the scikit-learn baselines")
+    a("--quiet", action="store_true", help="one line per epoch, no live progress bar")
+    a("--report", action="store_true", help="write report.html with curves and tables")
+    a("--config", metavar="FILE.toml", help="options as TOML (command-line flags win)")
+    p.set_defaults(func=run)
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k, None) for k in DEFAULTS}
+
+
+def _checkpoint_path(arg: str) -> Path:
+    p = Path(arg)
+    return p / "checkpoint.safetensors" if p.is_dir() else p
+
+
+def _out_dir(args: argparse.Namespace, resume_path: Path | None) -> Path:
+    if resume_path is not None:
+        return Path(args.out) if args.out else resume_path.parent
+    if args.out:
+        out = Path(args.out)
+        if (out / "checkpoint.safetensors").exists() and not args.overwrite:
+            raise UsageError(
+                f"--out {out} already holds a checkpoint; choose another --out, add --overwrite, "
+                f"or continue it with --resume {out}"
+            )
+        return out
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _freeze(model: Any, prefixes: list[str]) -> list[str]:
+    names = [n for n, _ in model.named_parameters()]
+    frozen = []
+    for prefix in prefixes:
+        hits = [n for n in names if n.startswith(prefix)]
+        if not hits:
+            raise UsageError(
+                f"--freeze {prefix}: no parameter name starts with it; names: {', '.join(names)}"
+            )
+        frozen += hits
+    for n, p in model.named_parameters():
+        if n in frozen:
+            p.requires_grad_(False)
+    return frozen
+
+
+def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
+    from gradfit.data import ArrayDataset, DataLoader
+
+    task = data.task
+
+    def ds(split: Any) -> Any:
+        return ArrayDataset(split.x, common.targets_for(task, split.y))
+
+    gen = np.random.Generator(np.random.PCG64(cfg["seed"]))
+    train = DataLoader(ds(data.train), batch_size=cfg["batch_size"], shuffle=True, generator=gen)
+    bs = max(256, cfg["batch_size"])
+    val = DataLoader(ds(data.val), batch_size=bs) if len(data.val.x) else None
+    test = DataLoader(ds(data.test), batch_size=bs)
+    return train, val, test
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train as configured; returns the exit code."""
+    from gradfit.models import build_model, replace_head
+    from gradfit.train import (
+        CSVLogger,
+        EarlyStopping,
+        ModelCheckpoint,
+        NaNGuard,
+        ProgressBar,
+        Trainer,
+        TrainingDiverged,
+    )
+
+    toml = load_toml(args.config) if args.config else None
+    resume_ckpt, resume_path = None, None
+    if args.resume:
+        resume_path = _checkpoint_path(args.resume)
+        resume_ckpt = common.open_checkpoint(str(resume_path))
+        saved = dict((resume_ckpt.meta.get("config") or {}).get("run") or {})
+        cfg = resolve(_flags(args), toml={**saved, **(toml or {})})
+    else:
+        cfg = resolve(_flags(args), toml)
+    if args.init_from and args.resume:
+        raise UsageError("--init-from and --resume cannot be used together")
+    if args.freeze and not args.init_from:
+        raise UsageError(
+            "--freeze needs --init-from CHECKPOINT (freezing random weights teaches nothing)"
+        )
+
+    gf.manual_seed(cfg["seed"])
+    data = common.load_data(cfg)
+    loss_fn, metrics = common.loss_and_metrics(data.task)
+
+    frozen: list[str] = []
+    if args.init_from:
+        base = common.open_checkpoint(str(_checkpoint_path(args.init_from)))
+        model = common.model_from_checkpoint(base)
+        if data.task == "classification":
+            out_layer = [p for n, p in model.named_parameters()][-1]
+            if out_layer.shape[0] != data.num_classes:
+                model = replace_head(model, data.num_classes)
+        mcfg = model.config
+        frozen = _freeze(model, args.freeze or [])
+        cfg["model"] = mcfg["name"]
+    else:
+        mcfg = common.model_config_for(cfg, data)
+        try:
+            model = build_model(mcfg)
+        except (ValueError, TypeError) as e:
+            raise UsageError(f"--model {cfg['model']}: {e}") from None
+
+    train_loader, val_loader, test_loader = _loaders(cfg, data)
+    try:
+        optimizer = common.make_optimizer(cfg, model)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    scheduler = common.make_scheduler(cfg, optimizer, len(train_loader))
+    out = _out_dir(args, resume_path)
+
+    callbacks: list[Any] = [ProgressBar(quiet=args.quiet), NaNGuard(), ModelCheckpoint(out)]
+    callbacks.append(CSVLogger(out / "history.csv"))
+    if cfg["early_stopping"] and val_loader is not None:
+        callbacks.append(EarlyStopping("val_loss", patience=cfg["early_stopping"]))
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        scheduler=scheduler,
+        metrics=metrics,
+        callbacks=callbacks,
+        l1=cfg["l1"],
+        config={
+            "run": cfg,
+            "model_config": mcfg,
+            "task": data.task,
+            "input_shape": list(data.train.x.shape[1:]),
+        },
+    )
+    trainer.train_loader = train_loader
+    if resume_ckpt is not None:
+        try:
+            trainer.resume(resume_ckpt)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        if trainer.epoch >= cfg["epochs"]:
+            raise UsageError(
+                f"--resume: the run already has {trainer.epoch} epochs; "
+                f"pass --epochs above {trainer.epoch} to continue it"
+            )
+        print(f"resuming {resume_path} at epoch {trainer.epoch + 1} of {cfg['epochs']}")
+
+    n_params = sum(p.numel() for p in model.parameters())
+    print(
+        f"gradfit train: {cfg['model']} ({n_params:,} parameters) on {cfg['data']} "
+        f"({data.sizes['train']} train / {data.sizes['val']} val / {data.sizes['test']} test), "
+        f"{cfg['optimizer']} lr {cfg['lr']}, {cfg['epochs']} epochs -> {out}"
+    )
+    if frozen:
+        print(f"frozen: {', '.join(frozen)}")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        trainer.fit(train_loader, cfg["epochs"], val_loader=val_loader)
+    except KeyboardInterrupt:
+        ckpt = out / "checkpoint.safetensors"
+        where = (
+            f"the checkpoint of epoch {trainer.epoch - 1} is {ckpt}"
+            if ckpt.exists()
+            else ("no epoch finished, so there is nothing to resume")
+        )
+        print(
+            f"\ninterrupted during epoch {trainer.epoch}; {where}.\n"
+            f"resume with: gradfit train --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
+    except TrainingDiverged as e:
+        print(f"gradfit train: stopped: {e}", file=sys.stderr)
+        return 1
+
+    results = _finish(trainer, data, test_loader, cfg, out, args)
+    return 0 if results else 1
+
+
+def _finish(
+    trainer: Any,
+    data: Any,
+    test_loader: Any,
+    cfg: dict[str, Any],
+    out: Path,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Test metrics, baselines, metrics.json, plots and the optional report."""
+    from gradfit.train.checkpoint import atomic_write
+
+    test = trainer.evaluate(test_loader)
+    results: dict[str, Any] = {f"test_{k}": v for k, v in test.items()}
+    key = "test_accuracy" if data.task == "classification" else "test_rmse"
+    print(
+        f"test loss {results['test_loss']:.4f}  "
+        + "  ".join(f"{k} {v:.4f}" for k, v in results.items() if k != "test_loss")
+    )
+
+    rows: list[dict[str, Any]] = []
+    if not args.no_baselines:
+        from gradfit.train.baselines import baselines, format_baselines
+
+        rows = baselines(data, seed=cfg["seed"])
+        print(format_baselines(rows, network={"name": f"gradfit {cfg['model']}", **results}))
+
+    cm = None
+    if data.task == "classification":
+        from gradfit.train.metrics import confusion_matrix
+
+        pred = trainer.predict(data.test.x).argmax(axis=1)
+        cm = confusion_matrix(pred, data.test.y, num_classes=data.num_classes)
+
+    summary = {
+        **results,
+        "task": data.task,
+        "epochs": trainer.epoch,
+        "history": trainer.history.rows,
+        "baselines": rows,
+        "config": cfg,
+        "confusion_matrix": None if cm is None else np.asarray(cm).tolist(),
+    }
+    atomic_write(
+        out / "metrics.json", json.dumps(summary, indent=2, default=_json_default).encode()
+    )
+    _plots(trainer.history, cm, data, out)
+    if args.report:
+        from gradfit.train.summary import summary as model_summary
+        from gradfit.viz.report import write_report
+
+        shape = tuple(data.train.x.shape[1:])
+        write_report(
+            out / "report.html",
+            config=cfg,
+            history=trainer.history,
+            confusion=cm,
+            baselines=rows,
+            summary=str(model_summary(trainer.model, shape)),
+        )
+        print(f"report: {out / 'report.html'}")
+    print(f"wrote {out}/: checkpoint.safetensors, metrics.json, history.csv, plots")
+    if math.isnan(results.get(key, 0.0)):
+        return {}
+    return results
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _plots(history: Any, cm: Any, data: Any, out: Path) -> None:
+    from gradfit.viz.plots import plot_confusion_matrix, plot_curves, save_figure
+
+    save_figure(plot_curves(history, "loss"), out / "loss.png")
+    metric = "accuracy" if data.task == "classification" else "rmse"
+    save_figure(plot_curves(history, metric), out / f"{metric}.png")
+    if cm is not None:
+        save_figure(
+            plot_confusion_matrix(cm, data.description.classes), out / "confusion_matrix.png"
+        )

@@ -1,0 +1,320 @@
+"""Callbacks: the parts of a training loop that watch it or stop it.
+
+A callback overrides any of the hooks below; the :class:`~gradfit.train.Trainer`
+calls them in order. ``trainer.stop_training = True`` ends the run after the epoch.
+
+- :class:`ProgressBar`: a rich progress bar (epoch, batch, live loss, lr, samples/s) on a
+  terminal; one plain line per epoch otherwise or when quiet.
+- :class:`EarlyStopping`: stop when a monitored value stops improving; restore the best weights.
+- :class:`ModelCheckpoint`: save the latest and/or the best checkpoint each epoch.
+- :class:`CSVLogger`, :class:`JSONLinesLogger`: one row per epoch in a file.
+- :class:`NaNGuard`: stop with a clear message when the loss becomes NaN or infinite.
+
+Example:
+    >>> es = EarlyStopping(monitor="val_loss", patience=2)
+    >>> es.monitor, es.patience
+    ('val_loss', 2)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gradfit.train.trainer import Trainer
+
+
+class Callback:
+    """Base class: every hook does nothing.
+
+    Example:
+        >>> class Count(Callback):
+        ...     def on_epoch_end(self, trainer, logs):
+        ...         self.n = getattr(self, "n", 0) + 1
+        >>> Count().on_epoch_end(None, {})
+    """
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """Before each epoch (``epoch`` is 1-based)."""
+
+    def on_loss(self, trainer: Trainer, batch: int, loss: float) -> None:
+        """After the forward pass, before backward and the step, with the batch's loss."""
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: float, size: int) -> None:
+        """After each optimizer step, with the batch's loss and size."""
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        """After each epoch, with the epoch's row of the history."""
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """After the last epoch (also after an early stop)."""
+
+
+def _fmt(logs: dict[str, Any]) -> str:
+    parts = []
+    for k, v in logs.items():
+        if k in ("epoch", "time"):
+            continue
+        if isinstance(v, float):
+            parts.append(f"{k} {v:.4g}")
+    return "  ".join(parts)
+
+
+class ProgressBar(Callback):
+    """Show progress: a live rich bar on a terminal, else one plain line per epoch.
+
+    Args:
+        quiet: print only the plain per-epoch lines, never a live bar.
+        stream: where to write (default ``sys.stdout``).
+
+    Example:
+        >>> import io
+        >>> bar = ProgressBar(quiet=True, stream=io.StringIO())
+        >>> bar.live
+        False
+    """
+
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+        self.live = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._progress: Any = None
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.epochs = trainer.epochs
+        if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TextColumn("loss {task.fields[loss]:.4f}  lr {task.fields[lr]:.3g}"),
+                TextColumn("{task.fields[rate]:.0f} samples/s"),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=False,
+            )
+            self._progress.start()
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self._t0 = time.perf_counter()
+        self._seen = 0
+        self._loss_sum = 0.0
+        if self._progress is not None:
+            self._task = self._progress.add_task(
+                "train",
+                total=trainer.batches_per_epoch,
+                epoch=epoch,
+                epochs=self.epochs,
+                loss=float("nan"),
+                lr=trainer.current_lr(),
+                rate=0.0,
+            )
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: float, size: int) -> None:
+        self._seen += size
+        self._loss_sum += loss * size
+        if self._progress is not None:
+            dt = max(time.perf_counter() - self._t0, 1e-9)
+            self._progress.update(
+                self._task,
+                advance=1,
+                loss=self._loss_sum / self._seen,
+                lr=trainer.current_lr(),
+                rate=self._seen / dt,
+            )
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        rate = self._seen / max(logs.get("time", 0.0), 1e-9)
+        line = f"epoch {logs['epoch']}/{self.epochs}  {_fmt(logs)}  {rate:.0f} samples/s"
+        if self._progress is not None:
+            self._progress.console.print(line)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights`` the model gets back the weights of its best epoch.
+
+    Example:
+        >>> EarlyStopping(mode="max", monitor="val_accuracy").mode
+        'max'
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        mode: str = "auto",
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ) -> None:
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        if mode == "auto":
+            mode = "min" if "loss" in monitor or monitor.endswith(("mse", "mae", "rmse")) else "max"
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'min', 'max' or 'auto', got {mode!r}")
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.min_delta = abs(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.best = math.inf if mode == "min" else -math.inf
+        self.best_epoch = 0
+        self.wait = 0
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.stopped_epoch = 0
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self.monitor not in logs:
+            raise KeyError(
+                f"EarlyStopping: monitored value {self.monitor!r} is not logged; "
+                f"available: {sorted(k for k in logs if k not in ('epoch', 'time'))}"
+            )
+        value = float(logs[self.monitor])
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
+            if self.restore_best_weights:
+                self.best_state = trainer.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            trainer.stop_training = True
+            self.stopped_epoch = int(logs["epoch"])
+            trainer.log(
+                f"early stopping at epoch {self.stopped_epoch}: {self.monitor} has not improved "
+                f"for {self.patience} epochs (best {self.best:.4g} at epoch {self.best_epoch})"
+            )
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self.restore_best_weights and self.best_state is not None and self.stopped_epoch:
+            trainer.model.load_state_dict(self.best_state)
+            trainer.log(f"restored the weights of epoch {self.best_epoch}")
+
+
+class ModelCheckpoint(Callback):
+    """Save ``last.safetensors`` every epoch and ``best.safetensors`` when ``monitor`` improves.
+
+    Example:
+        >>> ModelCheckpoint("runs/x").monitor
+        'val_loss'
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        save_last: bool = True,
+    ) -> None:
+        self.directory = Path(directory)
+        self.monitor = monitor
+        if mode == "auto":
+            mode = "min" if "loss" in monitor else "max"
+        self.mode = mode
+        self.save_last = save_last
+        self.best = math.inf if mode == "min" else -math.inf
+        self.last_path: Path | None = None
+        self.best_path: Path | None = None
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self.save_last:
+            self.last_path = trainer.save_checkpoint(self.directory / "checkpoint.safetensors")
+        value = logs.get(self.monitor)
+        if value is None or math.isnan(value):
+            return
+        if (value < self.best) if self.mode == "min" else (value > self.best):
+            self.best = value
+            self.best_path = trainer.save_checkpoint(self.directory / "best.safetensors")
+
+
+class _FileLogger(Callback):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+
+class CSVLogger(_FileLogger):
+    """Write the history to a CSV file after every epoch (rewritten atomically).
+
+    Example:
+        >>> CSVLogger("history.csv").path.name
+        'history.csv'
+    """
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        from gradfit.train.checkpoint import atomic_write
+
+        atomic_write(self.path, trainer.history.to_csv().encode())
+
+
+class JSONLinesLogger(_FileLogger):
+    """Append one JSON object per epoch to a ``.jsonl`` file.
+
+    Example:
+        >>> JSONLinesLogger("log.jsonl").path.suffix
+        '.jsonl'
+    """
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(logs) + "\n")
+
+
+class NaNGuard(Callback):
+    """Stop at the first NaN or infinite loss, saying where and what to do.
+
+    Raises :class:`TrainingDiverged` with the epoch, the step, the last finite loss and
+    the last good checkpoint (when a :class:`ModelCheckpoint` saved one).
+
+    Example:
+        >>> NaNGuard().last_finite is None
+        True
+    """
+
+    def __init__(self) -> None:
+        self.last_finite: float | None = None
+
+    def on_loss(self, trainer: Trainer, batch: int, loss: float) -> None:
+        if math.isfinite(loss):
+            self.last_finite = loss
+            return
+        ckpt = None
+        for cb in trainer.callbacks:
+            if isinstance(cb, ModelCheckpoint) and cb.last_path is not None:
+                ckpt = cb.last_path
+        raise TrainingDiverged(
+            f"the loss became {loss} at epoch {trainer.epoch}, step {trainer.global_step} "
+            f"(batch {batch + 1} of the epoch); last finite loss: {self.last_finite}; "
+            f"last good checkpoint: {ckpt or 'none saved'}. "
+            "Try a smaller learning rate (or --lr-find), gradient clipping, or normalised inputs."
+        )
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite (raised by :class:`NaNGuard`)."""

@@ -1,0 +1,201 @@
+"""The training loop: learning, metrics, schedulers, exact resume, NaN guard, early stopping."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import gradfit as gf
+from gradfit.data import ArrayDataset, DataLoader
+from gradfit.train import (
+    CSVLogger,
+    EarlyStopping,
+    JSONLinesLogger,
+    ModelCheckpoint,
+    NaNGuard,
+    ProgressBar,
+    Trainer,
+    TrainingDiverged,
+    fit,
+    load_checkpoint,
+)
+
+
+def _data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    return x, y
+
+
+def _setup(seed=0, dropout=0.1, shuffle_seed=3):
+    gf.manual_seed(seed)
+    x, y = _data()
+    loader = DataLoader(
+        ArrayDataset(x, y),
+        batch_size=16,
+        shuffle=True,
+        generator=np.random.Generator(np.random.PCG64(shuffle_seed)),
+    )
+    val = DataLoader(ArrayDataset(*_data(60, 1)), batch_size=64)
+    model = gf.nn.Sequential(
+        gf.nn.Linear(5, 16), gf.nn.ReLU(), gf.nn.Dropout(dropout), gf.nn.Linear(16, 2)
+    )
+    opt = gf.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = gf.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    return model, opt, sched, loader, val
+
+
+def test_fit_learns_and_records_history():
+    model, opt, sched, loader, val = _setup()
+    hist = fit(
+        model,
+        loader,
+        gf.nn.CrossEntropyLoss(),
+        opt,
+        epochs=6,
+        val_loader=val,
+        scheduler=sched,
+        callbacks=[],
+    )
+    assert len(hist) == 6
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    assert hist["val_accuracy"][-1] > 0.9
+    assert hist["lr"] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    assert set(hist.keys()) >= {
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "lr",
+        "time",
+    }
+
+
+def test_train_metrics_equal_a_full_pass_computation():
+    model, opt, _, loader, val = _setup(dropout=0.0)
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=[])
+    logs = t.evaluate(val)
+    x, y = _data(60, 1)
+    with gf.no_grad():
+        out = model(gf.tensor(x))
+    assert logs["accuracy"] == pytest.approx(float((out.numpy().argmax(1) == y).mean()))
+    assert logs["loss"] == pytest.approx(
+        gf.nn.functional.cross_entropy(out, gf.tensor(y)).item(), rel=1e-5
+    )
+
+
+def test_resume_reproduces_the_uninterrupted_run_exactly(tmp_path):
+    model, opt, sched, loader, val = _setup()
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, scheduler=sched, callbacks=[])
+    t.fit(loader, 6, val_loader=val)
+    straight = model.state_dict()
+
+    model, opt, sched, loader, val = _setup()
+    t = Trainer(
+        model, gf.nn.CrossEntropyLoss(), opt, scheduler=sched, callbacks=[ModelCheckpoint(tmp_path)]
+    )
+    t.fit(loader, 3, val_loader=val)
+    gf.manual_seed(123)  # anything in between must not matter
+
+    model, opt, sched, loader, val = _setup(seed=99, shuffle_seed=77)  # fresh objects, other seeds
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, scheduler=sched, callbacks=[])
+    t.train_loader = loader
+    t.resume(tmp_path / "checkpoint.safetensors")
+    assert t.epoch == 3 and len(t.history) == 3
+    t.fit(loader, 6, val_loader=val)
+    for k, v in straight.items():
+        np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
+    assert len(t.history) == 6
+
+
+def test_resume_refuses_an_incompatible_checkpoint_and_changes_nothing(tmp_path):
+    model, opt, sched, loader, val = _setup()
+    Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=[ModelCheckpoint(tmp_path)]).fit(
+        loader, 1
+    )
+    other = gf.nn.Sequential(gf.nn.Linear(5, 7), gf.nn.ReLU(), gf.nn.Linear(7, 2))
+    before = other.state_dict()
+    t = Trainer(
+        other, gf.nn.CrossEntropyLoss(), gf.optim.SGD(other.parameters(), lr=0.1), callbacks=[]
+    )
+    with pytest.raises(ValueError, match="does not fit this model"):
+        t.resume(tmp_path / "checkpoint.safetensors")
+    for k, v in before.items():
+        np.testing.assert_array_equal(other.state_dict()[k], v)
+
+
+def test_nan_guard_stops_before_the_bad_step_with_a_clear_message():
+    model, _, _, loader, _ = _setup()
+    opt = gf.optim.SGD(model.parameters(), lr=1e6)
+    guard = NaNGuard()
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=[guard])
+    with pytest.raises(
+        TrainingDiverged, match=r"at epoch \d+, step \d+.*last finite loss: [0-9.e+]+"
+    ):
+        t.fit(loader, 20)
+    assert all(np.isfinite(v).all() for v in model.state_dict().values())
+
+
+def test_early_stopping_restores_best_weights():
+    model, opt, _, loader, val = _setup()
+    messages = []
+    es = EarlyStopping("val_loss", patience=1, restore_best_weights=True)
+    t = Trainer(
+        model,
+        gf.nn.CrossEntropyLoss(),
+        gf.optim.SGD(model.parameters(), lr=2.0),
+        callbacks=[es],
+        log=messages.append,
+    )
+    t.fit(loader, 30, val_loader=val)
+    assert es.stopped_epoch and es.stopped_epoch < 30
+    assert any("early stopping" in m for m in messages)
+    best = t.evaluate(val)["loss"]
+    assert best == pytest.approx(es.best, rel=1e-5)
+
+
+def test_progress_lines_and_file_loggers(tmp_path):
+    model, opt, _, loader, val = _setup()
+    buf = io.StringIO()
+    cbs = [
+        ProgressBar(stream=buf),
+        CSVLogger(tmp_path / "h.csv"),
+        JSONLinesLogger(tmp_path / "h.jsonl"),
+    ]
+    fit(model, loader, gf.nn.CrossEntropyLoss(), opt, epochs=2, val_loader=val, callbacks=cbs)
+    lines = buf.getvalue().strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/2") and "samples/s" in lines[0]
+    csv_rows = (tmp_path / "h.csv").read_text().strip().splitlines()
+    assert csv_rows[0].startswith("epoch,train_loss") and len(csv_rows) == 3
+    assert len((tmp_path / "h.jsonl").read_text().strip().splitlines()) == 2
+
+
+def test_checkpoint_callback_writes_best_and_last(tmp_path):
+    model, opt, _, loader, val = _setup()
+    cb = ModelCheckpoint(tmp_path, monitor="val_accuracy")
+    fit(model, loader, gf.nn.CrossEntropyLoss(), opt, epochs=3, val_loader=val, callbacks=[cb])
+    last = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    best = load_checkpoint(tmp_path / "best.safetensors")
+    assert last.meta["epoch"] == 3 and 1 <= best.meta["epoch"] <= 3
+
+
+def test_float32_training_path_has_no_float64():
+    model, opt, _, loader, _ = _setup()
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=[])
+    t.fit(loader, 1)
+    for p in model.parameters():
+        assert p.dtype == np.float32 and p.grad.dtype == np.float32
+    for st in opt.state.values():
+        for v in st.values():
+            if isinstance(v, np.ndarray):
+                assert v.dtype == np.float32
+
+
+def test_bad_epochs():
+    model, opt, _, loader, _ = _setup()
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        fit(model, loader, gf.nn.CrossEntropyLoss(), opt, epochs=0, callbacks=[])
