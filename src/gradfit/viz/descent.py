@@ -85,9 +85,7 @@ def _rosenbrock(x: Any, y: Any) -> Any:
 
 
 def _beale(x: Any, y: Any) -> Any:
-    return (
-        (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
-    )
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
 
 def _two_minima(x: Any, y: Any) -> Any:

@@ -88,9 +88,9 @@ def _unflatten(vec: np.ndarray, params: Sequence[Any]) -> Direction:
 
 
 def _as_direction(d: Any, params: Sequence[Any]) -> Direction:
-    if isinstance(d, np.ndarray) and d.ndim == 1 and len(params) > 0:
-        if not (len(params) == 1 and params[0].data.ndim == 1 and d.shape == params[0].shape):
-            return _unflatten(d, params)
+    one_vector = len(params) == 1 and params[0].data.ndim == 1
+    if isinstance(d, np.ndarray) and d.ndim == 1 and params and not one_vector:
+        return _unflatten(d, params)
     d = list(d)
     if len(d) != len(params) or any(np.shape(a) != p.data.shape for a, p in zip(d, params)):
         raise ValueError(
@@ -393,7 +393,7 @@ def plot_slice_1d(alphas: np.ndarray, losses: np.ndarray, ax: Any = None, label:
 def plot_surface_2d(
     alphas: np.ndarray,
     betas: np.ndarray,
-    Z: np.ndarray,
+    Z: np.ndarray,  # noqa: N803 - the usual name of a surface
     trajectory: np.ndarray | None = None,
     ax: Any = None,
     levels: int = 25,
