@@ -63,8 +63,20 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"suggested lr: {res.suggestion:.3g}  (lowest loss at lr {res.best_lr:.3g})")
     if args.plot:
-        from gradfit.viz.plots import plot_lr_finder, save_figure
+        from pathlib import Path
 
-        save_figure(plot_lr_finder(res), args.plot)
+        from matplotlib.figure import Figure
+
+        from gradfit.cli.train import save_png
+
+        fig = Figure(figsize=(5, 3.5))
+        ax = fig.add_subplot()
+        ax.plot(res.lrs, res.losses)
+        ax.axvline(
+            res.suggestion, color="tab:red", ls="--", label=f"suggested {res.suggestion:.2g}"
+        )
+        ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss", title="LR range test")
+        ax.legend()
+        save_png(fig, Path(args.plot))
         print(f"plot: {args.plot}")
     return 0

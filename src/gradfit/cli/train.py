@@ -273,7 +273,9 @@ def _finish(
         from gradfit.train.baselines import baselines, format_baselines
 
         rows = baselines(data, seed=cfg["seed"])
-        print(format_baselines(rows, network={"name": f"gradfit {cfg['model']}", **results}))
+        net = {k[5:]: v for k, v in results.items() if k != "test_loss"}
+        net["fit_time"] = float(sum(trainer.history["time"])) if len(trainer.history) else None
+        print(format_baselines(rows, network={"name": f"gradfit {cfg['model']}", **net}))
 
     cm = None
     if data.task == "classification":
@@ -323,13 +325,22 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def _plots(history: Any, cm: Any, data: Any, out: Path) -> None:
-    from gradfit.viz.plots import plot_confusion_matrix, plot_curves, save_figure
+def save_png(fig: Any, path: Path) -> None:
+    """Render a matplotlib figure to PNG and write it atomically."""
+    import io
 
-    save_figure(plot_curves(history, "loss"), out / "loss.png")
+    from gradfit.train.checkpoint import atomic_write
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    atomic_write(path, buf.getvalue())
+
+
+def _plots(history: Any, cm: Any, data: Any, out: Path) -> None:
+    from gradfit.viz import plot_confusion_matrix, plot_history
+
+    save_png(plot_history(history, ["loss"]), out / "loss.png")
     metric = "accuracy" if data.task == "classification" else "rmse"
-    save_figure(plot_curves(history, metric), out / f"{metric}.png")
+    save_png(plot_history(history, [metric]), out / f"{metric}.png")
     if cm is not None:
-        save_figure(
-            plot_confusion_matrix(cm, data.description.classes), out / "confusion_matrix.png"
-        )
+        save_png(plot_confusion_matrix(cm, data.description.classes), out / "confusion_matrix.png")

@@ -316,5 +316,5 @@ class NaNGuard(Callback):
         )
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(RuntimeError):  # noqa: N818 - reads as a sentence in tracebacks
     """The loss became NaN or infinite (raised by :class:`NaNGuard`)."""
