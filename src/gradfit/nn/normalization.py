@@ -12,7 +12,7 @@ Example:
     >>> from gradfit.nn.normalization import BatchNorm2d
     >>> bn = BatchNorm2d(16)
     >>> bn
-    BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
     >>> bn(gf.randn(8, 16, 5, 5)).shape
     (8, 16, 5, 5)
     >>> int(bn.num_batches_tracked.item())
@@ -44,6 +44,8 @@ class _BatchNorm(Module):
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -65,7 +67,10 @@ class _BatchNorm(Module):
         xp = backend.xp
         if self.affine:
             self.weight = Parameter(Tensor._wrap(xp.ones(num_features, dt)))
-            self.bias = Parameter(Tensor._wrap(xp.zeros(num_features, dt)))
+            if bias:
+                self.bias = Parameter(Tensor._wrap(xp.zeros(num_features, dt)))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -101,9 +106,10 @@ class _BatchNorm(Module):
             >>> BatchNorm1d(3).reset_parameters()
         """
         self.reset_running_stats()
-        if self.affine:
-            with no_grad():
+        with no_grad():
+            if self.weight is not None:
                 self.weight.fill_(1)
+            if self.bias is not None:
                 self.bias.zero_()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -136,7 +142,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -144,7 +150,8 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalisation over (N, C) or (N, C, L) inputs, per channel C.
 
     Args: num_features (C), eps=1e-5, momentum=0.1 (None: cumulative average),
-    affine=True (learnable weight and bias), track_running_stats=True, dtype.
+    affine=True (learnable weight and bias), track_running_stats=True, dtype, and
+    keyword-only bias=True (whether the affine part has a bias).
 
     Example:
         >>> import gradfit as gf
@@ -156,7 +163,7 @@ class BatchNorm1d(_BatchNorm):
         >>> bn(gf.randn(4, 5))
         Traceback (most recent call last):
         ...
-        ValueError: BatchNorm1d(3, eps=1e-05, momentum=None, affine=True, track_running_stats=True): expected input (N, 3) or (N, 3, L), got (4, 5)
+        ValueError: BatchNorm1d(3, eps=1e-05, momentum=None, affine=True, bias=True, track_running_stats=True): expected input (N, 3) or (N, 3, L), got (4, 5)
     """
 
     _dims = (2, 3)
@@ -190,13 +197,13 @@ class LayerNorm(Module):
         >>> from gradfit.nn.normalization import LayerNorm
         >>> ln = LayerNorm(10)
         >>> ln
-        LayerNorm((10,), eps=1e-05, elementwise_affine=True)
+        LayerNorm((10,), eps=1e-05, elementwise_affine=True, bias=True)
         >>> ln(gf.randn(4, 7, 10)).shape
         (4, 7, 10)
         >>> ln(gf.randn(4, 7))
         Traceback (most recent call last):
         ...
-        ValueError: LayerNorm((10,), eps=1e-05, elementwise_affine=True): expected input (*, 10), got (4, 7)
+        ValueError: LayerNorm((10,), eps=1e-05, elementwise_affine=True, bias=True): expected input (*, 10), got (4, 7)
     """
 
     def __init__(
@@ -266,5 +273,6 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
         )

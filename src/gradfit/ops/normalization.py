@@ -33,7 +33,7 @@ def _param_shape(ndim: int) -> tuple[int, ...]:
 
 
 class BatchNorm(Function):
-    """Inputs: x, then weight and bias when affine (``affine`` option)."""
+    """Inputs: x, then weight and/or bias (``has_weight`` / ``has_bias`` options)."""
 
     def forward(
         self,
@@ -44,6 +44,8 @@ class BatchNorm(Function):
         training: bool,
         momentum: float,
         eps: float,
+        has_weight: bool,
+        has_bias: bool,
     ) -> np.ndarray:
         axes = (0, *range(2, x.ndim))
         shape = _param_shape(x.ndim)
@@ -69,11 +71,14 @@ class BatchNorm(Function):
         invstd = (var + dt(eps)) ** dt(-0.5)
         xhat = xc
         xhat *= invstd.reshape(shape)
-        self.saved = (xhat, invstd, wb[0] if wb else None)
-        if not wb:
-            return xhat
-        w, b = wb
-        return xhat * w.reshape(shape) + b.reshape(shape)
+        w = wb[0] if has_weight else None
+        b = wb[-1] if has_bias else None
+        self.flags = (has_weight, has_bias)
+        self.saved = (xhat, invstd, w)
+        out = xhat if w is None else xhat * w.reshape(shape)
+        if b is not None:
+            out = out + b.reshape(shape)
+        return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         xhat, invstd, w = self.saved
@@ -93,9 +98,13 @@ class BatchNorm(Function):
                 gx *= scale.reshape(shape)
             else:
                 gx = grad * scale.reshape(shape)
-        if w is None:
-            return (gx,)
-        return (gx, gdot if needs[1] else None, gsum if needs[2] else None)
+        grads: list[Any] = [gx]
+        has_weight, has_bias = self.flags
+        if has_weight:
+            grads.append(gdot if needs[1] else None)
+        if has_bias:
+            grads.append(gsum if needs[len(grads)] else None)
+        return tuple(grads)
 
 
 class LayerNorm(Function):
@@ -170,8 +179,7 @@ def batch_norm(
     biased variance normalise the input, and ``running_mean``/``running_var`` (if
     given) are updated in place: ``r = (1 - momentum) * r + momentum * stat`` with
     the unbiased variance. In evaluation the running statistics normalise.
-    ``weight`` and ``bias`` must be given together or not at all (gradfit's
-    restriction; PyTorch also accepts only one).
+    ``weight`` and ``bias`` (shape (C,)) are optional, independently.
 
     Example:
         >>> import gradfit as gf
@@ -195,8 +203,6 @@ def batch_norm(
             raise ValueError(f"{op}: {name} must be a gf.Tensor of shape ({C},), got {got}")
     _check_param(weight, "weight", (C,), dt, op)
     _check_param(bias, "bias", (C,), dt, op)
-    if (weight is None) != (bias is None):
-        raise ValueError(f"{op}: give both weight and bias, or neither")
     if not training and (running_mean is None or running_var is None):
         raise ValueError(
             f"{op}: running_mean and running_var are required when training=False "
@@ -213,7 +219,7 @@ def batch_norm(
         running_mean._version[0] += 1
     if training and running_var is not None:
         running_var._version[0] += 1
-    args = (input,) if weight is None else (input, weight, bias)
+    args = [input] + [t for t in (weight, bias) if t is not None]
     return BatchNorm.apply(
         *args,
         running_mean=None if running_mean is None else running_mean.data,
@@ -221,6 +227,8 @@ def batch_norm(
         training=bool(training),
         momentum=float(momentum),
         eps=float(eps),
+        has_weight=weight is not None,
+        has_bias=bias is not None,
     )
 
 

@@ -1,0 +1,175 @@
+"""conv1d / conv2d against PyTorch (values and every gradient), gradcheck, dtype, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import gradfit as gf
+from gradfit.ops import conv as conv_mod
+from gradfit.ops.conv import conv1d, conv2d
+from oracle import check
+
+rng = np.random.default_rng(0)
+
+
+def _arrays(x_shape, w_shape, bias, dtype=np.float32):
+    arrs = [rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)]
+    if bias:
+        arrs.append(rng.standard_normal(w_shape[0]).astype(dtype))
+    return arrs
+
+
+CASES_2D = [
+    # N, C, H, W, O, kh, kw, stride, padding, dilation, groups, bias
+    (1, 1, 5, 5, 1, 3, 3, 1, 0, 1, 1, True),
+    (2, 3, 7, 8, 4, 3, 2, 1, 1, 1, 1, True),
+    (1, 4, 9, 7, 6, 3, 3, 2, (1, 2), 1, 2, False),
+    (2, 4, 9, 9, 4, 2, 3, 1, "same", (2, 1), 4, True),
+    (2, 2, 6, 7, 3, 3, 3, (2, 3), 0, 2, 1, True),
+    (3, 6, 5, 5, 6, 1, 1, 1, 2, 1, 3, True),
+    (2, 2, 8, 8, 2, 4, 4, 1, "same", 1, 1, False),
+    (2, 2, 8, 6, 2, 3, 2, 1, "valid", 1, 2, True),
+    (2, 3, 6, 6, 2, 2, 2, 2, 1, 1, 1, True),
+    (1, 5, 6, 9, 3, 5, 5, 1, 2, 1, 1, True),  # the LeNet-like shape, batch size 1
+    (2, 2, 4, 4, 3, 5, 5, 1, 3, 1, 1, True),  # kernel larger than the input, padding makes room
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+@pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
+@pytest.mark.parametrize("case", CASES_2D)
+def test_conv2d_matches_torch(case, row_unfolding, monkeypatch):
+    N, C, H, W, n_out, kh, kw, s, p, d, g, bias = case
+    # both internal strategies (full im2col, row unfolding) must give PyTorch's numbers
+    monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
+    arrs = _arrays((N, C, H, W), (n_out, C // g, kh, kw), bias)
+
+    def run(F, x, w, b=None):
+        return F(x, w, b, stride=s, padding=p, dilation=d, groups=g)
+
+    check(lambda *a: run(conv2d, *a), lambda *a: run(TF.conv2d, *a), arrs, rtol=1e-4, atol=1e-4)
+
+
+CASES_1D = [
+    (1, 1, 6, 1, 3, 1, 0, 1, 1, True),
+    (2, 3, 10, 4, 3, 2, 1, 1, 1, True),
+    (2, 4, 9, 6, 2, 1, "same", 3, 2, False),
+    (3, 2, 8, 2, 4, 3, 2, 1, 2, True),
+    (2, 3, 7, 5, 3, 1, "valid", 2, 1, True),
+]
+
+
+@pytest.mark.parametrize("case", CASES_1D)
+def test_conv1d_matches_torch(case):
+    N, C, L, n_out, k, s, p, d, g, bias = case
+    arrs = _arrays((N, C, L), (n_out, C // g, k), bias)
+
+    def run(F, x, w, b=None):
+        return F(x, w, b, stride=s, padding=p, dilation=d, groups=g)
+
+    check(lambda *a: run(conv1d, *a), lambda *a: run(TF.conv1d, *a), arrs, rtol=1e-4, atol=1e-4)
+
+
+def test_unbatched_input_matches_torch():
+    x, w, b = _arrays((3, 6, 5), (4, 3, 3, 2), True)
+    check(lambda *a: conv2d(*a, padding=1), lambda *a: TF.conv2d(*a, padding=1), [x, w, b])
+    x, w = _arrays((3, 7), (2, 3, 3), False)
+    check(lambda *a: conv1d(*a), lambda *a: TF.conv1d(*a), [x, w])
+
+
+def test_grad_of_weight_only_and_input_only():
+    x, w = _arrays((2, 3, 6, 6), (4, 3, 3, 3), False)
+    gx = gf.tensor(x)
+    gw = gf.tensor(w, requires_grad=True)
+    conv2d(gx, gw, stride=2).sum().backward()
+    tw = torch.tensor(w, requires_grad=True)
+    TF.conv2d(torch.tensor(x), tw, stride=2).sum().backward()
+    np.testing.assert_allclose(gw.grad.data, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+    gx = gf.tensor(x, requires_grad=True)
+    conv2d(gx, gf.tensor(w), padding=1).sum().backward()
+    tx = torch.tensor(x, requires_grad=True)
+    TF.conv2d(tx, torch.tensor(w), padding=1).sum().backward()
+    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_stacked_convs_match_torch():
+    """Two convs in a row (the second reads the first's output layout) and their gradients."""
+    x, w1, b1 = _arrays((2, 2, 9, 9), (3, 2, 3, 3), True)
+    w2, b2 = _arrays((4, 3, 2, 2), (4, 3, 2, 2), True)[1:]
+
+    def net(F, x, w1, b1, w2, b2):
+        return F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, stride=2)
+
+    class G:
+        conv2d = staticmethod(conv2d)
+        relu = staticmethod(gf.relu)
+
+    check(lambda *a: net(G, *a), lambda *a: net(TF, *a), [x, w1, b1, w2, b2], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(stride=1, padding=1, dilation=1, groups=1),
+        dict(stride=2, padding=(0, 1), dilation=1, groups=2),
+        dict(stride=1, padding="same", dilation=2, groups=1),
+        dict(stride=(2, 1), padding=1, dilation=(1, 2), groups=1),
+    ],
+)
+def test_conv2d_gradcheck(opts):
+    x = gf.randn(2, 4, 6, 5, dtype="float64", requires_grad=True)
+    w = gf.randn(4, 4 // opts["groups"], 3, 2, dtype="float64", requires_grad=True)
+    b = gf.randn(4, dtype="float64", requires_grad=True)
+    assert gf.gradcheck(lambda x, w, b: conv2d(x, w, b, **opts), [x, w, b])
+
+
+def test_conv1d_gradcheck():
+    x = gf.randn(2, 2, 7, dtype="float64", requires_grad=True)
+    w = gf.randn(3, 2, 3, dtype="float64", requires_grad=True)
+    b = gf.randn(3, dtype="float64", requires_grad=True)
+    assert gf.gradcheck(lambda x, w, b: conv1d(x, w, b, stride=2, padding=1, dilation=2), [x, w, b])
+
+
+def test_float32_stays_float32():
+    x = gf.randn(2, 3, 5, 5, requires_grad=True)
+    w = gf.randn(2, 3, 3, 3, requires_grad=True)
+    b = gf.randn(2, requires_grad=True)
+    y = conv2d(x, w, b, stride=2, padding=1)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(padding="full"), ValueError, "padding must be 'valid', 'same'"),
+        (dict(padding="same", stride=2), ValueError, "not supported for strided"),
+        (dict(stride=0), ValueError, "stride must be >= 1"),
+        (dict(padding=-1), ValueError, "padding must be >= 0"),
+        (dict(dilation=(1, 2, 3)), TypeError, "dilation must be an int or a tuple of 2"),
+        (dict(groups=2), ValueError, "input has 3 channels"),
+        (dict(groups=0), ValueError, "groups must be a positive integer"),
+    ],
+)
+def test_bad_options(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        conv2d(gf.randn(1, 3, 5, 5), gf.randn(2, 3, 3, 3), **kwargs)
+
+
+def test_bad_shapes_and_dtypes():
+    with pytest.raises(ValueError, match=r"conv2d: expected input \(N, C, H, W\)"):
+        conv2d(gf.randn(5, 5), gf.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match="input has 4 channels"):
+        conv2d(gf.randn(1, 4, 5, 5), gf.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+        conv2d(gf.randn(1, 3, 2, 5), gf.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
+        conv2d(gf.randn(1, 3, 5, 5), gf.randn(2, 3, 3, 3), gf.randn(3))
+    with pytest.raises(TypeError, match="share one float dtype"):
+        conv2d(gf.randn(1, 3, 5, 5, dtype="float64"), gf.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match="conv1d: weight must have 3 dimensions"):
+        conv1d(gf.randn(1, 3, 5), gf.randn(2, 3, 3, 3))
