@@ -45,6 +45,7 @@ from gradfit.viz.plots import (
     most_confused,
     plot_confusion_matrix,
     plot_curve_fit,
+    plot_curves,
     plot_decision_boundary,
     plot_first_layer_weights,
     plot_grad_norms,
@@ -53,6 +54,7 @@ from gradfit.viz.plots import (
     plot_lr,
     plot_most_confused,
     relu_kinks,
+    save_figure,
 )
 from gradfit.viz.report import render_report, write_report
 
@@ -76,6 +78,7 @@ __all__ = [
     "most_confused",
     "plot_confusion_matrix",
     "plot_curve_fit",
+    "plot_curves",
     "plot_decision_boundary",
     "plot_descent",
     "plot_first_layer_weights",
@@ -90,6 +93,7 @@ __all__ = [
     "random_directions",
     "relu_kinks",
     "render_report",
+    "save_figure",
     "trajectory_landscape",
     "write_report",
 ]

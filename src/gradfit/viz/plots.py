@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit.viz._util import new_figure
+from gradfit.viz._util import new_figure, save_figure
 
 __all__ = [
     "grad_norms",
@@ -33,6 +33,7 @@ __all__ = [
     "most_confused",
     "plot_confusion_matrix",
     "plot_curve_fit",
+    "plot_curves",
     "plot_decision_boundary",
     "plot_first_layer_weights",
     "plot_grad_norms",
@@ -41,6 +42,7 @@ __all__ = [
     "plot_lr",
     "plot_most_confused",
     "relu_kinks",
+    "save_figure",
 ]
 
 
@@ -94,21 +96,45 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None) -> Any:
         metrics = sorted(qs, key=lambda q: q != "loss")
     if not metrics:
         raise ValueError(f"plot_history: no train_/val_ columns in the History (has {keys})")
-    epochs = _column(rows, "epoch") if "epoch" in keys else np.arange(1, len(rows) + 1.0)
+    if "epoch" not in keys:
+        rows = [{**r, "epoch": i + 1} for i, r in enumerate(rows)]
     fig, axes = _grid_axes(len(metrics), 3, (4.2, 3.2))
     for ax, q in zip(axes, metrics):
-        drawn = False
-        for pre, label, style in (("train_", "train", "-o"), ("val_", "validation", "-s")):
-            if pre + q in keys:
-                ax.plot(epochs, _column(rows, pre + q), style, ms=3, label=label)
-                drawn = True
-        if not drawn:
-            raise ValueError(f"plot_history: no column train_{q} or val_{q} in the History")
-        ax.set_title(q)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        plot_curves(rows, q, ax=ax)
     return fig
+
+
+def plot_curves(history: Any, metric: str = "loss", ax: Any = None) -> Any:
+    """One quantity per epoch: ``train_<metric>`` and ``val_<metric>`` (when recorded).
+
+    Example:
+        >>> from gradfit.train import History
+        >>> h = History([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.5},
+        ...              {"epoch": 2, "train_loss": 0.6, "val_loss": 0.9}])
+        >>> fig = plot_curves(h, "loss")
+        >>> [ln.get_ydata().tolist() for ln in fig.axes[0].lines]
+        [[1.0, 0.6], [1.5, 0.9]]
+    """
+    rows = _rows(history)
+    if ax is None:
+        fig = new_figure(figsize=(5, 3.5))
+        ax = fig.add_subplot()
+    epochs = (
+        _column(rows, "epoch") if all("epoch" in r for r in rows) else np.arange(1.0, len(rows) + 1)
+    )
+    drawn = False
+    for pre, label, style in (("train_", "train", "-o"), ("val_", "validation", "-s")):
+        if any(pre + metric in r for r in rows):
+            ax.plot(epochs, _column(rows, pre + metric), style, ms=3, label=label)
+            drawn = True
+    if not drawn:
+        raise ValueError(f"plot_curves: the History has no train_{metric} or val_{metric} column")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_title(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
 
 
 def plot_lr(history: Any, ax: Any = None) -> Any:
