@@ -76,7 +76,7 @@ def backward_steps(
     """The backward pass of ``out`` as data: one record per node, and the leaf gradients.
 
     Returns ``(steps, leaf_grads, leaves)``: each step is a dict with ``fn``,
-    ``upstream`` and ``inputs`` (a list of ``(parent, local, contribution)``, where
+    ``upstream`` and ``inputs`` (a list of ``(index, parent, local, contribution)``, where
     ``local`` is the node's backward applied to ones, which is the elementwise local
     derivative when input and output have the same shape, or ``None`` otherwise);
     ``leaf_grads`` maps ``id(leaf)`` to d(out)/d(leaf); ``leaves`` lists the leaves in the
@@ -128,7 +128,7 @@ def backward_steps(
         contribs = fn.backward(up)
         shape, dtype = fn.out_meta
         local_all = None
-        inputs: list[tuple[Any, Any, np.ndarray]] = []
+        inputs: list[tuple[int, Any, Any, np.ndarray]] = []
         for i, (parent, gi) in enumerate(zip(fn.parents, contribs)):
             if parent is None or gi is None or not fn.needs_input_grad[i]:
                 continue
@@ -138,7 +138,7 @@ def backward_steps(
                 if local_all is None:
                     local_all = fn.backward(np.ones(shape, dtype=dtype))
                 local = local_all[i]
-            inputs.append((parent, local, gi))
+            inputs.append((i, parent, local, gi))
             if isinstance(parent, Function):
                 prev = grads.get(id(parent))
                 grads[id(parent)] = gi if prev is None else prev + gi
@@ -198,8 +198,7 @@ def explain_backward(
         fn = step["fn"]
         lines.append(f"step {k}: {fn.name} -> output {_shape_str(fn.out_meta[0])}")
         lines.append(f"  upstream d(out)/d({fn.name}) = {_fmt(step['upstream'])}")
-        for i, (parent, local, contrib) in enumerate(step["inputs"]):
-            idx = list(fn.parents).index(parent) if parent in fn.parents else i
+        for idx, parent, local, contrib in step["inputs"]:
             head = f"  input {idx} ({name_of(parent)}): "
             if local is not None:
                 lines.append(

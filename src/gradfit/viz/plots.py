@@ -382,13 +382,20 @@ def plot_decision_boundary(
 
 
 def relu_kinks(
-    f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, n: int = 4001, tol: float = 1e-4
+    f: Callable[[np.ndarray], np.ndarray],
+    lo: float,
+    hi: float,
+    n: int = 4001,
+    tol: float = 1e-3,
+    eps: float = float(np.finfo(np.float32).eps),
 ) -> np.ndarray:
     """Where a piecewise-linear 1-D function (a ReLU network) changes slope, in [lo, hi].
 
     ``f`` maps an array of x to an array of y. The function is sampled on ``n`` points;
     where the slope changes between neighbouring cells, the kink is placed where the two
-    lines meet. Kinks closer together than the grid spacing merge.
+    lines meet. Kinks closer together than the grid spacing merge. A slope change counts
+    when it exceeds ``tol`` times the largest slope and the rounding noise of values
+    computed with machine epsilon ``eps`` (float32 by default, as networks compute).
 
     Example:
         >>> relu_kinks(lambda x: np.maximum(x - 0.3, 0) + np.maximum(-x - 0.5, 0), -1, 1).round(3)
@@ -398,8 +405,9 @@ def relu_kinks(
     yv = np.asarray(f(x), dtype=np.float64).ravel()
     s = np.diff(yv) / np.diff(x)
     ds = np.abs(np.diff(s))
-    scale = max(1.0, float(np.abs(s).max()))
-    idx = np.nonzero(ds > tol * scale)[0]
+    noise = 64 * eps * max(1.0, float(np.abs(yv).max())) / float(x[1] - x[0])
+    thresh = max(tol * max(1.0, float(np.abs(s).max())), noise)
+    idx = np.nonzero(ds > thresh)[0]
     kinks: list[float] = []
     i = 0
     while i < len(idx):  # a kink inside cell j changes the slope of cells j and j+1 at once
@@ -409,7 +417,7 @@ def relu_kinks(
             i += 1
             run.append(idx[i])
         a, b = run[0], run[-1] + 1  # slopes s[a] (left line) and s[b] (right line)
-        if abs(s[b] - s[a]) > tol * scale:
+        if abs(s[b] - s[a]) > thresh:
             xk = (yv[b] - s[b] * x[b] - yv[a] + s[a] * x[a]) / (s[a] - s[b])
             kinks.append(float(np.clip(xk, x[a], x[b + 1])))
         i += 1
