@@ -185,10 +185,11 @@ def run(args: argparse.Namespace) -> int:
     scheduler = common.make_scheduler(cfg, optimizer, len(train_loader))
     out = _out_dir(args, resume_path)
 
-    callbacks: list[Any] = [ProgressBar(quiet=args.quiet), NaNGuard(), ModelCheckpoint(out)]
-    callbacks.append(CSVLogger(out / "history.csv"))
+    # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
+    callbacks: list[Any] = [NaNGuard(), ModelCheckpoint(out), CSVLogger(out / "history.csv")]
     if cfg["early_stopping"] and val_loader is not None:
         callbacks.append(EarlyStopping("val_loss", patience=cfg["early_stopping"]))
+    callbacks.append(ProgressBar(quiet=args.quiet))
     trainer = Trainer(
         model,
         loss_fn,
@@ -216,6 +217,12 @@ def run(args: argparse.Namespace) -> int:
                 f"pass --epochs above {trainer.epoch} to continue it"
             )
         print(f"resuming {resume_path} at epoch {trainer.epoch + 1} of {cfg['epochs']}")
+        planned = saved.get("epochs")
+        if planned != cfg["epochs"] and cfg["schedule"] != "none":
+            print(
+                f"note: the {cfg['schedule']} schedule was planned for {planned} epochs and keeps "
+                f"that plan; the run now goes to {cfg['epochs']}"
+            )
 
     n_params = sum(p.numel() for p in model.parameters())
     print(

@@ -312,7 +312,7 @@ class NaNGuard(Callback):
             f"the loss became {loss} at epoch {trainer.epoch}, step {trainer.global_step} "
             f"(batch {batch + 1} of the epoch); last finite loss: {self.last_finite}; "
             f"last good checkpoint: {ckpt or 'none saved'}. "
-            "Try a smaller learning rate (or --lr-find), gradient clipping, or normalised inputs."
+            "Try a smaller learning rate (`gradfit lr-find` suggests one), gradient clipping, or normalised inputs."
         )
 
 

@@ -1,0 +1,215 @@
+"""``gradfit train`` end to end: the default run's accuracy, outputs, resume, Ctrl-C, NaN guard, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from clirun import FAST, gradfit
+from gradfit.train import load_checkpoint
+
+
+def test_default_run_reaches_97_percent_on_digits_and_writes_its_outputs(tmp_path):
+    t0 = time.perf_counter()
+    r = gradfit("train", "--quiet", "--out", str(tmp_path / "run"))
+    elapsed = time.perf_counter() - t0
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "run"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.97
+    assert len(metrics["history"]) == 30
+    names = [b["name"] for b in metrics["baselines"]]
+    assert {"majority class", "logistic regression", "decision tree", "random forest"} <= set(names)
+    for f in (
+        "checkpoint.safetensors",
+        "history.csv",
+        "loss.png",
+        "accuracy.png",
+        "confusion_matrix.png",
+    ):
+        assert (out / f).stat().st_size > 0, f
+    assert "random forest" in r.stdout and "test_accuracy" in r.stdout
+    assert (out / "history.csv").read_text().count("\n") == 31
+    assert elapsed < 120  # the issue asks for < 60 s on an idle 2-core machine; CI shares it
+
+
+def test_resume_to_six_epochs_equals_six_straight(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    # a schedule planned over --epochs would differ between a 3-epoch and a 6-epoch run: constant lr
+    opts = ["--hidden", "32", "--no-baselines", "--quiet", "--dropout", "0.3", "--schedule", "none"]
+    assert gradfit("train", *opts, "--epochs", "3", "--out", str(a)).returncode == 0
+    r = gradfit("train", "--resume", str(a), "--epochs", "6", "--quiet", "--no-baselines")
+    assert r.returncode == 0, r.stderr
+    assert "resuming" in r.stdout
+    assert gradfit("train", *opts, "--epochs", "6", "--out", str(b)).returncode == 0
+    ca = load_checkpoint(a / "checkpoint.safetensors")
+    cb = load_checkpoint(b / "checkpoint.safetensors")
+    assert ca.meta["epoch"] == cb.meta["epoch"] == 6
+    for k, v in cb.model_state.items():
+        np.testing.assert_array_equal(ca.model_state[k], v, err_msg=k)
+    ma = json.loads((a / "metrics.json").read_text())
+    mb = json.loads((b / "metrics.json").read_text())
+    assert ma["test_accuracy"] == mb["test_accuracy"]
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gradfit",
+            "train",
+            "--quiet",
+            "--no-baselines",
+            "--epochs",
+            "500",
+            "--hidden",
+            "256,256",
+            "--batch-size",
+            "8",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    for line in proc.stdout:
+        if line.startswith("epoch 2/"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert f"resume with: gradfit train --resume {out}" in err
+    ck = load_checkpoint(out / "checkpoint.safetensors")
+    assert ck.meta["epoch"] >= 2
+    r = gradfit(
+        "train",
+        "--resume",
+        str(out),
+        "--epochs",
+        str(ck.meta["epoch"] + 1),
+        "--quiet",
+        "--no-baselines",
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_diverging_loss_stops_with_a_clear_message(tmp_path):
+    r = gradfit("train", *FAST, "--lr", "1e30", "--out", str(tmp_path / "run"))
+    assert r.returncode == 1
+    assert "the loss became" in r.stderr and "last finite loss" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_fine_tune_from_checkpoint_with_frozen_layers(tmp_path):
+    base = tmp_path / "base"
+    assert gradfit("train", *FAST, "--out", str(base)).returncode == 0
+    r = gradfit(
+        "train",
+        "--init-from",
+        str(base),
+        "--freeze",
+        "fc1",
+        "--quiet",
+        "--no-baselines",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "ft"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "frozen: fc1.weight, fc1.bias" in r.stdout
+    b = load_checkpoint(base / "checkpoint.safetensors").model_state
+    f = load_checkpoint(tmp_path / "ft" / "checkpoint.safetensors").model_state
+    np.testing.assert_array_equal(b["fc1.weight"], f["fc1.weight"])
+    assert not np.array_equal(b["out.weight"], f["out.weight"])
+
+
+def test_config_file_with_flags_winning(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('hidden = "16"\nepochs = 1\nlr = 0.2\noptimizer = "adam"\n')
+    r = gradfit(
+        "train",
+        "--config",
+        str(cfg),
+        "--lr",
+        "0.01",
+        "--no-baselines",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    )
+    assert r.returncode == 0, r.stderr
+    used = json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]
+    assert used["lr"] == 0.01 and used["optimizer"] == "adam" and used["hidden"] == [16]
+
+
+BAD = [
+    (["--data", "nope"], "--data: unknown dataset 'nope'; valid: "),
+    (["--model", "nope"], "--model: unknown model 'nope'; valid: "),
+    (["--optimizer", "nope"], "--optimizer: unknown optimizer 'nope'; valid: sgd, adam"),
+    (["--schedule", "nope"], "--schedule: unknown schedule 'nope'; valid: "),
+    (["--lr", "-1"], "--lr must be a positive number"),
+    (["--lr", "0"], "--lr must be a positive number"),
+    (["--batch-size", "0"], "--batch-size must be a positive integer"),
+    (["--epochs", "0"], "--epochs must be a positive integer"),
+    (["--hidden", "12,abc"], "--hidden: expected comma-separated positive integers"),
+    (["--hidden", "12,-3"], "--hidden: layer sizes must be positive integers"),
+    (["--resume", "/nonexistent/run"], "no such file"),
+    (["--config", "/nonexistent.toml"], "--config /nonexistent.toml: no such file"),
+    (["--freeze", "fc1"], "--freeze needs --init-from"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "run"
+    r = gradfit("train", *args, "--out", str(out))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_bad_toml_files(tmp_path):
+    bad_key = tmp_path / "k.toml"
+    bad_key.write_text("learning_rate = 0.1\n")
+    r = gradfit("train", "--config", str(bad_key))
+    assert r.returncode == 2 and "unknown key 'learning_rate'" in r.stderr
+    bad_type = tmp_path / "t.toml"
+    bad_type.write_text('epochs = "ten"\n')
+    r = gradfit("train", "--config", str(bad_type))
+    assert r.returncode == 2 and "epochs must be int, got str 'ten'" in r.stderr
+    broken = tmp_path / "b.toml"
+    broken.write_text("epochs = \n")
+    r = gradfit("train", "--config", str(broken))
+    assert r.returncode == 2 and "not valid TOML" in r.stderr
+
+
+def test_existing_checkpoint_is_not_overwritten(tmp_path):
+    out = tmp_path / "run"
+    assert gradfit("train", *FAST, "--out", str(out)).returncode == 0
+    before = (out / "checkpoint.safetensors").read_bytes()
+    r = gradfit("train", *FAST, "--out", str(out))
+    assert r.returncode == 2 and "already holds a checkpoint" in r.stderr
+    assert (out / "checkpoint.safetensors").read_bytes() == before
+
+
+def test_corrupt_checkpoint_on_resume(tmp_path):
+    out = tmp_path / "run"
+    assert gradfit("train", *FAST, "--out", str(out)).returncode == 0
+    ck = out / "checkpoint.safetensors"
+    ck.write_bytes(ck.read_bytes()[:100])
+    r = gradfit("train", "--resume", str(out))
+    assert r.returncode == 2 and "truncated or corrupt" in r.stderr
