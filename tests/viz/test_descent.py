@@ -16,7 +16,9 @@ from gradfit.viz.descent import (
 
 
 def test_gradient_descent_on_quadratic_converges_to_its_minimum():
-    paths = descent_paths("bowl", start=(-4.0, 2.0), steps=300, optimizers={"GD": (gf.optim.SGD, {"lr": 0.2})})
+    paths = descent_paths(
+        "bowl", start=(-4.0, 2.0), steps=300, optimizers={"GD": (gf.optim.SGD, {"lr": 0.2})}
+    )
     p = paths["GD"]
     assert p.points.shape == (301, 2) and not p.diverged
     np.testing.assert_allclose(p.points[-1], [0.0, 0.0], atol=1e-4)
@@ -70,7 +72,7 @@ def test_two_minima_gd_stays_local_and_knows_the_global_minimum():
     gx, gy = f.global_min
     assert gx < 0 and f(gx, gy) < min(f(m[0], m[1]) for m in f.minima if m != f.global_min)
     paths = descent_paths(f, steps=200, optimizers={"GD": (gf.optim.SGD, {"lr": 0.05})})
-    local = [m for m in f.minima if m != f.global_min][0]
+    local = next(m for m in f.minima if m != f.global_min)
     np.testing.assert_allclose(paths["GD"].points[-1], local, atol=1e-3)
 
 

@@ -69,10 +69,14 @@ def test_histograms_across_epochs():
         net(x).pow(2).mean().backward()
         snaps.append(layer_snapshot(net, x))
         opt.step()
-    np.testing.assert_array_equal(snaps[0]["activations"]["1"], np.maximum(snaps[0]["activations"]["0"], 0))
+    np.testing.assert_array_equal(
+        snaps[0]["activations"]["1"], np.maximum(snaps[0]["activations"]["0"], 0)
+    )
     assert set(snaps[0]["grads"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
     fig = plot_histograms(snaps, "weights")
-    assert [ax.get_title() for ax in fig.axes] == [f"{n} (weights)" for n in ["0.weight", "0.bias", "2.weight", "2.bias"]]
+    assert [ax.get_title() for ax in fig.axes] == [
+        f"{n} (weights)" for n in ["0.weight", "0.bias", "2.weight", "2.bias"]
+    ]
     # one outline per epoch, holding every value of that epoch
     assert len(fig.axes[0].patches) == 3
     fig2 = plot_histograms(snaps, "activations")
@@ -153,7 +157,9 @@ def test_first_layer_weights_as_images():
     with pytest.raises(ValueError, match="image_shape"):
         plot_first_layer_weights(np.zeros((2, 10)))
     conv = np.arange(2 * 1 * 3 * 3, dtype=float).reshape(2, 1, 3, 3)
-    np.testing.assert_array_equal(plot_first_layer_weights(conv).axes[1].images[0].get_array(), conv[1, 0])
+    np.testing.assert_array_equal(
+        plot_first_layer_weights(conv).axes[1].images[0].get_array(), conv[1, 0]
+    )
 
 
 def test_confusion_matrix_shows_counts():
@@ -176,6 +182,8 @@ def test_most_confused_examples():
     # wrong: 0 (conf 0.6), 1 (0.95), 3 (0.99)
     assert most_confused(targets, probs, k=10).tolist() == [3, 1, 0]
     imgs = np.arange(5 * 4, dtype=float).reshape(5, 4)
-    fig = plot_most_confused(imgs, targets, probs, k=2, image_shape=(2, 2), class_names=["cat", "dog"])
+    fig = plot_most_confused(
+        imgs, targets, probs, k=2, image_shape=(2, 2), class_names=["cat", "dog"]
+    )
     assert [ax.get_title() for ax in fig.axes] == ["dog -> cat (0.99)", "cat -> dog (0.95)"]
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), imgs[3].reshape(2, 2))

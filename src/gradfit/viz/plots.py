@@ -54,6 +54,12 @@ def _grid_axes(n: int, ncols: int, size: tuple[float, float]) -> tuple[Any, list
     return fig, axes
 
 
+def _integer_ticks(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _rows(history: Any) -> list[dict[str, Any]]:
     rows = getattr(history, "rows", history)
     if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
@@ -130,6 +136,7 @@ def plot_curves(history: Any, metric: str = "loss", ax: Any = None) -> Any:
     if not drawn:
         raise ValueError(f"plot_curves: the History has no train_{metric} or val_{metric} column")
     ax.set_xlabel("epoch")
+    _integer_ticks(ax)
     ax.set_ylabel(metric)
     ax.set_title(metric)
     ax.grid(alpha=0.3)
@@ -165,6 +172,7 @@ def plot_lr(history: Any, ax: Any = None) -> Any:
         ax = fig.add_subplot()
     ax.plot(xs, lrs, "-", lw=1.8)
     ax.set_xlabel(xlabel)
+    _integer_ticks(ax)
     ax.set_ylabel("learning rate")
     ax.set_title("learning-rate schedule")
     ax.grid(alpha=0.3)
