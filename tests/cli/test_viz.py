@@ -86,10 +86,11 @@ def test_landscape_of_a_checkpoint(tmp_path, capsys):
 
     cfg = resolve({"model": "logistic"})
     data = common.load_data(cfg)
-    cfg["model_config"] = common.model_config_for(cfg, data)
+    mcfg = common.model_config_for(cfg, data)
     gf.manual_seed(0)
-    model = build_model(cfg["model_config"])
-    save_checkpoint(tmp_path / "checkpoint.safetensors", model, meta={"config": cfg})
+    model = build_model(mcfg)
+    meta = {"config": {"run": cfg, "model_config": mcfg}}  # as gradfit train records it
+    save_checkpoint(tmp_path / "checkpoint.safetensors", model, meta=meta)
     out = tmp_path / "l.png"
     rc = main(["viz", "landscape", str(tmp_path), "--out", str(out), "--steps", "5",
                "--samples", "64"])  # fmt: skip

@@ -264,6 +264,7 @@ def run_landscape(args: argparse.Namespace) -> int:
     ckpt = common.open_checkpoint(common.checkpoint_path(args.checkpoint))
     model = common.model_from_checkpoint(ckpt)
     cfg = ckpt.meta.get("config") or {}
+    cfg = cfg.get("run", cfg)  # gradfit train stores its options under config.run
     if "data" not in cfg:
         raise UsageError(f"checkpoint {ckpt.path}: it records no dataset to evaluate the loss on")
     data = common.load_data(cfg)
