@@ -35,6 +35,8 @@ def load_data(cfg: dict[str, Any]) -> Any:
         options["view"] = "image" if cfg["model"] in IMAGE_MODELS else "flat"
     if cfg["data"] not in ("csv",):
         options["seed"] = cfg.get("seed", 0)
+    if cfg.get("val_fraction") is not None:
+        options["val_fraction"] = cfg["val_fraction"]
     try:
         data = load_dataset(cfg["data"], **options)
     except (FileNotFoundError, OSError, ValueError, KeyError, TypeError, ImportError) as e:
@@ -119,6 +121,8 @@ def targets_for(task: str, y: np.ndarray) -> np.ndarray:
     if task == "classification":
         return y
     y = y.astype(np.float32)
+    if task == "ratings":  # the factorisation model predicts (N,) ratings
+        return y
     return y[:, None] if y.ndim == 1 else y
 
 

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "embedding_dim": 16,
     "early_stopping": 0,
+    "val_fraction": None,
 }
 
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
@@ -67,6 +68,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "seed": (int,),
     "embedding_dim": (int,),
     "early_stopping": (int,),
+    "val_fraction": (float, int, type(None)),
 }
 
 
@@ -160,6 +162,9 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
         raise UsageError(f"--momentum must be in [0, 1), got {cfg['momentum']!r}")
     if not 0 <= cfg["dropout"] < 1:
         raise UsageError(f"--dropout must be in [0, 1), got {cfg['dropout']!r}")
+    vf = cfg["val_fraction"]
+    if vf is not None and not 0 <= vf < 1:
+        raise UsageError(f"--val-fraction must be in [0, 1), got {vf!r}")
     if cfg["seed"] < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {cfg['seed']!r}")
     cfg["optimizer"] = cfg["optimizer"].lower()

@@ -59,6 +59,7 @@ def register(sub: Any) -> None:
     a("--seed", type=int, help="random seed (weights, shuffling, dropout)")
     a("--embedding-dim", type=int, help="factor dimension of matrix factorisation")
     a("--early-stopping", type=int, help="stop after this many epochs without val improvement")
+    a("--val-fraction", type=float, help="share of the training data held out for validation")
     a("--out", help="output directory (default runs/<timestamp>)")
     a("--overwrite", action="store_true", help="allow writing into a run directory that exists")
     a("--resume", metavar="RUN_DIR_OR_CHECKPOINT", help="continue a run from its checkpoint")
