@@ -124,6 +124,7 @@ class CrossEntropy(Function):
         ignore_index: int,
         reduction: str,
         label_smoothing: float,
+        all_valid: bool = False,
     ) -> np.ndarray:
         dt = x.dtype
         t = dt.type
@@ -153,6 +154,22 @@ class CrossEntropy(Function):
             return np.asarray(total if reduction == "sum" else total / t(max(n, 1)), dtype=dt)
 
         # class-index targets
+        self.fast = (
+            all_valid and wb is None and not label_smoothing and x.ndim == 2 and reduction != "none"
+        )
+        if self.fast and x.shape[0]:
+            # the common case (every target a class, no weights, no smoothing): fewer passes
+            n = x.shape[0]
+            picked = shifted[np.arange(n), y]
+            np.exp(shifted, out=shifted)
+            s = shifted.sum(axis=1, keepdims=True)
+            shifted /= s  # now softmax probabilities
+            loss = np.log(s[:, 0])
+            loss -= picked
+            self.saved = (shifted, y)
+            total = loss.sum()
+            return np.asarray(total if reduction == "sum" else total / t(n), dtype=dt)
+        self.fast = False
         valid = y != ignore_index
         yc = np.where(valid, y, 0) if not valid.all() else y
         yidx = np.expand_dims(yc, 1)
@@ -205,9 +222,16 @@ class CrossEntropy(Function):
                 )
                 gy = -(logp * wb) * (t(1) - eps) * g
             return gx, gy
-        p, yidx, wy, validf = self.saved
         if not self.needs_input_grad[0]:
             return None, None
+        if self.fast:
+            p, y = self.saved
+            n = p.shape[0]
+            scale = grad if red == "sum" else grad / t(n)
+            gx = p * scale
+            gx[np.arange(n), y] -= scale
+            return gx, None
+        p, yidx, wy, validf = self.saved
         if red == "none":
             g = grad
         elif red == "sum":
@@ -285,6 +309,7 @@ def cross_entropy(
     if w is not None and w.shape != (C,):
         raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
     probs = target.data.dtype.kind == "f"
+    all_valid = False  # every target a class index in [0, C): the op's fast path
     if probs:
         if target.shape != x.shape:
             raise ValueError(
@@ -306,8 +331,10 @@ def cross_entropy(
                 f"{expected}, got {target.shape}"
             )
         y = target.data
-        bad = (y != ignore_index) & ((y < 0) | (y >= C))
-        if bad.any():
+        # one pass: negative indices read as unsigned are huge, so ">= C" catches them too
+        all_valid = not (y.view(f"u{y.dtype.itemsize}") >= C).any()
+        bad = (y != ignore_index) & ((y < 0) | (y >= C)) if not all_valid else None
+        if bad is not None and bad.any():
             v = int(y[bad].flat[0])
             raise ClassIndexError(
                 f"{op}: target contains class index {v}, but there are {C} classes "
@@ -323,6 +350,7 @@ def cross_entropy(
         ignore_index=int(ignore_index),
         reduction=reduction,
         label_smoothing=float(label_smoothing),
+        all_valid=all_valid and not 0 <= ignore_index < C,
     )
     if squeeze and reduction == "none":
         out = out.reshape(())

@@ -222,6 +222,9 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim`` .. ``end_dim`` into one.
 
+    When there is nothing to merge (``start_dim`` and ``end_dim`` name the same dimension),
+    the input itself is returned, as PyTorch does.
+
     Example:
         >>> import gradfit as gf
         >>> gf.zeros(2, 3, 4).flatten(1).shape
@@ -233,6 +236,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     e = _norm_dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if s == e:  # nothing to merge: PyTorch returns the input itself (no graph node)
+        return x
     shp = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shp)
 
