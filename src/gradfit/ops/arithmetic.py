@@ -94,6 +94,8 @@ class Div(Function):
 class AddScalar(Function):
     """``x + c`` for a Python number ``c`` (NumPy keeps ``x``'s float dtype)."""
 
+    name = "Add"  # shown in graphs and errors as the operation it is
+
     def forward(self, a: np.ndarray, c: float) -> np.ndarray:
         return a + c
 
@@ -103,6 +105,8 @@ class AddScalar(Function):
 
 class MulScalar(Function):
     """``x * c`` for a Python number ``c``."""
+
+    name = "Mul"
 
     def forward(self, a: np.ndarray, c: float) -> np.ndarray:
         self.c = c
