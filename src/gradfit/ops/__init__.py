@@ -170,7 +170,7 @@ def _install_methods() -> None:
     T.__or__ = _logical(np.bitwise_or, "|")
     T.__xor__ = _logical(np.bitwise_xor, "^")
     T.__invert__ = lambda a: Tensor._wrap(np.asarray(np.invert(a.data)))
-    T.__hash__ = lambda a: id(a)  # __eq__ is elementwise, as in PyTorch
+    T.__hash__ = object.__hash__  # identity (C-level: fast dict keys); __eq__ is elementwise
 
     for name in (
         "add", "sub", "mul", "div", "pow", "matmul", "maximum", "minimum", "clamp", "clip",

@@ -78,6 +78,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[tuple[str, int], np.ndarray] = {}
+        self._scratch_views: dict[tuple[tuple[str, int], tuple[int, ...]], np.ndarray] = {}
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params should be an iterable of Tensors or dicts, "
@@ -239,7 +240,15 @@ class Optimizer:
         if buf is None or buf.size < like.size:
             buf = np.empty(like.size, dtype=like.dtype)
             self._scratch[key] = buf
-        return buf[: like.size].reshape(like.shape)
+            self._scratch_views = {}
+        # the shaped view of the flat buffer, cached per shape (views of an outgrown buffer
+        # are dropped above)
+        views = self._scratch_views
+        vkey = (key, like.shape)
+        view = views.get(vkey)
+        if view is None:
+            view = views[vkey] = buf[: like.size].reshape(like.shape)
+        return view
 
     # ------------------------------------------------------------------ state_dict
     def state_dict(self) -> dict[str, Any]:

@@ -97,22 +97,28 @@ class SGD(Optimizer):
             tensor([2.], requires_grad=True)
         """
         loss = self._eval_closure(closure)
+        state_of = self.state
         for group in self.param_groups:
             lr = group["lr"]
             momentum = group["momentum"]
             dampening = group["dampening"]
             nesterov = group["nesterov"]
+            weight_decay = group["weight_decay"]
+            maximize = group["maximize"]
+            plain = weight_decay == 0 and not maximize
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
                 arr = p.data
                 dt = arr.dtype.type
-                grad = p.grad.data
+                grad = g.data
                 tmp = self._buffer(arr, 0)
-                d_p = _decayed_grad(grad, arr, group["weight_decay"], group["maximize"], tmp)
+                # the gradient itself when there is no decay and no maximize (the common case)
+                d_p = grad if plain else _decayed_grad(grad, arr, weight_decay, maximize, tmp)
                 buf = None
                 if momentum != 0:
-                    state = self.state[p]
+                    state = state_of[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = np.array(d_p, dtype=arr.dtype, copy=True)
