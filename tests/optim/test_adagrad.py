@@ -7,51 +7,7 @@ import pytest
 import torch
 
 import gradfit as gf
-
-SHAPES = [(3, 4), (5,), ()]
-
-
-def _problem(seed: int, shapes=SHAPES):
-    """Initial weights and a convex quadratic 0.5 p'Ap + b'p per parameter (float64)."""
-    rng = np.random.default_rng(seed)
-    inits, quads = [], []
-    for s in shapes:
-        n = int(np.prod(s))
-        m = rng.standard_normal((n, n))
-        quads.append((m @ m.T / n + 0.5 * np.eye(n), rng.standard_normal(n)))
-        inits.append(rng.standard_normal(s))
-    return inits, quads, rng
-
-
-def _grad(arr, quad, noise):
-    a, b = quad
-    return (a @ arr.reshape(-1) + b).reshape(arr.shape) + noise
-
-
-def follow_torch(gf_cls, torch_cls, kwargs, steps=50, seed=0, groups=None):
-    """Feed both libraries the same gradients for ``steps`` steps; compare after each step."""
-    inits, quads, rng = _problem(seed)
-    gp = [gf.tensor(a.copy(), requires_grad=True) for a in inits]
-    tp = [torch.tensor(a.copy(), requires_grad=True) for a in inits]
-    if groups is None:
-        gopt, topt = gf_cls(gp, **kwargs), torch_cls(tp, foreach=False, **kwargs)
-    else:
-        gopt = gf_cls([dict(g, params=[gp[i] for i in idx]) for idx, g in groups], **kwargs)
-        topt = torch_cls(
-            [dict(g, params=[tp[i] for i in idx]) for idx, g in groups], foreach=False, **kwargs
-        )
-    for step in range(steps):
-        for g, t, q in zip(gp, tp, quads, strict=True):
-            noise = 0.1 * rng.standard_normal(g.shape)
-            g.grad = gf.tensor(_grad(g.data, q, noise))
-            t.grad = torch.tensor(_grad(t.detach().numpy(), q, noise))
-        gopt.step()
-        topt.step()
-        for i, (g, t) in enumerate(zip(gp, tp, strict=True)):
-            np.testing.assert_allclose(
-                g.data, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"param {i}, step {step}"
-            )
-    return gp, tp
+from optim_harness import follow_torch, kwargs_id
 
 
 @pytest.mark.parametrize(
@@ -65,7 +21,7 @@ def follow_torch(gf_cls, torch_cls, kwargs, steps=50, seed=0, groups=None):
         {"lr": 0.1, "eps": 1e-3},
         {"lr": 0.05, "maximize": True, "lr_decay": 0.01, "weight_decay": 0.1},
     ],
-    ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()) or "defaults",
+    ids=kwargs_id,
 )
 def test_adagrad_follows_torch(kwargs):
     follow_torch(gf.optim.Adagrad, torch.optim.Adagrad, kwargs)

@@ -7,51 +7,7 @@ import pytest
 import torch
 
 import gradfit as gf
-
-SHAPES = [(3, 4), (5,), ()]
-
-
-def _problem(seed: int, shapes=SHAPES):
-    """Initial weights and a convex quadratic 0.5 p'Ap + b'p per parameter (float64)."""
-    rng = np.random.default_rng(seed)
-    inits, quads = [], []
-    for s in shapes:
-        n = int(np.prod(s))
-        m = rng.standard_normal((n, n))
-        quads.append((m @ m.T / n + 0.5 * np.eye(n), rng.standard_normal(n)))
-        inits.append(rng.standard_normal(s))
-    return inits, quads, rng
-
-
-def _grad(arr, quad, noise):
-    a, b = quad
-    return (a @ arr.reshape(-1) + b).reshape(arr.shape) + noise
-
-
-def follow_torch(gf_cls, torch_cls, kwargs, steps=50, seed=0, groups=None):
-    """Feed both libraries the same gradients for ``steps`` steps; compare after each step."""
-    inits, quads, rng = _problem(seed)
-    gp = [gf.tensor(a.copy(), requires_grad=True) for a in inits]
-    tp = [torch.tensor(a.copy(), requires_grad=True) for a in inits]
-    if groups is None:
-        gopt, topt = gf_cls(gp, **kwargs), torch_cls(tp, foreach=False, **kwargs)
-    else:
-        gopt = gf_cls([dict(g, params=[gp[i] for i in idx]) for idx, g in groups], **kwargs)
-        topt = torch_cls(
-            [dict(g, params=[tp[i] for i in idx]) for idx, g in groups], foreach=False, **kwargs
-        )
-    for step in range(steps):
-        for g, t, q in zip(gp, tp, quads, strict=True):
-            noise = 0.1 * rng.standard_normal(g.shape)
-            g.grad = gf.tensor(_grad(g.data, q, noise))
-            t.grad = torch.tensor(_grad(t.detach().numpy(), q, noise))
-        gopt.step()
-        topt.step()
-        for i, (g, t) in enumerate(zip(gp, tp, strict=True)):
-            np.testing.assert_allclose(
-                g.data, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"param {i}, step {step}"
-            )
-    return gp, tp
+from optim_harness import follow_torch, kwargs_id, minimize, quadratic, rosenbrock
 
 
 @pytest.mark.parametrize(
@@ -67,7 +23,7 @@ def follow_torch(gf_cls, torch_cls, kwargs, steps=50, seed=0, groups=None):
         {"lr": 0.01, "maximize": True},
         {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1, "nesterov": True, "maximize": True},
     ],
-    ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()),
+    ids=kwargs_id,
 )
 def test_sgd_follows_torch(kwargs):
     follow_torch(gf.optim.SGD, torch.optim.SGD, kwargs)
@@ -126,34 +82,6 @@ def test_sgd_lr_type_error():
 
 
 # ----------------------------------------------------------------------------- convergence
-def _minimize(opt_factory, loss_fn, x0, steps):
-    w = gf.tensor(np.array(x0, dtype=np.float64), requires_grad=True)
-    opt = opt_factory([w])
-    for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(w).backward()
-        opt.step()
-    return w, float(loss_fn(w).item())
-
-
-def _quadratic():
-    """f(w) = 0.5 (w - w*)' A (w - w*), A with eigenvalues 1 and 10; minimum at w*."""
-    a = np.array([[5.5, 4.5], [4.5, 5.5]])
-    target = np.array([1.0, -2.0])
-    at, tt = gf.tensor(a), gf.tensor(target)
-
-    def f(w):
-        d = w - tt
-        return 0.5 * (d * (at @ d)).sum()
-
-    return f, target
-
-
-def rosenbrock(w):
-    x, y = w[0], w[1]
-    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
-
-
 @pytest.mark.parametrize(
     ("kwargs", "steps"),
     [
@@ -163,8 +91,8 @@ def rosenbrock(w):
     ],
 )
 def test_sgd_reaches_minimum_of_quadratic(kwargs, steps):
-    f, target = _quadratic()
-    w, loss = _minimize(lambda p: gf.optim.SGD(p, **kwargs), f, [-3.0, 4.0], steps)
+    f, target = quadratic()
+    w, loss = minimize(lambda p: gf.optim.SGD(p, **kwargs), f, [-3.0, 4.0], steps)
     assert np.linalg.norm(w.data - target) < 1e-4
     assert loss < 1e-8
 
@@ -175,6 +103,6 @@ def test_sgd_reaches_minimum_of_quadratic(kwargs, steps):
 )
 def test_sgd_makes_progress_on_rosenbrock(kwargs):
     start = rosenbrock(gf.tensor([-1.5, 2.0])).item()
-    w, loss = _minimize(lambda p: gf.optim.SGD(p, **kwargs), rosenbrock, [-1.5, 2.0], 2000)
+    w, loss = minimize(lambda p: gf.optim.SGD(p, **kwargs), rosenbrock, [-1.5, 2.0], 2000)
     assert loss < 0.05 * start
     assert np.linalg.norm(w.data - 1.0) < np.linalg.norm(np.array([-1.5, 2.0]) - 1.0)
