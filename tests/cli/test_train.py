@@ -213,3 +213,42 @@ def test_corrupt_checkpoint_on_resume(tmp_path):
     ck.write_bytes(ck.read_bytes()[:100])
     r = gradfit("train", "--resume", str(out))
     assert r.returncode == 2 and "truncated or corrupt" in r.stderr
+
+
+def test_matrix_factorisation_beats_the_rating_baselines(tmp_path):
+    out = tmp_path / "mf"
+    r = gradfit(
+        "train",
+        "--data",
+        "synthetic-ratings",
+        "--model",
+        "matrix_factorization",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.02",
+        "--weight-decay",
+        "1e-4",
+        "--embedding-dim",
+        "4",
+        "--epochs",
+        "30",
+        "--quiet",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    base = {b["name"]: b["rmse"] for b in m["baselines"]}
+    assert set(base) == {"global mean", "user/item bias"}
+    assert m["test_rmse"] < 0.5 * min(base.values())
+    assert "global mean" in r.stdout and "user/item bias" in r.stdout
+
+
+def test_report_is_written_with_its_figures(tmp_path):
+    out = tmp_path / "run"
+    r = gradfit("train", *FAST, "--report", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3
+    assert "test_accuracy" in page or "accuracy" in page
