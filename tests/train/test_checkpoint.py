@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import gradfit as gf
-from gradfit.train.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from gradfit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def _model_and_opt():
@@ -89,20 +89,6 @@ def test_file_without_gradfit_metadata_is_refused(tmp_path):
     save_file({"w": np.zeros(3, np.float32)}, str(path))
     with pytest.raises(CheckpointError, match="not a gradfit checkpoint"):
         load_checkpoint(path)
-
-
-def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
-    path = tmp_path / "f.bin"
-    atomic_write(path, b"good")
-
-    def boom(*a, **k):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(path, b"new-but-interrupted")
-    assert path.read_bytes() == b"good"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary left behind
 
 
 def test_kill_during_save_never_leaves_a_broken_checkpoint(tmp_path):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from gradfit.fileio import atomic_write as _atomic_write
 
 
 def use_agg_if_headless() -> None:
@@ -69,7 +70,7 @@ def new_figure(**kwargs: Any) -> Any:
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` atomically: temporary file in the same folder, fsync, replace.
+    """:func:`gradfit.fileio.atomic_write` that refuses a missing folder instead of creating it.
 
     Example:
         >>> import os, tempfile
@@ -77,24 +78,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
         >>> p.read_text()
         'hi'
     """
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _atomic_write(path, data, parents=False)
 
 
 def figure_bytes(fig: Any, fmt: str = "png", dpi: int = 100) -> bytes:
