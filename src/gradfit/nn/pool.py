@@ -74,6 +74,17 @@ class _MaxPoolNd(_Pool):
         self.padding, self.dilation, self.ceil_mode = padding, dilation, bool(ceil_mode)
         self.return_indices = False
 
+    def forward(self, x: Tensor) -> Tensor:
+        return self._call(
+            max_pool1d if self._nsp == 1 else max_pool2d,
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+        )
+
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -92,17 +103,6 @@ class MaxPool1d(_MaxPoolNd):
     """
 
     _nsp = 1
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self._call(
-            max_pool1d,
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-        )
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -124,19 +124,13 @@ class MaxPool2d(_MaxPoolNd):
 
     _nsp = 2
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._call(
-            max_pool2d,
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-        )
+
+class _AvgPoolNd(_Pool):
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool1d(_Pool):
+class AvgPool1d(_AvgPoolNd):
     """1-D average pooling; ``count_include_pad=True`` (default) counts the zero padding.
 
     Example:
@@ -171,11 +165,8 @@ class AvgPool1d(_Pool):
             self.count_include_pad,
         )  # fmt: skip
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AvgPool2d(_Pool):
+class AvgPool2d(_AvgPoolNd):
     """2-D average pooling; ``count_include_pad=True`` (default) counts the zero padding.
 
     Example:
@@ -214,9 +205,6 @@ class AvgPool2d(_Pool):
             avg_pool2d, x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad, self.divisor_override,
         )  # fmt: skip
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AdaptiveAvgPool2d(_Pool):
