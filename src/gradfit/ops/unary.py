@@ -27,6 +27,27 @@ def _c(x: np.ndarray, value: float) -> Any:
     return x.dtype.type(value)
 
 
+_ZEROS: dict[np.dtype, np.ndarray] = {}
+_ZEROS_MAX = 1 << 26  # elements; larger inputs compare against a scalar
+
+
+def _zeros_like(x: np.ndarray) -> Any:
+    """A read-only array of zeros shaped like ``x`` (a view of one cached buffer), or a scalar 0.
+
+    NumPy's ``maximum`` against a scalar runs a loop several times slower than against an
+    array (33 us vs 11 us for 128 x 512 float32). The buffer comes from ``np.zeros`` and is
+    never written, so its pages stay the kernel's shared zero page: it costs no memory.
+    """
+    if x.size > _ZEROS_MAX or x.ndim == 0:
+        return _c(x, 0)
+    buf = _ZEROS.get(x.dtype)
+    if buf is None or buf.size < x.size:
+        buf = np.zeros(max(x.size, 1 << 16), dtype=x.dtype)
+        buf.flags.writeable = False
+        _ZEROS[x.dtype] = buf
+    return buf[: x.size].reshape(x.shape)
+
+
 class Exp(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = np.exp(x)
@@ -136,7 +157,7 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, _c(x, 0))
+        out = np.maximum(x, _zeros_like(x))
         self.saved = (out,)
         return out
 
