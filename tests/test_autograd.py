@@ -176,13 +176,81 @@ def test_inplace_on_leaf_requiring_grad_is_refused_but_allowed_under_no_grad():
     assert w.tolist() == [4.0, 4.0, 4.0]
 
 
-def test_inplace_on_a_tensor_the_graph_still_needs_is_refused():
+def test_inplace_on_a_tensor_the_graph_still_needs_is_refused_or_detected():
     x = gf.ones(3, requires_grad=True)
     y = x.exp()
     with pytest.raises(RuntimeError, match="in-place"):
         y += 1
-    with gf.no_grad(), pytest.raises(RuntimeError, match="produced by Exp"):
-        y.add_(1)
+    with gf.no_grad():
+        y.add_(1)  # allowed, as in PyTorch, but the graph saved y's old value...
+    with pytest.raises(RuntimeError, match="Exp: its output was modified by an in-place"):
+        y.sum().backward()  # ...so backward refuses instead of giving a wrong gradient
+
+
+def test_modifying_a_saved_output_through_detach_is_detected():
+    x = gf.tensor([1.0, 2.0], requires_grad=True)
+    e = x.exp()
+    d = e.detach()
+    d += 1
+    with pytest.raises(RuntimeError, match="its output was modified"):
+        e.sum().backward()
+
+
+def test_modifying_an_input_through_a_view_is_detected():
+    w = gf.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = gf.tensor([1.0, 1.0, 1.0])
+    y = (w * x).sum()
+    v = x[0:2]
+    v += 5
+    with pytest.raises(RuntimeError, match="input 1 was modified"):
+        y.backward()
+    x2 = gf.ones(2, 3)
+    y2 = (w * x2).sum()
+    x2.T[0].add_(1)  # a view of a view
+    with pytest.raises(RuntimeError, match="input 1 was modified"):
+        y2.backward()
+
+
+def test_index_arrays_are_copied():
+    x = gf.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = np.array([0, 0])
+    y = x[idx]
+    idx += 2
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 0.0, 0.0]
+
+
+def test_ops_that_save_nothing_can_be_backpropagated_twice_like_torch():
+    x = gf.ones(2, requires_grad=True)
+    z = x + x
+    a, b = z.sum(), (z * 2.0).sum()
+    a.backward()
+    b.backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_set_grad_enabled_as_decorator_changes_mode_only_inside():
+    @gf.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert gf.is_grad_enabled()
+    assert not f(gf.ones(1, requires_grad=True)).requires_grad
+    assert gf.is_grad_enabled()
+
+
+def test_numpy_array_of_a_tensor_is_a_copy_and_asarray_is_not():
+    t = gf.tensor([1.0, 2.0])
+    a = np.array(t)
+    a[0] = 99
+    assert t.tolist() == [1.0, 2.0]
+    assert np.shares_memory(np.asarray(t), t.data)
+
+
+def test_integer_cast_carries_no_gradient():
+    x = gf.tensor([1.5, 2.5], requires_grad=True)
+    assert not x.long().requires_grad
+    assert not x.bool().requires_grad
 
 
 def test_input_modified_after_use_is_detected_at_backward():

@@ -74,6 +74,8 @@ class set_grad_enabled:
         _grad_enabled = self.prev
 
     def __call__(self, fn: F) -> F:
+        global _grad_enabled
+        _grad_enabled = self.prev  # used as a decorator: the mode applies inside fn only
         mode = self.mode
 
         @functools.wraps(fn)
@@ -229,13 +231,20 @@ class Function:
                     for t in inputs
                 ]
                 ctx.versions = [(t._version, t._version[0]) for t in inputs]
-                return _Tensor._from_op(out, ctx)
+                result = _Tensor._from_op(out, ctx)
+                # ops that save their output (exp, tanh, relu, softmax...) need it unchanged
+                ctx.versions.append((result._version, 0))
+                return result
         ctx.needs_input_grad = _NO_GRADS[len(inputs)] if len(inputs) < 8 else [False] * len(inputs)
         return _Tensor._from_op(ctx.forward(*[t.data for t in inputs], **kwargs), None)
 
     def release(self) -> None:
-        """Drop the arrays saved for backward (called after a backward pass)."""
-        self.saved = None
+        """Drop the arrays saved for backward (called after a backward pass).
+
+        A node that saved nothing stays usable, as in PyTorch.
+        """
+        if self.saved:
+            self.saved = None
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -248,8 +257,9 @@ _NO_GRADS = [(False,) * n for n in range(8)]
 def _check_versions(fn: Function) -> None:
     for i, (counter, seen) in enumerate(fn.versions):
         if counter[0] != seen:
+            what = "its output" if i == len(fn.versions) - 1 else f"input {i}"
             raise RuntimeError(
-                f"backward through {fn.name}: input {i} was modified by an in-place operation "
+                f"backward through {fn.name}: {what} was modified by an in-place operation "
                 "after it was used; the gradient would be wrong. Use an out-of-place "
                 "operation (x = x + y) or modify it after backward()."
             )

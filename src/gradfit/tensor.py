@@ -238,6 +238,8 @@ class Tensor:
         dt = backend.to_dtype(dtype)
         if dt == self.data.dtype:
             return self
+        if not backend.is_floating(dt):  # integers and bools carry no gradient
+            return Tensor._wrap(self.data.astype(dt))
         return Cast.apply(self, dtype=dt)
 
     to = astype
@@ -263,7 +265,14 @@ class Tensor:
         return self.astype(backend.bool_)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        # NumPy 2 asks for a copy (np.array) or none (np.asarray) and trusts the answer
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"cannot convert a {self.data.dtype} tensor to {dtype} without a copy"
+                )
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
 
     def __float__(self) -> float:
         return float(self.item())
@@ -374,18 +383,17 @@ class Tensor:
         return self
 
     def _check_inplace(self, op: str) -> None:
+        """Refuse an in-place change the graph would need to know about (as PyTorch does).
+
+        Under ``gf.no_grad()`` in-place updates are allowed; if a graph saved the old value,
+        the version counter makes its backward raise instead of giving a wrong gradient.
+        """
         if self.requires_grad and is_grad_enabled():
             what = "a leaf tensor" if self.grad_fn is None else "a tensor in the graph"
             raise RuntimeError(
                 f"in-place {op} on {what} that requires grad: the graph needs its value to "
                 "compute gradients. Write it out of place (x = x + y), or wrap the update in "
                 "gf.no_grad() (as an optimizer step does)."
-            )
-        fn = self.grad_fn
-        if fn is not None and fn.saved is not None:
-            raise RuntimeError(
-                f"in-place {op} on a tensor produced by {fn.name} whose graph has not been "
-                "backpropagated yet: the graph may need its value. Use an out-of-place operation."
             )
 
     def _inplace(self, op: str, other: Any, ufunc: Any) -> Tensor:

@@ -377,7 +377,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
         >>> gf.where(x > 0, x, 0.0)
         tensor([0., 2.])
     """
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = np.array(condition.data if isinstance(condition, Tensor) else condition)  # a copy
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     a, b = tensors_of(x, y)

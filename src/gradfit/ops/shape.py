@@ -119,7 +119,7 @@ class Pad(Function):
 class Flip(Function):
     def forward(self, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
         self.dims = dims
-        return np.flip(x, axis=dims)
+        return np.flip(x, axis=dims).copy()  # PyTorch's flip copies
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.flip(grad, axis=self.dims),)
@@ -163,6 +163,17 @@ class Clone(Function):
 # ------------------------------------------------------------------ functional API
 
 
+def _view_of(out: Tensor, base: Tensor) -> Tensor:
+    """Let a result that shares memory with ``base`` share its version counter too.
+
+    An in-place change through either is then seen by every graph that saved the other
+    (as PyTorch's views do).
+    """
+    if np.may_share_memory(out.data, base.data):
+        out._version = base._version
+    return out
+
+
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -180,7 +191,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     shp = _shape_arg(shape)
     if shp == x.shape:
         return x
-    return Reshape.apply(x, shape=shp)
+    return _view_of(Reshape.apply(x, shape=shp), x)
 
 
 view = reshape
@@ -200,7 +211,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     nd = tuple(_norm_dim(i, x.ndim, "permute") for i in d)
     if sorted(nd) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {d} are not a permutation of 0..{x.ndim - 1}")
-    return Permute.apply(x, dims=nd)
+    return _view_of(Permute.apply(x, dims=nd), x)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -216,7 +227,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = _norm_dim(dim0, x.ndim, "transpose"), _norm_dim(dim1, x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(x, dims=tuple(dims))
+    return _view_of(Permute.apply(x, dims=tuple(dims)), x)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -292,7 +303,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     target = tuple(shp)
     if target == x.shape:
         return x
-    return Expand.apply(x, shape=target)
+    return _view_of(Expand.apply(x, shape=target), x)
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -459,7 +470,7 @@ def _index_part(part: Any) -> tuple[Any, bool]:
             raise IndexError(
                 f"index: tensors used as indices must be integer or bool, got {arr.dtype}"
             )
-        return (arr if arr.size else arr.astype(np.int64)), True
+        return (arr.copy() if arr.size else arr.astype(np.int64)), True
     if isinstance(part, (bool, np.bool_)):
         return part, True
     return part, False
@@ -482,6 +493,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         advanced |= adv
     idx = tuple(conv) if isinstance(index, tuple) else conv[0]
     try:
-        return GetItem.apply(x, index=idx, advanced=advanced)
+        out = GetItem.apply(x, index=idx, advanced=advanced)
+        return out if advanced else _view_of(out, x)
     except IndexError as e:
         raise IndexError(f"index into a tensor of shape {x.shape}: {e}") from None

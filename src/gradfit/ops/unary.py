@@ -139,14 +139,26 @@ class Tanh(Function):
         return (grad * (_c(out, 1) - out * out),)
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) with full relative precision in both tails and no overflow.
+
+    With e = exp(-|x|) <= 1: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
+    """
+    e = np.empty_like(x)
+    np.abs(x, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = np.where(x >= 0, _c(x, 1), e)
+    e += _c(x, 1)
+    out /= e
+    return out
+
+
 class Sigmoid(Function):
-    """The logistic function 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2: no overflow."""
+    """The logistic function 1 / (1 + e^-x), stable and precise for any x."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        half = _c(x, 0.5)
-        out = np.tanh(x * half)
-        out += _c(x, 1)
-        out *= half
+        out = _sigmoid(x)
         self.saved = (out,)
         return out
 
@@ -238,8 +250,7 @@ class GELU(Function):
 
 class SiLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        half = _c(x, 0.5)
-        s = half * (np.tanh(x * half) + _c(x, 1))
+        s = _sigmoid(x)
         self.saved = (x, s)
         return x * s
 
@@ -260,9 +271,7 @@ class Softplus(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         (bx,) = self.saved
-        half = _c(bx, 0.5)
-        s = half * (np.tanh(bx * half) + _c(bx, 1))
-        return (np.where(bx > self.threshold, grad, grad * s),)
+        return (np.where(bx > self.threshold, grad, grad * _sigmoid(bx)),)
 
 
 # ------------------------------------------------------------------ functional API
