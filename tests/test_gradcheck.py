@@ -48,3 +48,11 @@ def test_leaves_inputs_unchanged():
     before = x.numpy().copy()
     gf.gradcheck(lambda t: t.exp(), [x])
     assert np.array_equal(before, x.numpy())
+
+
+def test_works_on_non_contiguous_inputs_and_keeps_their_grad():
+    arr = np.asfortranarray(np.random.default_rng(0).standard_normal((3, 4)))
+    x = gf.from_numpy(arr).requires_grad_()
+    x.grad = gf.ones(3, 4, dtype="float64")
+    assert gf.gradcheck(lambda t: (t * t).sum(), [x])
+    assert x.grad.tolist() == [[1.0] * 4] * 3

@@ -72,7 +72,8 @@ def gradcheck(
         outs = out if isinstance(out, (tuple, list)) else (out,)
         return float(sum(_as_scalar_output(o, weights, j).item() for j, o in enumerate(outs)))
 
-    # analytic
+    # analytic (the inputs' own .grad is put back afterwards)
+    saved_grads = {i: inputs[i].grad for i in checked}
     for i in checked:
         inputs[i].grad = None
     out = fn(*inputs)
@@ -86,21 +87,21 @@ def gradcheck(
         i: (inputs[i].grad.data.copy() if inputs[i].grad is not None else np.zeros(inputs[i].shape))
         for i in checked
     }
+    for i in checked:
+        inputs[i].grad = saved_grads[i]
 
     # numeric
     for i in checked:
         arr = inputs[i].data
         numeric = np.zeros(arr.shape, dtype=np.float64)
-        flat = arr.reshape(-1)
-        nflat = numeric.reshape(-1)
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + eps
+        for k, idx in enumerate(np.ndindex(arr.shape)):  # in place, whatever the memory layout
+            orig = arr[idx]
+            arr[idx] = orig + eps
             plus = value(k)
-            flat[k] = orig - eps
+            arr[idx] = orig - eps
             minus = value(k)
-            flat[k] = orig
-            nflat[k] = (plus - minus) / (2 * eps)
+            arr[idx] = orig
+            numeric[idx] = (plus - minus) / (2 * eps)
         a = analytic[i]
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and (np.nanmax(err) > 0 or not np.all(np.isfinite(a) == np.isfinite(numeric))):

@@ -134,3 +134,17 @@ def test_broadcast_error_names_op_and_shapes():
 def test_clamp_requires_a_bound():
     with pytest.raises(ValueError, match="clamp"):
         gf.clamp(gf.ones(2))
+
+
+def test_clamp_with_tensor_bounds_matches_torch_including_ties():
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    lo, hi = np.zeros(5), np.ones(5)
+    check(lambda a, b, c: gf.clamp(a, b, c), lambda a, b, c: torch.clamp(a, b, c), [x, lo, hi])
+    check(lambda a, b: gf.clamp(a, min=b), lambda a, b: torch.clamp(a, min=b), [x, lo])
+
+
+def test_pow_gradients_at_zero_and_negative_bases_match_torch():
+    a = np.array([0.0, 2.0, 0.0, -2.0, 3.0])
+    b = np.array([0.0, 0.0, 1.0, 2.0, -1.0])
+    check(lambda x, y: x**y, lambda x, y: x**y, [a, b])
+    check(lambda y: 0.0**y, lambda y: 0.0**y, [np.array([1.0, 2.0, 0.0])])

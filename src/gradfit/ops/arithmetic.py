@@ -150,13 +150,17 @@ class RPowScalar(Function):
     """``c ** x`` for a constant base ``c``."""
 
     def forward(self, a: np.ndarray, base: float) -> np.ndarray:
-        out = np.power(a.dtype.type(base), a)
-        self.saved = (out,)
+        with np.errstate(divide="ignore"):
+            out = np.power(a.dtype.type(base), a)
+        self.saved = (out, a if base == 0 else None)
+        self.base = base
         self.log_base = np.log(a.dtype.type(base)) if base > 0 else a.dtype.type(np.nan)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
-        (out,) = self.saved
+        out, a = self.saved
+        if self.base == 0:  # 0 ** x: flat for x > 0 (PyTorch gives 0 there)
+            return (np.where(a >= 0, grad.dtype.type(0), grad * out * self.log_base),)
         return (grad * out * self.log_base,)
 
 
@@ -175,12 +179,13 @@ class Pow(Function):
         a, b, out = self.saved
         na, nb = self.needs_input_grad
         ga = gb = None
-        if na:
-            ga = sum_to(grad * b * np.power(a, b - 1), a.shape)
-        if nb:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                loga = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0).astype(a.dtype)
-            gb = sum_to(grad * out * loga, b.shape)
+        zero = grad.dtype.type(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:  # d/da = b a^(b-1), and 0 where b == 0 (PyTorch's convention)
+                ga = sum_to(np.where(b == 0, zero, grad * b * np.power(a, b - 1)), a.shape)
+            if nb:  # d/db = a^b log(a): NaN for a < 0, and 0 where a == 0 and b >= 0
+                gb = grad * out * np.log(a)
+                gb = sum_to(np.where((a == 0) & (b >= 0), zero, gb), b.shape)
         return ga, gb
 
 
@@ -267,6 +272,31 @@ class Clamp(Function):
         if self.hi is not None:
             mask &= a <= self.hi
         return (grad * mask,)
+
+
+class ClampTensor(Function):
+    """Clamp with tensor bounds: the gradient goes to x where lo <= x <= hi, else to the bound."""
+
+    def forward(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        try:
+            out = np.minimum(np.maximum(x, lo), hi)
+        except ValueError:
+            raise ValueError(
+                f"clamp: x {x.shape}, min {lo.shape} and max {hi.shape} cannot be broadcast together"
+            ) from None
+        self.saved = (x, lo, hi)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any, Any]:
+        x, lo, hi = self.saved
+        zero = grad.dtype.type(0)
+        below, above = x < lo, (x > hi) & ~(x < lo)
+        nx, nlo, nhi = self.needs_input_grad
+        inside = ~(below | above)
+        gx = sum_to(np.where(inside, grad, zero), x.shape) if nx else None
+        glo = sum_to(np.where(below, grad, zero), lo.shape) if nlo else None
+        ghi = sum_to(np.where(above, grad, zero), hi.shape) if nhi else None
+        return gx, glo, ghi
 
 
 # ------------------------------------------------------------------ functional API
@@ -395,12 +425,11 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        lo = -np.inf if min is None else min
+        hi = np.inf if max is None else max
+        return ClampTensor.apply(*tensors_of(x, lo, hi))
+    if x.data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        x = x.float()  # an integer tensor clamped to a float bound becomes float32, as in PyTorch
     return Clamp.apply(x, lo=min, hi=max)
 
 

@@ -223,6 +223,31 @@ class Norm2(Function):
         return (x * (grad.reshape(out.shape) / safe),)
 
 
+class NormP(Function):
+    """p-norm (sum |x|^p)^(1/p) for p > 0; the gradient is 0 at the zero vector, as PyTorch."""
+
+    def forward(self, x: np.ndarray, p: float, axes: Any, keepdim: bool) -> np.ndarray:
+        t = x.dtype.type
+        out = (np.abs(x) ** t(p)).sum(axis=axes, keepdims=True) ** t(1 / p)
+        self.saved = (x, out)
+        self.p = p
+        return (
+            out
+            if keepdim
+            else out.reshape(
+                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
+            )
+        )
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        x, out = self.saved
+        t = x.dtype.type
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.sign(x) * np.abs(x) ** t(self.p - 1) * out ** t(1 - self.p)
+        g = np.where((out == 0) | (x == 0), t(0), g)
+        return (g * grad.reshape(out.shape),)
+
+
 class LogSumExp(Function):
     """log(sum(exp(x))) computed around the maximum: no overflow for logits of any size."""
 
@@ -468,7 +493,7 @@ def norm(x: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tenso
         return AMax.apply(_abs(x), axes=axes, keepdim=keepdim, is_min=False)
     if not isinstance(p, (int, float)) or p <= 0:
         raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
-    return Sum.apply(_abs(x) ** p, axes=axes, keepdim=keepdim) ** (1.0 / p)
+    return NormP.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
 def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:

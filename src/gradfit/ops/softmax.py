@@ -21,7 +21,7 @@ from gradfit.tensor import Tensor, _norm_dim
 
 class Softmax(Function):
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
-        e = x - x.max(axis=dim, keepdims=True)
+        e = np.asarray(x - x.max(axis=dim, keepdims=True))  # an array even for 0-d input
         np.exp(e, out=e)
         e /= e.sum(axis=dim, keepdims=True)
         self.saved = (e,)
@@ -37,7 +37,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
-        shifted = x - x.max(axis=dim, keepdims=True)
+        shifted = np.asarray(x - x.max(axis=dim, keepdims=True))
         lse = np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         shifted -= lse
         self.saved = (shifted,)
