@@ -61,6 +61,7 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
             fig.savefig(f, format="png", dpi=100)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

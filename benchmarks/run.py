@@ -493,6 +493,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -551,6 +552,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     info = describe()
     info.pop("blas", None)  # the parent's pool; the workers' thread count is stated below
+    if "torch" in info:
+        info["torch"] = info["torch"].split(" (")[0]  # likewise the parent's torch threads
     report = {
         "meta": {
             "date": time.strftime("%Y-%m-%d %H:%M"),
