@@ -20,6 +20,15 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, parents: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
 
@@ -56,6 +65,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, parents: bo
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -92,3 +92,22 @@ def test_datasets_command():
 def test_missing_checkpoint_is_exit_2():
     r = gradfit("evaluate", "/nonexistent/ck.safetensors")
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_predict_reads_excel_csv_with_bom_and_keeps_a_numeric_first_row(run_dir, tmp_path):
+    from sklearn.datasets import load_digits
+
+    x = (load_digits().data[:3] / 16).astype(np.float32)
+    text = "\n".join(",".join(f"{v:g}" for v in row) for row in x) + "\n"
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    r = gradfit("predict", str(run_dir), str(tmp_path / "bom.csv"))
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.strip().splitlines()) == 4  # header + 3 predictions
+    gap = text.replace(text.split(",")[0], "", 1)  # first row: an empty first cell
+    (tmp_path / "gap.csv").write_text(gap)
+    r = gradfit("predict", str(run_dir), str(tmp_path / "gap.csv"))
+    assert r.returncode == 2 and "row 1 has a non-numeric value" in r.stderr
+    with open(tmp_path / "E.NPY", "wb") as f:  # an upper-case suffix, as Windows tools write
+        np.save(f, np.zeros((0, 64), np.float32))
+    r = gradfit("predict", str(run_dir), str(tmp_path / "E.NPY"))
+    assert r.returncode == 2 and "the array is empty" in r.stderr

@@ -169,6 +169,8 @@ BAD = [
     (["--resume", "/nonexistent/run"], "no such file"),
     (["--config", "/nonexistent.toml"], "--config /nonexistent.toml: no such file"),
     (["--freeze", "fc1"], "--freeze needs --init-from"),
+    (["--early-stopping", "-1"], "--early-stopping must be >= 0"),
+    (["--embedding-dim", "0"], "--embedding-dim must be a positive integer"),
 ]
 
 
@@ -252,3 +254,49 @@ def test_report_is_written_with_its_figures(tmp_path):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3
     assert "test_accuracy" in page or "accuracy" in page
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for out in (f, f / "sub"):
+        r = gradfit("train", *FAST, "--out", str(out))
+        assert r.returncode == 2 and "is not a directory" in r.stderr, r.stderr
+    assert f.read_text() == "x"
+
+
+def test_resume_into_another_run_dir_needs_overwrite(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert gradfit("train", *FAST, "--out", str(a)).returncode == 0
+    assert gradfit("train", *FAST, "--out", str(b)).returncode == 0
+    before = (b / "checkpoint.safetensors").read_bytes()
+    r = gradfit(
+        "train", "--resume", str(a), "--epochs", "3", "--quiet", "--no-baselines", "--out", str(b)
+    )
+    assert r.returncode == 2 and "already holds a checkpoint" in r.stderr
+    assert (b / "checkpoint.safetensors").read_bytes() == before
+
+
+def test_early_stopping_checkpoint_is_the_model_that_was_tested(tmp_path):
+    out = tmp_path / "run"
+    r = gradfit(
+        "train",
+        "--hidden",
+        "32",
+        "--no-baselines",
+        "--quiet",
+        "--epochs",
+        "12",
+        "--schedule",
+        "none",
+        "--lr",
+        "0.5",
+        "--early-stopping",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((out / "metrics.json").read_text())
+    ev = gradfit("evaluate", str(out), "--json")
+    assert json.loads(ev.stdout)["test_accuracy"] == pytest.approx(saved["test_accuracy"])

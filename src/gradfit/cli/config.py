@@ -86,6 +86,8 @@ def parse_hidden(value: Any) -> list[int]:
         items = [s.strip() for s in text.split(",")] if text else []
     out = []
     for s in items:
+        if isinstance(s, bool):
+            raise UsageError(f"--hidden: layer sizes must be positive integers, got {value!r}")
         try:
             n = int(s)
         except (TypeError, ValueError):
@@ -162,6 +164,12 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
         raise UsageError(f"--momentum must be in [0, 1), got {cfg['momentum']!r}")
     if not 0 <= cfg["dropout"] < 1:
         raise UsageError(f"--dropout must be in [0, 1), got {cfg['dropout']!r}")
+    if cfg["early_stopping"] < 0:
+        raise UsageError(f"--early-stopping must be >= 0 (0: off), got {cfg['early_stopping']!r}")
+    if cfg["embedding_dim"] <= 0:
+        raise UsageError(
+            f"--embedding-dim must be a positive integer, got {cfg['embedding_dim']!r}"
+        )
     vf = cfg["val_fraction"]
     if vf is not None and not 0 <= vf < 1:
         raise UsageError(f"--val-fraction must be in [0, 1), got {vf!r}")

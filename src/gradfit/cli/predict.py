@@ -46,23 +46,29 @@ def read_inputs(path: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"input {path}: no such file")
-    if p.suffix == ".npy":
+    if p.suffix.lower() == ".npy":
         try:
             arr = np.load(p, allow_pickle=False)
         except (ValueError, OSError) as e:
             raise UsageError(f"input {path}: not a readable .npy array: {e}") from None
         if arr.dtype.kind not in "fiub":
             raise UsageError(f"input {path}: expected numbers, got dtype {arr.dtype}")
+        if arr.size == 0:
+            raise UsageError(f"input {path}: the array is empty (shape {arr.shape})")
         return arr.astype(np.float32)
-    rows = list(csv.reader(io.StringIO(p.read_text())))
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # also reads Excel's "CSV UTF-8"
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"input {path}: not a text CSV file (use .npy for binary arrays)"
+        ) from None
+    rows = list(csv.reader(io.StringIO(text)))
     rows = [r for r in rows if r]
     if not rows:
         raise UsageError(f"input {path}: the file is empty")
     start = 0
-    try:
-        [float(v) for v in rows[0]]
-    except ValueError:
-        start = 1  # a header
+    if not any(_is_float(v) for v in rows[0]):
+        start = 1  # a header: no field of the first row is a number
     out = []
     for i, r in enumerate(rows[start:], start=start + 1):
         try:

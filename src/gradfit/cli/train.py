@@ -82,17 +82,21 @@ def _checkpoint_path(arg: str) -> Path:
 
 
 def _out_dir(args: argparse.Namespace, resume_path: Path | None) -> Path:
-    if resume_path is not None:
-        return Path(args.out) if args.out else resume_path.parent
-    if args.out:
-        out = Path(args.out)
-        if (out / "checkpoint.safetensors").exists() and not args.overwrite:
-            raise UsageError(
-                f"--out {out} already holds a checkpoint; choose another --out, add --overwrite, "
-                f"or continue it with --resume {out}"
-            )
-        return out
-    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    if resume_path is not None and not args.out:
+        return resume_path.parent
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    for p in (out, *out.parents):  # the first existing part of the path must be a directory
+        if p.exists():
+            if not p.is_dir():
+                raise UsageError(f"--out {out}: {p} exists and is not a directory")
+            break
+    same_run = resume_path is not None and out.resolve() == resume_path.parent.resolve()
+    if (out / "checkpoint.safetensors").exists() and not args.overwrite and not same_run:
+        raise UsageError(
+            f"--out {out} already holds a checkpoint; choose another --out, add --overwrite, "
+            f"or continue it with --resume {out}"
+        )
+    return out
 
 
 def _freeze(model: Any, prefixes: list[str]) -> list[str]:
@@ -253,6 +257,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"gradfit train: stopped: {e}", file=sys.stderr)
         return 1
 
+    if any(isinstance(cb, EarlyStopping) and cb.stopped_epoch for cb in callbacks):
+        # the weights were set back to the best epoch: the checkpoint is the model tested
+        trainer.save_checkpoint(out / "checkpoint.safetensors")
     results = _finish(trainer, data, test_loader, cfg, out, args)
     return 0 if results else 1
 

@@ -240,6 +240,17 @@ class ModelCheckpoint(Callback):
         self.last_path: Path | None = None
         self.best_path: Path | None = None
 
+    def on_fit_start(self, trainer: Trainer) -> None:
+        # a resumed run keeps the best value of the epochs it already has
+        for row in trainer.history:
+            value = row.get(self.monitor)
+            if (
+                value is not None
+                and not math.isnan(value)
+                and ((value < self.best) if self.mode == "min" else (value > self.best))
+            ):
+                self.best = value
+
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.save_last:
             self.last_path = trainer.save_checkpoint(self.directory / "checkpoint.safetensors")

@@ -167,6 +167,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         meta = json.loads(text)
     except json.JSONDecodeError as e:
         raise CheckpointError(f"checkpoint {path}: its metadata is not valid JSON: {e}") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {path}: its metadata is not a JSON object")
+    for key in ("config", "optimizer", "scheduler", "rng"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise CheckpointError(f"checkpoint {path}: metadata field {key!r} is not an object")
+    if not isinstance(meta.get("history", []), list):
+        raise CheckpointError(f"checkpoint {path}: metadata field 'history' is not a list")
     if meta.get("format") != FORMAT:
         raise CheckpointError(
             f"checkpoint {path}: unknown format {meta.get('format')!r}, expected {FORMAT!r}"
@@ -178,6 +185,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         )
     model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     optim_arrays = {k: v for k, v in tensors.items() if k.startswith("optim.")}
+    for name in optim_arrays:
+        parts = name.split(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise CheckpointError(f"checkpoint {path}: unexpected tensor name {name!r}")
+    for name, arr in model_state.items():
+        if arr.dtype.kind not in "fiub":
+            raise CheckpointError(
+                f"checkpoint {path}: tensor {name!r} has unsupported dtype {arr.dtype}"
+            )
     optim_state = None
     if meta.get("optimizer") is not None:
         optim_state = _join_optimizer_state(optim_arrays, meta["optimizer"])
