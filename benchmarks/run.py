@@ -14,7 +14,8 @@ the same number of BLAS threads (``--threads``, 1 by default): ``OPENBLAS_NUM_TH
 ``torch.set_num_threads`` for PyTorch. PyTorch and scikit-learn are optional; without them the
 suite runs and says which contenders it skipped.
 
-Outputs (in ``--out``, default ``benchmarks/results``): ``tables.md`` (the Markdown tables,
+Outputs (in ``--out``, default ``benchmarks/results``, ``benchmarks/results/quick`` for
+``--quick``): ``tables.md`` (the Markdown tables,
 also printed), ``results.json`` (every timing) and ``time_per_sample.png`` (``benchmarks/plot.py``).
 
 Scenarios:
@@ -515,7 +516,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="a short pass (under a minute)")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     ap.add_argument("--threads", type=int, default=1, help="BLAS/torch threads (default 1)")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default benchmarks/results; --quick/--smoke: a subfolder of it, so "
+        "a short pass never overwrites the full run's tables)",
+    )
     ap.add_argument(
         "--contenders", default="gradfit,numpy,torch,sklearn", help="comma-separated subset"
     )
@@ -527,6 +534,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if a.threads < 1:
         ap.error(f"--threads must be at least 1, got {a.threads}")
     mode = "smoke" if a.smoke else ("quick" if a.quick else "full")
+    if a.out is None:
+        a.out = ROOT / "benchmarks" / "results"
+        if mode != "full":
+            a.out = a.out / mode
     wanted = {c.strip() for c in a.contenders.split(",") if c.strip()}
     unknown = wanted - set(available_contenders())
     if unknown:
