@@ -218,24 +218,54 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
-        """Run the operation on tensors and, if any input requires grad, record it."""
+        """Run the operation on tensors and, if any input requires grad, record it.
+
+        The one- and two-input cases are spelled out: this is the per-op overhead of
+        every computation, so it avoids building lists it does not need.
+        """
         ctx = object.__new__(cls)
         ctx.saved = ()
+        n = len(inputs)
         if _grad_enabled and cls.differentiable:
-            needs = [t.requires_grad for t in inputs]
-            if True in needs:
-                ctx.needs_input_grad = needs
-                out = ctx.forward(*[t.data for t in inputs], **kwargs)
-                ctx.parents = [
-                    t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
-                    for t in inputs
-                ]
-                ctx.versions = [(t._version, t._version[0]) for t in inputs]
-                result = _Tensor._from_op(out, ctx)
-                # ops that save their output (exp, tanh, relu, softmax...) need it unchanged
-                ctx.versions.append((result._version, 0))
-                return result
-        ctx.needs_input_grad = _NO_GRADS[len(inputs)] if len(inputs) < 8 else [False] * len(inputs)
+            if n == 1:
+                (a,) = inputs
+                if a.requires_grad:
+                    ctx.needs_input_grad = _NEEDS_ONE
+                    out = ctx.forward(a.data, **kwargs)
+                    ctx.parents = (a.grad_fn or a,)
+                    va = a._version
+                    result = _Tensor._from_op(out, ctx)
+                    # ops that save their output (exp, tanh, relu...) need it unchanged
+                    ctx.versions = ((va, va[0]), (result._version, 0))
+                    return result
+            elif n == 2:
+                a, b = inputs
+                ra, rb = a.requires_grad, b.requires_grad
+                if ra or rb:
+                    ctx.needs_input_grad = (ra, rb)
+                    out = ctx.forward(a.data, b.data, **kwargs)
+                    ctx.parents = (
+                        (a.grad_fn or a) if ra else None,
+                        (b.grad_fn or b) if rb else None,
+                    )
+                    va, vb = a._version, b._version
+                    result = _Tensor._from_op(out, ctx)
+                    ctx.versions = ((va, va[0]), (vb, vb[0]), (result._version, 0))
+                    return result
+            else:
+                needs = tuple([t.requires_grad for t in inputs])
+                if True in needs:
+                    ctx.needs_input_grad = needs
+                    out = ctx.forward(*[t.data for t in inputs], **kwargs)
+                    ctx.parents = tuple(
+                        [(t.grad_fn or t) if t.requires_grad else None for t in inputs]
+                    )
+                    versions = [(t._version, t._version[0]) for t in inputs]
+                    result = _Tensor._from_op(out, ctx)
+                    versions.append((result._version, 0))
+                    ctx.versions = tuple(versions)
+                    return result
+        ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
         return _Tensor._from_op(ctx.forward(*[t.data for t in inputs], **kwargs), None)
 
     def release(self) -> None:
@@ -252,6 +282,7 @@ class Function:
 
 _Tensor: Any = None  # set by gradfit.tensor to break the import cycle
 _NO_GRADS = [(False,) * n for n in range(8)]
+_NEEDS_ONE = (True,)
 
 
 def _check_versions(fn: Function) -> None:
@@ -268,20 +299,21 @@ def _check_versions(fn: Function) -> None:
 def _toposort(root: Function) -> list[Function]:
     """Nodes reachable from ``root``, each after every node that consumes it (iterative DFS)."""
     order: list[Function] = []
-    visited: set[int] = set()
+    visited: set[Function] = set()  # Functions hash by identity
     stack: list[tuple[Function, bool]] = [(root, False)]
+    push, pop = stack.append, stack.pop
     while stack:
-        fn, expanded = stack.pop()
+        fn, expanded = pop()
         if expanded:
             order.append(fn)
             continue
-        if id(fn) in visited:
+        if fn in visited:
             continue
-        visited.add(id(fn))
-        stack.append((fn, True))
+        visited.add(fn)
+        push((fn, True))
         for p in fn.parents:
-            if isinstance(p, Function) and id(p) not in visited:
-                stack.append((p, False))
+            if isinstance(p, Function) and p not in visited:  # leaves end the walk
+                push((p, False))
     order.reverse()
     return order
 
@@ -338,12 +370,14 @@ def backward(
         _accumulate_leaf(tensor, grad, owned)
         return
 
-    grads: dict[int, np.ndarray] = {id(root): grad}
+    grads: dict[Function, np.ndarray] = {root: grad}
+    pop = grads.pop
     for fn in _toposort(root):
-        g = grads.pop(id(fn), None)
+        g = pop(fn, None)
         if g is None:
             continue
-        if fn.saved is None:
+        saved = fn.saved
+        if saved is None:
             raise RuntimeError(
                 f"backward through {fn.name} a second time: its saved arrays were freed by the "
                 "first backward(). Pass retain_graph=True to the first backward() to keep them."
@@ -353,8 +387,8 @@ def backward(
                 _check_versions(fn)
         in_grads = fn.backward(g)
         del g
-        if not retain_graph:
-            fn.release()
+        if saved and not retain_graph:
+            fn.saved = None  # release the arrays as the walk goes
         for parent, gi, need in zip(fn.parents, in_grads, fn.needs_input_grad, strict=True):
             if gi is None or parent is None or not need:
                 continue
@@ -362,9 +396,8 @@ def backward(
                 shape, dtype = parent.out_meta
                 if gi.shape != shape or gi.dtype != dtype:
                     _bad_grad(fn, gi, shape, dtype)
-                key = id(parent)
-                prev = grads.get(key)
-                grads[key] = gi if prev is None else prev + gi
+                prev = grads.get(parent)
+                grads[parent] = gi if prev is None else prev + gi
             else:
                 if gi.shape != parent.data.shape or gi.dtype != parent.data.dtype:
                     _bad_grad(fn, gi, parent.data.shape, parent.data.dtype)
