@@ -101,22 +101,22 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _fast_binary(fn_cls: Any, a: Tensor, b: Any) -> Tensor:
-    """Binary op where ``a`` is a Tensor: the common same-dtype case skips promotion."""
-    if type(b) is Tensor:
-        if b.data.dtype == a.data.dtype:
-            return fn_cls.apply(a, b)
-        return fn_cls.apply(*tensors_of(a, b))
-    if (type(b) is float or type(b) is int) and a.data.dtype.kind == "f":
-        # Python numbers are "weak" in NumPy 2: float32 stays float32
-        if fn_cls is Mul:
-            return MulScalar.apply(a, c=b)
-        if fn_cls is Add:
-            return AddScalar.apply(a, c=b)
-        if fn_cls is Sub:
-            return AddScalar.apply(a, c=-b)
-        return fn_cls.apply(a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype)))
-    return fn_cls.apply(*tensors_of(a, as_tensor_like(b, a)))
+def _binary_method(fn_cls: Any, scalar_cls: Any, negate: bool = False) -> Any:
+    """``Tensor.__add__``-style method: the common cases (same dtype, Python number) go
+    straight to the op; anything else is promoted like PyTorch first."""
+
+    def method(a: Tensor, b: Any) -> Tensor:
+        if isinstance(b, Tensor):
+            if b.data.dtype == a.data.dtype:
+                return fn_cls.apply(a, b)
+            return fn_cls.apply(*tensors_of(a, b))
+        tb = type(b)
+        if (tb is float or tb is int) and a.data.dtype.kind == "f":
+            # Python numbers are "weak" in NumPy 2: float32 stays float32
+            return scalar_cls.apply(a, c=-b if negate else b)
+        return fn_cls.apply(*tensors_of(a, as_tensor_like(b, a)))
+
+    return method
 
 
 def _cmp(ufunc: Any) -> Any:
@@ -144,12 +144,10 @@ def _logical(ufunc: Any, name: str) -> Any:
 
 def _install_methods() -> None:
     T = Tensor
-    T.__add__ = lambda a, b: _fast_binary(Add, a, b)
-    T.__radd__ = lambda a, b: _fast_binary(Add, a, b)
-    T.__sub__ = lambda a, b: _fast_binary(Sub, a, b)
+    T.__add__ = T.__radd__ = _binary_method(Add, AddScalar)
+    T.__sub__ = _binary_method(Sub, AddScalar, negate=True)
     T.__rsub__ = lambda a, b: sub(b, a)
-    T.__mul__ = lambda a, b: _fast_binary(Mul, a, b)
-    T.__rmul__ = lambda a, b: _fast_binary(Mul, a, b)
+    T.__mul__ = T.__rmul__ = _binary_method(Mul, MulScalar)
     T.__truediv__ = lambda a, b: div(a, b)
     T.__rtruediv__ = lambda a, b: div(b, a)
     T.__neg__ = lambda a: Neg.apply(a)
