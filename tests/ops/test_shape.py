@@ -128,6 +128,94 @@ def test_boolean_mask_and_tensor_indices():
     )
 
 
+def _torch_index(idx):
+    """The same index for PyTorch: lists and arrays as tensors, 0-d gradfit tensors as tensors."""
+    out = []
+    for i in idx:
+        if isinstance(i, (list, np.ndarray)):
+            out.append(torch.tensor(np.asarray(i)))
+        elif isinstance(i, gf.Tensor):
+            out.append(torch.tensor(i.numpy()))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+MIXED_INDICES = [
+    (1, slice(None), [0, 0]),  # NumPy would give (2, 4); PyTorch applies the int first: (4, 2)
+    (-1, slice(None), [4, 0, 4]),
+    (1, None, slice(None), [0, 3]),
+    (Ellipsis, 1, [0, 1]),
+    (1, Ellipsis, [2, 2]),
+    ([0, 1], 1, Ellipsis, [2, 3]),
+    ([2, 0], slice(1, 3), 4),
+    (2, [True, False, True, False], [1, 2]),
+    (1, np.ones((4, 5), dtype=bool)),
+    (slice(None), 2, np.array([[0, 1], [4, 4]])),
+    (True, 1, slice(None), [0, 0]),
+    (1, 2, 3, True),
+    (1, slice(None, None, 2), None, [[1], [3]]),
+    (np.int64(0), slice(None), np.array(2)),  # NumPy ints and 0-d arrays count as ints
+    ([1, 0], slice(None), np.array(2)),
+    (slice(None), [0], Ellipsis, [0]),  # an empty Ellipsis does not separate advanced indices
+    (np.eye(3, 4, dtype=bool), Ellipsis, 2),
+]
+
+
+@pytest.mark.parametrize("idx", MIXED_INDICES, ids=[repr(i) for i in MIXED_INDICES])
+def test_mixed_int_and_advanced_indexing_matches_torch(idx):
+    x = rand((3, 4, 5), np.float64, 2)
+    check(lambda a: a[idx], lambda a: a[_torch_index(idx)], [x])
+
+
+def test_zero_dim_tensor_index_is_an_int():
+    x = rand((3, 4, 5), np.float64, 3)
+    i = gf.tensor(1)
+    check(lambda a: a[i, :, [0, 0]], lambda a: a[torch.tensor(1), :, [0, 0]], [x])
+    check(lambda a: a[i], lambda a: a[torch.tensor(1)], [x])
+
+
+@st.composite
+def mixed_index(draw):
+    """A shape and an index mixing ints, slices, None, Ellipsis, int lists and 1-d masks."""
+    shape = tuple(draw(st.lists(st.integers(2, 4), min_size=1, max_size=4)))
+    n_sel = draw(st.integers(1, 3))  # every int list / mask selects this many elements
+
+    def parts_for(sizes):
+        parts = []
+        for size in sizes:
+            kind = draw(st.sampled_from(["int", "slice", "list", "mask"]))
+            if kind == "int":
+                parts.append(draw(st.integers(-size, size - 1)))
+            elif kind == "slice":
+                start, step = draw(st.integers(0, size - 1)), draw(st.integers(1, 2))
+                parts.append(slice(start, None, step))
+            elif kind == "list" or size < n_sel:
+                parts.append(
+                    draw(st.lists(st.integers(0, size - 1), min_size=n_sel, max_size=n_sel))
+                )
+            else:
+                parts.append(draw(st.permutations([True] * n_sel + [False] * (size - n_sel))))
+            if draw(st.integers(0, 4)) == 0:
+                parts.append(None)
+        return parts
+
+    n_head = draw(st.integers(0, len(shape)))
+    head = parts_for(shape[:n_head])
+    if not draw(st.booleans()):
+        return shape, tuple(head)
+    n_tail = draw(st.integers(0, len(shape) - n_head))
+    tail = parts_for(shape[len(shape) - n_tail :])
+    return shape, (*head, Ellipsis, *tail)
+
+
+@given(case=mixed_index(), seed=seeds)
+def test_mixed_indexing_hypothesis_matches_torch(case, seed):
+    shape, idx = case
+    x = rand(shape, np.float64, seed)
+    check(lambda a: a[idx], lambda a: a[_torch_index(idx)], [x])
+
+
 @pytest.mark.parametrize(
     "fn",
     [
@@ -141,6 +229,7 @@ def test_boolean_mask_and_tensor_indices():
         lambda a: gf.pad(a, (1, 2, 0, 1)),
         lambda a: a[[0, 0, 1], 1:] ** 2,
         lambda a: a[a > 0].sum() + a[:, None, 0].sum(),
+        lambda a: a[1, :, [0, 0, 1]].sum(0) * a[0, [1, 1, 2], 1],
     ],
 )
 def test_gradcheck(fn):

@@ -126,20 +126,26 @@ class Flip(Function):
 
 
 class GetItem(Function):
-    """``x[index]``; the gradient of advanced (integer or mask) indexing scatter-adds."""
+    """``x[index]``; the gradient of advanced (integer or mask) indexing scatter-adds.
 
-    def forward(self, x: np.ndarray, index: Any, advanced: bool) -> np.ndarray:
+    ``pre`` is a basic index (ints, slices, None, Ellipsis) applied first, as PyTorch
+    applies integer indices before advanced ones; ``index`` is then applied to its view.
+    """
+
+    def forward(self, x: np.ndarray, index: Any, advanced: bool, pre: Any = None) -> np.ndarray:
         self.shape, self.dtype = x.shape, x.dtype
-        self.index, self.advanced = index, advanced
-        out = x[index]
-        return out
+        self.index, self.advanced, self.pre = index, advanced, pre
+        if pre is not None:
+            x = x[pre]
+        return x[index]
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         g = np.zeros(self.shape, dtype=grad.dtype)
+        view = g if self.pre is None else g[self.pre]  # a view: writes reach g
         if self.advanced:
-            np.add.at(g, self.index, grad)
+            np.add.at(view, self.index, grad)
         else:
-            g[self.index] = grad
+            view[self.index] = grad
         return (g,)
 
 
@@ -460,8 +466,13 @@ def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     return Flip.apply(x, dims=tuple(_norm_dim(d, x.ndim, "flip") for d in ds))
 
 
-def _index_part(part: Any) -> tuple[Any, bool]:
-    """Convert one part of an index to NumPy's form; report whether it is advanced."""
+def _index_part(part: Any) -> tuple[Any, str]:
+    """Convert one part of an index to NumPy's form and name its kind.
+
+    Kinds: ``"int"`` (a Python/NumPy integer or a 0-d integer tensor, which PyTorch treats
+    as an integer), ``"basic"`` (slice, None, Ellipsis), ``"array"`` (an integer or boolean
+    array/list/tensor) and ``"bool"`` (a Python or 0-d boolean: a new axis of size 1 or 0).
+    """
     if isinstance(part, Tensor):
         part = part.data
     if isinstance(part, (list, np.ndarray)):
@@ -470,30 +481,99 @@ def _index_part(part: Any) -> tuple[Any, bool]:
             raise IndexError(
                 f"index: tensors used as indices must be integer or bool, got {arr.dtype}"
             )
-        return (arr.copy() if arr.size else arr.astype(np.int64)), True
+        if arr.ndim == 0 and isinstance(part, np.ndarray):
+            return (arr.item(), "bool") if arr.dtype.kind == "b" else (int(arr), "int")
+        return (arr.copy() if arr.size else arr.astype(np.int64)), "array"
     if isinstance(part, (bool, np.bool_)):
-        return part, True
-    return part, False
+        return bool(part), "bool"
+    if isinstance(part, (int, np.integer)):
+        return int(part), "int"
+    return part, "basic"
+
+
+def _expand_ellipsis(conv: list[Any], kinds: list[str], ndim: int) -> tuple[list[Any], list[str]]:
+    """Replace ``...`` by the slices it stands for.
+
+    NumPy counts an Ellipsis as separating two advanced indices even where it stands for no
+    dimension (``x[:, [0], ..., [0]]`` on shape (2, 2, 2) gives (1, 2)); PyTorch does not (2, 1).
+    """
+    where = [i for i, c in enumerate(conv) if c is Ellipsis and kinds[i] == "basic"]
+    if len(where) != 1:
+        return conv, kinds  # none, or several: NumPy raises its own error
+    used = 0
+    for c, k in zip(conv, kinds, strict=True):
+        if k == "int" or (k == "basic" and isinstance(c, slice)):
+            used += 1
+        elif k == "array":
+            used += c.ndim if c.dtype.kind == "b" else 1
+    n = builtins.max(ndim - used, 0)
+    i = where[0]
+    return (
+        conv[:i] + [slice(None)] * n + conv[i + 1 :],
+        kinds[:i] + ["basic"] * n + kinds[i + 1 :],
+    )
+
+
+def _split_ints(conv: list[Any], kinds: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Split an index with integers and advanced parts into (basic index, the rest).
+
+    PyTorch applies integer indices as a basic ``select`` before the advanced indices, so
+    ``x[1, :, [0, 0]]`` on shape (3, 4, 5) is ``x[1][:, [0, 0]]``, of shape (4, 2) (NumPy
+    counts the integer as an advanced index and gives (2, 4)).
+    """
+    pre: list[Any] = []
+    rest: list[Any] = []
+    for c, k in zip(conv, kinds, strict=True):
+        if k == "int":
+            pre.append(c)
+        elif k == "bool":
+            rest.append(c)
+        elif k == "array":  # the dimensions it consumes are kept whole by the first step
+            pre.extend([slice(None)] * (c.ndim if c.dtype.kind == "b" else 1))
+            rest.append(c)
+        elif c is Ellipsis:
+            pre.append(c)
+            rest.append(c)
+        else:  # slice or None: applied in the first step, kept whole by the second
+            pre.append(c)
+            rest.append(slice(None))
+    if not builtins.any(p is Ellipsis for p in pre):
+        pre.append(Ellipsis)  # so that the first step is a view even when it selects one element
+    return tuple(pre), tuple(rest)
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]`` with ints, slices, None, Ellipsis, integer arrays and boolean masks.
+
+    Integers mixed with advanced (array or mask) indices are applied first, as PyTorch
+    does, so the result's shape is PyTorch's where NumPy's would differ.
 
     Example:
         >>> import gradfit as gf
         >>> x = gf.arange(6.0).reshape(2, 3)
         >>> x[x > 2].tolist(), x[[0, 0], 1].tolist()
         ([3.0, 4.0, 5.0], [1.0, 1.0])
+        >>> gf.zeros(3, 4, 5)[1, :, [0, 0]].shape
+        (4, 2)
     """
     parts = index if isinstance(index, tuple) else (index,)
-    conv, advanced = [], False
+    conv, kinds = [], []
     for p in parts:
-        c, adv = _index_part(p)
+        c, k = _index_part(p)
         conv.append(c)
-        advanced |= adv
-    idx = tuple(conv) if isinstance(index, tuple) else conv[0]
+        kinds.append(k)
+    advanced = "array" in kinds or "bool" in kinds
+    pre = None
+    if advanced:
+        conv, kinds = _expand_ellipsis(conv, kinds, x.ndim)
+    if advanced and "int" in kinds:
+        pre, idx = _split_ints(conv, kinds)
+    elif advanced:
+        idx = tuple(conv)
+    else:
+        idx = tuple(conv) if isinstance(index, tuple) else conv[0]
     try:
-        out = GetItem.apply(x, index=idx, advanced=advanced)
+        out = GetItem.apply(x, index=idx, advanced=advanced, pre=pre)
         return out if advanced else _view_of(out, x)
     except IndexError as e:
         raise IndexError(f"index into a tensor of shape {x.shape}: {e}") from None
