@@ -78,3 +78,49 @@ def test_iteration_and_index_conversion():
     rows = list(gf.arange(6).reshape(3, 2))
     assert [r.tolist() for r in rows] == [[0, 1], [2, 3], [4, 5]]
     assert [10, 20, 30][gf.tensor(1)] == 20
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype"),
+    [
+        (2**63, None),
+        (-(2**63) - 1, None),
+        (2**70, None),
+        ([1, 2**63], None),  # NumPy would silently make this float64
+        ([[0], [2**64]], None),
+        (2**63, "int32"),
+        (300, "int8"),
+        ([1, 256], "uint8"),
+    ],
+)
+def test_integers_out_of_range_raise_as_torch(data, dtype):
+    import torch
+
+    tdt = None if dtype is None else getattr(torch, dtype)
+    with pytest.raises((ValueError, RuntimeError)):
+        torch.tensor(data, dtype=tdt)
+    target = dtype or "int64"
+    with pytest.raises(OverflowError, match=rf"tensor: the integer -?\d+ does not fit in {target}"):
+        gf.tensor(data, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype"),
+    [
+        (2**63 - 1, None),
+        (-(2**63), None),
+        ([1.5, 2**63], None),
+        (2**63, "float32"),
+        ([1, 2**64], "float64"),
+        (-1, "uint8"),  # PyTorch wraps negative values into unsigned types
+        (127, "int8"),
+    ],
+)
+def test_integers_in_range_or_stored_as_floats_match_torch(data, dtype):
+    import torch
+
+    tdt = None if dtype is None else getattr(torch, dtype)
+    expected = torch.tensor(data, dtype=tdt).numpy()
+    got = gf.tensor(data, dtype=dtype).numpy()
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

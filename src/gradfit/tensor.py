@@ -501,7 +501,11 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = np.array(data)
     except ValueError as e:
         raise ValueError(f"tensor: could not make an array from the data ({e})") from e
+    if arr.dtype.kind in "uOf" and arr.size and (dt is None or dt.kind in "iu"):
+        _check_int_range(data, arr, dt)
     if dt is not None:
+        if dt.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
+            _check_int_range(data, arr, dt)
         return arr.astype(dt)
     kind = arr.dtype.kind
     if kind == "f":
@@ -514,6 +518,53 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         f"tensor: cannot make a tensor from {type(data).__name__} data "
         f"(NumPy made an array of dtype {arr.dtype}); expected numbers or booleans"
     )
+
+
+def _has_float(data: Any) -> bool:
+    """Whether nested lists/tuples hold a non-integer number (only walked on the rare path)."""
+    if isinstance(data, (list, tuple)):
+        return any(_has_float(d) for d in data)
+    return not isinstance(data, (int, np.integer))
+
+
+def _check_int_range(data: Any, arr: np.ndarray, dt: np.dtype | None) -> None:
+    """Refuse Python integers that do not fit the integer dtype, as PyTorch does.
+
+    NumPy would make 2**63 a uint64 (then wrap it to a negative int64), turn a list holding it
+    into float64, or give an object array for larger values; PyTorch raises instead.
+    """
+    target = backend.default_int if dt is None else dt
+    info = np.iinfo(target)
+    kind = arr.dtype.kind
+    if kind == "f":
+        # an all-integer list NumPy turned into floats because one value is too big for int64
+        if dt is not None or isinstance(data, (float, np.floating)):
+            return
+        big = float(np.abs(arr).max())
+        if not big >= 2.0**63 or _has_float(data):
+            return
+        bad = next(int(v) for v in _flat(data) if not info.min <= int(v) <= info.max)
+    else:
+        if kind == "O" and _has_float(data):
+            return
+        lo, hi = int(arr.min()), int(arr.max())
+        # PyTorch lets negative values wrap into unsigned types (two's complement)
+        low = -info.max if target.kind == "u" else info.min
+        if low <= lo and hi <= info.max:
+            return
+        bad = hi if hi > info.max else lo
+    raise OverflowError(
+        f"tensor: the integer {bad} does not fit in {target} (range {info.min} to {info.max}); "
+        f"pass dtype='float64' (or float32) to store it as a float"
+    )
+
+
+def _flat(data: Any) -> Iterator[Any]:
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            yield from _flat(d)
+    else:
+        yield data
 
 
 def as_tensor_like(value: Any, like: Tensor) -> Tensor:
