@@ -177,3 +177,67 @@ def test_reductions_keep_float32():
         assert o.dtype == np.float32
     sum(o.sum() for o in outs).backward()
     assert x.grad.dtype == np.float32
+
+
+# Empty and 0-d inputs: the result (or the error) is PyTorch's. Each entry: how to call the
+# reduction with a dim (None: over everything) in gradfit and in torch, and the dims it takes.
+EMPTY_REDUCTIONS = {
+    "sum": (lambda a, d: a.sum() if d is None else a.sum(dim=d), "tuple"),
+    "mean": (lambda a, d: a.mean() if d is None else a.mean(dim=d), "tuple"),
+    "prod": (lambda a, d: a.prod() if d is None else a.prod(d), "int"),
+    "amax": (lambda a, d: a.amax() if d is None else a.amax(dim=d), "tuple"),
+    "amin": (lambda a, d: a.amin() if d is None else a.amin(dim=d), "tuple"),
+    "max": (lambda a, d: a.max() if d is None else a.max(d)[0], "int"),
+    "min": (lambda a, d: a.min() if d is None else a.min(d)[0], "int"),
+    "logsumexp": (lambda a, d: a.logsumexp(dim=d), "tuple_required"),
+    "norm": (lambda a, d: a.norm() if d is None else a.norm(dim=d), "tuple"),
+    "var": (lambda a, d: a.var() if d is None else a.var(dim=d), "tuple"),
+}
+EMPTY_SHAPES = [(), (0,), (0, 3), (3, 0), (2, 0, 3)]
+
+
+def _empty_cases():
+    cases = []
+    for name, (_, kind) in EMPTY_REDUCTIONS.items():
+        for shape in EMPTY_SHAPES:
+            n = len(shape)
+            dims = [] if kind == "tuple_required" else [None]
+            dims += [0, -1] if n == 0 else list(range(n))
+            if kind != "int" and n >= 2:
+                dims.append((0, n - 1))
+            cases += [(name, shape, d) for d in dims]
+    return cases
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch: var with no degrees of freedom
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # -inf * weights in check
+@pytest.mark.parametrize(("name", "shape", "dim"), _empty_cases(), ids=str)
+def test_reductions_of_empty_and_0d_tensors_match_torch(name, shape, dim):
+    fn, _ = EMPTY_REDUCTIONS[name]
+    x = rand(shape, np.float64, 1)
+    try:
+        fn(torch.from_numpy(x), dim)
+    except (RuntimeError, IndexError) as e:
+        # undefined in torch (max of nothing): gradfit raises a clear error naming the op
+        with pytest.raises((ValueError, IndexError), match=name) as info:
+            fn(gf.tensor(x), dim)
+        assert "tuple index" not in str(info.value), f"torch: {e}"
+        return
+    check(lambda a: fn(a, dim), lambda a: fn(a, dim), [x])
+
+
+def test_argmax_of_empty_tensors_matches_torch():
+    x = np.zeros((0, 3))
+    check(lambda a: a.argmax(dim=1), lambda a: a.argmax(dim=1), [x], grad=False)
+    check(lambda a: a.argmin(1, True), lambda a: a.argmin(1, True), [x], grad=False)
+    with pytest.raises(IndexError, match="argmax: cannot reduce over dimension 0"):
+        gf.tensor(x).argmax(dim=0)
+    with pytest.raises(ValueError, match="argmax: cannot reduce all of an empty tensor"):
+        gf.tensor(x).argmax()
+
+
+def test_prod_of_empty_tensor_backpropagates_an_empty_gradient():
+    x = gf.zeros(0, requires_grad=True)
+    y = x.prod()
+    y.backward()
+    assert y.item() == 1.0 and x.grad.shape == (0,)

@@ -261,3 +261,33 @@ def test_cast_is_differentiable_and_float32_default():
     y.sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.numpy(), [2, 2, 2])
+
+
+def test_flip_of_0d_tensor_is_a_copy_as_torch():
+    x = np.array(1.5)
+    check(lambda a: a.flip(0), lambda a: a.flip(0), [x])
+    check(lambda a: a.flip([-1]), lambda a: a.flip([-1]), [x])
+    with pytest.raises(IndexError, match="flip: dimension 1 is out of range"):
+        gf.tensor(1.0).flip(1)
+
+
+def test_0d_tensors_cannot_be_concatenated_or_split_as_torch():
+    x0, t0 = gf.tensor(1.0), torch.tensor(1.0)
+    for gf_fn, torch_fn, msg in [
+        (lambda: gf.cat([x0, x0]), lambda: torch.cat([t0, t0]), "zero-dimensional tensor"),
+        (lambda: x0.split(1), lambda: t0.split(1), "split expects at least a 1-dimensional"),
+        (lambda: x0.chunk(1), lambda: t0.chunk(1), "chunk expects at least a 1-dimensional"),
+    ]:
+        with pytest.raises(RuntimeError, match=msg):
+            torch_fn()
+        with pytest.raises(ValueError, match=msg):
+            gf_fn()
+    check(lambda a: gf.stack([a, a]), lambda a: torch.stack([a, a]), [np.array(2.0)])
+
+
+def test_empty_tensors_split_cat_and_index_as_torch():
+    x = rand((0, 3), np.float64, 0)
+    check(lambda a: gf.cat([a, a], dim=1), lambda a: torch.cat([a, a], dim=1), [x])
+    check(lambda a: a.split(2, dim=1)[1], lambda a: a.split(2, dim=1)[1], [x])
+    check(lambda a: a[:, [0, 2]], lambda a: a[:, [0, 2]], [x])
+    check(lambda a: a.flip(0), lambda a: a.flip(0), [x])

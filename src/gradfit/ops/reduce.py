@@ -75,6 +75,21 @@ def _expand_grad(grad: np.ndarray, shape: tuple[int, ...], axes: Any) -> np.ndar
     return np.broadcast_to(grad.reshape(_kept_shape(shape, axes)), shape)
 
 
+def _check_nonempty(shape: tuple[int, ...], axes: Any, op: str) -> None:
+    """Max/min of an empty tensor: defined over non-empty dims only, as in PyTorch."""
+    if axes is None:
+        raise ValueError(
+            f"{op}: cannot reduce all of an empty tensor of shape {shape} (there is no maximum "
+            "or minimum of nothing); give dim, a dimension of non-zero size"
+        )
+    for a in axes:
+        if shape[a] == 0:
+            raise IndexError(
+                f"{op}: cannot reduce over dimension {a} of shape {shape}: it has size 0 "
+                "(there is no maximum or minimum of nothing)"
+            )
+
+
 class Sum(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
         self.shape, self.axes = x.shape, axes
@@ -88,6 +103,8 @@ class Mean(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
         self.shape, self.axes = x.shape, axes
         self.count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        if self.count == 0:  # the mean of nothing is NaN (as PyTorch), without NumPy's warning
+            return x.sum(axis=axes, keepdims=keepdim) * x.dtype.type(np.nan)
         return x.mean(axis=axes, keepdims=keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
@@ -105,6 +122,8 @@ class Prod(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         (x,) = self.saved
+        if x.size == 0:  # no element, no gradient (an empty tensor of the input's shape)
+            return (np.zeros(x.shape, dtype=grad.dtype),)
         axis = self.axis
         xs = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
         ones = np.ones(xs.shape[:-1] + (1,), dtype=x.dtype)
@@ -123,9 +142,7 @@ class AMax(Function):
 
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool, is_min: bool) -> np.ndarray:
         if x.size == 0:
-            raise ValueError(
-                f"{'min' if is_min else 'max'}: cannot reduce an empty tensor of shape {x.shape}"
-            )
+            _check_nonempty(x.shape, axes, "amin" if is_min else "amax")
         out = x.min(axis=axes, keepdims=True) if is_min else x.max(axis=axes, keepdims=True)
         self.saved = (x, out)
         self.axes = axes
@@ -149,7 +166,7 @@ class MaxDim(Function):
 
     def forward(self, x: np.ndarray, dim: int, keepdim: bool, is_min: bool) -> np.ndarray:
         if x.shape[dim] == 0:
-            raise ValueError(f"max/min: dimension {dim} of shape {x.shape} is empty")
+            _check_nonempty(x.shape, (dim,), "min" if is_min else "max")
         idx = np.expand_dims((x.argmin if is_min else x.argmax)(axis=dim), dim)
         self.saved = (idx,)
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
@@ -166,7 +183,10 @@ class MaxDim(Function):
 class Var(Function):
     def forward(self, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
         n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-        mean = x.mean(axis=axes, keepdims=True)
+        if n == 0:  # NaN, as PyTorch, without NumPy's "mean of empty slice" warning
+            mean = x.sum(axis=axes, keepdims=True) * x.dtype.type(np.nan)
+        else:
+            mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         denom = x.dtype.type(builtins.max(n - correction, 0))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -252,7 +272,7 @@ class LogSumExp(Function):
     """log(sum(exp(x))) computed around the maximum: no overflow for logits of any size."""
 
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
-        m = x.max(axis=axes, keepdims=True)
+        m = x.max(axis=axes, keepdims=True, initial=-np.inf)  # over nothing: log(0) = -inf
         m = np.where(np.isfinite(m), m, x.dtype.type(0))
         with np.errstate(divide="ignore"):
             out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
@@ -351,6 +371,8 @@ def _max_or_min(x: Tensor, dim: Any, keepdim: bool, is_min: bool) -> Any:
 
         return minimum(x, dim) if is_min else maximum(x, dim)
     if dim is None:
+        if x.data.size == 0:
+            _check_nonempty(x.shape, None, name)
         return AMax.apply(x, axes=None, keepdim=False, is_min=is_min)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int (use amax/amin for several dims)")
@@ -412,9 +434,9 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 def _arg(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
-    if x.data.size == 0:
-        raise ValueError(f"{op}: the tensor is empty (shape {x.shape})")
     fn = x.data.argmax if op == "argmax" else x.data.argmin
+    if x.data.size == 0:
+        _check_nonempty(x.shape, None if dim is None else normalize_dims(dim, x.ndim, op), op)
     if dim is None:
         out = np.asarray(fn())
         if keepdim:

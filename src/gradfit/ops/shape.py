@@ -356,6 +356,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         (3, 3)
     """
     ts = _same_dtype(tensors, "cat")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise ValueError(
+                f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; "
+                "use gf.stack to join 0-d tensors into a 1-d one"
+            )
     d = _norm_dim(dim, ts[0].ndim, "cat")
     ref = ts[0].shape
     for i, t in enumerate(ts):
@@ -396,6 +402,8 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
         >>> [p.shape for p in gf.arange(5).split(2)]
         [(2,), (2,), (1,)]
     """
+    if x.ndim == 0:
+        raise ValueError("split expects at least a 1-dimensional tensor, got a 0-d tensor")
     d = _norm_dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -425,6 +433,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     """
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    if x.ndim == 0:
+        raise ValueError("chunk expects at least a 1-dimensional tensor, got a 0-d tensor")
     n = x.shape[_norm_dim(dim, x.ndim, "chunk")]
     return split(x, builtins.max(1, math.ceil(n / chunks)), dim)
 
@@ -463,6 +473,10 @@ def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
         tensor([2, 1, 0])
     """
     ds = (dims,) if isinstance(dims, int) else tuple(dims)
+    if x.ndim == 0:  # dim 0 or -1 of a 0-d tensor: nothing to reverse (PyTorch returns a copy)
+        for d in ds:
+            _norm_dim(d, 0, "flip")
+        return Clone.apply(x)
     return Flip.apply(x, dims=tuple(_norm_dim(d, x.ndim, "flip") for d in ds))
 
 
