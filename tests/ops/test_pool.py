@@ -60,6 +60,14 @@ def test_max_pool_ties_go_to_first_max(kw):
     )
 
 
+@pytest.mark.parametrize("kernel_size", [2, 3, (2, 3)])
+def test_max_pool_nan_goes_where_torch_sends_it(kernel_size):
+    """A window holding NaN gives NaN and PyTorch's index (the last NaN) gets the gradient."""
+    x = rng.standard_normal((2, 2, 6, 6)).astype(np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[1, 1, 2, 2] = x[1, 0, 5, 5] = np.nan
+    check(lambda t: max_pool2d(t, kernel_size), lambda t: TF.max_pool2d(t, kernel_size), [x])
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 7, 8), (1, 2, 5, 5)])
 @pytest.mark.parametrize("kw", [k for k in POOL2D if "dilation" not in k])
 @pytest.mark.parametrize("count_include_pad", [True, False])

@@ -107,33 +107,52 @@ class _Geometry:
         return np.ascontiguousarray(gp[..., ph : ph + H, pw : pw + W])
 
 
-def _stage_max(a: np.ndarray, k: int, grad: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Max over axis 1 of ``a`` (R, k, S) and, if ``grad``, first-max masks of positions 0..k-2."""
-    m = a[:, 0].copy()
-    for j in range(1, k):
-        np.maximum(m, a[:, j], out=m)
-    masks: list[np.ndarray] = []
+def _first_max(cands: list[np.ndarray], grad: bool) -> tuple[np.ndarray, Any]:
+    """Elementwise maximum of same-shaped arrays and, if ``grad``, which one holds it.
+
+    The index follows PyTorch's rule: a later candidate wins only if it is greater than the
+    running maximum, or NaN (so ties go to the first, a NaN to the last NaN). For two
+    candidates the index is a bool array (True: the second); for more, a uint8 array.
+    """
+    if len(cands) == 1:
+        return cands[0], None
+    first, second = cands[0], cands[1]
+    m = np.maximum(first, second)
+    idx = None
     if grad:
-        found = None
-        for j in range(k - 1):
-            hit = a[:, j] == m
-            if found is None:
-                found = hit.copy() if k > 2 else hit
-            else:
-                hit &= ~found
-                found |= hit
-            masks.append(hit)
-    return m, masks
+        idx = np.greater(second, first)
+        idx |= np.isnan(second)
+    if len(cands) > 2:
+        if grad:
+            idx = idx.view(np.uint8)
+        for j, c in enumerate(cands[2:], 2):
+            if grad:
+                upd = np.greater(c, m)
+                upd |= np.isnan(c)
+                np.copyto(idx, np.uint8(j), where=upd)
+            np.maximum(m, c, out=m)
+    return m, idx
 
 
-def _stage_route(g: np.ndarray, masks: list[np.ndarray], k: int) -> np.ndarray:
-    """Undo :func:`_stage_max`: (R, S) gradient -> (R, k, S), each to its window's first max."""
-    res = np.empty((g.shape[0], k, *g.shape[1:]), dtype=g.dtype)
-    rem = g
-    for j in range(k - 1):
-        np.multiply(rem, masks[j], out=res[:, j])
-        rem = rem - res[:, j]
-    res[:, k - 1] = rem
+def _route(g: np.ndarray, idx: Any, outs: list[Any]) -> list[np.ndarray]:
+    """Undo :func:`_first_max`: candidate ``j`` gets ``g`` where it held the maximum, else 0.
+
+    ``outs`` gives an output array (e.g. a strided view of the input gradient) or None per
+    candidate; the results are returned in candidate order.
+    """
+    k = len(outs)
+    if k == 1:
+        if outs[0] is None:
+            return [g]
+        np.copyto(outs[0], g)
+        return outs
+    res = []
+    for j, o in enumerate(outs):
+        if k == 2:
+            mask = idx if j == 1 else ~idx
+        else:
+            mask = idx == j
+        res.append(np.multiply(g, mask, out=o) if o is not None else np.multiply(g, mask))
     return res
 
 
@@ -153,26 +172,27 @@ class MaxPool2d(Function):
         return out
 
     def _forward_tiled(self, x: np.ndarray, geo: _Geometry, grad: bool) -> np.ndarray:
-        """stride == kernel, no padding or dilation: max over W runs, then over H runs.
+        """stride == kernel, no padding or dilation: maxima of strided views, no copy of ``x``.
 
-        The separable first-max (first maximal row, then first maximal column in it)
-        is the first maximum in row-major order, PyTorch's rule. Works in the memory
-        order of ``x`` (NCHW, or the (C, H, N, W) order that conv2d produces).
+        The windows are the axes ``(kh, kw)`` of ``x`` viewed as ``(..., oh, kh, ow, kw)``
+        (a view for any memory layout). The maximum runs over each window row first (W),
+        then over the rows (H): the first maximal row, then the first maximal column in it,
+        is the first maximum in row-major order, PyTorch's rule. Saved for backward: which
+        column won in each row and which row won (bools for 2x2 windows), not the input.
         """
         (kh, kw), (oh, ow) = geo.k, geo.out
-        xc = x[..., : oh * kh, : ow * kw]
-        perm = _physical_order(xc)
-        phys = np.ascontiguousarray(xc.transpose(perm))  # no copy when already in that order
-        inner = int(np.prod(phys.shape[perm.index(xc.ndim - 2) + 1 : -1], dtype=np.int64))
-        mw, masks_w = _stage_max(phys.reshape(-1, kw, 1), kw, grad) if kw > 1 else (phys, [])
-        rows = mw.reshape(-1, kh, inner * ow)
-        out, masks_h = _stage_max(rows, kh, grad) if kh > 1 else (rows[:, 0], [])
-        pshape = list(phys.shape)
-        pshape[perm.index(xc.ndim - 2)], pshape[-1] = oh, ow
+        v = x[..., : oh * kh, : ow * kw].reshape(*x.shape[:-2], oh, kh, ow, kw)
+        rows, idx_w = [], []
+        for a in range(kh):
+            m, idx = _first_max([v[..., a, :, j] for j in range(kw)], grad)
+            rows.append(m)
+            idx_w.append(idx)
+        out, idx_h = _first_max(rows, grad)
+        if kh == 1 and kw == 1:
+            out = out.copy()
         if grad:
-            self.saved = (masks_w, masks_h)
-            self.perm, self.pshape, self.inner = perm, pshape, inner
-        return out.reshape(pshape).transpose(np.argsort(perm))
+            self.saved = (idx_w, idx_h)
+        return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         geo: _Geometry = self.geo
@@ -200,30 +220,16 @@ class MaxPool2d(Function):
         return (geo.crop(gp),)
 
     def _backward_tiled(self, grad: np.ndarray, geo: _Geometry) -> np.ndarray:
-        masks_w, masks_h = self.saved
+        idx_w, idx_h = self.saved
         (kh, kw), (oh, ow) = geo.k, geo.out
-        perm, pshape, inner = self.perm, self.pshape, self.inner
-        g = np.ascontiguousarray(grad.transpose(perm)).reshape(-1, inner * ow)
-        gh = _stage_route(g, masks_h, kh) if kh > 1 else g
-        gx = _stage_route(gh.reshape(-1, 1), masks_w, kw) if kw > 1 else gh
-        hax = perm.index(grad.ndim - 2)
-        pshape = list(pshape)
-        pshape[hax], pshape[-1] = oh * kh, ow * kw
-        gx = gx.reshape(pshape).transpose(np.argsort(perm))
-        if gx.shape[-2:] == tuple(geo.size):
-            return gx
-        full = np.zeros((*grad.shape[:-2], *geo.size), dtype=grad.dtype)
-        full[..., : oh * kh, : ow * kw] = gx
-        return full
-
-
-def _physical_order(x: np.ndarray) -> tuple[int, ...]:
-    """An axis order in which ``x`` is C-contiguous with W last (NCHW or C,H,N,W), else NCHW."""
-    if x.flags.c_contiguous or x.ndim != 4:
-        return tuple(range(x.ndim))
-    if x.transpose(1, 2, 0, 3).flags.c_contiguous:
-        return (1, 2, 0, 3)
-    return (0, 1, 2, 3)
+        lead = grad.shape[:-2]
+        covers = oh * kh == geo.size[0] and ow * kw == geo.size[1]
+        gx = (np.empty if covers else np.zeros)((*lead, *geo.size), dtype=grad.dtype)
+        gv = gx[..., : oh * kh, : ow * kw].reshape(*lead, oh, kh, ow, kw)
+        g_rows = _route(grad, idx_h, [None] * kh)
+        for a in range(kh):
+            _route(g_rows[a], idx_w[a], [gv[..., a, :, j] for j in range(kw)])
+        return gx
 
 
 class AvgPool2d(Function):
