@@ -124,3 +124,19 @@ def test_integers_in_range_or_stored_as_floats_match_torch(data, dtype):
     got = gf.tensor(data, dtype=dtype).numpy()
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
+
+
+def test_inplace_on_an_expanded_view_says_it_is_read_only():
+    import torch
+
+    with pytest.raises(RuntimeError, match="clone"):
+        torch.zeros(3, 1).expand(3, 4).add_(1)
+    x = gf.zeros(3, 1).expand(3, 4)
+    for op in (lambda: x.add_(1), lambda: x.zero_(), lambda: x.copy_(gf.ones(3, 4))):
+        with pytest.raises(RuntimeError, match=r"read-only .*expand/broadcast_to.*clone\(\)"):
+            op()
+    with pytest.raises(RuntimeError, match=r"in-place \+= on a read-only tensor"):
+        x += 1
+    y = gf.broadcast_to(gf.ones(2), (3, 2)).clone()
+    y.mul_(2)
+    np.testing.assert_array_equal(y.numpy(), np.full((3, 2), 2.0))

@@ -395,6 +395,12 @@ class Tensor:
                 "compute gradients. Write it out of place (x = x + y), or wrap the update in "
                 "gf.no_grad() (as an optimizer step does)."
             )
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"in-place {op} on a read-only tensor: it is a view made by expand/broadcast_to "
+                "(several of its elements share one memory location), or wraps a read-only "
+                "array; clone() it first (x = x.clone()), as in PyTorch"
+            )
 
     def _inplace(self, op: str, other: Any, ufunc: Any) -> Tensor:
         self._check_inplace(op)

@@ -148,3 +148,21 @@ def test_pow_gradients_at_zero_and_negative_bases_match_torch():
     b = np.array([0.0, 0.0, 1.0, 2.0, -1.0])
     check(lambda x, y: x**y, lambda x, y: x**y, [a, b])
     check(lambda y: 0.0**y, lambda y: 0.0**y, [np.array([1.0, 2.0, 0.0])])
+
+
+def test_integer_pow_with_negative_exponents_matches_torch():
+    a = np.array([0, 1, -1, -1, 2, -3, 5, 7])
+    b = np.array([-1, -2, -3, -4, -1, -2, 0, 2])
+    check(lambda x, y: x**y, lambda x, y: x**y, [a, b])
+    check(lambda x, y: x**y, lambda x, y: x**y, [a[:, None], b])  # broadcast
+    check(lambda y: 2**y, lambda y: 2**y, [b])  # int base: the result stays int64
+    with pytest.raises(ValueError, match=r"pow: shapes \(2,\) and \(3,\) cannot be broadcast"):
+        gf.tensor([2, 3]) ** gf.tensor([-1, 1, 2])
+
+
+def test_integer_tensor_to_negative_python_int_power_raises_as_torch():
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        torch.tensor([2]) ** -1
+    with pytest.raises(ValueError, match=r"pow: integers to negative integer powers .*int64"):
+        gf.tensor([2]) ** -1
+    check(lambda x: x**-1.0, lambda x: x**-1.0, [np.array([2, 4])])  # a float power is fine

@@ -164,12 +164,26 @@ class RPowScalar(Function):
         return (grad * out * self.log_base,)
 
 
+def _int_pow_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer ``a ** b`` with negative exponents as PyTorch: 1 for a == 1, +-1 for a == -1
+    (by the parity of b), 0 otherwise (NumPy refuses "integers to negative integer powers")."""
+    a, b = np.broadcast_arrays(a, b)
+    neg = b < 0
+    out = np.power(a, np.where(neg, 0, b))
+    one = out.dtype.type(1)
+    at_neg = np.where(a == 1, one, np.where(a == -1, np.where(b % 2 == 0, one, -one), 0))
+    return np.where(neg, at_neg, out).astype(out.dtype, copy=False)
+
+
 class Pow(Function):
     """``a ** b`` for two tensors."""
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         try:
-            out = np.power(a, b)
+            if b.dtype.kind == "i" and a.dtype.kind in "iu" and (b < 0).any():
+                out = _int_pow_negative(a, b)
+            else:
+                out = np.power(a, b)
         except ValueError:
             raise _broadcast_error("pow", a, b) from None
         self.saved = (a, b, out)
@@ -366,10 +380,17 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
         tensor([4., 9.])
     """
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a.dtype.kind != "f" and (isinstance(b, float) or b < 0):
+        if a.dtype.kind != "f" and isinstance(b, int) and b < 0:
+            raise ValueError(
+                f"pow: integers to negative integer powers are not allowed ({a.dtype} tensor "
+                f"** {b}), as in PyTorch; convert first: x.float() ** {b}"
+            )
+        if a.dtype.kind != "f" and isinstance(b, float):
             a = a.float()
         return PowScalar.apply(a, p=b)
     if isinstance(b, Tensor) and isinstance(a, (int, float)) and not isinstance(a, bool):
+        if b.dtype.kind in "iu" and isinstance(a, int):  # int ** int tensor stays int (PyTorch)
+            return Pow.apply(*tensors_of(a, b))
         if b.dtype.kind != "f":
             b = b.float()
         return RPowScalar.apply(b, base=a)
