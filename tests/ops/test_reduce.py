@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import gradfit as gf
 from oracle import check
@@ -170,6 +171,14 @@ def test_bad_dims_are_clear_errors():
         gf.tensor([1, 2]).mean()
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "norm", "var", "std"])
+def test_empty_dim_tuple_reduces_every_dimension_as_torch(name):
+    x = rand((2, 3), np.float64, 0)
+    # torch's var/std values with dim=() are right but their gradients are inf: compare with dim=None
+    tdim = None if name in ("var", "std") else ()
+    check(lambda a: getattr(a, name)(dim=()), lambda a: getattr(a, name)(dim=tdim), [x])
+
+
 def test_reductions_keep_float32():
     x = gf.tensor(positive((3, 4)), requires_grad=True)
     outs = [x.sum(), x.mean(1), x.var(0), x.std(), x.norm(), x.logsumexp(1), x.prod(1), x.amax()]
@@ -241,3 +250,39 @@ def test_prod_of_empty_tensor_backpropagates_an_empty_gradient():
     y = x.prod()
     y.backward()
     assert y.item() == 1.0 and x.grad.shape == (0,)
+
+
+@st.composite
+def _maybe_empty_shape_and_dim(draw):
+    """A shape that may have zero-size dims (and may be 0-d), and None or one of its dims."""
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+    n = max(len(shape), 1)
+    return shape, draw(st.one_of(st.none(), st.integers(-n, n - 1)))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "prod", "amax", "logsumexp", "norm", "var", "std", "max"]
+)
+@given(sd=_maybe_empty_shape_and_dim(), keepdim=st.booleans(), seed=seeds)
+def test_reductions_with_zero_size_dims_match_torch(name, sd, keepdim, seed):
+    shape, dim = sd
+    if name == "logsumexp" and dim is None:
+        dim = tuple(range(len(shape)))  # logsumexp needs dim in torch
+    x = rand(shape, np.float64, seed)
+
+    def fn(a):
+        if name == "max":
+            return a.max() if dim is None else a.max(dim, keepdim)[0]
+        if dim is None:
+            return getattr(a, name)()
+        return getattr(a, name)(dim=dim, keepdim=keepdim)
+
+    try:
+        fn(torch.from_numpy(x))
+    except (RuntimeError, IndexError):
+        with pytest.raises((ValueError, IndexError)):
+            fn(gf.tensor(x))
+        return
+    check(fn, fn, [x])

@@ -30,7 +30,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
 def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
-    """Turn ``dim`` into a sorted tuple of non-negative axes (None: all), checking the range.
+    """Turn ``dim`` into a sorted tuple of non-negative axes (None or (): all), checking the range.
 
     Example:
         >>> normalize_dims(-1, 3, "sum")
@@ -39,6 +39,8 @@ def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:  # dim=() means every dimension, as in PyTorch
+        return None
     n = builtins.max(ndim, 1)
     out = []
     for d in dims:
