@@ -173,3 +173,23 @@ def test_bad_shapes_and_dtypes():
         conv2d(gf.randn(1, 3, 5, 5, dtype="float64"), gf.randn(2, 3, 3, 3))
     with pytest.raises(ValueError, match="conv1d: weight must have 3 dimensions"):
         conv1d(gf.randn(1, 3, 5), gf.randn(2, 3, 3, 3))
+
+
+@pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
+def test_graphs_alive_together_keep_their_saved_unfoldings(row_unfolding, monkeypatch):
+    """Large temporaries come from reused scratch buffers: one still saved for a pending
+    backward must never be handed to another convolution (shapes big enough to use them)."""
+    monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
+    xs = [rng.standard_normal((8, 16, 20, 20)).astype(np.float32) for _ in range(3)]
+    w_np = rng.standard_normal((8, 16, 5, 5)).astype(np.float32)
+    w = gf.tensor(w_np, requires_grad=True)
+    wt = torch.tensor(w_np, requires_grad=True)
+    outs = [conv2d(gf.tensor(x), w, padding=2) for x in xs]  # three graphs pending
+    outs_t = [TF.conv2d(torch.tensor(x), wt, padding=2) for x in xs]
+    for k in (2, 0, 1):  # backward out of order
+        w.grad, wt.grad = None, None
+        g = rng.standard_normal(outs[k].shape).astype(np.float32)
+        outs[k].backward(gf.tensor(g))
+        outs_t[k].backward(torch.tensor(g))
+        np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(outs[k].numpy(), outs_t[k].detach().numpy(), atol=1e-4)

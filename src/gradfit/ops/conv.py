@@ -1,15 +1,19 @@
 """1-D and 2-D convolution (cross-correlation, as PyTorch) with stride, padding, dilation, groups.
 
-How it computes. The input is copied once into a padded "CHNW" layout
-``(C, H, N, W)``. In that layout a shift of the kernel along H is a shift of a
-contiguous block of columns, so the convolution needs no full im2col matrix:
+How it computes. The input is copied once, zero-padded, into an internal layout:
 
-* **row unfolding** (wide layers): only the ``kw`` shifts along W are copied,
-  ``P[(c, j), h, n, ow]``; then for each kernel row ``i`` the rows ``h = oh + i``
-  of ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i`` is one
-  BLAS GEMM on it (``kh`` GEMMs in all, nothing else copied);
-* **full im2col** (narrow layers, e.g. one input channel): ``kh * kw`` slice copies
-  make ``col[(c, i, j), oh, n, ow]`` and one GEMM gives the output.
+* **row unfolding** (wide layers), layout ``(C, H, N, W)``: only the ``kw`` shifts along
+  W are copied, ``P[(c, j), h, n, ow]``; then for each kernel row ``i`` the rows
+  ``h = oh + i`` of ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i``
+  is one BLAS GEMM on it (``kh`` GEMMs in all, nothing else copied);
+* **full im2col** (narrow layers, e.g. one input channel), layout ``(C, N, H, W)``:
+  ``kh * kw`` slice copies make ``col[(c, i, j), n, oh, ow]`` and one GEMM gives the
+  output as ``(O, N, OH, OW)``, which becomes NCHW by moving whole ``OH * OW`` planes.
+
+The output is a C-contiguous NCHW array (bias added before the one layout copy), so the
+elementwise ops and pooling after a convolution run on contiguous memory. The large
+temporaries (padded copies, unfoldings, GEMM results) come from a few reused scratch
+buffers (:class:`_Scratch`), which spares the page faults of fresh memory every step.
 
 The backward pass computes the weight gradient with the same GEMMs against the
 saved unfolding, and the input gradient of a stride-1 convolution as the
@@ -27,6 +31,9 @@ Example:
 
 from __future__ import annotations
 
+import math
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -41,20 +48,103 @@ _FULL_IM2COL_MAX_K = 160
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
 
+# --------------------------------------------------------------------------- scratch buffers
+
+
+class _Scratch:
+    """Large uninitialised arrays drawn from a few flat buffers kept between calls.
+
+    A CNN step allocates and frees tens of megabytes of temporaries (padded inputs,
+    unfoldings, GEMM results). Freed, that memory goes back to the OS and every new
+    page costs a page fault on the next step (about 3,000 faults, 10 ms of a 70 ms LeNet
+    step). The buffers here are kept instead. A buffer is handed out only while nothing
+    else refers to it (its reference count shows the pool's own references alone, and
+    every view of it counts), so an unfolding saved for backward stays untouched until
+    the graph has released it. Arrays returned to the user are never drawn from here.
+    """
+
+    MIN_BYTES = 1 << 20  # smaller arrays come from np.empty (the allocator reuses them)
+    MAX_BUFFERS = 16
+
+    def __init__(self) -> None:
+        self.buffers: list[np.ndarray] = []
+        self.lock = threading.Lock()
+
+    def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        n = math.prod(shape)
+        nbytes = n * dtype.itemsize
+        if nbytes < self.MIN_BYTES:
+            return np.empty(shape, dtype)
+        with self.lock:
+            bufs = self.buffers
+            pick = spare = -1
+            for k in range(len(bufs)):
+                # references: the list, getrefcount's argument; any more means it is in use
+                if sys.getrefcount(bufs[k]) > 2:
+                    continue
+                size = bufs[k].size
+                if size >= nbytes and (pick < 0 or size < bufs[pick].size):
+                    pick = k
+                elif size < nbytes and (spare < 0 or size < bufs[spare].size):
+                    spare = k
+            if pick < 0:
+                buf = np.empty(nbytes, np.uint8)
+                if spare >= 0:
+                    bufs[spare] = buf  # a free buffer too small for this: replace it
+                    pick = spare
+                elif len(bufs) < self.MAX_BUFFERS:
+                    bufs.append(buf)
+                    pick = len(bufs) - 1
+                else:
+                    return buf.view(dtype).reshape(shape)
+            return bufs[pick][:nbytes].view(dtype).reshape(shape)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.buffers.clear()
+
+
+_scratch = _Scratch()
+
+
 # --------------------------------------------------------------------------- layout helpers
+#
+# Two internal layouts of a (N, C, H, W) batch:
+# * "CHNW" (C, H, N, W) for row unfolding: rows h..h+OH of every sample are one contiguous
+#   block, so a kernel row's shift is a plain 2-D matrix view;
+# * "CNHW" (C, N, H, W) for full im2col: the GEMM result (O, N, OH, OW) becomes NCHW by
+#   swapping the first two axes, moving whole OH*OW planes (cheap).
+
+_TO = {True: (1, 0, 2, 3), False: (1, 2, 0, 3)}  # NCHW -> layout (keyed by "full")
+_FROM = {True: (1, 0, 2, 3), False: (2, 0, 1, 3)}  # layout -> NCHW
 
 
-def _to_chnw(x: np.ndarray, pads: Pads) -> np.ndarray:
-    """(N, C, H, W) -> zero-padded (C, H + pt + pb, N, W + pl + pr); negative pads crop."""
+def _to_layout(x: np.ndarray, pads: Pads, full: bool) -> np.ndarray:
+    """(N, C, H, W) -> zero-padded CNHW (``full``) or CHNW array; negative pads crop."""
     pt, pb, pl, pr = pads
-    N, C, H, W = x.shape
+    H, W = x.shape[2:]
     src = x[:, :, max(-pt, 0) : H - max(-pb, 0), max(-pl, 0) : W - max(-pr, 0)]
-    src = src.transpose(1, 2, 0, 3)
+    src = src.transpose(_TO[full])
     pt, pb, pl, pr = (max(p, 0) for p in pads)
-    if not (pt or pb or pl or pr):
-        return np.ascontiguousarray(src)
-    out = np.zeros((C, src.shape[1] + pt + pb, N, src.shape[3] + pl + pr), dtype=x.dtype)
-    out[:, pt : pt + src.shape[1], :, pl : pl + src.shape[3]] = src
+    ha = 2 if full else 1  # the H axis in the layout
+    shape = list(src.shape)
+    shape[ha] += pt + pb
+    shape[3] += pl + pr
+    out = _scratch.empty(tuple(shape), x.dtype)
+    if pt or pb or pl or pr:
+        # zero only the border, then copy the interior
+        hs = [slice(None)] * 4
+        for sl in (slice(0, pt), slice(shape[ha] - pb, shape[ha])):
+            hs[ha] = sl
+            out[tuple(hs)] = 0
+        out[..., :pl] = 0
+        out[..., shape[3] - pr :] = 0
+        hs[ha] = slice(pt, pt + src.shape[ha])
+        hs[3] = slice(pl, pl + src.shape[3])
+        out[tuple(hs)] = src
+    else:
+        np.copyto(out, src)
     return out
 
 
@@ -63,13 +153,15 @@ def _span(start: int, count: int, step: int) -> slice:
 
 
 class _Plan:
-    """Shapes and options of one convolution in the CHNW layout."""
+    """Shapes and options of one convolution in its internal layout."""
 
     __slots__ = ("Cg", "G", "N", "OH", "OW", "Og", "dh", "dw", "full", "kh", "kw", "sh", "sw")
 
-    def __init__(self, xp_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Any,
-                 dilation: Any, groups: int) -> None:  # fmt: skip
-        _, Hp, N, Wp = xp_shape
+    def __init__(self, x_shape: tuple[int, ...], pads: Pads, w_shape: tuple[int, ...],
+                 stride: Any, dilation: Any, groups: int) -> None:  # fmt: skip
+        N, _, H, W = x_shape
+        pt, pb, pl, pr = pads
+        Hp, Wp = H + pt + pb, W + pl + pr
         n_out, Cg, kh, kw = w_shape
         self.G, self.Cg, self.Og = groups, Cg, n_out // groups
         self.kh, self.kw = kh, kw
@@ -80,18 +172,25 @@ class _Plan:
         self.OW = (Wp - self.dw * (kw - 1) - 1) // self.sw + 1
         self.full = kh == 1 or Cg * kh * kw <= _FULL_IM2COL_MAX_K
 
+    def hw(self, rows: slice, cols: slice) -> tuple[slice, ...]:
+        """Index of (H rows, W cols) in an array of this plan's layout."""
+        if self.full:
+            return (slice(None), slice(None), rows, cols)
+        return (slice(None), rows, slice(None), cols)
+
 
 def _unfold(xp: np.ndarray, p: _Plan) -> np.ndarray:
-    """Full im2col ``(C, kh, kw, OH, N, OW)`` or row unfolding ``(C, kw, Hp, N, OW)``."""
-    C, Hp, N, _ = xp.shape
+    """Full im2col ``(C, kh, kw, N, OH, OW)`` or row unfolding ``(C, kw, Hp, N, OW)``."""
+    C = xp.shape[0]
     if p.full:
-        col = np.empty((C, p.kh, p.kw, p.OH, N, p.OW), dtype=xp.dtype)
+        col = _scratch.empty((C, p.kh, p.kw, p.N, p.OH, p.OW), xp.dtype)
         for i in range(p.kh):
             rows = _span(i * p.dh, p.OH, p.sh)
             for j in range(p.kw):
-                col[:, i, j] = xp[:, rows, :, _span(j * p.dw, p.OW, p.sw)]
+                col[:, i, j] = xp[p.hw(rows, _span(j * p.dw, p.OW, p.sw))]
         return col
-    rowu = np.empty((C, p.kw, Hp, N, p.OW), dtype=xp.dtype)
+    Hp = xp.shape[1]
+    rowu = _scratch.empty((C, p.kw, Hp, p.N, p.OW), xp.dtype)
     for j in range(p.kw):
         rowu[:, j] = xp[:, :, :, _span(j * p.dw, p.OW, p.sw)]
     return rowu
@@ -104,38 +203,46 @@ def _row_block(u: np.ndarray, p: _Plan, i: int) -> np.ndarray:
     return u[:, :, _span(i * p.dh, p.OH, p.sh)].reshape(p.G, p.Cg * p.kw, -1)
 
 
-def _conv_chnw(xp: np.ndarray, w: np.ndarray, p: _Plan, keep: bool) -> tuple[Any, Any]:
-    """Convolve a CHNW input; returns the output (G, Og, OH*N*OW) and the unfolding if ``keep``."""
+def _conv_layout(xp: np.ndarray, w: np.ndarray, p: _Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Convolve a padded input in the plan's layout: the output (G, Og, M) and the unfolding."""
     u = _unfold(xp, p)
     M = p.OH * p.N * p.OW
+    out = _scratch.empty((p.G, p.Og, M), xp.dtype)
     if p.full:
-        wm = w.reshape(p.G, p.Og, -1)
-        out = np.matmul(wm, u.reshape(p.G, -1, M))
+        np.matmul(w.reshape(p.G, p.Og, -1), u.reshape(p.G, -1, M), out=out)
     else:
-        out = tmp = None
+        tmp = _scratch.empty((p.G, p.Og, M), xp.dtype)
         for i in range(p.kh):
             wi = np.ascontiguousarray(w[:, :, i, :]).reshape(p.G, p.Og, p.Cg * p.kw)
-            block = _row_block(u, p, i)
-            if out is None:
-                out = np.matmul(wi, block)
-                tmp = np.empty_like(out)
-            else:
-                np.matmul(wi, block, out=tmp)
+            np.matmul(wi, _row_block(u, p, i), out=out if i == 0 else tmp)
+            if i:
                 out += tmp
-    return out, (u if keep else None)
+        del tmp
+    return out, u
 
 
-def _from_chnw(out: np.ndarray, p: _Plan, bias: np.ndarray | None) -> np.ndarray:
-    """(G, Og, OH*N*OW) -> an (N, O, OH, OW) view of it; the bias is added in place.
+def _to_nchw(out: np.ndarray, p: _Plan, bias: np.ndarray | None) -> np.ndarray:
+    """(G, Og, M) in the plan's layout -> a new C-contiguous (N, O, OH, OW), bias added.
 
-    The view is not C-contiguous (its memory is ordered (O, OH, N, OW)); NumPy's
-    elementwise ops keep that order, and the next convolution or pooling reads it
-    without a transpose, so a CNN never pays for converting layouts between layers.
+    The bias goes into ``out`` (a scratch array) in place, where it is a contiguous
+    row-broadcast add; the layout change is then one copy.
     """
-    out4 = out.reshape(p.G * p.Og, p.OH, p.N, p.OW)
+    n_out = p.G * p.Og
+    shape4 = (n_out, p.N, p.OH, p.OW) if p.full else (n_out, p.OH, p.N, p.OW)
+    src = out.reshape(shape4).transpose(_FROM[p.full])
     if bias is not None:
-        out4 += bias.reshape(-1, 1, 1, 1)
-    return out4.transpose(2, 0, 1, 3)
+        out += bias.reshape(n_out, 1).reshape(p.G, p.Og, 1)
+    res = np.empty((p.N, n_out, p.OH, p.OW), dtype=out.dtype)
+    np.copyto(res, src)
+    return res
+
+
+def _grad_layout(grad: np.ndarray, p: _Plan) -> np.ndarray:
+    """(N, n_out, OH, OW) gradient -> (G, Og, M) in the plan's layout (one copy)."""
+    gt = _scratch.empty((p.G * p.Og, p.OH * p.N * p.OW), grad.dtype)
+    shape4 = (p.G * p.Og, p.N, p.OH, p.OW) if p.full else (p.G * p.Og, p.OH, p.N, p.OW)
+    np.copyto(gt.reshape(shape4), grad.transpose(_TO[p.full]))
+    return gt.reshape(p.G, p.Og, -1)
 
 
 # --------------------------------------------------------------------------- the Function
@@ -163,13 +270,15 @@ class ConvNd(Function):
         self.x_shape = x.shape
         self.opts = (stride, pads, dilation, groups)
         needs = self.needs_input_grad
-        xp = _to_chnw(x, pads)
-        p = _Plan(xp.shape, w.shape, stride, dilation, groups)
-        out, u = _conv_chnw(xp, w, p, keep=needs[1])
+        p = _Plan(x.shape, pads, w.shape, stride, dilation, groups)
+        xp = _to_layout(x, pads, p.full)
+        out, u = _conv_layout(xp, w, p)
+        del xp
         self.plan = p
         self.has_bias = b is not None
-        self.saved = (u, w if needs[0] else None)
-        res = _from_chnw(out, p, b)
+        self.saved = (u if needs[1] else None, w if needs[0] else None)
+        del u
+        res = _to_nchw(out, p, b)
         return res[:, :, 0, :] if one_d else res
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
@@ -182,15 +291,18 @@ class ConvNd(Function):
         gx = gw = gb = None
         if self.has_bias and needs[2]:
             gb = grad.sum(axis=(0, 2, 3))
+        gt = None
         if needs[1]:
-            gt = np.ascontiguousarray(grad.transpose(1, 2, 0, 3)).reshape(p.G, p.Og, -1)
+            gt = _grad_layout(grad, p)
             gw = self._grad_weight(gt, u, p)
+        del u
         if needs[0]:
             if stride == (1, 1):
+                del gt
                 gx = self._grad_input_conv(grad, w, p, pads, dilation, groups)
             else:
-                if not needs[1]:
-                    gt = np.ascontiguousarray(grad.transpose(1, 2, 0, 3)).reshape(p.G, p.Og, -1)
+                if gt is None:
+                    gt = _grad_layout(grad, p)
                 gx = self._grad_input_col2im(gt, w, p, pads)
         if self.one_d:
             gx = None if gx is None else gx[:, :, 0, :]
@@ -215,25 +327,33 @@ class ConvNd(Function):
         """Stride 1: dx = conv(grad padded by extent-1-pad, flipped kernel with in/out swapped)."""
         eh, ew = p.dh * (p.kh - 1), p.dw * (p.kw - 1)
         pt, pb, pl, pr = pads
-        gp = _to_chnw(grad, (eh - pt, eh - pb, ew - pl, ew - pr))
+        gpads = (eh - pt, eh - pb, ew - pl, ew - pr)
         wf = w.reshape(p.G, p.Og, p.Cg, p.kh, p.kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
         wf = np.ascontiguousarray(wf).reshape(p.G * p.Cg, p.Og, p.kh, p.kw)
-        q = _Plan(gp.shape, wf.shape, (1, 1), dilation, groups)
-        out, _ = _conv_chnw(gp, wf, q, keep=False)
-        return _from_chnw(out, q, None)
+        q = _Plan(grad.shape, gpads, wf.shape, (1, 1), dilation, groups)
+        gp = _to_layout(grad, gpads, q.full)
+        out, u = _conv_layout(gp, wf, q)
+        del gp, u
+        return _to_nchw(out, q, None)
 
     def _grad_input_col2im(self, gt: np.ndarray, w: np.ndarray, p: _Plan, pads: Pads) -> np.ndarray:
         """Any stride: columns = W^T @ grad, then add each kernel offset's slice back."""
         N, C, H, W = self.x_shape
         pt, pb, pl, pr = pads
         wm = w.reshape(p.G, p.Og, p.Cg * p.kh * p.kw)
-        dcol = np.matmul(wm.swapaxes(1, 2), gt).reshape(C, p.kh, p.kw, p.OH, N, p.OW)
-        dxp = np.zeros((C, H + pt + pb, N, W + pl + pr), dtype=gt.dtype)
+        dcol = np.matmul(wm.swapaxes(1, 2), gt)
+        if p.full:
+            dcol = dcol.reshape(C, p.kh, p.kw, N, p.OH, p.OW)
+            dxp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=gt.dtype)
+        else:
+            dcol = dcol.reshape(C, p.kh, p.kw, p.OH, N, p.OW)
+            dxp = np.zeros((C, H + pt + pb, N, W + pl + pr), dtype=gt.dtype)
         for i in range(p.kh):
             rows = _span(i * p.dh, p.OH, p.sh)
             for j in range(p.kw):
-                dxp[:, rows, :, _span(j * p.dw, p.OW, p.sw)] += dcol[:, i, j]
-        return dxp[:, pt : pt + H, :, pl : pl + W].transpose(2, 0, 1, 3)
+                dxp[p.hw(rows, _span(j * p.dw, p.OW, p.sw))] += dcol[:, i, j]
+        inner = dxp[p.hw(slice(pt, pt + H), slice(pl, pl + W))]
+        return np.ascontiguousarray(inner.transpose(_FROM[p.full]))
 
 
 # --------------------------------------------------------------------------- argument checks

@@ -107,12 +107,13 @@ class _Geometry:
         return np.ascontiguousarray(gp[..., ph : ph + H, pw : pw + W])
 
 
-def _first_max(cands: list[np.ndarray], grad: bool) -> tuple[np.ndarray, Any]:
+def _first_max(cands: list[np.ndarray], grad: bool, nan: bool) -> tuple[np.ndarray, Any]:
     """Elementwise maximum of same-shaped arrays and, if ``grad``, which one holds it.
 
     The index follows PyTorch's rule: a later candidate wins only if it is greater than the
-    running maximum, or NaN (so ties go to the first, a NaN to the last NaN). For two
-    candidates the index is a bool array (True: the second); for more, a uint8 array.
+    running maximum, or (with ``nan``, the exact rule for inputs holding NaN) if it is NaN,
+    so ties go to the first and a NaN to the last NaN. For two candidates the index is a
+    bool array (True: the second); for more, a uint8 array.
     """
     if len(cands) == 1:
         return cands[0], None
@@ -121,14 +122,16 @@ def _first_max(cands: list[np.ndarray], grad: bool) -> tuple[np.ndarray, Any]:
     idx = None
     if grad:
         idx = np.greater(second, first)
-        idx |= np.isnan(second)
+        if nan:
+            idx |= np.isnan(second)
     if len(cands) > 2:
         if grad:
             idx = idx.view(np.uint8)
         for j, c in enumerate(cands[2:], 2):
             if grad:
                 upd = np.greater(c, m)
-                upd |= np.isnan(c)
+                if nan:
+                    upd |= np.isnan(c)
                 np.copyto(idx, np.uint8(j), where=upd)
             np.maximum(m, c, out=m)
     return m, idx
@@ -177,17 +180,25 @@ class MaxPool2d(Function):
         The windows are the axes ``(kh, kw)`` of ``x`` viewed as ``(..., oh, kh, ow, kw)``
         (a view for any memory layout). The maximum runs over each window row first (W),
         then over the rows (H): the first maximal row, then the first maximal column in it,
-        is the first maximum in row-major order, PyTorch's rule. Saved for backward: which
-        column won in each row and which row won (bools for 2x2 windows), not the input.
+        is the first maximum in row-major order, PyTorch's rule (NaN: see ``_first_max``).
+        Saved for backward: which column won in each row and which row won (bools for 2x2
+        windows), not the input.
         """
         (kh, kw), (oh, ow) = geo.k, geo.out
         v = x[..., : oh * kh, : ow * kw].reshape(*x.shape[:-2], oh, kh, ow, kw)
-        rows, idx_w = [], []
-        for a in range(kh):
-            m, idx = _first_max([v[..., a, :, j] for j in range(kw)], grad)
-            rows.append(m)
-            idx_w.append(idx)
-        out, idx_h = _first_max(rows, grad)
+        nan = False
+        while True:
+            rows, idx_w = [], []
+            for a in range(kh):
+                m, idx = _first_max([v[..., a, :, j] for j in range(kw)], grad, nan)
+                rows.append(m)
+                idx_w.append(idx)
+            out, idx_h = _first_max(rows, grad, nan)
+            # NaN propagates to the output (and to its sum): only then is the exact NaN
+            # rule needed, and the indices are computed again with it (a rare, slower pass)
+            if not grad or nan or kh * kw == 1 or not np.isnan(out.sum()):
+                break
+            nan = True
         if kh == 1 and kw == 1:
             out = out.copy()
         if grad:
