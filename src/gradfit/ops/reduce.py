@@ -73,6 +73,13 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[i
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _keep_or_drop(out: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
+    """A reduction computed with keepdims=True, with the reduced axes dropped unless ``keepdim``."""
+    if keepdim:
+        return out
+    return out.reshape([n for i, n in enumerate(out.shape) if not (axes is None or i in axes)])
+
+
 def _expand_grad(grad: np.ndarray, shape: tuple[int, ...], axes: Any) -> np.ndarray:
     return np.broadcast_to(grad.reshape(_kept_shape(shape, axes)), shape)
 
@@ -148,13 +155,7 @@ class AMax(Function):
         out = x.min(axis=axes, keepdims=True) if is_min else x.max(axis=axes, keepdims=True)
         self.saved = (x, out)
         self.axes = axes
-        return (
-            out
-            if keepdim
-            else out.reshape(
-                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
-            )
-        )
+        return _keep_or_drop(out, axes, keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         x, out = self.saved
@@ -210,13 +211,7 @@ class Std(Var):
     def forward(self, x: np.ndarray, axes: Any, correction: float, keepdim: bool) -> np.ndarray:
         out = np.sqrt(super().forward(x, axes, correction, True))
         self.saved = (*self.saved, out)
-        return (
-            out
-            if keepdim
-            else out.reshape(
-                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
-            )
-        )
+        return _keep_or_drop(out, axes, keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         c, out = self.saved
@@ -231,13 +226,7 @@ class Norm2(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
         out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
         self.saved = (x, out)
-        return (
-            out
-            if keepdim
-            else out.reshape(
-                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
-            )
-        )
+        return _keep_or_drop(out, axes, keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         x, out = self.saved
@@ -253,13 +242,7 @@ class NormP(Function):
         out = (np.abs(x) ** t(p)).sum(axis=axes, keepdims=True) ** t(1 / p)
         self.saved = (x, out)
         self.p = p
-        return (
-            out
-            if keepdim
-            else out.reshape(
-                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
-            )
-        )
+        return _keep_or_drop(out, axes, keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         x, out = self.saved
@@ -279,13 +262,7 @@ class LogSumExp(Function):
         with np.errstate(divide="ignore"):
             out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         self.saved = (x, out)
-        return (
-            out
-            if keepdim
-            else out.reshape(
-                [n for i, n in enumerate(out.shape) if not (axes is None or i in axes)]
-            )
-        )
+        return _keep_or_drop(out, axes, keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         x, out = self.saved
