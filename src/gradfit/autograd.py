@@ -268,14 +268,6 @@ class Function:
         ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
         return _Tensor._from_op(ctx.forward(*[t.data for t in inputs], **kwargs), None)
 
-    def release(self) -> None:
-        """Drop the arrays saved for backward (called after a backward pass).
-
-        A node that saved nothing stays usable, as in PyTorch.
-        """
-        if self.saved:
-            self.saved = None
-
     def __repr__(self) -> str:
         return f"<{self.name}>"
 

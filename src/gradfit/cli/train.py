@@ -76,11 +76,6 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k, None) for k in DEFAULTS}
 
 
-def _checkpoint_path(arg: str) -> Path:
-    p = Path(arg)
-    return p / "checkpoint.safetensors" if p.is_dir() else p
-
-
 def _out_dir(args: argparse.Namespace, resume_path: Path | None) -> Path:
     if resume_path is not None and not args.out:
         return resume_path.parent
@@ -147,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     toml = load_toml(args.config) if args.config else None
     resume_ckpt, resume_path = None, None
     if args.resume:
-        resume_path = _checkpoint_path(args.resume)
+        resume_path = Path(common.checkpoint_path(args.resume))
         resume_ckpt = common.open_checkpoint(str(resume_path))
         saved = dict((resume_ckpt.meta.get("config") or {}).get("run") or {})
         cfg = resolve(_flags(args), toml={**saved, **(toml or {})})
@@ -166,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
 
     frozen: list[str] = []
     if args.init_from:
-        base = common.open_checkpoint(str(_checkpoint_path(args.init_from)))
+        base = common.open_checkpoint(common.checkpoint_path(args.init_from))
         model = common.model_from_checkpoint(base)
         if data.task == "classification":
             out_layer = [p for n, p in model.named_parameters()][-1]

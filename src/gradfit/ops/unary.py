@@ -103,7 +103,6 @@ class Abs(Function):
 
 class Sign(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.shape = x.shape
         return np.sign(x)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
