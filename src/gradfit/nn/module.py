@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
+from weakref import ReferenceType, ref
 
 import numpy as np
 
@@ -107,6 +108,69 @@ class StateDictError(RuntimeError, ValueError):
         self.shape_mismatches = shape_mismatches
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` and ``register_forward_pre_hook`` return: ``remove()`` it.
+
+    Like PyTorch's ``torch.utils.hooks.RemovableHandle``: ``remove()`` takes the hook
+    off its module (calling it again does nothing), and a ``with`` block removes the
+    hook when it ends. The handle refers to the module's hook table weakly, so it
+    does not keep the module alive. ``copy.deepcopy`` of a handle together with its
+    module gives a handle of the copy's hook.
+
+    Example:
+        >>> import gradfit as gf
+        >>> relu = gf.nn.ReLU()
+        >>> handle = relu.register_forward_hook(lambda m, args, out: out * 2)
+        >>> relu(gf.tensor([1.0, -1.0]))
+        tensor([2., 0.])
+        >>> handle.remove()
+        >>> relu(gf.tensor([1.0, -1.0]))
+        tensor([1., 0.])
+    """
+
+    next_id: int = 0
+
+    def __init__(self, hooks_dict: OrderedDict[int, Any]) -> None:
+        self.hooks_dict_ref: ReferenceType[OrderedDict[int, Any]] = ref(hooks_dict)
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+
+    def remove(self) -> None:
+        """Take the hook off the module; a second call does nothing.
+
+        Example:
+            >>> import gradfit as gf
+            >>> lin = gf.nn.Linear(2, 2)
+            >>> h = lin.register_forward_pre_hook(lambda m, args: None)
+            >>> h.remove(); h.remove()
+            >>> len(lin._forward_pre_hooks)
+            0
+        """
+        hooks = self.hooks_dict_ref()
+        if hooks is not None:
+            hooks.pop(self.id, None)
+
+    def __getstate__(self) -> tuple[OrderedDict[int, Any] | None, int]:
+        # copy/deepcopy and pickle store the table itself: a weak reference cannot be copied
+        return (self.hooks_dict_ref(), self.id)
+
+    def __setstate__(self, state: tuple[OrderedDict[int, Any] | None, int]) -> None:
+        hooks, self.id = state
+        self.hooks_dict_ref = ref(OrderedDict() if hooks is None else hooks)  # dead if None
+        RemovableHandle.next_id = max(RemovableHandle.next_id, self.id + 1)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        hooks = self.hooks_dict_ref()
+        state = "active" if hooks is not None and self.id in hooks else "removed"
+        return f"<RemovableHandle id={self.id} ({state})>"
+
+
 def _addindent(s: str, num_spaces: int) -> str:
     lines = s.split("\n")
     if len(lines) == 1:
@@ -150,6 +214,8 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers"] = set()
         d["_modules"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
 
     # ----------------------------------------------------------------- calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -159,7 +225,81 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks):  # the common, fast case
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # tuple(...) so that a hook may remove itself (or others) while the hooks run
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(
+        self, hook: Callable[[Module, tuple[Any, ...]], Any], *, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``; it may replace the inputs.
+
+        ``args`` is the tuple of positional arguments (keyword arguments go to
+        ``forward`` only). A hook that returns None leaves them as they are; one that
+        returns a tuple replaces them, and any other value ``v`` replaces them with
+        ``(v,)``. Hooks run in the order registered; ``prepend=True`` puts this one
+        first. As in PyTorch; ``with_kwargs`` is not supported.
+
+        Example:
+            >>> import gradfit as gf
+            >>> relu = gf.nn.ReLU()
+            >>> with relu.register_forward_pre_hook(lambda m, args: -args[0]):
+            ...     relu(gf.tensor([1.0, -2.0]))
+            tensor([0., 2.])
+            >>> relu(gf.tensor([1.0, -2.0]))
+            tensor([1., 0.])
+        """
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, "register_forward_pre_hook")
+
+    def register_forward_hook(
+        self, hook: Callable[[Module, tuple[Any, ...], Any], Any], *, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward``; it may replace the output.
+
+        ``args`` is the tuple of positional inputs (after any pre-hook replaced
+        them). A hook that returns None leaves the output as it is; any other value
+        becomes the output (and what later hooks see). Hooks run in the order
+        registered; ``prepend=True`` puts this one first. As in PyTorch;
+        ``with_kwargs`` and ``always_call`` are not supported. Use it to record
+        intermediate activations of any model:
+
+        Example:
+            >>> import gradfit as gf
+            >>> model = gf.models.cnn1d()
+            >>> seen = {}
+            >>> def record(module, args, output):
+            ...     seen["conv2"] = output.shape
+            >>> with model.conv2.register_forward_hook(record):
+            ...     _ = model(gf.randn(3, 40))
+            >>> seen
+            {'conv2': (3, 25, 10)}
+        """
+        return self._add_hook(self._forward_hooks, hook, prepend, "register_forward_hook")
+
+    @staticmethod
+    def _add_hook(
+        hooks: OrderedDict[int, Any], hook: Any, prepend: bool, who: str
+    ) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{who}: hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # ----------------------------------------------------------------- registration
     def _check_init(self, what: str) -> None:
