@@ -14,6 +14,7 @@ from gradfit.data.transforms import (
     RandomCrop,
     RandomHorizontalFlip,
     RandomShift,
+    RandomShift1d,
     ScaleTo01,
     Standardize,
 )
@@ -124,3 +125,48 @@ def test_augmentation_rejects_flat_input():
         RandomShift(2)(np.zeros((4, 64), np.float32))
     with pytest.raises(ValueError, match="larger than the padded image"):
         RandomCrop(10)(np.zeros((1, 1, 5, 5)))
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "replicate"])
+@pytest.mark.parametrize("shape", [(6, 10), (6, 3, 10)])
+def test_random_shift1d_moves_each_sequence_as_a_whole(mode, shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape).astype(np.float32)
+    t = RandomShift1d(3, padding_mode=mode, fill=-7.0, generator=np.random.default_rng(5))
+    out = t(x)
+    assert out.shape == x.shape and out.dtype == np.float32
+    length = shape[-1]
+    seen = set()
+    for i in range(shape[0]):
+        # exactly one shift k in -3..3 explains the whole sample, every channel alike
+        matches = []
+        for k in range(-3, 4):
+            src = np.arange(length) - k
+            if mode == "circular":
+                want = x[i][..., src % length]
+            else:
+                want = x[i][..., np.clip(src, 0, length - 1)]
+                if mode == "zeros":
+                    want = np.where((src >= 0) & (src < length), want, np.float32(-7.0))
+            if np.array_equal(out[i], want):
+                matches.append(k)
+        assert len(matches) == 1, (i, matches)
+        seen.add(matches[0])
+    assert len(seen) > 1  # the shifts differ between samples
+
+
+def test_random_shift1d_is_seeded_by_the_loader_generator():
+    x = np.arange(40, dtype=np.float32).reshape(4, 10)
+    a = RandomShift1d(2)(x, np.random.default_rng(3))
+    b = RandomShift1d(2)(x, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(RandomShift1d(0)(x), x)
+
+
+def test_random_shift1d_bad_input_names_the_transform():
+    with pytest.raises(ValueError, match=r"RandomShift1d: expected a batch of sequences"):
+        RandomShift1d(2)(np.zeros((2, 1, 4, 4), np.float32))
+    with pytest.raises(ValueError, match=r"RandomShift1d: padding_mode must be one of"):
+        RandomShift1d(2, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"RandomShift1d: max_shift must be non-negative"):
+        RandomShift1d(-1)

@@ -5,8 +5,9 @@
 * :class:`DataLoader` with :class:`SequentialSampler`, :class:`RandomSampler`
   (``replacement=True`` to sample with replacement) and :class:`BatchSampler`.
 * :mod:`gradfit.data.transforms`: ``Standardize`` (fit on the training split),
-  ``ScaleTo01``, ``MinMax``, ``OneHot``, ``Flatten``, ``Compose``, and vectorised image
-  augmentation ``RandomCrop`` / ``RandomShift`` / ``RandomHorizontalFlip``.
+  ``ScaleTo01``, ``MinMax``, ``OneHot``, ``Flatten``, ``Compose``, and vectorised
+  augmentation: ``RandomCrop`` / ``RandomShift`` / ``RandomHorizontalFlip`` for images,
+  ``RandomShift1d`` for sequences.
 * :func:`load_dataset` / :func:`list_datasets`: ``digits`` (the default: no download),
   ``mnist1d``, ``mnist``, ``fashion-mnist``, ``mnist-5k``, synthetic curves and 2-D
   problems, ``csv`` (your own table), ``movielens`` and ``synthetic-ratings``.

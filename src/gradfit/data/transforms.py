@@ -8,8 +8,8 @@ information into the model), :class:`ScaleTo01` maps a known range to [0, 1],
 
 Augmentation for image batches of shape ``(N, C, H, W)`` or ``(N, H, W)``:
 :class:`RandomCrop` (with zero padding), :class:`RandomShift` and
-:class:`RandomHorizontalFlip`. Each sample gets its own random offset or flip, drawn in
-one call. The random draws come from the transform's own ``generator`` if it was given
+:class:`RandomHorizontalFlip`; for sequences ``(N, L)`` or ``(N, C, L)``:
+:class:`RandomShift1d`. Each sample gets its own random offset or flip, drawn in one call. The random draws come from the transform's own ``generator`` if it was given
 one, else from the generator the :class:`~gradfit.data.DataLoader` passes (its seed), else
 from gradfit's default generator, so a seeded run augments identically.
 
@@ -490,3 +490,72 @@ class RandomHorizontalFlip(_RandomTransform):
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"
+
+
+_SHIFT_MODES = ("zeros", "circular", "replicate")
+
+
+class RandomShift1d(_RandomTransform):
+    """Shift each sequence along its last axis by a random whole number of steps.
+
+    For signals such as MNIST-1D: a batch ``(N, L)`` or ``(N, C, L)`` keeps its shape,
+    and sample ``i`` becomes ``x[i, ..., t - k_i]`` with ``k_i`` drawn uniformly from
+    ``-max_shift..max_shift`` (all channels of a sample move together). What enters at
+    the ends follows ``padding_mode``, named as in ``gf.nn.Conv1d``: ``"zeros"`` (the
+    value ``fill``), ``"circular"`` (what leaves one end comes back at the other) or
+    ``"replicate"`` (the end value repeats).
+
+    Example:
+        >>> x = np.arange(8, dtype=np.float32).reshape(2, 4)
+        >>> out = RandomShift1d(1, padding_mode="circular", generator=np.random.default_rng(1))(x)
+        >>> out.shape, out.dtype, sorted(out[0].tolist()) == x[0].tolist()
+        ((2, 4), dtype('float32'), True)
+    """
+
+    def __init__(
+        self,
+        max_shift: int = 2,
+        padding_mode: str = "zeros",
+        fill: float = 0.0,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__(generator)
+        if isinstance(max_shift, bool) or not isinstance(max_shift, int | np.integer):
+            raise TypeError(f"RandomShift1d: max_shift must be an int, got {max_shift!r}")
+        if max_shift < 0:
+            raise ValueError(f"RandomShift1d: max_shift must be non-negative, got {max_shift}")
+        if padding_mode not in _SHIFT_MODES:
+            raise ValueError(
+                f"RandomShift1d: padding_mode must be one of {', '.join(_SHIFT_MODES)}, "
+                f"got {padding_mode!r}"
+            )
+        self.max_shift, self.padding_mode, self.fill = int(max_shift), padding_mode, fill
+
+    def apply(self, x: np.ndarray, generator: np.random.Generator | None) -> np.ndarray:
+        """One random shift per sequence.
+
+        Example:
+            >>> RandomShift1d(0).apply(np.array([[1.0, 2.0]]), None)
+            array([[1., 2.]])
+        """
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"RandomShift1d: expected a batch of sequences (N, L) or (N, C, L), "
+                f"got shape {x.shape}"
+            )
+        n, length = x.shape[0], x.shape[-1]
+        k = self._gen(generator).integers(-self.max_shift, self.max_shift + 1, size=n)
+        src = np.arange(length)[None, :] - k[:, None]  # (N, L): where each output step reads
+        if self.padding_mode == "circular":
+            src %= length
+        inside = (src >= 0) & (src < length)
+        src = np.clip(src, 0, length - 1)
+        if x.ndim == 3:
+            src, inside = src[:, None, :], inside[:, None, :]
+        out = np.take_along_axis(x, np.broadcast_to(src, x.shape), axis=-1)
+        if self.padding_mode == "zeros":
+            out = np.where(inside, out, np.asarray(self.fill, dtype=x.dtype))
+        return out
+
+    def __repr__(self) -> str:
+        return f"RandomShift1d(max_shift={self.max_shift}, padding_mode={self.padding_mode!r})"
