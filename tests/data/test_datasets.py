@@ -222,3 +222,37 @@ def test_loader_over_a_dataset_split():
         gf.data.ArrayDataset(*ds.train), batch_size=32, shuffle=True, seed=0
     )
     assert sum(len(y) for _, y in loader) == 70
+
+
+def test_select_classes_relabels_and_keeps_few_training_samples():
+    ds = load_dataset("digits")
+    sub = ds.select_classes([7, 2], train_per_class=5, seed=1)
+    assert sub.num_classes == 2 and sub.description.classes == ("7", "2")
+    assert sub.sizes["train"] == 10
+    assert np.bincount(sub.train.y).tolist() == [5, 5]
+    # every selected training row is a real row of that class, relabelled in the order given
+    for x, y in zip(sub.train.x, sub.train.y, strict=True):
+        rows = np.flatnonzero((ds.train.x == x).all(axis=1))
+        assert len(rows) >= 1 and ds.train.y[rows[0]] == (7, 2)[y]
+    # validation and test keep every sample of the two classes
+    for name in ("val", "test"):
+        want = np.isin(ds[name].y, [7, 2]).sum()
+        assert len(sub[name].y) == want and set(sub[name].y.tolist()) == {0, 1}
+    again = ds.select_classes([7, 2], train_per_class=5, seed=1)
+    np.testing.assert_array_equal(again.train.x, sub.train.x)
+    other = ds.select_classes([7, 2], train_per_class=5, seed=2)
+    assert not np.array_equal(other.train.x, sub.train.x)
+
+
+def test_select_classes_bad_input_says_what_was_expected():
+    ds = load_dataset("digits")
+    with pytest.raises(
+        ValueError, match=r"classes must be distinct labels in 0\.\.9, got \[3, 3\]"
+    ):
+        ds.select_classes([3, 3])
+    with pytest.raises(ValueError, match=r"got \[10\]"):
+        ds.select_classes([10])
+    with pytest.raises(ValueError, match=r"fewer than train_per_class=1000"):
+        ds.select_classes([1], train_per_class=1000)
+    with pytest.raises(ValueError, match=r"only classification datasets have classes"):
+        load_dataset("sine", n_samples=20).select_classes([0])

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -149,6 +151,72 @@ class DatasetSplits:
             2
         """
         return self.description.num_classes
+
+    def select_classes(
+        self, classes: Sequence[int], train_per_class: int | None = None, seed: int = 0
+    ) -> DatasetSplits:
+        """Keep only ``classes`` (relabelled ``0..k-1`` in the order given), optionally few.
+
+        The tool of transfer-learning experiments: train on some classes, fine-tune on the
+        others from a handful of examples. ``train_per_class`` keeps that many training
+        samples of each class, drawn without replacement with ``seed``; validation and
+        test keep every sample of the chosen classes, so the accuracy stays comparable.
+
+        Raises:
+            ValueError: not a classification dataset, a class that does not exist or is
+                repeated, or fewer training samples of a class than ``train_per_class``.
+
+        Example:
+            >>> from gradfit.data import load_dataset
+            >>> ds = load_dataset("digits").select_classes([5, 6, 7, 8, 9], train_per_class=10)
+            >>> ds.sizes["train"], ds.num_classes, ds.description.classes[0]
+            (50, 5, '5')
+            >>> sorted(set(ds.test.y.tolist()))
+            [0, 1, 2, 3, 4]
+        """
+        info = self.description
+        who = f"select_classes ({info.name})"
+        if info.classes is None:
+            raise ValueError(f"{who}: only classification datasets have classes ({info.task})")
+        picked = [int(c) for c in classes]
+        bad = [c for c in picked if not 0 <= c < len(info.classes)]
+        if bad or not picked or len(set(picked)) != len(picked):
+            raise ValueError(
+                f"{who}: classes must be distinct labels in 0..{len(info.classes) - 1}, "
+                f"got {list(classes)}"
+            )
+        if train_per_class is not None and (
+            isinstance(train_per_class, bool) or int(train_per_class) < 1
+        ):
+            raise ValueError(f"{who}: train_per_class must be >= 1, got {train_per_class!r}")
+        lookup = np.full(len(info.classes), -1, dtype=np.int64)
+        lookup[picked] = np.arange(len(picked))
+        rng = np.random.default_rng(seed)
+
+        def keep(split: Split, per_class: int | None) -> Split:
+            new = lookup[split.y]
+            idx = np.flatnonzero(new >= 0)
+            if per_class is not None:
+                chosen = []
+                for k, c in enumerate(picked):
+                    hits = idx[new[idx] == k]
+                    if len(hits) < per_class:
+                        raise ValueError(
+                            f"{who}: class {info.classes[c]!r} has {len(hits)} training samples, "
+                            f"fewer than train_per_class={per_class}"
+                        )
+                    chosen.append(np.sort(rng.choice(hits, per_class, replace=False)))
+                idx = np.concatenate(chosen)
+            return Split(split.x[idx], new[idx])
+
+        described = dataclasses.replace(info, classes=tuple(info.classes[c] for c in picked))
+        return DatasetSplits(
+            keep(self.train, train_per_class),
+            keep(self.val, None),
+            keep(self.test, None),
+            described,
+            self.extras,
+        )
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())

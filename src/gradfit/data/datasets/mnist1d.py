@@ -101,5 +101,6 @@ def load(
         target_shape=(),
         classes=tuple(str(d) for d in range(10)),
         summary="MNIST-1D: 1-D digit templates with shear, scale, translation and noise",
+        extra={"layout": "sequence"},  # the last axis is time: RandomShift1d applies
     )
     return carve_validation(x, y, xt, yt, info, val_fraction=val_fraction, seed=seed, stratify=True)
