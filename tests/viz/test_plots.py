@@ -83,8 +83,123 @@ def test_histograms_across_epochs():
     assert len(fig2.axes) == 3
     with pytest.raises(ValueError, match="kind"):
         plot_histograms(snaps, "biases")
-    with pytest.raises(ValueError, match="Sequential"):
-        layer_snapshot(nn.Linear(3, 2), x)
+    # a model without sub-modules gives its own output
+    lin = nn.Linear(3, 2)
+    with gf.no_grad():
+        expected = lin(x).numpy()
+    np.testing.assert_array_equal(layer_snapshot(lin, x)["activations"]["output"], expected)
+
+
+def _no_hooks_left(model):
+    return all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_layer_snapshot_records_the_leaf_layers_of_a_non_sequential_model():
+    gf.manual_seed(0)
+    model = gf.models.cnn1d()
+    assert not isinstance(model, nn.Sequential)
+    model.train()
+    model.conv2.eval()  # a mixed state, to be restored module by module
+    x = gf.randn(6, 40)
+    snap = layer_snapshot(model, x)
+    acts = snap["activations"]
+    assert list(acts) == ["conv1", "conv2", "conv3", "linear"]
+    with gf.no_grad():
+        c1 = model.conv1(x.reshape(6, 1, 40))
+        c2 = model.conv2(c1.relu())
+        c3 = model.conv3(c2.relu())
+        out = model(x)
+    np.testing.assert_array_equal(acts["conv1"], c1.numpy())
+    np.testing.assert_array_equal(acts["conv2"], c2.numpy())
+    np.testing.assert_array_equal(acts["conv3"], c3.numpy())
+    np.testing.assert_array_equal(acts["linear"], out.numpy())
+    assert list(snap["weights"]) == [n for n, _ in model.named_parameters()]
+    assert _no_hooks_left(model)
+    assert [m.training for m in model.modules()] == [True, True, False, True, True]
+    # copies: a later change of the weights does not change the snapshot
+    with gf.no_grad():
+        model.linear.weight.data[...] = 0.0
+    assert np.abs(snap["weights"]["linear.weight"]).sum() > 0
+    fig = plot_histograms([snap, layer_snapshot(model, x)], "activations")
+    assert [ax.get_title() for ax in fig.axes] == [f"{n} (activations)" for n in acts]
+
+
+class _Pair(nn.Module):
+    """Nested blocks, a shared activation used twice, and a layer returning a tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = nn.Sequential(nn.Linear(3, 5), nn.Dropout(0.9), nn.Tanh())
+        self.act = nn.ReLU()
+        self.head = nn.Linear(5, 2)
+        self.split = _Split()
+
+    def forward(self, x):
+        h = self.act(self.block(x))
+        a, b = self.split(h)
+        return self.act(self.head(a + b)), b
+
+
+class _Split(nn.Module):
+    def forward(self, h):
+        return h * 0.5, h * 0.5
+
+
+def test_layer_snapshot_on_a_custom_module_with_dropout_and_a_tuple_output():
+    gf.manual_seed(1)
+    model = _Pair()
+    model.train()
+    x = gf.randn(4, 3)
+    acts = layer_snapshot(model, x)["activations"]
+    assert model.training and _no_hooks_left(model)
+    # leaves by dotted name, in module order; _Split returned a tuple and is skipped
+    assert list(acts) == ["block.0", "block.1", "block.2", "act", "head"]
+    model.eval()
+    with gf.no_grad():
+        h0 = model.block[0](x)
+        hb = model.block(x)
+        out, _ = model(x)
+    np.testing.assert_array_equal(acts["block.0"], h0.numpy())
+    np.testing.assert_array_equal(acts["block.1"], h0.numpy())  # eval mode: Dropout is off
+    np.testing.assert_array_equal(acts["block.2"], hb.numpy())
+    # the shared ReLU has one name, so it keeps its first call, not the model's output
+    np.testing.assert_array_equal(acts["act"], np.maximum(hb.numpy(), 0))
+    with gf.no_grad():
+        np.testing.assert_array_equal(acts["head"], model.head(model.act(hb)).numpy())
+    assert acts["act"].shape == (4, 5) and out.shape == (4, 2)  # not the second call
+
+
+def test_layer_snapshot_sequential_with_a_shared_layer_records_each_position():
+    relu = nn.ReLU()
+    net = nn.Sequential(nn.Linear(2, 3), relu, nn.Linear(3, 3), relu)
+    x = gf.randn(5, 2)
+    acts = layer_snapshot(net, x)["activations"]
+    assert list(acts) == ["0", "1", "2", "3"]
+    with gf.no_grad():
+        np.testing.assert_array_equal(acts["3"], net(x).numpy())
+        np.testing.assert_array_equal(acts["1"], relu(net[0](x)).numpy())
+    # a Sequential keeps its direct children as the layers, as before hooks, even nested
+    nested = nn.Sequential(nn.Sequential(nn.Linear(2, 3), nn.ReLU()), nn.Identity())
+    acts = layer_snapshot(nested, x)["activations"]
+    assert list(acts) == ["0", "1"]
+    with gf.no_grad():
+        np.testing.assert_array_equal(acts["0"], nested[0](x).numpy())
+    # copies: Identity hands its input through, yet changing x later leaves the snapshot
+    before = x.numpy().copy()
+    acts = layer_snapshot(nn.Sequential(nn.Identity()), x)["activations"]
+    with gf.no_grad():
+        x.data[...] = 0.0
+    np.testing.assert_array_equal(acts["0"], before)
+
+
+def test_layer_snapshot_removes_its_hooks_when_the_forward_pass_fails():
+    model = gf.models.cnn1d()
+    model.train()
+    with pytest.raises(ValueError):
+        layer_snapshot(model, gf.randn(2, 7))
+    assert _no_hooks_left(model) and all(m.training for m in model.modules())
+    with pytest.raises(TypeError, match="Module"):
+        layer_snapshot(object(), gf.randn(2, 7))
 
 
 def test_grad_norm_plot_shows_vanishing_gradients():

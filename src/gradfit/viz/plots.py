@@ -183,9 +183,26 @@ def plot_lr(history: Any, ax: Any = None) -> Any:
 def layer_snapshot(model: Any, x: Any = None) -> dict[str, dict[str, np.ndarray]]:
     """Copies of a model's weights and gradients per parameter, and activations per layer.
 
-    Activations are recorded when ``x`` is given and the model is a ``Sequential``: the
-    input goes through each child in turn (under ``gf.no_grad()``). Call it once per epoch
-    and pass the list to :func:`plot_histograms`.
+    With ``x``, activations of any ``gf.nn.Module`` are recorded by forward hooks
+    during one pass ``model(x)`` in evaluation mode under ``gf.no_grad()``: for a
+    ``Sequential`` the output of each direct child (keys ``"0"``, ``"1"``, ... or the
+    children's names); for any other model the output of each leaf module (one without
+    sub-modules) under its dotted name, such as ``"conv1"`` or ``"block.fc"``; a model
+    without sub-modules gives its own output as ``"output"``. Only layers that are
+    modules are seen (``x.relu()`` inside ``forward`` is not one). A module used in
+    several places records its k-th call under its k-th name; further calls, and
+    outputs that are not tensors, are skipped. Afterwards every module's training mode
+    is restored and the hooks removed, also when the forward pass fails. Call it once
+    per epoch and pass the list to :func:`plot_histograms`.
+
+    Args:
+        model: a ``gf.nn.Module`` (for weights and gradients, anything with
+            ``named_parameters()``).
+        x: an input batch for the activations; None records weights and gradients only.
+
+    Returns:
+        ``{"weights": {...}, "grads": {...}, "activations": {...}}``, each mapping a name
+        to a NumPy array copy; ``grads`` holds the parameters that have a gradient.
 
     Example:
         >>> import gradfit as gf
@@ -193,31 +210,65 @@ def layer_snapshot(model: Any, x: Any = None) -> dict[str, dict[str, np.ndarray]
         >>> snap = layer_snapshot(net, gf.randn(3, 2))
         >>> sorted(snap["weights"]), sorted(snap["activations"])
         (['0.bias', '0.weight'], ['0', '1'])
+        >>> acts = layer_snapshot(gf.models.cnn1d(), gf.randn(3, 40))["activations"]
+        >>> {name: a.shape for name, a in acts.items()}
+        {'conv1': (3, 25, 19), 'conv2': (3, 25, 10), 'conv3': (3, 25, 5), 'linear': (3, 10)}
     """
     from gradfit.autograd import no_grad
+    from gradfit.nn import Module, Sequential
+    from gradfit.tensor import Tensor
 
+    if x is not None and not isinstance(model, Module):
+        raise TypeError(
+            f"layer_snapshot: activations need a gf.nn.Module, got {type(model).__name__}; "
+            "pass x=None for weights and gradients only"
+        )
     snap: dict[str, dict[str, np.ndarray]] = {"weights": {}, "grads": {}, "activations": {}}
     for name, p in model.named_parameters():
         snap["weights"][name] = np.array(p.data, copy=True)
         if p.grad is not None:
             snap["grads"][name] = np.array(p.grad.data, copy=True)
-    if x is not None:
-        children = list(model.named_children())
-        if type(model).__name__ != "Sequential" or not children:
-            raise ValueError(
-                "layer_snapshot: activations need a gf.nn.Sequential model (its children are "
-                "run one by one); pass x=None for weights and gradients only"
-            )
-        was = getattr(model, "training", True)
+    if x is None:
+        return snap
+    if isinstance(model, Sequential):
+        layers = [(n, m) for n, m in model._modules.items() if m is not None]
+    else:
+        layers = [
+            (n, m)
+            for n, m in model.named_modules(remove_duplicate=False)
+            if n and not any(c is not None for c in m._modules.values())
+        ]
+    if not layers:
+        layers = [("output", model)]
+    names: dict[int, list[str]] = {}  # a shared module has several names, one per use
+    for name, m in layers:
+        names.setdefault(id(m), []).append(name)
+    calls: dict[int, int] = {}
+    recorded: dict[str, np.ndarray] = {}
+
+    def record(module: Any, args: tuple[Any, ...], output: Any) -> None:
+        k = calls.get(id(module), 0)
+        calls[id(module)] = k + 1
+        own = names[id(module)]
+        if k < len(own) and isinstance(output, Tensor):
+            recorded[own[k]] = np.array(output.data, copy=True)
+
+    modes = [(m, m.training) for m in model.modules()]
+    handles = []
+    try:
+        for _, m in layers:
+            if id(m) not in calls:  # one hook per module, however many names it has
+                calls[id(m)] = 0
+                handles.append(m.register_forward_hook(record))
         model.eval()
-        try:
-            with no_grad():
-                h = x
-                for name, child in children:
-                    h = child(h)
-                    snap["activations"][name] = np.array(h.data, copy=True)
-        finally:
-            model.train(was)
+        with no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        for m, mode in modes:
+            m.training = mode
+    snap["activations"] = {n: recorded[n] for n, _ in layers if n in recorded}
     return snap
 
 
