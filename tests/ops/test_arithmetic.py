@@ -166,3 +166,34 @@ def test_integer_tensor_to_negative_python_int_power_raises_as_torch():
     with pytest.raises(ValueError, match=r"pow: integers to negative integer powers .*int64"):
         gf.tensor([2]) ** -1
     check(lambda x: x**-1.0, lambda x: x**-1.0, [np.array([2, 4])])  # a float power is fine
+
+
+BOOL_POW = {
+    "bool ** bool": lambda L: L.tensor([True, False]) ** L.tensor([True, True]),
+    "pow(bool, bool)": lambda L: L.pow(L.tensor([True, False]), L.tensor([False, True])),
+    "bool ** True": lambda L: L.tensor([True, False]) ** True,
+    "bool ** False": lambda L: L.tensor([True, False]) ** False,
+    "True ** bool": lambda L: True ** L.tensor([True, False]),
+    "bool ** 2": lambda L: L.tensor([True, False]) ** 2,
+    "bool ** 0": lambda L: L.tensor([True, False]) ** 0,
+    "bool ** 2.5": lambda L: L.tensor([True, False]) ** 2.5,
+    "3 ** bool": lambda L: 3 ** L.tensor([True, False]),
+    "2.5 ** bool": lambda L: 2.5 ** L.tensor([True, False]),
+    "bool ** int": lambda L: L.tensor([True, False]) ** L.tensor([2, 3]),
+    "int ** bool": lambda L: L.tensor([2, 3]) ** L.tensor([True, False]),
+}
+
+
+@pytest.mark.parametrize("case", list(BOOL_POW))
+def test_bool_pow_matches_torch_values_dtypes_and_refusals(case):
+    fn = BOOL_POW[case]
+    try:
+        expected = fn(torch)
+    except (NotImplementedError, RuntimeError) as e:
+        assert "not implemented for 'Bool'" in str(e)
+        with pytest.raises(TypeError, match=r"pow: a bool tensor to a bool tensor power"):
+            fn(gf)
+        return
+    out = fn(gf)
+    assert str(out.dtype) == str(expected.dtype).removeprefix("torch."), case
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())

@@ -286,3 +286,21 @@ def test_reductions_with_zero_size_dims_match_torch(name, sd, keepdim, seed):
             fn(gf.tensor(x))
         return
     check(fn, fn, [x])
+
+
+@pytest.mark.parametrize(
+    ("shape", "dim"), [(s, d) for s in EMPTY_SHAPES for d in [None, 0, -1]], ids=str
+)
+def test_inf_norm_of_empty_tensors_matches_torch_and_names_norm(shape, dim):
+    x = rand(shape, np.float64, 1)
+
+    def fn(a):
+        return a.norm(p=float("inf")) if dim is None else a.norm(p=float("inf"), dim=dim)
+
+    try:
+        torch.linalg.vector_norm(torch.from_numpy(x), float("inf"), dim=dim)
+    except (RuntimeError, IndexError):  # the largest |x| of nothing: torch refuses it
+        with pytest.raises((ValueError, IndexError), match=r"^norm\(p=inf\): cannot reduce"):
+            fn(gf.tensor(x))
+        return
+    check(fn, lambda a: torch.linalg.vector_norm(a, float("inf"), dim=dim), [x])

@@ -387,14 +387,25 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
             )
         if a.dtype.kind != "f" and isinstance(b, float):
             a = a.float()
+        elif a.dtype.kind == "b":  # bool ** int is int64 in PyTorch
+            a = a.long()
         return PowScalar.apply(a, p=b)
+    if isinstance(a, Tensor) and isinstance(b, bool) and a.dtype.kind == "b":
+        # PyTorch: x ** True is x and x ** False is all True, and both stay bool
+        return Tensor._wrap(a.data.copy() if b else np.ones_like(a.data))
     if isinstance(b, Tensor) and isinstance(a, (int, float)) and not isinstance(a, bool):
-        if b.dtype.kind in "iu" and isinstance(a, int):  # int ** int tensor stays int (PyTorch)
+        if b.dtype.kind in "iub" and isinstance(a, int):  # int ** int tensor stays int (PyTorch)
             return Pow.apply(*tensors_of(a, b))
         if b.dtype.kind != "f":
             b = b.float()
         return RPowScalar.apply(b, base=a)
-    return Pow.apply(*tensors_of(a, b))
+    ta, tb = tensors_of(a, b)
+    if ta.dtype.kind == "b" and tb.dtype.kind == "b":
+        raise TypeError(
+            "pow: a bool tensor to a bool tensor power is not implemented (nor in PyTorch); "
+            "convert one side first, e.g. a.long() ** b"
+        )
+    return Pow.apply(ta, tb)
 
 
 def maximum(a: Any, b: Any) -> Tensor:

@@ -491,6 +491,8 @@ def norm(x: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tenso
     if p == 1:
         return Sum.apply(_abs(x), axes=axes, keepdim=keepdim)
     if p == float("inf"):
+        if x.data.size == 0:  # the largest |x| of nothing: PyTorch refuses it too
+            _check_nonempty(x.shape, axes, "norm(p=inf)")
         return AMax.apply(_abs(x), axes=axes, keepdim=keepdim, is_min=False)
     if not isinstance(p, (int, float)) or p <= 0:
         raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
