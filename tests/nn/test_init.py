@@ -102,3 +102,76 @@ def test_init_errors():
         init.calculate_gain("swish")
     with pytest.raises(TypeError, match="floating-point"):
         init.normal_(gf.zeros(2, dtype="int64"))
+
+
+# ---------------------------------------------------------------------------- no_init
+NO_INIT_CALLS = [
+    (init.uniform_, {"a": -1, "b": 1}),
+    (init.normal_, {"std": 2.0}),
+    (init.trunc_normal_, {}),
+    (init.constant_, {"val": 3.0}),
+    (init.zeros_, {}),
+    (init.ones_, {}),
+    (init.eye_, {}),
+    (init.xavier_uniform_, {}),
+    (init.xavier_normal_, {}),
+    (init.kaiming_uniform_, {}),
+    (init.kaiming_normal_, {}),
+    (init.orthogonal_, {}),
+]
+
+
+@pytest.mark.parametrize("fn,kw", NO_INIT_CALLS, ids=[f.__name__ for f, _ in NO_INIT_CALLS])
+def test_no_init_leaves_values_and_rng_alone_and_counts(fn, kw):
+    w = nn.Parameter(gf.full((4, 5), 7.0))
+    state = gf.random.get_rng_state()
+    with init.no_init():
+        assert fn(w, **kw) is w
+    np.testing.assert_array_equal(w.numpy(), np.full((4, 5), 7.0, np.float32))
+    assert gf.random.get_rng_state() == state
+    fn(w, **kw)  # the block is over: initialisers write again
+    assert not np.array_equal(w.numpy(), np.full((4, 5), 7.0, np.float32))
+    with pytest.raises(MemoryError, match="more than 19 elements"), init.no_init(max_numel=19):
+        fn(w, **kw)
+
+
+def test_no_init_still_checks_arguments():
+    with init.no_init():
+        with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+            init.kaiming_uniform_(gf.empty(3))
+        with pytest.raises(TypeError, match="floating-point"):
+            init.zeros_(gf.zeros(3, dtype=gf.int64))
+        with pytest.raises(ValueError, match="a <= b"):
+            init.uniform_(gf.empty(3), 1, 0)
+
+
+def test_no_init_limits_count_each_tensor_once_and_nest():
+    a, b = gf.empty(10), gf.empty(10)
+    with init.no_init(max_numel=20, max_tensors=2):
+        for _ in range(3):  # initialised again: still one tensor of 10
+            init.normal_(a)
+        init.zeros_(b)
+        # a nested block without limits keeps the outer ones
+        with init.no_init(), pytest.raises(MemoryError, match="more than 2 tensors"):
+            init.zeros_(gf.empty(1))
+    too_many = pytest.raises(MemoryError, match=r"more than 5 elements.*shape \(2, 3\)")
+    with too_many, init.no_init(max_numel=5):
+        init.zeros_(gf.empty(2, 3))
+    # an inner block with limits has its own
+    with init.no_init(max_numel=5), init.no_init(max_numel=100):
+        init.zeros_(gf.empty(50))
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="non-negative integer"), init.no_init(max_numel=bad):
+            pass
+    init.ones_(a)  # every block is closed, even those left by an exception
+    assert a.tolist() == [1.0] * 10
+
+
+def test_no_init_lets_a_layer_allocate_without_writing_or_drawing():
+    state = gf.random.get_rng_state()
+    with init.no_init():
+        lin = nn.Linear(300, 200)
+    assert lin.weight.shape == (200, 300) and lin.bias.shape == (200,)
+    assert gf.random.get_rng_state() == state
+    with pytest.raises(MemoryError, match="more than 1,000 elements"), init.no_init(max_numel=1000):
+        nn.Linear(300, 200)

@@ -6,6 +6,11 @@ given), and returns the tensor. The scale rules keep activations from
 vanishing or exploding through depth: Xavier/Glorot for tanh/sigmoid networks,
 Kaiming/He for ReLU networks.
 
+Inside :func:`no_init` (what :func:`gradfit.nn.utils.skip_init` uses) every
+function checks its arguments and then leaves the tensor as it is: building a
+module there allocates its weights without writing them or drawing any random
+numbers.
+
 Example:
     >>> import gradfit as gf
     >>> w = gf.nn.Parameter(gf.empty(256, 512))
@@ -16,7 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -30,6 +38,7 @@ __all__ = [
     "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
+    "no_init",
     "normal_",
     "ones_",
     "orthogonal_",
@@ -82,6 +91,105 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; one of {known}")
 
 
+class _LimitError(MemoryError):
+    """What :func:`no_init` raises when its limits are passed (models.load_model words it)."""
+
+
+class _Skipping:
+    """The state of one :func:`no_init` block: its limits and what it has skipped so far."""
+
+    __slots__ = ("max_numel", "max_tensors", "numel", "seen")
+
+    def __init__(self, max_numel: int | None, max_tensors: int | None) -> None:
+        self.max_numel, self.max_tensors = max_numel, max_tensors
+        self.numel = 0
+        self.seen: set[int] = set()
+
+    def count(self, tensor: Tensor) -> None:
+        key = id(tensor.data)
+        if key in self.seen:  # the same weights initialised twice (e.g. re-drawn by a model)
+            return
+        self.seen.add(key)
+        self.numel += int(tensor.data.size)
+        if self.max_tensors is not None and len(self.seen) > self.max_tensors:
+            raise _LimitError(
+                f"init.no_init: more than {self.max_tensors:,} tensors were built, the limit"
+            )
+        if self.max_numel is not None and self.numel > self.max_numel:
+            raise _LimitError(
+                f"init.no_init: the tensors built hold more than {self.max_numel:,} elements, "
+                f"the limit (the last one has shape {tuple(tensor.shape)})"
+            )
+
+
+_SKIP: contextvars.ContextVar[_Skipping | None] = contextvars.ContextVar(
+    "gradfit_no_init", default=None
+)
+
+
+@contextlib.contextmanager
+def no_init(max_numel: int | None = None, max_tensors: int | None = None) -> Iterator[None]:
+    """Make every initialiser in this module a no-op while the block runs.
+
+    Inside the block each function still checks its arguments, then returns the
+    tensor unchanged: no value is written and no random number is drawn, so a
+    layer built here keeps whatever its freshly allocated (``empty``) memory held.
+    Those values are garbage until you load real ones (``load_state_dict``).
+    :func:`gradfit.nn.utils.skip_init` is the one-call form.
+
+    ``max_numel`` and ``max_tensors`` bound what may be built: each tensor an
+    initialiser is called on is counted once, and a ``MemoryError`` is raised as
+    soon as the tensors counted hold more than ``max_numel`` elements, or there
+    are more than ``max_tensors`` of them. gradfit's layers allocate a weight with
+    ``empty`` (which reserves memory without touching it) and then initialise it,
+    so a too-large model is stopped before any of its memory is written.
+    Weights made without these initialisers are not counted. The flag is per
+    thread (a context variable); a nested block without limits keeps the outer
+    block's.
+
+    Example:
+        >>> import gradfit as gf
+        >>> w = gf.zeros(3)
+        >>> with gf.nn.init.no_init():
+        ...     _ = gf.nn.init.ones_(w)
+        >>> w
+        tensor([0., 0., 0.])
+        >>> try:
+        ...     with gf.nn.init.no_init(max_numel=100):
+        ...         _ = gf.nn.init.kaiming_uniform_(gf.empty(20, 10))
+        ... except MemoryError as e:
+        ...     print(e)
+        init.no_init: the tensors built hold more than 100 elements, the limit (the last one has shape (20, 10))
+    """
+    for name, limit in (("max_numel", max_numel), ("max_tensors", max_tensors)):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0
+        ):
+            raise ValueError(f"init.no_init: {name} must be a non-negative integer, got {limit!r}")
+    outer = _SKIP.get()
+    if outer is not None and max_numel is None and max_tensors is None:
+        state = outer
+    else:
+        state = _Skipping(
+            None if max_numel is None else int(max_numel),
+            None if max_tensors is None else int(max_tensors),
+        )
+    token = _SKIP.set(state)
+    try:
+        yield
+    finally:
+        _SKIP.reset(token)
+
+
+def _skipped(tensor: Tensor) -> bool:
+    """True inside :func:`no_init` (after counting ``tensor`` against its limits)."""
+    state = _SKIP.get()
+    if state is None:
+        return False
+    state.count(tensor)
+    return True
+
+
 def _check(tensor: Any, fn: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{fn}: expected a gf.Tensor, got {type(tensor).__name__}")
@@ -132,6 +240,8 @@ def uniform_(
     _check(tensor, "uniform_")
     if not a <= b:
         raise ValueError(f"init.uniform_: expected a <= b, got a={a}, b={b}")
+    if _skipped(tensor):
+        return tensor
     return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
 
 
@@ -152,6 +262,8 @@ def normal_(
     _check(tensor, "normal_")
     if std < 0:
         raise ValueError(f"init.normal_: std must be non-negative, got {std}")
+    if _skipped(tensor):
+        return tensor
     return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
 
 
@@ -174,6 +286,8 @@ def trunc_normal_(
     _check(tensor, "trunc_normal_")
     if not a < b:
         raise ValueError(f"init.trunc_normal_: expected a < b, got a={a}, b={b}")
+    if _skipped(tensor):
+        return tensor
     gen = _gen(generator)
     out = gen.normal(mean, std, tensor.data.size)
     bad = (out < a) | (out > b)
@@ -192,6 +306,8 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
         tensor([0.5, 0.5])
     """
     _check(tensor, "constant_")
+    if _skipped(tensor):
+        return tensor
     return _fill(tensor, val)
 
 
@@ -204,6 +320,8 @@ def zeros_(tensor: Tensor) -> Tensor:
         tensor([0., 0.])
     """
     _check(tensor, "zeros_")
+    if _skipped(tensor):
+        return tensor
     return _fill(tensor, 0)
 
 
@@ -216,6 +334,8 @@ def ones_(tensor: Tensor) -> Tensor:
         tensor([1., 1.])
     """
     _check(tensor, "ones_")
+    if _skipped(tensor):
+        return tensor
     return _fill(tensor, 1)
 
 
@@ -230,6 +350,8 @@ def eye_(tensor: Tensor) -> Tensor:
     _check(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"init.eye_: expected a 2-D tensor, got shape {tensor.shape}")
+    if _skipped(tensor):
+        return tensor
     return _fill(tensor, np.eye(*tensor.shape))
 
 
@@ -246,6 +368,8 @@ def xavier_uniform_(
     """
     _check(tensor, "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_uniform_")
+    if _skipped(tensor):
+        return tensor
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
     return _fill(tensor, _gen(generator).uniform(-a, a, tensor.shape))
@@ -264,6 +388,8 @@ def xavier_normal_(
     """
     _check(tensor, "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_normal_")
+    if _skipped(tensor):
+        return tensor
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
 
@@ -288,7 +414,7 @@ def kaiming_uniform_(
     """
     _check(tensor, "kaiming_uniform_")
     fan = _fan(tensor, mode, "kaiming_uniform_")
-    if 0 in tensor.shape:
+    if _skipped(tensor) or 0 in tensor.shape:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
@@ -312,7 +438,7 @@ def kaiming_normal_(
     """
     _check(tensor, "kaiming_normal_")
     fan = _fan(tensor, mode, "kaiming_normal_")
-    if 0 in tensor.shape:
+    if _skipped(tensor) or 0 in tensor.shape:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
@@ -339,7 +465,7 @@ def orthogonal_(
             f"init.orthogonal_: only tensors with 2 or more dimensions are supported, "
             f"got shape {tensor.shape}"
         )
-    if tensor.data.size == 0:
+    if _skipped(tensor) or tensor.data.size == 0:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.data.size // rows
