@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -87,3 +89,79 @@ def test_param_groups_weight_decay():
     ids = lambda ps: {id(p) for p in ps}
     assert ids(decay["params"]) == {id(model[0].weight), id(model[3].weight)}
     assert ids(no_decay["params"]) == {id(model[0].bias), id(model[2].weight)}
+
+
+# ---------------------------------------------------------------------------- skip_init
+def _built(factory):
+    """Build with factory() and return {name: (shape, dtype)} of its state."""
+    return {k: (v.shape, v.dtype) for k, v in factory().state_dict().items()}
+
+
+SKIP_CASES = {
+    "linear": (nn.Linear, (30, 20)),
+    "linear_no_bias": (nn.Linear, (30, 20), {"bias": False}),
+    "conv2d": (nn.Conv2d, (3, 8, 3)),
+    "embedding": (nn.Embedding, (10, 4)),
+    "batchnorm": (nn.BatchNorm1d, (6,)),
+    "layernorm": (nn.LayerNorm, ((4, 5),)),
+    "mlp_bn": (gf.models.mlp, ([64, 32, 16, 10],), {"batch_norm": True, "dropout": 0.1}),
+    "cnn_bn": (gf.models.cnn, (), {"image_size": 8, "batch_norm": True}),
+    "cnn1d": (gf.models.cnn1d, ()),
+    "mf": (gf.models.matrix_factorization, (5, 7), {"dim": 3, "global_mean": 3.5}),
+    "build_model": (gf.models.build_model, ({"name": "logistic", "in_features": 8, "num_classes": 3},)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SKIP_CASES))
+def test_skip_init_builds_the_same_architecture_without_initialising(case, monkeypatch):
+    cls, args, *rest = SKIP_CASES[case]
+    kwargs = rest[0] if rest else {}
+    expected = _built(lambda: cls(*args, **kwargs))
+    written = []
+    monkeypatch.setattr(gf.nn.init, "_fill", lambda t, v: written.append(t.shape))
+    state = gf.random.get_rng_state()
+    module = utils.skip_init(cls, *args, **kwargs)
+    assert gf.random.get_rng_state() == state, "an initialiser drew random numbers"
+    assert written == [], f"initialisers wrote {written}"
+    assert isinstance(module, nn.Module)
+    assert {k: (v.shape, v.dtype) for k, v in module.state_dict().items()} == expected
+    monkeypatch.undo()
+    model = cls(*args, **kwargs)  # initialised as usual once skip_init has returned
+    module.load_state_dict(model.state_dict())
+    for (k, a), b in zip(module.state_dict().items(), model.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=k)
+
+
+# each about 1 GB of float32 parameters and buffers, reserved but never written
+BIG = [
+    (nn.Linear, (16000, 16000)),
+    (nn.BatchNorm1d, (2**26,)),
+    (nn.LayerNorm, (2**27,)),
+    (nn.Embedding, (2**24, 16)),
+]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+@pytest.mark.parametrize("cls,args", BIG, ids=[c.__name__ for c, _ in BIG])
+def test_skip_init_does_not_touch_the_weights_memory(cls, args):
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    before = rss()
+    module = utils.skip_init(cls, *args)
+    grown = rss() - before
+    assert sum(v.data.nbytes for v in module.state_dict(keep_vars=True).values()) > 2**29
+    assert grown < 100 * 2**20, f"building grew the resident memory by {grown / 2**20:.0f} MB"
+
+
+def test_skip_init_errors():
+    with pytest.raises(TypeError, match=r"already built Linear \(pass the class"):
+        utils.skip_init(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="expected a module class or a function"):
+        utils.skip_init("Linear")
+    with pytest.raises(TypeError, match="returned int, not a gf.nn.Module"):
+        utils.skip_init(lambda: 3)
+    with pytest.raises(ValueError, match="in_features"):
+        utils.skip_init(nn.Linear, -1, 2)
+    assert float(nn.init.ones_(gf.zeros(2)).sum()) == 2.0  # initialisers are back on

@@ -27,6 +27,7 @@ import numpy as np
 
 from gradfit import backend
 from gradfit.autograd import no_grad
+from gradfit.nn import init
 from gradfit.nn.module import Module, Parameter
 from gradfit.ops.normalization import batch_norm, layer_norm
 from gradfit.tensor import Tensor
@@ -65,18 +66,23 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         dt = backend.default_float if dtype is None else backend.to_dtype(dtype)
         xp = backend.xp
+        # empty + gf.nn.init (not ones/zeros), so that skip_init writes nothing
         if self.affine:
-            self.weight = Parameter(Tensor._wrap(xp.ones(num_features, dt)))
+            self.weight = Parameter(init.ones_(Tensor._wrap(xp.empty(num_features, dt))))
             if bias:
-                self.bias = Parameter(Tensor._wrap(xp.zeros(num_features, dt)))
+                self.bias = Parameter(init.zeros_(Tensor._wrap(xp.empty(num_features, dt))))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor._wrap(xp.zeros(num_features, dt)))
-            self.register_buffer("running_var", Tensor._wrap(xp.ones(num_features, dt)))
+            self.register_buffer(
+                "running_mean", init.zeros_(Tensor._wrap(xp.empty(num_features, dt)))
+            )
+            self.register_buffer(
+                "running_var", init.ones_(Tensor._wrap(xp.empty(num_features, dt)))
+            )
             self.register_buffer(
                 "num_batches_tracked", Tensor._wrap(xp.zeros((), backend.default_int))
             )
@@ -235,10 +241,10 @@ class LayerNorm(Module):
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = bool(elementwise_affine)
         dt = backend.default_float if dtype is None else backend.to_dtype(dtype)
-        if self.elementwise_affine:
-            self.weight = Parameter(Tensor._wrap(backend.xp.ones(shape, dt)))
+        if self.elementwise_affine:  # empty + gf.nn.init, so that skip_init writes nothing
+            self.weight = Parameter(init.ones_(Tensor._wrap(backend.xp.empty(shape, dt))))
             if bias:
-                self.bias = Parameter(Tensor._wrap(backend.xp.zeros(shape, dt)))
+                self.bias = Parameter(init.zeros_(Tensor._wrap(backend.xp.empty(shape, dt))))
             else:
                 self.register_parameter("bias", None)
         else:

@@ -1,5 +1,5 @@
 """Training utilities: gradient clipping, parameters as one vector, explicit penalties,
-and weight-decay parameter groups.
+weight-decay parameter groups, and building a module without initialising it.
 
 Example:
     >>> import gradfit as gf
@@ -16,15 +16,17 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
+from gradfit.nn import init
 from gradfit.nn.module import Module, Parameter
 from gradfit.tensor import Tensor
 
 Params = Tensor | Iterable[Tensor]
+M = TypeVar("M", bound=Module)
 
 
 def _as_list(parameters: Params, who: str) -> list[Tensor]:
@@ -234,3 +236,49 @@ def param_groups_weight_decay(
         {"params": decay, "weight_decay": float(weight_decay)},
         {"params": undecayed, "weight_decay": 0.0},
     ]
+
+
+def skip_init(module_cls: Callable[..., M], *args: Any, **kwargs: Any) -> M:
+    """Build ``module_cls(*args, **kwargs)`` without running its weight initialisers.
+
+    Like ``torch.nn.utils.skip_init``, for when the weights are about to be
+    overwritten (loaded from a checkpoint): the parameters and buffers are
+    allocated (with ``empty``, so the memory is reserved but not written) and every
+    ``gf.nn.init`` function does nothing while the module is built (see
+    :func:`gradfit.nn.init.no_init`), so no random numbers are drawn either.
+    **The values are uninitialised garbage until you load real ones**, e.g. with
+    ``load_state_dict``. Unlike PyTorch's, ``module_cls`` need not take a
+    ``device`` argument: any class or function that returns a module works (a
+    layer, ``gf.models.mlp``, ``gf.models.build_model``). Values a layer sets
+    without ``gf.nn.init`` (e.g. an ``Embedding``'s padding row) are still set.
+
+    Example:
+        >>> import gradfit as gf
+        >>> state = gf.random.get_rng_state()
+        >>> lin = gf.nn.utils.skip_init(gf.nn.Linear, 1000, 500)  # weights: garbage
+        >>> lin.weight.shape, gf.random.get_rng_state() == state
+        ((500, 1000), True)
+        >>> _ = lin.load_state_dict(gf.nn.Linear(1000, 500).state_dict())  # now real
+        >>> net = gf.nn.utils.skip_init(gf.models.mlp, [64, 32, 10])
+        >>> [n for n, _ in net.named_parameters()]
+        ['fc1.weight', 'fc1.bias', 'out.weight', 'out.bias']
+    """
+    if isinstance(module_cls, Module):
+        name = type(module_cls).__name__
+        raise TypeError(
+            f"skip_init: expected a module class or a function returning a module, got an "
+            f"already built {name} (pass the class: skip_init({name}, ...))"
+        )
+    if not callable(module_cls):
+        raise TypeError(
+            f"skip_init: expected a module class or a function returning a module, "
+            f"got {type(module_cls).__name__}"
+        )
+    with init.no_init():
+        module = module_cls(*args, **kwargs)
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"skip_init: {getattr(module_cls, '__name__', module_cls)!r} returned "
+            f"{type(module).__name__}, not a gf.nn.Module"
+        )
+    return module
