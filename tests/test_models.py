@@ -317,3 +317,81 @@ def test_conv_models_fit_a_small_batch(config, shape) -> None:
         opt.step()
         first = first if first is not None else loss.item()
     assert loss.item() < 0.5 * first  # memorising 64 random labels: the gradients flow everywhere
+
+
+# ---------------------------------------------------------------------------- load_model
+@pytest.mark.parametrize("config,make_input,out_shape,count", ALL)
+def test_load_model_gives_back_the_saved_model_and_draws_no_random_numbers(
+    config, make_input, out_shape, count
+) -> None:
+    model = models.build_model(config)
+    if any(isinstance(m, gf.nn.BatchNorm1d | gf.nn.BatchNorm2d) for m in model.modules()):
+        model(make_input())  # move the running statistics away from their initial values
+    saved = model.state_dict()
+    cfg = json.loads(json.dumps(model.config))
+    state = gf.random.get_rng_state()
+    clone = models.load_model(cfg, saved)
+    assert gf.random.get_rng_state() == state
+    assert type(clone) is type(model) and clone.config == model.config
+    assert list(clone.state_dict()) == list(saved)
+    for k, v in clone.state_dict().items():
+        np.testing.assert_array_equal(v, saved[k], err_msg=k)
+    model.eval(), clone.eval()
+    x = make_input()
+    np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())
+
+
+def test_load_model_refuses_a_config_larger_than_its_state_before_writing() -> None:
+    saved = models.mlp([64, 32, 10]).state_dict()  # 2,410 elements in 4 tensors
+    cfg = {"name": "mlp", "sizes": [12000, 12000, 10]}
+    with pytest.raises(ValueError) as e:
+        models.load_model(cfg, saved)
+    msg = str(e.value)
+    assert msg.startswith("load_model: model 'mlp' from config {'name': 'mlp', 'sizes': [12000,")
+    assert "more weights than the state holds (2,410 elements in 4 tensors)" in msg
+    # many small layers: stopped by the number of tensors, long before 100,000 are built
+    with pytest.raises(ValueError, match="more weights than the state holds"):
+        models.load_model({"name": "mlp", "sizes": [1] * 100_000}, saved)
+
+
+def test_load_model_turns_absurd_sizes_into_one_line_value_errors() -> None:
+    saved = models.mlp([64, 32, 10]).state_dict()
+    # more than any machine can reserve, or more than an array may hold: one-line ValueErrors
+    for sizes in ([200_000, 200_000, 10], [2**40, 2**40, 10], [10**30, 2, 1]):
+        with pytest.raises(ValueError, match=r"^load_model: .*'mlp'") as e:
+            models.load_model({"name": "mlp", "sizes": sizes}, saved)
+        assert "\n" not in str(e.value)
+
+
+def test_load_model_lists_the_first_mismatches() -> None:
+    saved = models.mlp([64, 32, 10]).state_dict()
+    with pytest.raises(ValueError) as e:
+        models.load_model({"name": "mlp", "sizes": [64, 16, 10]}, saved)
+    assert "shape mismatches: fc1.weight (32, 64) in the state vs (16, 64) in the model" in str(
+        e.value
+    )
+    deep = models.mlp([8, 4, 4, 4, 4, 4, 4, 4, 2])  # fc1..fc7 and out
+    state = {f"x.{k}": v for k, v in deep.state_dict().items()}
+    with pytest.raises(ValueError) as e:
+        models.load_model(deep.config, state)
+    msg = str(e.value)
+    assert "missing keys: 'fc1.weight', 'fc1.bias'," in msg and "and 11 more" in msg
+    assert "unexpected keys: 'x.fc1.weight'," in msg
+    assert "\n" not in msg
+    bad = dict(saved, **{"fc1.bias": np.zeros(32, np.complex64)})
+    with pytest.raises(
+        ValueError, match=r"Sequential: Size mismatch\(es\): fc1.bias: .*complex64.*; No parameter"
+    ):
+        models.load_model({"name": "mlp", "sizes": [64, 32, 10]}, bad)
+
+
+def test_load_model_bad_arguments() -> None:
+    saved = models.mlp([4, 2]).state_dict()
+    with pytest.raises(ValueError, match="cannot build model 'resnet'.*unknown model"):
+        models.load_model({"name": "resnet"}, saved)
+    with pytest.raises(ValueError, match="cannot build model 'mlp'.*arguments are"):
+        models.load_model({"name": "mlp", "sizes": [4, 2], "depth": 3}, saved)
+    with pytest.raises(TypeError, match="config must be a dict"):
+        models.load_model([("name", "mlp")], saved)
+    with pytest.raises(TypeError, match="state_dict must be a mapping"):
+        models.load_model({"name": "mlp", "sizes": [4, 2]}, list(saved.values()))

@@ -5,7 +5,9 @@ Every builder (``mlp``, ``cnn``, ``cnn1d``, ``logistic``, ``linear``,
 complete config as ``model.config``: a dict with the model's ``"name"`` and every
 argument of the builder (defaults filled in, tuples as lists), so that
 ``build_model(model.config)`` rebuilds the same architecture without the user's
-code. A checkpoint stores that dict as JSON beside the weights.
+code. A checkpoint stores that dict as JSON beside the weights, and
+``load_model(config, state_dict)`` rebuilds a model from the two safely, even
+when the config comes from an untrusted file.
 
 Example:
     >>> import gradfit as gf
@@ -46,6 +48,7 @@ __all__ = [
     "cnn1d",
     "linear",
     "list_models",
+    "load_model",
     "logistic",
     "matrix_factorization",
     "mlp",
@@ -197,6 +200,125 @@ def build_model(config: Mapping[str, Any]) -> Module:
     cfg = dict(config)
     _, entry = _entry(cfg.pop("name"), "build_model")
     return entry.public(**copy.deepcopy(cfg))
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (Tensor, np.ndarray)):
+        return tuple(int(d) for d in value.shape)
+    return tuple(int(d) for d in np.shape(value))
+
+
+def _short(config: Any, limit: int = 200) -> str:
+    text = repr(dict(config)) if isinstance(config, Mapping) else repr(config)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _first(items: list[str], n: int = 5) -> str:
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def load_model(config: Mapping[str, Any], state_dict: Mapping[str, Any]) -> Module:
+    """Build the model ``config`` describes and load ``state_dict`` into it, for untrusted input.
+
+    This is :func:`build_model` followed by ``load_state_dict``, made safe for a
+    config and weights read from a file (a checkpoint): whatever the config says,
+    memory stays bounded by the size of ``state_dict``, and a config that does not
+    fit the weights fails fast with a ``ValueError`` instead of first allocating
+    and randomly initialising what it asks for (``"sizes": [100000, 100000, 10]``
+    would be 40 GB).
+
+    How: the model is built under ``gf.nn.init.no_init`` with limits taken from
+    the state: at most as many elements, and as many tensors, as ``state_dict``
+    holds. gradfit's layers allocate each weight with ``empty`` (address space
+    only: no page is written) and then call a ``gf.nn.init`` function, which under
+    ``no_init`` writes nothing, draws no random numbers, and counts the tensor; the
+    first tensor over either limit stops the build. An honest config describes
+    exactly the state's tensors, so it is never refused. Then the keys and shapes
+    of the built model are compared with the state's, and only when they all match
+    are the values copied in, the one time the model's memory is written. Counting
+    at the initialisers, rather than estimating a parameter count from the config
+    beforehand, needs no per-architecture formula and so covers models added with
+    :func:`register_model` too, provided their layers initialise their weights
+    through ``gf.nn.init`` (weights filled otherwise are built unchecked, though
+    the shape comparison still rejects them before loading). The random number
+    generator is left untouched.
+
+    Raises:
+        ValueError: the config cannot be built (unknown model, bad or absurd values,
+            more weights than the state holds, out of memory) or its model does not
+            fit the state (missing or unexpected keys, different shapes or dtypes);
+            the message names the model and the config and lists the first problems.
+        TypeError: ``config`` or ``state_dict`` is not a mapping.
+
+    Example:
+        >>> import gradfit as gf
+        >>> net = gf.models.mlp([64, 32, 10])
+        >>> clone = gf.models.load_model(net.config, net.state_dict())
+        >>> bool((clone.fc1.weight == net.fc1.weight).all())
+        True
+        >>> gf.models.load_model({"name": "mlp", "sizes": [6400, 3200, 10]}, net.state_dict())
+        Traceback (most recent call last):
+        ...
+        ValueError: load_model: model 'mlp' from config {'name': 'mlp', 'sizes': [6400, 3200, 10]} has more weights than the state holds (2,410 elements in 4 tensors); refused before writing any
+        >>> gf.models.load_model({"name": "mlp", "sizes": [64, 16, 10]}, net.state_dict())
+        Traceback (most recent call last):
+        ...
+        ValueError: load_model: the state does not fit model 'mlp' from config {'name': 'mlp', 'sizes': [64, 16, 10]}: shape mismatches: fc1.weight (32, 64) in the state vs (16, 64) in the model, fc1.bias (32,) in the state vs (16,) in the model, out.weight (10, 32) in the state vs (10, 16) in the model
+    """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"load_model: config must be a dict, got {type(config).__name__}")
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"load_model: state_dict must be a mapping of names to arrays, "
+            f"got {type(state_dict).__name__}"
+        )
+    name = config.get("name")
+    where = f"model {name!r} from config {_short(config)}"
+    try:
+        shapes = {str(k): _shape_of(v) for k, v in state_dict.items()}
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"load_model: the state_dict holds a value that is not an array: {e}"
+        ) from None
+    budget = sum(math.prod(s) for s in shapes.values())
+    try:
+        with nn.init.no_init(max_numel=budget, max_tensors=len(shapes)):
+            model = build_model(config)
+    except nn.init._LimitError:
+        raise ValueError(
+            f"load_model: {where} has more weights than the state holds ({budget:,} elements "
+            f"in {len(shapes)} tensors); refused before writing any"
+        ) from None
+    except (MemoryError, ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"load_model: cannot build {where}: {e}") from None
+    targets = model.state_dict(keep_vars=True)
+    missing = [repr(k) for k in targets if k not in shapes]
+    unexpected = [repr(k) for k in shapes if k not in targets]
+    wrong = [
+        f"{k} {shapes[k]} in the state vs {tuple(t.shape)} in the model"
+        for k, t in targets.items()
+        if k in shapes and shapes[k] != tuple(t.shape)
+    ]
+    problems = [
+        f"{what}: {_first(items)}"
+        for what, items in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("shape mismatches", wrong),
+        )
+        if items
+    ]
+    if problems:
+        raise ValueError(f"load_model: the state does not fit {where}: {'; '.join(problems)}")
+    try:
+        model.load_state_dict(state_dict)
+    except (ValueError, TypeError, RuntimeError) as e:  # e.g. a dtype that cannot be cast
+        detail = ""
+        for line in filter(None, (line.strip() for line in str(e).splitlines())):
+            detail += ("" if not detail else " " if detail.endswith(":") else "; ") + line
+        raise ValueError(f"load_model: the state does not fit {where}: {detail}") from None
+    return model
 
 
 # ---------------------------------------------------------------------------- checks
@@ -534,7 +656,9 @@ class MatrixFactorization(Module):
         self.item_factors = emb(n_items, dim)
         self.user_bias = emb(n_users, 1)
         self.item_bias = emb(n_items, 1)
-        self.global_bias = Parameter(np.full((), global_mean, dtype=np.float32))
+        # empty + gf.nn.init (not np.full), so that skip_init writes nothing
+        self.global_bias = Parameter(Tensor._wrap(np.empty((), dtype=np.float32)))
+        nn.init.constant_(self.global_bias, global_mean)
         for table in (self.user_factors, self.item_factors):
             nn.init.normal_(table.weight, 0.0, init_std)
         for table in (self.user_bias, self.item_bias):
