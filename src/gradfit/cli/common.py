@@ -186,15 +186,18 @@ def open_checkpoint(path: str) -> Any:
 
 
 def model_from_checkpoint(ckpt: Any) -> Any:
-    """Rebuild the model a checkpoint describes and load its weights."""
-    from gradfit.models import build_model
+    """Rebuild the model a checkpoint describes and load its weights.
+
+    The file is untrusted: ``gf.models.load_model`` bounds what its model config may
+    allocate by the weights stored beside it, so a crafted config fails fast here.
+    """
+    from gradfit.models import load_model
 
     mcfg = (ckpt.meta.get("config") or {}).get("model_config")
     if not mcfg:
         raise UsageError(f"checkpoint {ckpt.path}: it records no model config to rebuild from")
     try:
-        model = build_model(mcfg)
-        model.load_state_dict(ckpt.model_state)
+        model = load_model(mcfg, ckpt.model_state)
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise UsageError(f"checkpoint {ckpt.path}: cannot rebuild its model: {e}") from None
     model.eval()
