@@ -171,6 +171,12 @@ BAD = [
     (["--freeze", "fc1"], "--freeze needs --init-from"),
     (["--early-stopping", "-1"], "--early-stopping must be >= 0"),
     (["--embedding-dim", "0"], "--embedding-dim must be a positive integer"),
+    (["--classes", "3,3"], "--classes: expected class labels such as 5-9 or 0,2,4"),
+    (["--classes", "12"], "--classes: select_classes (digits): classes must be distinct labels"),
+    (["--train-per-class", "0"], "--train-per-class must be a positive integer"),
+    (["--train-per-class", "500"], "fewer than train_per_class=500"),
+    (["--shift", "-1"], "--shift must be a non-negative integer"),
+    (["--shift", "2"], "--shift 2: needs images (N, C, H, W) or sequences; --data digits"),
 ]
 
 
@@ -300,3 +306,57 @@ def test_early_stopping_checkpoint_is_the_model_that_was_tested(tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     ev = gradfit("evaluate", str(out), "--json")
     assert json.loads(ev.stdout)["test_accuracy"] == pytest.approx(saved["test_accuracy"])
+
+
+def test_resume_with_more_epochs_replans_the_schedule(tmp_path):
+    run = tmp_path / "run"
+    opts = ["--hidden", "16", "--no-baselines", "--quiet", "--lr", "0.1", "--schedule", "cosine"]
+    assert gradfit("train", *opts, "--epochs", "3", "--out", str(run)).returncode == 0
+    r = gradfit("train", "--resume", str(run), "--epochs", "6", "--quiet", "--no-baselines")
+    assert r.returncode == 0, r.stderr
+    assert "re-planned for 6" in r.stdout
+    lrs = [row["lr"] for row in json.loads((run / "metrics.json").read_text())["history"]]
+    # epochs 1-3 followed the 3-epoch cosine; 4-6 follow a 6-epoch cosine from its epoch 4
+    want = [0.05 * (1 + np.cos(np.pi * e / 3)) for e in range(3)]
+    want += [0.05 * (1 + np.cos(np.pi * e / 6)) for e in range(3, 6)]
+    np.testing.assert_allclose(lrs, want, rtol=1e-6, atol=1e-12)
+
+
+def test_fine_tune_on_other_classes_from_the_command_line(tmp_path):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    common = ["--model", "cnn", "--no-baselines", "--quiet"]
+    r = gradfit("train", *common, "--classes", "0-4", "--epochs", "3", "--out", str(base))
+    assert r.returncode == 0, r.stderr
+    r = gradfit(
+        "train",
+        *common,
+        "--classes",
+        "5-9",
+        "--train-per-class",
+        "10",
+        "--epochs",
+        "10",
+        "--init-from",
+        str(base),
+        "--freeze",
+        "features",
+        "--out",
+        str(tuned),
+    )
+    assert r.returncode == 0, r.stderr
+    # five classes both times, but other labels: the output layer must be new
+    assert "new output layer for 5 classes" in r.stdout
+    assert "(50 train /" in r.stdout
+    b = load_checkpoint(base / "checkpoint.safetensors").model_state
+    t = load_checkpoint(tuned / "checkpoint.safetensors").model_state
+    frozen = [k for k in b if k.startswith("features")]
+    assert frozen
+    for k in frozen:
+        np.testing.assert_array_equal(t[k], b[k], err_msg=k)
+    head = [k for k in b if not k.startswith("features")]
+    assert any(not np.array_equal(t[k], b[k]) for k in head)
+    metrics = json.loads((tuned / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.6  # 5 classes: chance is 0.2
+    ev = gradfit("evaluate", str(tuned))
+    assert ev.returncode == 0, ev.stderr
+    assert f"{metrics['test_accuracy']:.4f}" in ev.stdout

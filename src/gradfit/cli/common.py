@@ -41,6 +41,17 @@ def load_data(cfg: dict[str, Any]) -> Any:
         data = load_dataset(cfg["data"], **options)
     except (FileNotFoundError, OSError, ValueError, KeyError, TypeError, ImportError) as e:
         raise UsageError(f"--data {cfg['data']}: {e}") from None
+    if cfg.get("classes") is not None or cfg.get("train_per_class") is not None:
+        classes = cfg.get("classes")
+        if classes is None:  # --train-per-class alone: few samples of every class
+            classes = range(data.num_classes or 0)
+        try:
+            data = data.select_classes(
+                classes, train_per_class=cfg.get("train_per_class"), seed=cfg.get("seed", 0)
+            )
+        except ValueError as e:
+            flag = "--train-per-class" if "train_per_class" in str(e) else "--classes"
+            raise UsageError(f"{flag}: {e}") from None
     return data
 
 

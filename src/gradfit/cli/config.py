@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "embedding_dim": 16,
     "early_stopping": 0,
     "val_fraction": None,
+    "classes": None,
+    "train_per_class": None,
+    "shift": 0,
 }
 
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
@@ -69,6 +72,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "embedding_dim": (int,),
     "early_stopping": (int,),
     "val_fraction": (float, int, type(None)),
+    "classes": (list, str, type(None)),
+    "train_per_class": (int, type(None)),
+    "shift": (int,),
 }
 
 
@@ -97,6 +103,34 @@ def parse_hidden(value: Any) -> list[int]:
         if n <= 0 or (isinstance(s, float) and not float(s).is_integer()):
             raise UsageError(f"--hidden: layer sizes must be positive integers, got {value!r}")
         out.append(n)
+    return out
+
+
+def parse_classes(value: Any) -> list[int] | None:
+    """``"5-9"``, ``"0,2,4"`` or a list of labels -> a list of class labels (None: all).
+
+    Example:
+        >>> parse_classes("5-9"), parse_classes("0, 2,4"), parse_classes(None)
+        ([5, 6, 7, 8, 9], [0, 2, 4], None)
+    """
+    if value is None:
+        return None
+    bad = UsageError(
+        f"--classes: expected class labels such as 5-9 or 0,2,4 (distinct, >= 0), got {value!r}"
+    )
+    items = value if isinstance(value, list) else str(value).split(",")
+    out: list[int] = []
+    for item in items:
+        if isinstance(item, bool | float):
+            raise bad
+        text = str(item).strip()
+        lo, dash, hi = text.partition("-")
+        try:
+            out += list(range(int(lo), int(hi) + 1)) if dash else [int(text)]
+        except ValueError:
+            raise bad from None
+    if not out or min(out) < 0 or len(set(out)) != len(out):
+        raise bad
     return out
 
 
@@ -148,6 +182,12 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
     cfg.update(toml or {})
     cfg.update({k: v for k, v in flags.items() if v is not None})
     cfg["hidden"] = parse_hidden(cfg["hidden"])
+    cfg["classes"] = parse_classes(cfg["classes"])
+    tpc = cfg["train_per_class"]
+    if tpc is not None and (not isinstance(tpc, int) or tpc <= 0):
+        raise UsageError(f"--train-per-class must be a positive integer, got {tpc!r}")
+    if not isinstance(cfg["shift"], int) or cfg["shift"] < 0:
+        raise UsageError(f"--shift must be a non-negative integer (0: off), got {cfg['shift']!r}")
     for key in ("epochs", "batch_size"):
         if not isinstance(cfg[key], int) or cfg[key] <= 0:
             raise UsageError(

@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
     a("--embedding-dim", type=int, help="factor dimension of matrix factorisation")
     a("--early-stopping", type=int, help="stop after this many epochs without val improvement")
     a("--val-fraction", type=float, help="share of the training data held out for validation")
+    a("--classes", help="train on these class labels only, e.g. 0-4 or 5,7 (relabelled 0..k-1)")
+    a("--train-per-class", type=int, help="keep this many training samples of each class")
+    a("--shift", type=int, help="augment: random shifts of up to N pixels or sequence steps")
     a("--out", help="output directory (default runs/<timestamp>)")
     a("--overwrite", action="store_true", help="allow writing into a run directory that exists")
     a("--resume", metavar="RUN_DIR_OR_CHECKPOINT", help="continue a run from its checkpoint")
@@ -94,6 +97,27 @@ def _out_dir(args: argparse.Namespace, resume_path: Path | None) -> Path:
     return out
 
 
+# schedules whose shape depends on the number of epochs (see common.make_scheduler)
+PLANNED_SCHEDULES = ("cosine", "step", "linear", "onecycle")
+
+
+def _replan(trainer: Any, cfg: dict[str, Any], optimizer: Any, steps_per_epoch: int) -> Any:
+    """A fresh schedule over ``cfg['epochs']``, advanced to where the resumed run is.
+
+    Resuming with a different ``--epochs`` means the user wants a longer (or shorter)
+    run; the checkpoint's schedule still describes the old length (a cosine schedule
+    would pass its minimum and rise again). The optimizer's groups keep their
+    ``initial_lr``, so the new schedule starts from the same base learning rate.
+    """
+    for group in optimizer.param_groups:  # chainable schedules start from the current lr
+        group["lr"] = group.get("initial_lr", group["lr"])
+    scheduler = common.make_scheduler(cfg, optimizer, steps_per_epoch)
+    done = trainer.global_step if trainer.scheduler_interval == "step" else trainer.epoch
+    for _ in range(done):
+        scheduler.step()
+    return scheduler
+
+
 def _freeze(model: Any, prefixes: list[str]) -> list[str]:
     names = [n for n, _ in model.named_parameters()]
     frozen = []
@@ -110,6 +134,25 @@ def _freeze(model: Any, prefixes: list[str]) -> list[str]:
     return frozen
 
 
+def _augmentation(cfg: dict[str, Any], data: Any) -> Any:
+    """The training-time transform ``--shift`` asks for (None when it is 0)."""
+    from gradfit.data.transforms import RandomShift, RandomShift1d
+
+    shift = cfg.get("shift") or 0
+    if not shift:
+        return None
+    info = data.description
+    if info.extra.get("layout") == "sequence":
+        return RandomShift1d(shift)
+    if len(info.input_shape) == 3:
+        return RandomShift(shift)
+    raise UsageError(
+        f"--shift {shift}: needs images (N, C, H, W) or sequences; --data {cfg['data']} with "
+        f"--model {cfg['model']} gives flat vectors of shape {tuple(info.input_shape)}"
+        + (" (use --model cnn for the image view)" if cfg["data"] == "digits" else "")
+    )
+
+
 def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
     from gradfit.data import ArrayDataset, DataLoader
 
@@ -119,7 +162,13 @@ def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
         return ArrayDataset(split.x, common.targets_for(task, split.y))
 
     gen = np.random.Generator(np.random.PCG64(cfg["seed"]))
-    train = DataLoader(ds(data.train), batch_size=cfg["batch_size"], shuffle=True, generator=gen)
+    train = DataLoader(
+        ds(data.train),
+        batch_size=cfg["batch_size"],
+        shuffle=True,
+        generator=gen,
+        transform=_augmentation(cfg, data),
+    )
     bs = max(256, cfg["batch_size"])
     val = DataLoader(ds(data.val), batch_size=bs) if len(data.val.x) else None
     test = DataLoader(ds(data.test), batch_size=bs)
@@ -128,7 +177,7 @@ def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Train as configured; returns the exit code."""
-    from gradfit.models import build_model, replace_head
+    from gradfit.models import build_model, load_model, replace_head
     from gradfit.train import (
         CSVLogger,
         EarlyStopping,
@@ -165,17 +214,27 @@ def run(args: argparse.Namespace) -> int:
         model = common.model_from_checkpoint(base)
         if data.task == "classification":
             out_layer = [p for n, p in model.named_parameters()][-1]
-            if out_layer.shape[0] != data.num_classes:
+            base_run = (base.meta.get("config") or {}).get("run") or {}
+            same_labels = (base_run.get("data"), base_run.get("classes")) == (
+                cfg["data"],
+                cfg["classes"],
+            )
+            if out_layer.shape[0] != data.num_classes or not same_labels:
                 model = replace_head(model, data.num_classes)
+                print(f"new output layer for {data.num_classes} classes ({cfg['data']})")
         mcfg = model.config
         frozen = _freeze(model, args.freeze or [])
         cfg["model"] = mcfg["name"]
     else:
         mcfg = common.model_config_for(cfg, data)
         try:
-            model = build_model(mcfg)
+            if resume_ckpt is not None:  # an untrusted file: memory bounded by its weights
+                model = load_model(mcfg, resume_ckpt.model_state)
+            else:
+                model = build_model(mcfg)
         except (ValueError, TypeError) as e:
-            raise UsageError(f"--model {cfg['model']}: {e}") from None
+            where = f"--resume {resume_path}" if resume_ckpt else f"--model {cfg['model']}"
+            raise UsageError(f"{where}: {e}") from None
 
     train_loader, val_loader, test_loader = _loaders(cfg, data)
     try:
@@ -218,10 +277,12 @@ def run(args: argparse.Namespace) -> int:
             )
         print(f"resuming {resume_path} at epoch {trainer.epoch + 1} of {cfg['epochs']}")
         planned = saved.get("epochs")
-        if planned != cfg["epochs"] and cfg["schedule"] != "none":
+        if planned != cfg["epochs"] and cfg["schedule"] in PLANNED_SCHEDULES:
+            trainer.scheduler = _replan(trainer, cfg, optimizer, len(train_loader))
             print(
-                f"note: the {cfg['schedule']} schedule was planned for {planned} epochs and keeps "
-                f"that plan; the run now goes to {cfg['epochs']}"
+                f"note: the {cfg['schedule']} schedule was planned for {planned} epochs; it is "
+                f"re-planned for {cfg['epochs']} and goes on from epoch {trainer.epoch} of the new "
+                f"plan (lr {optimizer.param_groups[0]['lr']:.3g})"
             )
 
     n_params = sum(p.numel() for p in model.parameters())
