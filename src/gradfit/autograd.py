@@ -11,6 +11,11 @@ arrays are freed as soon as the user drops them and the backward pass is done.
 so a chain of 100,000 operations is fine), applies the chain rule node by node,
 and releases each node's saved arrays as it goes unless ``retain_graph=True``.
 
+Hooks (``Tensor.register_hook``) and ``Tensor.retain_grad`` are kept where the
+walk sees a tensor's gradient complete: on its node for a non-leaf, on the tensor
+for a leaf. While no hook or retain_grad exists anywhere (the usual case),
+:func:`backward` checks for them once per call, not once per node.
+
 Example:
     >>> import gradfit as gf
     >>> x = gf.tensor([1.0, 2.0], requires_grad=True)
@@ -22,8 +27,10 @@ Example:
 from __future__ import annotations
 
 import functools
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -200,7 +207,15 @@ class Function:
         tensor([6.])
     """
 
-    __slots__ = ("__weakref__", "needs_input_grad", "out_meta", "parents", "saved", "versions")
+    __slots__ = (
+        "__weakref__",
+        "_hooks",  # a _TensorHooks once its output has hooks or retains grad; unset otherwise
+        "needs_input_grad",
+        "out_meta",
+        "parents",
+        "saved",
+        "versions",
+    )
 
     #: Set on subclasses that cannot be differentiated (argmax, comparisons).
     differentiable = True
@@ -275,6 +290,146 @@ class Function:
 _Tensor: Any = None  # set by gradfit.tensor to break the import cycle
 _NO_GRADS = [(False,) * n for n in range(8)]
 _NEEDS_ONE = (True,)
+
+
+# --------------------------------------------------------------------------- tensor hooks
+
+
+def _no_hooks() -> None:
+    return None
+
+
+class _TensorHooks:
+    """The gradient hooks of one tensor, and whether it retains its gradient.
+
+    A leaf keeps this on itself; a non-leaf's is kept on its node (``grad_fn``),
+    where the walk sees the tensor's gradient, so it lives as long as the graph that
+    can call it (as in PyTorch, a hook on an intermediate tensor still runs after
+    the tensor itself is dropped).
+
+    ``live`` counts the states that exist by the id of their owner: while it is
+    empty, :func:`backward` does no hook work at all, and otherwise it looks for
+    hooks only on the nodes and leaves it lists.
+    """
+
+    __slots__ = ("__weakref__", "hooks", "owner_id", "retain")
+
+    live: ClassVar[dict[int, int]] = {}
+
+    def __init__(self, owner: Function | Tensor) -> None:
+        self.hooks: OrderedDict[int, Callable[[Tensor], Tensor | None]] = OrderedDict()
+        self.retain: weakref.ref[Tensor] | None = None  # the non-leaf whose .grad to fill
+        self.owner_id = key = id(owner)
+        live = _TensorHooks.live
+        live[key] = live.get(key, 0) + 1
+
+    def __del__(self) -> None:
+        live, key = type(self).live, self.owner_id
+        n = live.pop(key, 0) - 1
+        if n > 0:
+            live[key] = n
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        # copies and pickles of a tensor or a graph leave its hooks behind, as in PyTorch
+        return (_no_hooks, ())
+
+    def active(self) -> bool:
+        return bool(self.hooks) or (self.retain is not None and self.retain() is not None)
+
+
+def _tensor_hooks(t: Tensor) -> _TensorHooks:
+    """The hook state of ``t`` (made on first use): on its node, or on ``t`` if a leaf."""
+    owner = t if t.grad_fn is None else t.grad_fn
+    st = getattr(owner, "_hooks", None)  # the slot is left unset on the hot path
+    if st is None:
+        st = owner._hooks = _TensorHooks(owner)
+    return st
+
+
+def _active_hooks(owner: Function | Tensor) -> _TensorHooks | None:
+    """``owner``'s hook state if it still has work to do; an empty one is dropped."""
+    st = getattr(owner, "_hooks", None)
+    if st is None or st.active():
+        return st
+    owner._hooks = None  # every hook was removed: future walks can skip hook work again
+    return None
+
+
+def _run_hooks(
+    st: _TensorHooks,
+    g: np.ndarray,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    owned: set[int],
+) -> np.ndarray:
+    """Call ``st``'s hooks on the complete gradient ``g`` and fill a retained ``.grad``.
+
+    Hooks run in registration order, unrecorded (as the rest of backward), each on
+    what the previous one returned. A hook may keep its argument or its result, so
+    it never gets an array that a leaf's ``.grad`` holds (later passes add to those
+    in place), and the gradient passed on is marked ``owned``: no leaf adopts it as
+    its ``.grad`` without a copy. Returns that gradient.
+    """
+    global _grad_enabled
+    if st.hooks:
+        if id(g) in owned:  # some leaf's .grad, or the caller's array
+            g = g.copy()
+        prev, _grad_enabled = _grad_enabled, False
+        try:
+            for hook in list(st.hooks.values()):  # a hook may remove itself
+                out = hook(_Tensor._wrap(g))
+                if out is not None:
+                    g = _hook_result(hook, out, shape, dtype)
+        finally:
+            _grad_enabled = prev
+        owned.add(id(g))  # the only array of these that goes on
+    t = None if st.retain is None else st.retain()
+    if t is not None:  # PyTorch's retained grad: after the hooks, summed out of place
+        t.grad = _Tensor._wrap(g.copy() if t.grad is None else np.asarray(t.grad.data + g))
+    return g
+
+
+def _hook_result(hook: Any, out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    name = getattr(hook, "__qualname__", type(hook).__name__)
+    if not isinstance(out, _Tensor):
+        raise TypeError(
+            f"register_hook: hook {name} returned {type(out).__name__}; a gradient hook "
+            "must return a Tensor (the new gradient) or None"
+        )
+    if out.shape != shape or out.dtype != dtype:
+        raise RuntimeError(
+            f"register_hook: hook {name} returned a gradient of shape {out.shape} and dtype "
+            f"{out.dtype} for a tensor of shape {shape} and dtype {dtype}; it must keep both"
+        )
+    return out.data
+
+
+def _hooked_leaves(order: list[Function]) -> dict[Function, list[Tensor]]:
+    """For each leaf with hooks, the node after which its gradient is complete.
+
+    That is its last consumer in ``order``: PyTorch also calls a leaf's hooks once,
+    on the sum of what every use of the leaf contributed, as soon as it is known.
+    """
+    done_after: dict[Function, list[Tensor]] = {}
+    seen: set[int] = set()
+    for fn in reversed(order):
+        for p in fn.parents:
+            if p is None or isinstance(p, Function) or id(p) in seen:
+                continue
+            seen.add(id(p))
+            if id(p) in _TensorHooks.live and _active_hooks(p) is not None:
+                done_after.setdefault(fn, []).append(p)
+    return done_after
+
+
+def _finish_leaf(leaf: Tensor, g: np.ndarray | None, owned: set[int]) -> None:
+    """Hook a leaf's complete gradient ``g`` (None: it got none), then accumulate it."""
+    if g is None:
+        return
+    st = getattr(leaf, "_hooks", None)
+    if st is not None:
+        g = _run_hooks(st, g, leaf.data.shape, leaf.data.dtype, owned)
+    _accumulate_leaf(leaf, g, owned)
 
 
 def _check_versions(fn: Function) -> None:
@@ -357,14 +512,25 @@ def backward(
             grad = grad.astype(tensor.dtype)
         owned = {id(grad)}  # the caller's array: never accumulate into it in place
 
+    live = _TensorHooks.live
+    hooked = bool(live)
     root = tensor.grad_fn
     if root is None:  # a leaf
-        _accumulate_leaf(tensor, grad, owned)
+        if hooked and id(tensor) in live and _active_hooks(tensor) is not None:
+            _finish_leaf(tensor, grad, owned)
+        else:
+            _accumulate_leaf(tensor, grad, owned)
         return
 
+    order = _toposort(root)
+    done_after: dict[Function, list[Tensor]] = {}
+    pending: dict[int, list[Any]] = {}  # id(leaf) -> [leaf, its gradient so far]
+    if hooked:  # leaves with hooks: sum their gradient here, hook it once it is complete
+        done_after = _hooked_leaves(order)
+        pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
     grads: dict[Function, np.ndarray] = {root: grad}
     pop = grads.pop
-    for fn in _toposort(root):
+    for fn in order:
         g = pop(fn, None)
         if g is None:
             continue
@@ -377,6 +543,11 @@ def backward(
         for counter, seen in fn.versions:
             if counter[0] != seen:
                 _check_versions(fn)
+        if hooked and id(fn) in live:  # g is complete: every consumer of fn has run
+            st = _active_hooks(fn)
+            if st is not None:
+                shape, dtype = fn.out_meta
+                g = _run_hooks(st, g, shape, dtype, owned)
         in_grads = fn.backward(g)
         del g
         if saved and not retain_graph:
@@ -393,7 +564,16 @@ def backward(
             else:
                 if gi.shape != parent.data.shape or gi.dtype != parent.data.dtype:
                     _bad_grad(fn, gi, parent.data.shape, parent.data.dtype)
-                _accumulate_leaf(parent, gi, owned)
+                if pending and id(parent) in pending:
+                    entry = pending[id(parent)]
+                    entry[1] = gi if entry[1] is None else entry[1] + gi
+                else:
+                    _accumulate_leaf(parent, gi, owned)
+        if done_after and fn in done_after:
+            for leaf in done_after.pop(fn):
+                _finish_leaf(leaf, pending.pop(id(leaf))[1], owned)
+    for leaf, gl in pending.values():  # hooked leaves whose last use got no gradient
+        _finish_leaf(leaf, gl, owned)
 
 
 def _bad_grad(fn: Function, gi: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:

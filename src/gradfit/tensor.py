@@ -17,13 +17,17 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gradfit import autograd, backend
 from gradfit.autograd import Function, is_grad_enabled
+
+if TYPE_CHECKING:
+    from gradfit.nn.module import RemovableHandle
 
 Scalar = int | float | bool
 
@@ -42,7 +46,8 @@ class Tensor:
         tensor([1., 2., 3.])
     """
 
-    __slots__ = ("__weakref__", "_version", "data", "grad", "grad_fn", "requires_grad")
+    # _hooks (see autograd._TensorHooks) is set only on leaves given a hook: unset, it costs nothing
+    __slots__ = ("__weakref__", "_hooks", "_version", "data", "grad", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -335,9 +340,87 @@ class Tensor:
             g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
         autograd.backward(self, g, retain_graph=retain_graph, create_graph=create_graph)
 
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient during every backward pass.
+
+        ``grad`` is the gradient with respect to this tensor once every use of it has
+        contributed (a tensor used twice gets one call, with the sum). If the hook
+        returns a tensor, it replaces the gradient: for a leaf, it is what goes into
+        ``.grad``; for any other tensor, what flows on to the operations that made it.
+        It must have the gradient's shape and dtype. Several hooks run in the order
+        they were registered, each on what the previous one returned; like the rest
+        of backward they run without recording operations. As in PyTorch, the hook
+        should not modify ``grad`` in place.
+
+        Returns a handle whose ``remove()`` takes the hook off (also on leaving a
+        ``with`` block). Raises ``RuntimeError`` for a tensor that does not require grad.
+
+        Example:
+            >>> import gradfit as gf
+            >>> x = gf.tensor([1.0, 2.0], requires_grad=True)
+            >>> y = x * 3
+            >>> seen = []
+            >>> h1 = y.register_hook(lambda g: seen.append(g.tolist()))
+            >>> h2 = x.register_hook(lambda g: g * 10)  # scale what reaches x.grad
+            >>> (y * y).sum().backward()
+            >>> seen
+            [[6.0, 12.0]]
+            >>> x.grad
+            tensor([180., 360.])
+            >>> h2.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require "
+                "gradient (create it with requires_grad=True, outside gf.no_grad())"
+            )
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        from gradfit.nn.module import RemovableHandle
+
+        hooks = autograd._tensor_hooks(self).hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
     def retain_grad(self) -> None:
-        """Not supported: gradients are kept on leaves only (use ``register_hook`` in PyTorch)."""
-        raise NotImplementedError("retain_grad: gradfit keeps gradients on leaf tensors only")
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward passes.
+
+        Only leaves get a ``.grad`` otherwise (for a leaf this does nothing). The
+        retained gradient is the one after this tensor's hooks, and like a leaf's it
+        adds up over backward passes until you set ``.grad = None``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> x = gf.tensor([1.0, 2.0], requires_grad=True)
+            >>> y = x * x
+            >>> y.retain_grad()
+            >>> (3 * y).sum().backward()
+            >>> y.grad
+            tensor([3., 3.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "retain_grad: can't retain the gradient of a tensor that does not require grad"
+            )
+        if self.grad_fn is not None:
+            autograd._tensor_hooks(self).retain = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor (False for leaves).
+
+        Example:
+            >>> import gradfit as gf
+            >>> y = gf.ones(2, requires_grad=True) * 2
+            >>> y.retains_grad
+            False
+            >>> y.retain_grad()
+            >>> y.retains_grad
+            True
+        """
+        st = None if self.grad_fn is None else getattr(self.grad_fn, "_hooks", None)
+        return st is not None and st.retain is not None
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place.
