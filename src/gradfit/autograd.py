@@ -512,20 +512,19 @@ def backward(
             grad = grad.astype(tensor.dtype)
         owned = {id(grad)}  # the caller's array: never accumulate into it in place
 
-    live = _TensorHooks.live
-    hooked = bool(live)
+    live = _TensorHooks.live  # empty unless some tensor has hooks or retains grad
     root = tensor.grad_fn
     if root is None:  # a leaf
-        if hooked and id(tensor) in live and _active_hooks(tensor) is not None:
+        if live and id(tensor) in live and _active_hooks(tensor) is not None:
             _finish_leaf(tensor, grad, owned)
         else:
             _accumulate_leaf(tensor, grad, owned)
         return
 
     order = _toposort(root)
-    done_after: dict[Function, list[Tensor]] = {}
-    pending: dict[int, list[Any]] = {}  # id(leaf) -> [leaf, its gradient so far]
-    if hooked:  # leaves with hooks: sum their gradient here, hook it once it is complete
+    done_after: dict[Function, list[Tensor]] | None = None
+    pending: dict[int, list[Any]] | None = None  # id(leaf) -> [leaf, its gradient so far]
+    if live:  # leaves with hooks: sum their gradient here, hook it once it is complete
         done_after = _hooked_leaves(order)
         pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
     grads: dict[Function, np.ndarray] = {root: grad}
@@ -543,7 +542,7 @@ def backward(
         for counter, seen in fn.versions:
             if counter[0] != seen:
                 _check_versions(fn)
-        if hooked and id(fn) in live:  # g is complete: every consumer of fn has run
+        if live and id(fn) in live:  # g is complete: every consumer of fn has run
             st = _active_hooks(fn)
             if st is not None:
                 shape, dtype = fn.out_meta
@@ -572,8 +571,9 @@ def backward(
         if done_after and fn in done_after:
             for leaf in done_after.pop(fn):
                 _finish_leaf(leaf, pending.pop(id(leaf))[1], owned)
-    for leaf, gl in pending.values():  # hooked leaves whose last use got no gradient
-        _finish_leaf(leaf, gl, owned)
+    if pending:  # hooked leaves whose last use got no gradient
+        for leaf, gl in pending.values():
+            _finish_leaf(leaf, gl, owned)
 
 
 def _bad_grad(fn: Function, gi: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
