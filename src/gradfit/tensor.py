@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from gradfit import autograd, backend
 from gradfit.autograd import Function, is_grad_enabled
-
-if TYPE_CHECKING:
-    from gradfit.nn.module import RemovableHandle
+from gradfit.hooks import RemovableHandle
 
 Scalar = int | float | bool
 
@@ -376,8 +374,6 @@ class Tensor:
             )
         if not callable(hook):
             raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
-        from gradfit.nn.module import RemovableHandle
-
         hooks = autograd._tensor_hooks(self).hooks
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook

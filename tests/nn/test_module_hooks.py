@@ -9,7 +9,7 @@ import pytest
 
 import gradfit as gf
 from gradfit import nn
-from gradfit.nn.module import RemovableHandle
+from gradfit.hooks import RemovableHandle
 
 torch = pytest.importorskip("torch")
 
