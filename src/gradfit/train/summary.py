@@ -1,8 +1,8 @@
 """``summary(model, input_shape)``: layers, output shapes, parameter counts, multiply-adds.
 
 One forward pass on zeros (batch of one, evaluation mode, under ``gf.no_grad()``) records
-each module's output shape: every module's ``forward`` is wrapped on the instance for
-that pass and restored afterwards, and the model's training mode is restored too.
+each module's output shape with forward hooks, removed afterwards; the model's training
+mode is restored too.
 
 Rows are the modules that do work: leaf modules (no children) and any module with
 parameters of its own, in the order they ran (modules that did not run come last,
@@ -250,29 +250,21 @@ def summary(
     recorded: dict[int, Any] = {}
     order: list[int] = []
     seen: set[int] = set()
-    saved: dict[int, tuple[Module, Any]] = {}
+    handles = []
 
-    def wrap(module: Module) -> None:
-        original = module.__dict__.get("forward")  # an instance-level forward, if any
-        bound = module.forward
+    def started(module: Module, args: Any) -> None:
+        if id(module) not in seen:  # rows in the order modules start (a parent before children)
+            seen.add(id(module))
+            order.append(id(module))
 
-        def forward(*args: Any, **kwargs: Any) -> Any:
-            first = id(module) not in seen
-            if first:  # rows in the order the modules start running (a parent before its children)
-                seen.add(id(module))
-                order.append(id(module))
-            out = bound(*args, **kwargs)
-            if first:
-                recorded[id(module)] = _out_shape(out)
-            return out
-
-        saved[id(module)] = (module, original)
-        object.__setattr__(module, "forward", forward)
+    def finished(module: Module, args: Any, out: Any) -> None:
+        recorded.setdefault(id(module), _out_shape(out))  # the first call's shape
 
     modes = [(m, m.training) for _, m in named]
     try:
         for _, m in named:
-            wrap(m)
+            handles.append(m.register_forward_pre_hook(started))
+            handles.append(m.register_forward_hook(finished))
         model.eval()
         with no_grad():
             model(Tensor._wrap(np.zeros((batch_size, *shape), dtype=dt)))
@@ -280,11 +272,8 @@ def summary(
         dims = ", ".join(map(str, shape))
         raise ValueError(f"summary: the forward pass on input shape (N, {dims}) failed: {e}") from e
     finally:
-        for module, original in saved.values():
-            if original is None:
-                module.__dict__.pop("forward", None)
-            else:
-                object.__setattr__(module, "forward", original)
+        for h in handles:
+            h.remove()
         for m, mode in modes:
             m.__dict__["training"] = mode
 
