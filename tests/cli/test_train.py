@@ -360,3 +360,41 @@ def test_fine_tune_on_other_classes_from_the_command_line(tmp_path):
     ev = gradfit("evaluate", str(tuned))
     assert ev.returncode == 0, ev.stderr
     assert f"{metrics['test_accuracy']:.4f}" in ev.stdout
+
+
+def _idx(path, arr):
+    import gzip
+    import struct
+
+    raw = bytes([0, 0, 8, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+    path.write_bytes(gzip.compress(raw))
+
+
+@pytest.mark.parametrize("data", ["mnist", "fashion-mnist"])
+def test_cnn_trains_on_mnist_files_as_images(tmp_path, data):
+    folder = tmp_path / "files" / data
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    _idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (40, 28, 28), np.uint8))
+    _idx(folder / "train-labels-idx1-ubyte.gz", (np.arange(40) % 10).astype(np.uint8))
+    _idx(folder / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (10, 28, 28), np.uint8))
+    _idx(folder / "t10k-labels-idx1-ubyte.gz", (np.arange(10) % 10).astype(np.uint8))
+    out = tmp_path / "run"
+    r = gradfit(
+        "train",
+        "--data",
+        data,
+        "--data-dir",
+        str(tmp_path / "files"),
+        "--model",
+        "cnn",
+        "--epochs",
+        "1",
+        "--no-baselines",
+        "--quiet",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    cfg = load_checkpoint(out / "checkpoint.safetensors").meta["config"]
+    assert cfg["input_shape"] == [1, 28, 28]

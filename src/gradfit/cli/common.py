@@ -19,6 +19,8 @@ import gradfit as gf
 from gradfit.cli.main import UsageError
 
 IMAGE_MODELS = {"cnn"}
+# datasets with a view="image" option: (C, H, W) images for the CNN, flat vectors otherwise
+IMAGE_DATASETS = {"digits", "mnist", "fashion-mnist", "mnist-5k"}
 
 
 def load_data(cfg: dict[str, Any]) -> Any:
@@ -31,7 +33,7 @@ def load_data(cfg: dict[str, Any]) -> Any:
             options["data_dir"] = cfg["data_dir"]
         if cfg.get("download"):
             options["download"] = True
-    if cfg["data"] == "digits":
+    if cfg["data"] in IMAGE_DATASETS:
         options["view"] = "image" if cfg["model"] in IMAGE_MODELS else "flat"
     if cfg["data"] not in ("csv",):
         options["seed"] = cfg.get("seed", 0)
