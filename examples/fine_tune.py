@@ -20,8 +20,11 @@ Features learned on one half of the digits carry over to the other half: with 10
 images per class, the fine-tuned network is both more accurate and steadier. (On the
 8x8 ``digits`` the small CNN learns 50 images from scratch as well as with borrowed
 features: transfer pays when features are expensive to learn.) The same steps from the
-command line: ``gradfit train --model cnn ...``, then ``gradfit train --init-from RUN
---freeze features`` on the new data.
+command line (the output layer is replaced because the classes differ)::
+
+    gradfit train --data mnist-5k --model cnn --classes 0-4 --out runs/digits-0-4
+    gradfit train --data mnist-5k --model cnn --classes 5-9 --train-per-class 10 \
+        --init-from runs/digits-0-4 --freeze features --out runs/digits-5-9
 """
 
 from __future__ import annotations
