@@ -371,6 +371,8 @@ def _run_hooks(
     its ``.grad`` without a copy. Returns that gradient.
     """
     global _grad_enabled
+    if type(g) is not np.ndarray:  # a sum of two 0-d gradients is a NumPy scalar
+        g = np.asarray(g)
     if st.hooks:
         if id(g) in owned:  # some leaf's .grad, or the caller's array
             g = g.copy()
@@ -443,16 +445,43 @@ def _check_versions(fn: Function) -> None:
             )
 
 
-def _toposort(root: Function) -> list[Function]:
-    """Nodes reachable from ``root``, each after every node that consumes it (iterative DFS)."""
+def _toposort(roots: list[Function]) -> list[Function]:
+    """Nodes reachable from ``roots``, each after every node that consumes it.
+
+    From a single root, the nodes that each have at most one node among their
+    inputs (a chain: a loss over a few operations, a stack of elementwise ops) are
+    followed as they are, without the visited set and stack of the general walk;
+    the rest of the graph, from the first node with two, is sorted by an iterative
+    depth-first search (no recursion, so a chain of 100,000 operations is fine).
+    Every node the chain passes has one consumer in the graph, the one before it,
+    so the chain followed by the sorted rest is a topological order.
+    """
     order: list[Function] = []
+    if len(roots) == 1:
+        fn = roots[0]
+        while True:
+            nxt = None
+            for p in fn.parents:
+                if isinstance(p, Function):
+                    if nxt is not None:
+                        break  # a second node input (or the same one twice): sort from fn
+                    nxt = p
+            else:
+                order.append(fn)
+                if nxt is None:
+                    return order
+                fn = nxt
+                continue
+            roots = [fn]
+            break
+    rest: list[Function] = []
     visited: set[Function] = set()  # Functions hash by identity
-    stack: list[tuple[Function, bool]] = [(root, False)]
+    stack: list[tuple[Function, bool]] = [(r, False) for r in reversed(roots)]
     push, pop = stack.append, stack.pop
     while stack:
         fn, expanded = pop()
         if expanded:
-            order.append(fn)
+            rest.append(fn)
             continue
         if fn in visited:
             continue
@@ -461,8 +490,91 @@ def _toposort(root: Function) -> list[Function]:
         for p in fn.parents:
             if isinstance(p, Function) and p not in visited:  # leaves end the walk
                 push((p, False))
-    order.reverse()
+    rest.reverse()
+    order += rest
     return order
+
+
+def _walk(
+    order: list[Function],
+    grads: dict[Function, np.ndarray],
+    owned: set[int],
+    retain_graph: bool,
+    pending: dict[int, list[Any]] | None = None,
+    done_after: dict[Function, list[Tensor]] | None = None,
+) -> None:
+    """Apply the chain rule over ``order`` (consumers first) from the gradients in ``grads``.
+
+    Each node runs once its gradient is complete (all its consumers ran), its
+    tensor's hooks first; its saved arrays are released after it unless
+    ``retain_graph``. What a leaf gets is added to its ``.grad``, or summed in
+    ``pending`` (``id(leaf) -> [leaf, gradient so far]``) for a leaf with hooks,
+    which is hooked once ``done_after`` says its gradient is complete (or at the end).
+    """
+    live = _TensorHooks.live  # empty unless some tensor has hooks or retains grad
+    pop = grads.pop
+    for fn in order:
+        g = pop(fn, None)
+        if g is None:
+            continue
+        if live and id(fn) in live:  # g is complete: every consumer of fn has run
+            st = _active_hooks(fn)
+            if st is not None:
+                shape, dtype = fn.out_meta
+                g = _run_hooks(st, g, shape, dtype, owned)
+        saved = fn.saved
+        if saved is None:
+            raise RuntimeError(
+                f"backward through {fn.name} a second time: its saved arrays were freed by the "
+                "first backward(). Pass retain_graph=True to the first backward() to keep them."
+            )
+        for counter, seen in fn.versions:
+            if counter[0] != seen:
+                _check_versions(fn)
+        in_grads = fn.backward(g)
+        del g
+        if saved and not retain_graph:
+            fn.saved = None  # release the arrays as the walk goes
+        parents = fn.parents  # None exactly where needs_input_grad is False (see apply)
+        if len(in_grads) != len(parents):
+            _bad_count(fn, in_grads)
+        for parent, gi in zip(parents, in_grads):
+            if gi is None or parent is None:
+                continue
+            if isinstance(parent, Function):
+                shape, dtype = parent.out_meta
+                if gi.shape != shape or gi.dtype != dtype:
+                    _bad_grad(fn, gi, shape, dtype)
+                prev = grads.get(parent)
+                grads[parent] = gi if prev is None else prev + gi
+            else:
+                data = parent.data
+                if gi.shape != data.shape or gi.dtype != data.dtype:
+                    _bad_grad(fn, gi, data.shape, data.dtype)
+                if pending and id(parent) in pending:
+                    entry = pending[id(parent)]
+                    entry[1] = gi if entry[1] is None else entry[1] + gi
+                else:
+                    _accumulate_leaf(parent, gi, owned)
+        if done_after and fn in done_after:
+            for leaf in done_after.pop(fn):
+                _finish_leaf(leaf, pending.pop(id(leaf))[1], owned)  # type: ignore[union-attr]
+    if pending:  # hooked leaves whose last use got no gradient
+        for leaf, gl in pending.values():
+            _finish_leaf(leaf, gl, owned)
+
+
+def _root_grad(t: Tensor, who: str, what: str, how: str) -> np.ndarray:
+    """``ones`` for a one-element ``t`` (a 0-d one is the cheap common case)."""
+    data = t.data
+    if data.size != 1:
+        raise RuntimeError(
+            f"{who}: grad can be implicitly created only for {what} has shape {data.shape}; "
+            f"pass a gradient of that shape ({how}) or reduce it first (.sum())"
+        )
+    if data.ndim == 0:
+        return np.array(1, dtype=data.dtype)  # a quarter of the cost of np.ones(())
+    return np.ones(data.shape, dtype=data.dtype)
 
 
 def backward(
@@ -494,13 +606,9 @@ def backward(
             "create the inputs with requires_grad=True (and not under gf.no_grad())"
         )
     if grad is None:
-        if tensor.data.size != 1:
-            raise RuntimeError(
-                f"backward: grad can be implicitly created only for a scalar output, "
-                f"but the tensor has shape {tensor.shape}; pass a gradient of that shape "
-                "(t.backward(gf.ones_like(t))) or reduce it first (t.sum().backward())"
-            )
-        grad = np.ones(tensor.shape, dtype=tensor.dtype)
+        grad = _root_grad(
+            tensor, "backward", "a scalar output, but the tensor", "t.backward(gf.ones_like(t))"
+        )
         owned: set[int] = set()
     else:
         grad = np.asarray(grad)
@@ -515,71 +623,29 @@ def backward(
     live = _TensorHooks.live  # empty unless some tensor has hooks or retains grad
     root = tensor.grad_fn
     if root is None:  # a leaf
-        if live and id(tensor) in live and _active_hooks(tensor) is not None:
-            _finish_leaf(tensor, grad, owned)
-        else:
-            _accumulate_leaf(tensor, grad, owned)
+        _finish_leaf(tensor, grad, owned)
         return
-
-    order = _toposort(root)
-    done_after: dict[Function, list[Tensor]] | None = None
-    pending: dict[int, list[Any]] | None = None  # id(leaf) -> [leaf, its gradient so far]
-    if live:  # leaves with hooks: sum their gradient here, hook it once it is complete
-        done_after = _hooked_leaves(order)
-        pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
-    grads: dict[Function, np.ndarray] = {root: grad}
-    pop = grads.pop
-    for fn in order:
-        g = pop(fn, None)
-        if g is None:
-            continue
-        saved = fn.saved
-        if saved is None:
-            raise RuntimeError(
-                f"backward through {fn.name} a second time: its saved arrays were freed by the "
-                "first backward(). Pass retain_graph=True to the first backward() to keep them."
-            )
-        for counter, seen in fn.versions:
-            if counter[0] != seen:
-                _check_versions(fn)
-        if live and id(fn) in live:  # g is complete: every consumer of fn has run
-            st = _active_hooks(fn)
-            if st is not None:
-                shape, dtype = fn.out_meta
-                g = _run_hooks(st, g, shape, dtype, owned)
-        in_grads = fn.backward(g)
-        del g
-        if saved and not retain_graph:
-            fn.saved = None  # release the arrays as the walk goes
-        for parent, gi, need in zip(fn.parents, in_grads, fn.needs_input_grad, strict=True):
-            if gi is None or parent is None or not need:
-                continue
-            if isinstance(parent, Function):
-                shape, dtype = parent.out_meta
-                if gi.shape != shape or gi.dtype != dtype:
-                    _bad_grad(fn, gi, shape, dtype)
-                prev = grads.get(parent)
-                grads[parent] = gi if prev is None else prev + gi
-            else:
-                if gi.shape != parent.data.shape or gi.dtype != parent.data.dtype:
-                    _bad_grad(fn, gi, parent.data.shape, parent.data.dtype)
-                if pending and id(parent) in pending:
-                    entry = pending[id(parent)]
-                    entry[1] = gi if entry[1] is None else entry[1] + gi
-                else:
-                    _accumulate_leaf(parent, gi, owned)
-        if done_after and fn in done_after:
-            for leaf in done_after.pop(fn):
-                _finish_leaf(leaf, pending.pop(id(leaf))[1], owned)
-    if pending:  # hooked leaves whose last use got no gradient
-        for leaf, gl in pending.values():
-            _finish_leaf(leaf, gl, owned)
+    order = _toposort([root])
+    if not live:  # the plain path: no hook work at all
+        _walk(order, {root: grad}, owned, retain_graph)
+        return
+    # leaves with hooks: sum their gradient, hook it once it is complete
+    done_after = _hooked_leaves(order)
+    pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
+    _walk(order, {root: grad}, owned, retain_graph, pending, done_after)
 
 
 def _bad_grad(fn: Function, gi: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
     raise RuntimeError(
         f"backward of {fn.name} returned a gradient of shape {gi.shape} and dtype {gi.dtype} "
         f"for an input of shape {shape} and dtype {dtype}"
+    )
+
+
+def _bad_count(fn: Function, in_grads: Any) -> None:
+    raise RuntimeError(
+        f"backward of {fn.name} returned {len(in_grads)} gradients for "
+        f"{len(fn.parents)} inputs; it must return one (or None) per input"
     )
 
 
