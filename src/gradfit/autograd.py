@@ -27,9 +27,10 @@ Example:
 from __future__ import annotations
 
 import functools
+import sys
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
@@ -406,42 +407,54 @@ def _hook_result(hook: Any, out: Any, shape: tuple[int, ...], dtype: np.dtype) -
     return out.data
 
 
-def _hooked_leaves(order: list[Function]) -> dict[Function, list[Tensor]]:
-    """For each leaf with hooks, the node after which its gradient is complete.
+def _hooked_leaves(
+    order: list[Function], among: dict[int, Any] | None = None
+) -> dict[Function, list[Tensor]]:
+    """For each leaf with hooks (of those keyed in ``among``, if given), the node after
+    which its gradient is complete.
 
     That is its last consumer in ``order``: PyTorch also calls a leaf's hooks once,
     on the sum of what every use of the leaf contributed, as soon as it is known.
     """
     done_after: dict[Function, list[Tensor]] = {}
     seen: set[int] = set()
+    live = _TensorHooks.live
     for fn in reversed(order):
         for p in fn.parents:
             if p is None or isinstance(p, Function) or id(p) in seen:
                 continue
             seen.add(id(p))
-            if id(p) in _TensorHooks.live and _active_hooks(p) is not None:
+            if among is not None and id(p) not in among:
+                continue
+            if id(p) in live and _active_hooks(p) is not None:
                 done_after.setdefault(fn, []).append(p)
     return done_after
 
 
-def _finish_leaf(leaf: Tensor, g: np.ndarray | None, owned: set[int]) -> None:
-    """Hook a leaf's complete gradient ``g`` (None: it got none), then accumulate it."""
+def _finish_leaf(
+    leaf: Tensor, g: np.ndarray | None, owned: set[int], out: dict[int, np.ndarray] | None
+) -> None:
+    """Hook a leaf's complete gradient ``g`` (None: it got none), then accumulate it
+    into ``leaf.grad`` or, for :func:`grad`, put it in ``out``."""
     if g is None:
         return
     st = getattr(leaf, "_hooks", None)
     if st is not None:
         g = _run_hooks(st, g, leaf.data.shape, leaf.data.dtype, owned)
-    _accumulate_leaf(leaf, g, owned)
+    if out is None:
+        _accumulate_leaf(leaf, g, owned)
+    else:
+        out[id(leaf)] = g
 
 
-def _check_versions(fn: Function) -> None:
+def _check_versions(fn: Function, who: str) -> None:
     for i, (counter, seen) in enumerate(fn.versions):
         if counter[0] != seen:
             what = "its output" if i == len(fn.versions) - 1 else f"input {i}"
             raise RuntimeError(
-                f"backward through {fn.name}: {what} was modified by an in-place operation "
+                f"{who} through {fn.name}: {what} was modified by an in-place operation "
                 "after it was used; the gradient would be wrong. Use an out-of-place "
-                "operation (x = x + y) or modify it after backward()."
+                f"operation (x = x + y) or modify it after {who}()."
             )
 
 
@@ -500,24 +513,42 @@ def _walk(
     grads: dict[Function, np.ndarray],
     owned: set[int],
     retain_graph: bool,
+    who: str,
     pending: dict[int, list[Any]] | None = None,
     done_after: dict[Function, list[Tensor]] | None = None,
+    leaf_out: dict[int, np.ndarray] | None = None,
+    wanted: set[Function] | None = None,
+    captures: dict[Function, np.ndarray | None] | None = None,
+    needed: set[Function] | None = None,
 ) -> None:
     """Apply the chain rule over ``order`` (consumers first) from the gradients in ``grads``.
 
-    Each node runs once its gradient is complete (all its consumers ran), its
-    tensor's hooks first; its saved arrays are released after it unless
-    ``retain_graph``. What a leaf gets is added to its ``.grad``, or summed in
-    ``pending`` (``id(leaf) -> [leaf, gradient so far]``) for a leaf with hooks,
-    which is hooked once ``done_after`` says its gradient is complete (or at the end).
+    The one walk of :func:`backward` and :func:`grad`. Each node runs once its
+    gradient is complete (all its consumers ran), its tensor's hooks first; its
+    saved arrays are released after it unless ``retain_graph``. What a leaf gets is
+    summed in ``pending`` (``id(leaf) -> [leaf, gradient so far]``) when the leaf is
+    listed there, and finished (hooked, then stored) once ``done_after`` says it is
+    complete or at the end; other leaves get it added to ``.grad`` when ``leaf_out``
+    is None (``backward``) and lose it otherwise (``grad``: ``leaf_out`` collects the
+    finished gradients of the listed leaves).
+
+    For :func:`grad`, ``needed`` holds the nodes that lead to an input, ``captures``
+    the nodes of the non-leaf inputs, and ``wanted`` both: gradients go only to
+    wanted nodes; a captured node's complete gradient is recorded in ``captures``
+    and flows on only if the node is needed (leads to another input).
     """
     live = _TensorHooks.live  # empty unless some tensor has hooks or retains grad
     pop = grads.pop
+    accumulate = leaf_out is None
     for fn in order:
         g = pop(fn, None)
         if g is None:
             continue
-        if live and id(fn) in live:  # g is complete: every consumer of fn has run
+        if captures is not None and fn in captures:
+            g = _capture(fn, g, captures, needed, owned)  # type: ignore[arg-type]
+            if g is None:
+                continue
+        elif live and id(fn) in live:  # g is complete: every consumer of fn has run
             st = _active_hooks(fn)
             if st is not None:
                 shape, dtype = fn.out_meta
@@ -525,12 +556,13 @@ def _walk(
         saved = fn.saved
         if saved is None:
             raise RuntimeError(
-                f"backward through {fn.name} a second time: its saved arrays were freed by the "
-                "first backward(). Pass retain_graph=True to the first backward() to keep them."
+                f"{who} through {fn.name} a second time: its saved arrays were freed by the "
+                "previous backward() or autograd.grad(). Pass retain_graph=True to that first "
+                "call to keep them."
             )
         for counter, seen in fn.versions:
             if counter[0] != seen:
-                _check_versions(fn)
+                _check_versions(fn, who)
         in_grads = fn.backward(g)
         del g
         if saved and not retain_graph:
@@ -542,6 +574,8 @@ def _walk(
             if gi is None or parent is None:
                 continue
             if isinstance(parent, Function):
+                if wanted is not None and parent not in wanted:
+                    continue
                 shape, dtype = parent.out_meta
                 if gi.shape != shape or gi.dtype != dtype:
                     _bad_grad(fn, gi, shape, dtype)
@@ -554,14 +588,42 @@ def _walk(
                 if pending and id(parent) in pending:
                     entry = pending[id(parent)]
                     entry[1] = gi if entry[1] is None else entry[1] + gi
-                else:
+                elif accumulate:
                     _accumulate_leaf(parent, gi, owned)
         if done_after and fn in done_after:
             for leaf in done_after.pop(fn):
-                _finish_leaf(leaf, pending.pop(id(leaf))[1], owned)  # type: ignore[union-attr]
-    if pending:  # hooked leaves whose last use got no gradient
+                _finish_leaf(leaf, pending.pop(id(leaf))[1], owned, leaf_out)  # type: ignore[union-attr]
+    if pending:  # listed leaves whose last use got no gradient, or had no hooks
         for leaf, gl in pending.values():
-            _finish_leaf(leaf, gl, owned)
+            _finish_leaf(leaf, gl, owned, leaf_out)
+
+
+def _capture(
+    fn: Function,
+    g: np.ndarray,
+    captures: dict[Function, np.ndarray | None],
+    needed: set[Function],
+    owned: set[int],
+) -> np.ndarray | None:
+    """Record the complete gradient of a non-leaf input of :func:`grad` (its node ``fn``).
+
+    As in PyTorch, the tensor's hooks run either way, and what is recorded is the
+    gradient after them when the walk stops at ``fn``, but the one before them
+    when ``fn`` leads to another input and the walk goes on through it. Returns
+    what flows on, or None.
+    """
+    goes_on = fn in needed
+    if goes_on:
+        captures[fn] = g
+    if id(fn) in _TensorHooks.live:
+        st = _active_hooks(fn)
+        if st is not None:
+            shape, dtype = fn.out_meta
+            g = _run_hooks(st, g, shape, dtype, owned)
+    if goes_on:
+        return g
+    captures[fn] = g
+    return None
 
 
 def _root_grad(t: Tensor, who: str, what: str, how: str) -> np.ndarray:
@@ -623,16 +685,222 @@ def backward(
     live = _TensorHooks.live  # empty unless some tensor has hooks or retains grad
     root = tensor.grad_fn
     if root is None:  # a leaf
-        _finish_leaf(tensor, grad, owned)
+        _finish_leaf(tensor, grad, owned, None)
         return
     order = _toposort([root])
     if not live:  # the plain path: no hook work at all
-        _walk(order, {root: grad}, owned, retain_graph)
+        _walk(order, {root: grad}, owned, retain_graph, "backward")
         return
     # leaves with hooks: sum their gradient, hook it once it is complete
     done_after = _hooked_leaves(order)
     pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
-    _walk(order, {root: grad}, owned, retain_graph, pending, done_after)
+    _walk(order, {root: grad}, owned, retain_graph, "backward", pending, done_after)
+
+
+def _as_tuple(x: Any, what: str) -> tuple[Any, ...]:
+    if isinstance(x, _Tensor):
+        return (x,)
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    raise TypeError(
+        f"autograd.grad: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}"
+    )
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | np.ndarray | Sequence[Tensor | np.ndarray | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of stored.
+
+    PyTorch's ``torch.autograd.grad``: computes the sum over ``outputs`` of
+    d(output)/d(input) weighted by ``grad_outputs`` (each output's upstream
+    gradient: may be None for a one-element output, which means ones) and returns
+    one tensor per input, leaf or not, without touching any ``.grad``. Only the
+    part of the graph between the outputs and the inputs is walked.
+
+    ``retain_graph`` (default ``create_graph``, so False) keeps the saved arrays of
+    the walked nodes for another pass; without it a second pass through them is an
+    error. An input the outputs do not depend on is an error unless
+    ``allow_unused=True``, which gives None for it (or zeros with
+    ``materialize_grads=True``, which implies ``allow_unused``). Tensor hooks run as
+    in PyTorch: those of the inputs and of the tensors between them and the
+    outputs; a ``retain_grad()`` tensor on the way gets its ``.grad`` too.
+    ``create_graph=True`` (gradients of gradients) is not supported.
+
+    The results never share memory with ``grad_outputs`` or with each other.
+
+    Example:
+        >>> import gradfit as gf
+        >>> x = gf.tensor([1.0, 2.0], requires_grad=True)
+        >>> w = gf.tensor([3.0, 4.0], requires_grad=True)
+        >>> h = x * w
+        >>> loss = (h * h).sum()
+        >>> gf.autograd.grad(loss, [x, h])
+        (tensor([18., 64.]), tensor([ 6., 16.]))
+        >>> x.grad is None and w.grad is None
+        True
+    """
+    if _Tensor is None:  # this file was run again as a fresh module (pytest's importlib mode
+        # does so when it collects its doctests first): use the engine that made the tensors
+        engine = sys.modules["gradfit.tensor"].autograd
+        return engine.grad(  # type: ignore[no-any-return]
+            outputs,
+            inputs,
+            grad_outputs,
+            retain_graph,
+            create_graph,
+            allow_unused,
+            materialize_grads,
+        )
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "autograd.grad: materialize_grads=True needs allow_unused to be True or not "
+            "passed, but got allow_unused=False"
+        )
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if create_graph:
+        raise NotImplementedError(
+            "autograd.grad(create_graph=True): gradients of gradients are not supported"
+        )
+    if retain_graph is None:
+        retain_graph = create_graph
+    outs = _as_tuple(outputs, "outputs")
+    ins = _as_tuple(inputs, "inputs")
+    if not ins:
+        raise RuntimeError("autograd.grad: inputs cannot be empty")
+    for what, ts in (("outputs", outs), ("inputs", ins)):
+        for i, t in enumerate(ts):
+            if not isinstance(t, _Tensor):
+                raise TypeError(
+                    f"autograd.grad: {what}[{i}] must be a Tensor, got {type(t).__name__}"
+                )
+    if grad_outputs is None:
+        gouts: tuple[Any, ...] = (None,) * len(outs)
+    elif isinstance(grad_outputs, (_Tensor, np.ndarray)):
+        gouts = (grad_outputs,)
+    else:
+        gouts = tuple(grad_outputs)
+    if len(gouts) != len(outs):
+        raise RuntimeError(
+            f"autograd.grad: got {len(outs)} outputs and {len(gouts)} grad_outputs; "
+            "give one gradient (or None) per output"
+        )
+
+    # the inputs: leaves are summed in `pending`, nodes recorded in `captures`
+    pending: dict[int, list[Any]] = {}
+    captures: dict[Function, np.ndarray | None] = {}
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: inputs[{i}] does not require grad; every input must be a "
+                "tensor the outputs were computed from with requires_grad=True"
+            )
+        if t.grad_fn is None:
+            pending[id(t)] = [t, None]
+        else:
+            captures[t.grad_fn] = None
+
+    # the outputs and their gradients: one per node (summed), or straight to a leaf input
+    owned: set[int] = set()
+    grads: dict[Function, np.ndarray] = {}
+    for i, (t, go) in enumerate(zip(outs, gouts, strict=True)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: outputs[{i}] does not require grad and has no grad_fn; it "
+                "was not computed from a tensor with requires_grad=True"
+            )
+        if go is None:
+            g = _root_grad(
+                t,
+                "autograd.grad",
+                f"scalar outputs, but outputs[{i}]",
+                "grad_outputs=gf.ones_like(y)",
+            )
+        else:
+            if isinstance(go, _Tensor):
+                go = go.data
+            elif not isinstance(go, np.ndarray):
+                raise TypeError(
+                    f"autograd.grad: grad_outputs[{i}] must be a Tensor, an array or None, "
+                    f"got {type(go).__name__}"
+                )
+            if go.shape != t.shape:
+                raise RuntimeError(
+                    f"autograd.grad: mismatch in shape: grad_outputs[{i}] has shape "
+                    f"{go.shape} and outputs[{i}] has shape {t.shape}"
+                )
+            g = go if go.dtype == t.dtype else go.astype(t.dtype)
+            owned.add(id(g))  # the caller's: never returned or summed into as it is
+        fn = t.grad_fn
+        if fn is None:  # a leaf output: its gradient is its own
+            entry = pending.get(id(t))
+            if entry is not None:
+                entry[1] = g if entry[1] is None else entry[1] + g
+        else:
+            prev = grads.get(fn)
+            grads[fn] = g if prev is None else prev + g
+
+    # walk only the nodes that lead to an input: producers come first in reversed(order)
+    leaf_out: dict[int, np.ndarray] = {}
+    if grads:
+        order = _toposort(list(grads))
+        needed: set[Function] = set()  # the nodes that lead to an input
+        for fn in reversed(order):
+            for p in fn.parents:
+                if isinstance(p, Function):
+                    if p in needed or p in captures:
+                        needed.add(fn)
+                        break
+                elif p is not None and id(p) in pending:
+                    needed.add(fn)
+                    break
+        wanted = needed.union(captures)  # the nodes a gradient goes to
+        order = [fn for fn in order if fn in wanted]
+        for fn in [fn for fn in grads if fn not in wanted]:
+            del grads[fn]
+        done_after = _hooked_leaves(order, pending) if _TensorHooks.live else None
+        _walk(
+            order,
+            grads,
+            owned,
+            retain_graph,
+            "autograd.grad",
+            pending,
+            done_after,
+            leaf_out,
+            wanted,
+            captures,
+            needed,
+        )
+    else:
+        for leaf, g in pending.values():
+            _finish_leaf(leaf, g, owned, leaf_out)
+
+    result: list[Tensor | None] = []
+    for i, t in enumerate(ins):
+        g = leaf_out.get(id(t)) if t.grad_fn is None else captures.get(t.grad_fn)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"autograd.grad: inputs[{i}] appears to not have been used in the graph "
+                    "(no gradient reached it from the outputs); pass allow_unused=True to "
+                    "get None for it, or materialize_grads=True to get zeros"
+                )
+            result.append(_Tensor._wrap(np.zeros_like(t.data)) if materialize_grads else None)
+            continue
+        g = np.asarray(g)  # 0-d sums come back as NumPy scalars
+        if id(g) in owned or g.base is not None or not g.flags.writeable:
+            g = g.copy()  # the caller's array, another result, a view or a broadcast
+        owned.add(id(g))
+        result.append(_Tensor._wrap(g))
+    return tuple(result)
 
 
 def _bad_grad(fn: Function, gi: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
