@@ -59,26 +59,13 @@ def test_resume_to_six_epochs_equals_six_straight(tmp_path):
     assert ma["test_accuracy"] == mb["test_accuracy"]
 
 
-def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
-    out = tmp_path / "run"
+def test_ctrl_c_saves_mid_epoch_and_the_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    out, straight = tmp_path / "run", tmp_path / "straight"
+    opts = ["--quiet", "--no-baselines", "--epochs", "25", "--hidden", "256,256"]
+    opts += ["--batch-size", "8", "--schedule", "cosine", "--dropout", "0.2"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gradfit",
-            "train",
-            "--quiet",
-            "--no-baselines",
-            "--epochs",
-            "500",
-            "--hidden",
-            "256,256",
-            "--batch-size",
-            "8",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, "-m", "gradfit", "train", *opts, "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -87,22 +74,23 @@ def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
     for line in proc.stdout:
         if line.startswith("epoch 2/"):
             break
+    time.sleep(0.05)  # into epoch 3
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert f"resume with: gradfit train --resume {out}" in err
+    assert "after batch" in err and f"saved {out / 'checkpoint.safetensors'}" in err
     ck = load_checkpoint(out / "checkpoint.safetensors")
-    assert ck.meta["epoch"] >= 2
-    r = gradfit(
-        "train",
-        "--resume",
-        str(out),
-        "--epochs",
-        str(ck.meta["epoch"] + 1),
-        "--quiet",
-        "--no-baselines",
-    )
+    assert ck.meta["epoch"] >= 2 and ck.meta["partial_epoch"] is not None
+
+    r = gradfit("train", "--resume", str(out), "--quiet", "--no-baselines")
     assert r.returncode == 0, r.stderr
+    assert gradfit("train", *opts, "--out", str(straight)).returncode == 0
+    a = load_checkpoint(out / "checkpoint.safetensors")
+    b = load_checkpoint(straight / "checkpoint.safetensors")
+    assert a.meta["epoch"] == b.meta["epoch"] == 25 and a.meta["partial_epoch"] is None
+    for k, v in b.model_state.items():
+        np.testing.assert_array_equal(a.model_state[k], v, err_msg=k)
 
 
 def test_diverging_loss_stops_with_a_clear_message(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -199,3 +201,89 @@ def test_bad_epochs():
     model, opt, _, loader, _ = _setup()
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         fit(model, loader, gf.nn.CrossEntropyLoss(), opt, epochs=0, callbacks=[])
+
+
+class _CtrlC(gf.train.Callback):
+    """Sends this process a real SIGINT after batch ``batch`` of epoch ``epoch``."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_batch_end(self, trainer, batch, loss, n):
+        if trainer.epoch == self.epoch and batch == self.batch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _augmenting_setup(seed=0, shuffle_seed=3):
+    """Dropout, shuffling, a per-batch random augmentation and a per-step schedule."""
+    from gradfit.data.transforms import RandomShift1d
+
+    gf.manual_seed(seed)
+    x, y = _data()
+    loader = DataLoader(
+        ArrayDataset(x, y),
+        batch_size=16,
+        shuffle=True,
+        generator=np.random.Generator(np.random.PCG64(shuffle_seed)),
+        transform=RandomShift1d(1),
+    )
+    model = gf.nn.Sequential(
+        gf.nn.Linear(5, 16), gf.nn.ReLU(), gf.nn.Dropout(0.2), gf.nn.Linear(16, 2)
+    )
+    opt = gf.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = gf.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=4 * len(loader))
+    return model, opt, sched, loader
+
+
+def test_ctrl_c_stops_between_batches_and_resume_matches_the_uninterrupted_run(tmp_path):
+    model, opt, sched, loader = _augmenting_setup()
+    first = Trainer(model, gf.nn.CrossEntropyLoss(), opt, scheduler=sched, callbacks=[])
+    first.fit(loader, 4)
+    straight = model.state_dict()
+
+    model, opt, sched, loader = _augmenting_setup()
+    t = Trainer(
+        model,
+        gf.nn.CrossEntropyLoss(),
+        opt,
+        scheduler=sched,
+        callbacks=[ModelCheckpoint(tmp_path), _CtrlC(epoch=2, batch=5)],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        t.fit(loader, 4)
+    assert t.interrupted["batches"] == 6 and t.epoch == 2  # batches 0-5 of epoch 2 are done
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    ck = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert ck.meta["epoch"] == 1 and ck.meta["partial_epoch"]["batches"] == 6
+    assert ck.meta["step"] == len(loader) + 6
+
+    gf.manual_seed(123)  # anything in between must not matter
+    model, opt, sched, loader = _augmenting_setup(seed=99, shuffle_seed=77)
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, scheduler=sched, callbacks=[])
+    t.train_loader = loader
+    t.resume(tmp_path / "checkpoint.safetensors")
+    t.fit(loader, 4)
+    for k, v in straight.items():
+        np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
+    untimed = [{k: v for k, v in row.items() if k != "time"} for row in first.history.rows]
+    assert [{k: v for k, v in row.items() if k != "time"} for row in t.history.rows] == untimed
+
+
+def test_fit_again_after_ctrl_c_finishes_the_stopped_epoch():
+    model, opt, sched, loader = _augmenting_setup()
+    a = Trainer(model, gf.nn.CrossEntropyLoss(), opt, scheduler=sched, callbacks=[])
+    a.fit(loader, 3)
+
+    model2, opt2, sched2, loader2 = _augmenting_setup()
+    b = Trainer(model2, gf.nn.CrossEntropyLoss(), opt2, scheduler=sched2, callbacks=[_CtrlC(2, 0)])
+    with pytest.raises(KeyboardInterrupt):
+        b.fit(loader2, 3)
+    gf.manual_seed(5)
+    b.callbacks = []
+    b.fit(loader2, 3)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(model2.state_dict()[k], v, err_msg=k)
+    # the stopped epoch's train loss and accuracy cover all its batches, as uninterrupted
+    assert b.history.rows == [
+        {**row, "time": r2["time"]} for row, r2 in zip(a.history.rows, b.history.rows, strict=True)
+    ]

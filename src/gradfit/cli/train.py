@@ -298,16 +298,21 @@ def run(args: argparse.Namespace) -> int:
         trainer.fit(train_loader, cfg["epochs"], val_loader=val_loader)
     except KeyboardInterrupt:
         ckpt = out / "checkpoint.safetensors"
-        where = (
-            f"the checkpoint of epoch {trainer.epoch - 1} is {ckpt}"
-            if ckpt.exists()
-            else ("no epoch finished, so there is nothing to resume")
-        )
-        print(
-            f"\ninterrupted during epoch {trainer.epoch}; {where}.\n"
-            f"resume with: gradfit train --resume {out}",
-            file=sys.stderr,
-        )
+        stop = trainer.interrupted
+        if stop is not None:  # stopped between two batches: ModelCheckpoint saved that state
+            where = (
+                f"interrupted in epoch {trainer.epoch} after batch {stop['batches']} of "
+                f"{len(train_loader)}; saved {ckpt}"
+            )
+        elif ckpt.exists():  # a second Ctrl-C stopped a batch half-way: keep the last epoch's
+            done = common.open_checkpoint(str(ckpt)).meta.get("epoch")
+            where = (
+                f"interrupted in epoch {trainer.epoch}; the checkpoint of epoch {done} is {ckpt}"
+            )
+        else:
+            print("\ninterrupted before the first epoch ended: nothing to resume.", file=sys.stderr)
+            return 130
+        print(f"\n{where}.\nresume with: gradfit train --resume {out}", file=sys.stderr)
         return 130
     except TrainingDiverged as e:
         print(f"gradfit train: stopped: {e}", file=sys.stderr)

@@ -216,7 +216,11 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save ``last.safetensors`` every epoch and ``best.safetensors`` when ``monitor`` improves.
+    """Save ``checkpoint.safetensors`` every epoch and ``best.safetensors`` when ``monitor`` improves.
+
+    When Ctrl-C stops :meth:`Trainer.fit <gradfit.train.Trainer.fit>` between two
+    batches, ``checkpoint.safetensors`` is also written then, with the stopped epoch's
+    progress, so ``Trainer.resume`` continues from that batch.
 
     Example:
         >>> ModelCheckpoint("runs/x").monitor
@@ -260,6 +264,10 @@ class ModelCheckpoint(Callback):
         if (value < self.best) if self.mode == "min" else (value > self.best):
             self.best = value
             self.best_path = trainer.save_checkpoint(self.directory / "best.safetensors")
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self.save_last and trainer.interrupted is not None:  # Ctrl-C between two batches
+            self.last_path = trainer.save_checkpoint(self.directory / "checkpoint.safetensors")
 
 
 class _FileLogger(Callback):

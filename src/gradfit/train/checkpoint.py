@@ -56,6 +56,7 @@ class Checkpoint:
     optim_state: dict[str, Any] | None
     meta: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _digest(tensors: dict[str, np.ndarray]) -> str:
@@ -100,8 +101,12 @@ def save_checkpoint(
     model: Any,
     optimizer: Any = None,
     meta: dict[str, Any] | None = None,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Save ``model`` (and ``optimizer``) with the JSON-able ``meta`` record, atomically.
+
+    ``extra`` holds further arrays to keep with them (``Checkpoint.extra`` on loading),
+    such as the outputs of an epoch that Ctrl-C stopped half-way.
 
     Example:
         >>> import tempfile, os, gradfit as gf
@@ -117,6 +122,8 @@ def save_checkpoint(
     if optimizer is not None:
         arrays, optim_json = _split_optimizer_state(optimizer.state_dict())
         tensors.update({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    for name, arr in (extra or {}).items():
+        tensors[f"extra.{name}"] = np.ascontiguousarray(arr)
     record = {
         "format": FORMAT,
         "gradfit_version": __version__,
@@ -169,7 +176,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"checkpoint {path}: its metadata is not valid JSON: {e}") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint {path}: its metadata is not a JSON object")
-    for key in ("config", "optimizer", "scheduler", "rng"):
+    for key in ("config", "optimizer", "scheduler", "rng", "partial_epoch"):
         if meta.get(key) is not None and not isinstance(meta[key], dict):
             raise CheckpointError(f"checkpoint {path}: metadata field {key!r} is not an object")
     if not isinstance(meta.get("history", []), list):
@@ -197,4 +204,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     optim_state = None
     if meta.get("optimizer") is not None:
         optim_state = _join_optimizer_state(optim_arrays, meta["optimizer"])
-    return Checkpoint(model_state=model_state, optim_state=optim_state, meta=meta, path=str(path))
+    extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
+    return Checkpoint(
+        model_state=model_state, optim_state=optim_state, meta=meta, path=str(path), extra=extra
+    )

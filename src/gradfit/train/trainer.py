@@ -9,6 +9,14 @@
 :func:`fit` is the one-call form; :class:`Trainer` exposes the loop's parts
 (``train_epoch``, ``evaluate``, ``predict``, ``save_checkpoint``/``resume``).
 
+Ctrl-C during :meth:`Trainer.fit` stops at the next batch boundary, so the weights and
+the optimizer are never left half-updated, and ``fit`` raises ``KeyboardInterrupt``
+with ``trainer.interrupted`` set. A checkpoint saved then records where the epoch
+stood (batches done, running loss, the random states of the epoch's start and of
+now); :meth:`Trainer.resume` replays the epoch's shuffling and augmentation draws up
+to that batch and goes on, so the resumed run equals the uninterrupted one exactly.
+A second Ctrl-C interrupts at once (and then there is nothing consistent to save).
+
 Example:
     >>> import numpy as np, gradfit as gf
     >>> from gradfit.data import ArrayDataset, DataLoader
@@ -25,6 +33,8 @@ Example:
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -101,6 +111,11 @@ class Trainer:
         self.stop_training = False
         self.batches_per_epoch = 0
         self.train_loader: Any = None
+        # Ctrl-C: requested, and where the epoch stood when the loop stopped for it
+        self._stop_requested = False
+        self.interrupted: dict[str, Any] | None = None
+        self._resume_partial: dict[str, Any] | None = None
+        self._epoch_lr = 0.0
 
     # ------------------------------------------------------------------ helpers
     def log(self, message: str) -> None:
@@ -130,12 +145,61 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             return self._train_epoch(loader)
 
+    def _rng_states(self, loader: Any) -> dict[str, Any]:
+        gen = getattr(loader, "generator", None)
+        return {
+            "gradfit": gf.get_rng_state(),
+            "loader": gen.bit_generator.state if gen is not None else None,
+        }
+
+    @staticmethod
+    def _set_rng_states(loader: Any, states: dict[str, Any]) -> None:
+        if states.get("gradfit") is not None:
+            gf.set_rng_state(states["gradfit"])
+        gen = getattr(loader, "generator", None)
+        if gen is not None and states.get("loader") is not None:
+            gen.bit_generator.state = states["loader"]
+
     def _train_epoch(self, loader: Iterable[Any]) -> dict[str, float]:
         self.model.train()
-        total, count = 0.0, 0
-        outs, targets = [], []
+        total, count, start = 0.0, 0, 0
+        outs: list[np.ndarray] = []
+        targets: list[np.ndarray] = []
         keep = bool(self.metrics)
-        for b, (x, y) in enumerate(loader):
+        partial, self._resume_partial = self._resume_partial, None
+        if partial is None:
+            epoch_start = self._rng_states(loader)
+            batches = iter(loader)
+        else:  # an epoch stopped by Ctrl-C: replay its draws up to where it stopped
+            epoch_start = partial["epoch_start_rng"]
+            self._set_rng_states(loader, epoch_start)
+            batches = iter(loader)
+            start = int(partial["batches"])
+            for _ in range(start):
+                next(batches)
+            self._set_rng_states(loader, partial["rng"])
+            total, count = float(partial["loss_sum"]), int(partial["count"])
+            if keep and partial.get("outputs") is not None:
+                outs, targets = [partial["outputs"]], [partial["targets"]]
+        b = start
+        while True:
+            if self._stop_requested:  # Ctrl-C: stop here, between two batches
+                done_out = np.concatenate(outs) if keep and outs else None
+                self.interrupted = {
+                    "batches": b,
+                    "lr": self._epoch_lr,
+                    "loss_sum": total,
+                    "count": count,
+                    "epoch_start_rng": epoch_start,
+                    "rng": self._rng_states(loader),
+                    "outputs": done_out,
+                    "targets": np.concatenate(targets) if done_out is not None else None,
+                }
+                raise KeyboardInterrupt
+            try:
+                x, y = next(batches)
+            except StopIteration:
+                break
             out = self.model(x)  # forward: builds the graph
             loss = self._loss(out, y)  # average loss over the batch
             value, n = float(loss.item()), len(y)
@@ -158,6 +222,7 @@ class Trainer:
                 targets.append(y.data)
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, value, n)
+            b += 1
         logs = {"loss": total / max(count, 1)}
         if keep and outs:
             logs.update(self._metrics(np.concatenate(outs), np.concatenate(targets)))
@@ -214,6 +279,11 @@ class Trainer:
         self.batches_per_epoch = len(train_loader) if hasattr(train_loader, "__len__") else 0
         monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
         self.stop_training = False
+        self._stop_requested = False
+        if self.interrupted is not None:  # fit again after Ctrl-C: finish the stopped epoch
+            self._resume_partial, self.interrupted = self.interrupted, None
+            self.epoch -= 1
+        previous = self._catch_ctrl_c()
         for cb in self.callbacks:
             cb.on_fit_start(self)
         try:
@@ -222,7 +292,10 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_start(self, self.epoch)
                 t0 = time.perf_counter()
-                lr = self.current_lr()
+                lr = self.current_lr()  # the lr the epoch starts with (as torch's get_last_lr)
+                if self._resume_partial is not None:  # the stopped epoch started with its own
+                    lr = float(self._resume_partial.get("lr", lr))
+                self._epoch_lr = lr
                 logs: dict[str, Any] = {"epoch": self.epoch}
                 logs.update({f"train_{k}": v for k, v in self.train_epoch(train_loader).items()})
                 if val_loader is not None:
@@ -237,18 +310,46 @@ class Trainer:
                 self.history.append(logs)
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, logs)
+            if self._stop_requested:  # Ctrl-C during the last validation: still honour it
+                raise KeyboardInterrupt
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             for cb in self.callbacks:
                 cb.on_fit_end(self)
         return self.history
+
+    def _catch_ctrl_c(self) -> Any:
+        """Make the first Ctrl-C stop at the next batch boundary; returns the old handler.
+
+        Only in the main thread, and only when Python's own handler is installed (a
+        program with its own SIGINT handling keeps it).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return None
+
+        def on_ctrl_c(signum: int, frame: Any) -> None:
+            if self._stop_requested:  # the second press: stop now
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        return signal.signal(signal.SIGINT, on_ctrl_c)
 
     # ------------------------------------------------------------------ checkpoints
     def state_meta(self) -> dict[str, Any]:
         """Everything but the weights needed to resume exactly: JSON-able."""
         loader_gen = getattr(self.train_loader, "generator", None)
+        part = self.interrupted
+        partial = None
+        if part is not None:  # stopped inside epoch self.epoch: it is not finished
+            keys = ("batches", "lr", "loss_sum", "count", "epoch_start_rng", "rng")
+            partial = {k: part[k] for k in keys}
         return {
             "config": self.config,
-            "epoch": self.epoch,
+            "epoch": self.epoch - 1 if partial is not None else self.epoch,
+            "partial_epoch": partial,
             "step": self.global_step,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "rng": {
@@ -262,7 +363,13 @@ class Trainer:
         """Write an atomic checkpoint of the model, optimizer, scheduler, RNG and history."""
         from gradfit.train.checkpoint import save_checkpoint
 
-        save_checkpoint(path, self.model, self.optimizer, meta=self.state_meta())
+        extra = None
+        if self.interrupted is not None and self.interrupted["outputs"] is not None:
+            extra = {  # the stopped epoch's outputs so far: its train metrics stay exact
+                "partial_outputs": self.interrupted["outputs"],
+                "partial_targets": self.interrupted["targets"],
+            }
+        save_checkpoint(path, self.model, self.optimizer, meta=self.state_meta(), extra=extra)
         return Path(path)
 
     def resume(self, checkpoint: Any) -> None:
@@ -299,6 +406,14 @@ class Trainer:
         self.epoch = int(meta.get("epoch", 0))
         self.global_step = int(meta.get("step", 0))
         self.history = History.from_rows(meta.get("history", []))
+        partial = meta.get("partial_epoch")
+        self._resume_partial = None
+        if partial is not None:
+            self._resume_partial = {
+                **partial,
+                "outputs": ckpt.extra.get("partial_outputs"),
+                "targets": ckpt.extra.get("partial_targets"),
+            }
 
 
 def fit(
