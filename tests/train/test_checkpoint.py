@@ -113,3 +113,20 @@ def test_kill_during_save_never_leaves_a_broken_checkpoint(tmp_path):
     proc.wait(timeout=10)
     ck = load_checkpoint(path)  # whichever version is there is complete and verified
     assert ck.model_state["weight"].shape == (1000, 2000)
+
+
+def test_zero_dim_state_keeps_its_shape_and_loads_back(tmp_path):
+    # BatchNorm's num_batches_tracked and matrix factorisation's global bias are 0-d
+    pairs = gf.tensor(np.array([[0, 1], [2, 3]], dtype=np.int64))
+    for model, x in (
+        (gf.nn.Sequential(gf.nn.Linear(3, 4), gf.nn.BatchNorm1d(4)), gf.randn(8, 3)),
+        (gf.models.matrix_factorization(5, 6, 2), pairs),
+    ):
+        model(x)  # BatchNorm counts a batch
+        path = tmp_path / "m.safetensors"
+        save_checkpoint(path, model)
+        state = load_checkpoint(path).model_state
+        for k, v in model.state_dict().items():
+            assert state[k].shape == v.shape, k
+            np.testing.assert_array_equal(state[k], v, err_msg=k)
+        model.load_state_dict(state)  # refused before: (1,) in the file vs () in the model

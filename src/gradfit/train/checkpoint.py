@@ -59,10 +59,16 @@ class Checkpoint:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def _contiguous(value: Any) -> np.ndarray:
+    """A C-contiguous array of the same shape (``np.ascontiguousarray`` makes 0-d arrays 1-d)."""
+    arr = np.asarray(value)
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr).reshape(arr.shape)
+
+
 def _digest(tensors: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
+        arr = _contiguous(tensors[name])
         h.update(name.encode())
         h.update(str(arr.dtype).encode())
         h.update(str(arr.shape).encode())
@@ -117,13 +123,13 @@ def save_checkpoint(
 
     from gradfit import __version__
 
-    tensors = {f"model.{k}": np.ascontiguousarray(v) for k, v in model.state_dict().items()}
+    tensors = {f"model.{k}": _contiguous(v) for k, v in model.state_dict().items()}
     optim_json = None
     if optimizer is not None:
         arrays, optim_json = _split_optimizer_state(optimizer.state_dict())
-        tensors.update({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+        tensors.update({k: _contiguous(v) for k, v in arrays.items()})
     for name, arr in (extra or {}).items():
-        tensors[f"extra.{name}"] = np.ascontiguousarray(arr)
+        tensors[f"extra.{name}"] = _contiguous(arr)
     record = {
         "format": FORMAT,
         "gradfit_version": __version__,
