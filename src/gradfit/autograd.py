@@ -626,13 +626,22 @@ def _capture(
     return None
 
 
-def _root_grad(t: Tensor, who: str, what: str, how: str) -> np.ndarray:
-    """``ones`` for a one-element ``t`` (a 0-d one is the cheap common case)."""
-    data = t.data
+def _root_grad(data: np.ndarray, index: int | None = None) -> np.ndarray:
+    """Ones like the one-element ``data`` of an output (a 0-d one is the cheap common case).
+
+    ``index`` is the output's position for :func:`grad`, None for :func:`backward`.
+    """
     if data.size != 1:
+        if index is None:
+            raise RuntimeError(
+                "backward: grad can be implicitly created only for a scalar output, but the "
+                f"tensor has shape {data.shape}; pass a gradient of that shape "
+                "(t.backward(gf.ones_like(t))) or reduce it first (t.sum().backward())"
+            )
         raise RuntimeError(
-            f"{who}: grad can be implicitly created only for {what} has shape {data.shape}; "
-            f"pass a gradient of that shape ({how}) or reduce it first (.sum())"
+            "autograd.grad: grad can be implicitly created only for scalar outputs, but "
+            f"outputs[{index}] has shape {data.shape}; pass a gradient of that shape in "
+            "grad_outputs (gf.ones_like(output)) or reduce the output first (.sum())"
         )
     if data.ndim == 0:
         return np.array(1, dtype=data.dtype)  # a quarter of the cost of np.ones(())
@@ -668,9 +677,7 @@ def backward(
             "create the inputs with requires_grad=True (and not under gf.no_grad())"
         )
     if grad is None:
-        grad = _root_grad(
-            tensor, "backward", "a scalar output, but the tensor", "t.backward(gf.ones_like(t))"
-        )
+        grad = _root_grad(tensor.data)
         owned: set[int] = set()
     else:
         grad = np.asarray(grad)
@@ -697,14 +704,19 @@ def backward(
     _walk(order, {root: grad}, owned, retain_graph, "backward", pending, done_after)
 
 
-def _as_tuple(x: Any, what: str) -> tuple[Any, ...]:
+def _as_tuple(x: Any, what: str) -> tuple[Tensor, ...]:
+    """``x``, a tensor or a sequence of tensors, as a tuple of tensors (for :func:`grad`)."""
     if isinstance(x, _Tensor):
         return (x,)
-    if isinstance(x, (list, tuple)):
-        return tuple(x)
-    raise TypeError(
-        f"autograd.grad: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}"
-    )
+    if not isinstance(x, (list, tuple)):
+        raise TypeError(
+            f"autograd.grad: {what} must be a Tensor or a sequence of Tensors, "
+            f"got {type(x).__name__}"
+        )
+    for i, t in enumerate(x):
+        if not isinstance(t, _Tensor):
+            raise TypeError(f"autograd.grad: {what}[{i}] must be a Tensor, got {type(t).__name__}")
+    return tuple(x)
 
 
 def grad(
@@ -775,12 +787,6 @@ def grad(
     ins = _as_tuple(inputs, "inputs")
     if not ins:
         raise RuntimeError("autograd.grad: inputs cannot be empty")
-    for what, ts in (("outputs", outs), ("inputs", ins)):
-        for i, t in enumerate(ts):
-            if not isinstance(t, _Tensor):
-                raise TypeError(
-                    f"autograd.grad: {what}[{i}] must be a Tensor, got {type(t).__name__}"
-                )
     if grad_outputs is None:
         gouts: tuple[Any, ...] = (None,) * len(outs)
     elif isinstance(grad_outputs, (_Tensor, np.ndarray)):
@@ -810,19 +816,14 @@ def grad(
     # the outputs and their gradients: one per node (summed), or straight to a leaf input
     owned: set[int] = set()
     grads: dict[Function, np.ndarray] = {}
-    for i, (t, go) in enumerate(zip(outs, gouts, strict=True)):
+    for i, (t, go) in enumerate(zip(outs, gouts)):  # of equal lengths
         if not t.requires_grad:
             raise RuntimeError(
                 f"autograd.grad: outputs[{i}] does not require grad and has no grad_fn; it "
                 "was not computed from a tensor with requires_grad=True"
             )
         if go is None:
-            g = _root_grad(
-                t,
-                "autograd.grad",
-                f"scalar outputs, but outputs[{i}]",
-                "grad_outputs=gf.ones_like(y)",
-            )
+            g = _root_grad(t.data, i)
         else:
             if isinstance(go, _Tensor):
                 go = go.data
