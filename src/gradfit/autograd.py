@@ -10,6 +10,8 @@ arrays are freed as soon as the user drops them and the backward pass is done.
 :func:`backward` walks the graph iteratively in topological order (no recursion,
 so a chain of 100,000 operations is fine), applies the chain rule node by node,
 and releases each node's saved arrays as it goes unless ``retain_graph=True``.
+:func:`grad` (PyTorch's ``torch.autograd.grad``) runs the same walk over only the
+nodes that lead to its inputs and returns their gradients instead of storing them.
 
 Hooks (``Tensor.register_hook``) and ``Tensor.retain_grad`` are kept where the
 walk sees a tensor's gradient complete: on its node for a non-leaf, on the tensor
