@@ -247,7 +247,8 @@ def load_model(config: Mapping[str, Any], state_dict: Mapping[str, Any]) -> Modu
     Raises:
         ValueError: the config cannot be built (unknown model, bad or absurd values,
             more weights than the state holds, out of memory) or its model does not
-            fit the state (missing or unexpected keys, different shapes or dtypes);
+            fit the state (missing or unexpected keys, different shapes; values of another
+            dtype are cast to the model's, as ``load_state_dict`` does);
             the message names the model and the config and lists the first problems.
         TypeError: ``config`` or ``state_dict`` is not a mapping.
 

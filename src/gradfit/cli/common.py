@@ -43,18 +43,33 @@ def load_data(cfg: dict[str, Any]) -> Any:
         data = load_dataset(cfg["data"], **options)
     except (FileNotFoundError, OSError, ValueError, KeyError, TypeError, ImportError) as e:
         raise UsageError(f"--data {cfg['data']}: {e}") from None
-    if cfg.get("classes") is not None or cfg.get("train_per_class") is not None:
-        classes = cfg.get("classes")
-        if classes is None:  # --train-per-class alone: few samples of every class
-            classes = range(data.num_classes or 0)
-        try:
-            data = data.select_classes(
-                classes, train_per_class=cfg.get("train_per_class"), seed=cfg.get("seed", 0)
-            )
-        except ValueError as e:
-            flag = "--train-per-class" if "train_per_class" in str(e) else "--classes"
-            raise UsageError(f"{flag}: {e}") from None
-    return data
+    return _select_classes(cfg, data)
+
+
+def _select_classes(cfg: dict[str, Any], data: Any) -> Any:
+    """Apply ``--classes`` / ``--train-per-class`` (re-checked: a checkpoint's run config
+    reaches here unvalidated through ``evaluate``)."""
+    from gradfit.cli.config import parse_classes
+
+    classes, per_class = parse_classes(cfg.get("classes")), cfg.get("train_per_class")
+    if classes is None and per_class is None:
+        return data
+    given = "--classes" if classes is not None else "--train-per-class"
+    if data.task != "classification":
+        raise UsageError(f"{given}: --data {cfg['data']} is a {data.task} dataset, without classes")
+    if per_class is not None and (
+        isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1
+    ):
+        raise UsageError(f"--train-per-class must be a positive integer, got {per_class!r}")
+    try:
+        return data.select_classes(
+            classes if classes is not None else range(data.num_classes),
+            train_per_class=per_class,
+            seed=cfg.get("seed", 0),
+        )
+    except (ValueError, TypeError, OverflowError) as e:
+        flag = "--train-per-class" if "train_per_class" in str(e) else "--classes"
+        raise UsageError(f"{flag}: {e}") from None
 
 
 def _input_shape(data: Any) -> tuple[int, ...]:

@@ -106,6 +106,9 @@ def parse_hidden(value: Any) -> list[int]:
     return out
 
 
+MAX_CLASSES = 100_000  # far above any dataset here; bounds what a crafted file can ask for
+
+
 def parse_classes(value: Any) -> list[int] | None:
     """``"5-9"``, ``"0,2,4"`` or a list of labels -> a list of class labels (None: all).
 
@@ -118,7 +121,9 @@ def parse_classes(value: Any) -> list[int] | None:
     bad = UsageError(
         f"--classes: expected class labels such as 5-9 or 0,2,4 (distinct, >= 0), got {value!r}"
     )
-    items = value if isinstance(value, list) else str(value).split(",")
+    if not isinstance(value, list | str):
+        raise bad
+    items = value if isinstance(value, list) else value.split(",")
     out: list[int] = []
     for item in items:
         if isinstance(item, bool | float):
@@ -126,11 +131,16 @@ def parse_classes(value: Any) -> list[int] | None:
         text = str(item).strip()
         lo, dash, hi = text.partition("-")
         try:
-            out += list(range(int(lo), int(hi) + 1)) if dash else [int(text)]
-        except ValueError:
+            first, last = (int(lo), int(hi)) if dash else (int(text), int(text))
+        except (ValueError, OverflowError):
             raise bad from None
+        if last - first >= MAX_CLASSES or len(out) >= MAX_CLASSES:  # before building a list
+            raise UsageError(f"--classes: at most {MAX_CLASSES} classes, got {value!r}")
+        out += range(first, last + 1)
     if not out or min(out) < 0 or len(set(out)) != len(out):
         raise bad
+    if len(out) < 2:
+        raise UsageError(f"--classes: a classifier needs at least two classes, got {value!r}")
     return out
 
 

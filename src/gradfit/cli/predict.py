@@ -91,6 +91,17 @@ def _is_float(v: str) -> bool:
         return False
 
 
+def _labels(run_cfg: dict[str, Any], outputs: int) -> list[int]:
+    """The dataset's class label of each output (a ``--classes`` run relabelled them 0..k-1)."""
+    from gradfit.cli.config import parse_classes
+
+    try:
+        classes = parse_classes(run_cfg.get("classes"))
+    except UsageError:
+        classes = None
+    return classes if classes is not None and len(classes) == outputs else list(range(outputs))
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict; returns the exit code."""
     import gradfit as gf
@@ -119,9 +130,10 @@ def run(args: argparse.Namespace) -> int:
     w = csv.writer(buf, lineterminator="\n")
     if task == "classification":
         probs = gf.tensor(out).softmax(1).numpy()
-        w.writerow(["class", *[f"p{i}" for i in range(probs.shape[1])]])
+        labels = _labels(cfg.get("run") or {}, probs.shape[1])
+        w.writerow(["class", *[f"p{c}" for c in labels]])
         for c, p in zip(out.argmax(1), probs, strict=True):
-            w.writerow([int(c), *[f"{v:.6g}" for v in p]])
+            w.writerow([labels[int(c)], *[f"{v:.6g}" for v in p]])
     else:
         out = out.reshape(len(out), -1)
         w.writerow([f"y{i}" for i in range(out.shape[1])] if out.shape[1] > 1 else ["value"])

@@ -118,6 +118,49 @@ def _replan(trainer: Any, cfg: dict[str, Any], optimizer: Any, steps_per_epoch: 
     return scheduler
 
 
+# what a resumed run may change; anything else would silently train another experiment
+RESUME_MAY_CHANGE = {"epochs", "data_dir", "download", "early_stopping"}
+
+
+def _refuse_changes(
+    args: argparse.Namespace,
+    toml: dict[str, Any] | None,
+    saved: dict[str, Any],
+    cfg: dict[str, Any],
+    resume_path: Path | None,
+) -> None:
+    """``--resume`` continues one run: its data, model and optimizer stay as they were."""
+    was = resolve({}, saved)
+    given = {k for k, v in _flags(args).items() if v is not None} | set(toml or {})
+    for key in sorted(given - RESUME_MAY_CHANGE):
+        if cfg[key] != was[key]:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(
+                f"--resume {resume_path}: {flag} {cfg[key]!r} differs from the run's "
+                f"{was[key]!r}; a resumed run keeps its settings (only --epochs, "
+                f"--early-stopping, --data-dir and --download may change): start a new run "
+                f"from its weights with --init-from instead"
+            )
+
+
+def _needs_new_head(base: Any, model: Any, cfg: dict[str, Any], data: Any) -> bool:
+    """A new output layer when the outputs would mean other classes than the base run's."""
+    from gradfit.cli.config import parse_classes
+
+    outputs = [p for _, p in model.named_parameters()][-1].shape[0]
+    if outputs != data.num_classes:
+        return True
+    base_run = (base.meta.get("config") or {}).get("run")
+    if not base_run:  # saved from Python: only the count is known, and it matches
+        return False
+    try:
+        base_classes = parse_classes(base_run.get("classes")) or list(range(outputs))
+    except UsageError:
+        return True
+    classes = cfg["classes"] or list(range(data.num_classes))
+    return base_run.get("data") != cfg["data"] or base_classes != classes
+
+
 def _freeze(model: Any, prefixes: list[str]) -> list[str]:
     names = [n for n, _ in model.named_parameters()]
     frozen = []
@@ -142,15 +185,24 @@ def _augmentation(cfg: dict[str, Any], data: Any) -> Any:
     if not shift:
         return None
     info = data.description
+    shape = tuple(info.input_shape)
     if info.extra.get("layout") == "sequence":
-        return RandomShift1d(shift)
-    if len(info.input_shape) == 3:
-        return RandomShift(shift)
-    raise UsageError(
-        f"--shift {shift}: needs images (N, C, H, W) or sequences; --data {cfg['data']} with "
-        f"--model {cfg['model']} gives flat vectors of shape {tuple(info.input_shape)}"
-        + (" (use --model cnn for the image view)" if cfg["data"] == "digits" else "")
-    )
+        size, what, transform = shape[-1], "sequence length", RandomShift1d
+    elif len(shape) == 3:
+        size, what, transform = min(shape[1:]), "image side", RandomShift
+    else:
+        raise UsageError(
+            f"--shift {shift}: needs images (N, C, H, W) or sequences; --data {cfg['data']} with "
+            f"--model {cfg['model']} gives flat vectors of shape {shape}"
+            + (
+                " (use --model cnn for the image view)"
+                if cfg["data"] in common.IMAGE_DATASETS
+                else ""
+            )
+        )
+    if shift >= size:
+        raise UsageError(f"--shift {shift}: must be smaller than the {what} ({size})")
+    return transform(shift)
 
 
 def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
@@ -195,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         resume_ckpt = common.open_checkpoint(str(resume_path))
         saved = dict((resume_ckpt.meta.get("config") or {}).get("run") or {})
         cfg = resolve(_flags(args), toml={**saved, **(toml or {})})
+        _refuse_changes(args, toml, saved, cfg, resume_path)
     else:
         cfg = resolve(_flags(args), toml)
     if args.init_from and args.resume:
@@ -212,29 +265,28 @@ def run(args: argparse.Namespace) -> int:
     if args.init_from:
         base = common.open_checkpoint(common.checkpoint_path(args.init_from))
         model = common.model_from_checkpoint(base)
-        if data.task == "classification":
-            out_layer = [p for n, p in model.named_parameters()][-1]
-            base_run = (base.meta.get("config") or {}).get("run") or {}
-            same_labels = (base_run.get("data"), base_run.get("classes")) == (
-                cfg["data"],
-                cfg["classes"],
-            )
-            if out_layer.shape[0] != data.num_classes or not same_labels:
-                model = replace_head(model, data.num_classes)
-                print(f"new output layer for {data.num_classes} classes ({cfg['data']})")
+        if data.task == "classification" and _needs_new_head(base, model, cfg, data):
+            model = replace_head(model, data.num_classes)
+            print(f"new output layer for {data.num_classes} classes ({cfg['data']})")
         mcfg = model.config
         frozen = _freeze(model, args.freeze or [])
         cfg["model"] = mcfg["name"]
+        cfg["init_from"], cfg["freeze"] = str(args.init_from), list(args.freeze or [])
+    elif resume_ckpt is not None:  # the checkpoint's own model (a fine-tuned one has a new head)
+        mcfg = (resume_ckpt.meta.get("config") or {}).get("model_config") or (
+            common.model_config_for(cfg, data)
+        )
+        try:  # an untrusted file: load_model bounds memory by its weights
+            model = load_model(mcfg, resume_ckpt.model_state)
+        except (ValueError, TypeError) as e:
+            raise UsageError(f"--resume {resume_path}: {e}") from None
+        frozen = _freeze(model, list(saved.get("freeze") or []))  # as the run was started
     else:
         mcfg = common.model_config_for(cfg, data)
         try:
-            if resume_ckpt is not None:  # an untrusted file: memory bounded by its weights
-                model = load_model(mcfg, resume_ckpt.model_state)
-            else:
-                model = build_model(mcfg)
+            model = build_model(mcfg)
         except (ValueError, TypeError) as e:
-            where = f"--resume {resume_path}" if resume_ckpt else f"--model {cfg['model']}"
-            raise UsageError(f"{where}: {e}") from None
+            raise UsageError(f"--model {cfg['model']}: {e}") from None
 
     train_loader, val_loader, test_loader = _loaders(cfg, data)
     try:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -143,6 +144,9 @@ class Module:
     """
 
     training: bool
+    # read-only defaults, so a subclass that skips Module.__init__ still runs (without hooks)
+    _forward_pre_hooks: Any = MappingProxyType({})
+    _forward_hooks: Any = MappingProxyType({})
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -199,6 +203,7 @@ class Module:
             >>> relu(gf.tensor([1.0, -2.0]))
             tensor([1., 0.])
         """
+        self._check_init("a hook")
         return self._add_hook(self._forward_pre_hooks, hook, prepend, "register_forward_pre_hook")
 
     def register_forward_hook(
@@ -224,6 +229,7 @@ class Module:
             >>> seen
             {'conv2': (3, 25, 10)}
         """
+        self._check_init("a hook")
         return self._add_hook(self._forward_hooks, hook, prepend, "register_forward_hook")
 
     @staticmethod
