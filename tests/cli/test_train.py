@@ -164,7 +164,10 @@ BAD = [
     (["--classes", "3"], "--classes: a classifier needs at least two classes, got '3'"),
     (["--classes", "0-99999999999"], "--classes: at most 100000 classes"),
     (["--model", "cnn", "--shift", "8"], "--shift 8: must be smaller than the image side (8)"),
-    (["--data", "sine", "--train-per-class", "3"], "--train-per-class: --data sine is a regression"),
+    (
+        ["--data", "sine", "--train-per-class", "3"],
+        "--train-per-class: --data sine is a regression",
+    ),
     (["--train-per-class", "0"], "--train-per-class must be a positive integer"),
     (["--train-per-class", "500"], "fewer than train_per_class=500"),
     (["--shift", "-1"], "--shift must be a non-negative integer"),
@@ -390,3 +393,26 @@ def test_cnn_trains_on_mnist_files_as_images(tmp_path, data):
     assert r.returncode == 0, r.stderr
     cfg = load_checkpoint(out / "checkpoint.safetensors").meta["config"]
     assert cfg["input_shape"] == [1, 28, 28]
+
+
+def test_a_fine_tuned_run_resumes_with_its_new_head_and_frozen_layers(tmp_path):
+    base, a, b = tmp_path / "base", tmp_path / "a", tmp_path / "b"
+    common = ["--model", "cnn", "--no-baselines", "--quiet", "--schedule", "none"]
+    r = gradfit("train", *common, "--classes", "0-4", "--epochs", "2", "--out", str(base))
+    assert r.returncode == 0, r.stderr
+    tune = [*common, "--classes", "5-9", "--train-per-class", "10"]
+    tune += ["--init-from", str(base), "--freeze", "features"]
+    assert gradfit("train", *tune, "--epochs", "2", "--out", str(a)).returncode == 0
+    r = gradfit("train", "--resume", str(a), "--epochs", "4", "--quiet", "--no-baselines")
+    assert r.returncode == 0, r.stderr
+    assert "frozen: features" in r.stdout
+    assert gradfit("train", *tune, "--epochs", "4", "--out", str(b)).returncode == 0
+    sa = load_checkpoint(a / "checkpoint.safetensors").model_state
+    sb = load_checkpoint(b / "checkpoint.safetensors").model_state
+    first = load_checkpoint(base / "checkpoint.safetensors").model_state
+    for k, v in sb.items():
+        np.testing.assert_array_equal(sa[k], v, err_msg=k)
+        if k.startswith("features"):
+            np.testing.assert_array_equal(v, first[k], err_msg=k)
+    r = gradfit("train", "--resume", str(a), "--epochs", "5", "--classes", "0-4")
+    assert r.returncode == 2 and "--classes [0, 1, 2, 3, 4] differs from the run's" in r.stderr
