@@ -287,3 +287,30 @@ def test_fit_again_after_ctrl_c_finishes_the_stopped_epoch():
     assert b.history.rows == [
         {**row, "time": r2["time"]} for row, r2 in zip(a.history.rows, b.history.rows, strict=True)
     ]
+
+
+def test_early_stopping_after_resume_stops_and_restores_as_the_straight_run(tmp_path):
+    def callbacks(directory):
+        # "train_loss" watched in max mode never improves after epoch 1: a stop at epoch 4
+        return [
+            ModelCheckpoint(directory, monitor="train_loss", mode="max"),
+            EarlyStopping("train_loss", patience=3, mode="max"),
+        ]
+
+    model, opt, sched, loader, val = _setup()
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=callbacks(tmp_path / "a"))
+    t.fit(loader, 10)
+    straight, straight_epochs = model.state_dict(), len(t.history)
+    assert straight_epochs == 4
+
+    model, opt, sched, loader, val = _setup()
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=callbacks(tmp_path / "b"))
+    t.fit(loader, 2)
+    model, opt, sched, loader, val = _setup(seed=9)
+    t = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=callbacks(tmp_path / "b"))
+    t.train_loader = loader
+    t.resume(tmp_path / "b" / "checkpoint.safetensors")
+    t.fit(loader, 10)
+    assert len(t.history) == straight_epochs
+    for k, v in straight.items():  # both hold the weights of epoch 1
+        np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)

@@ -155,6 +155,11 @@ class EarlyStopping(Callback):
 
     With ``restore_best_weights`` the model gets back the weights of its best epoch.
 
+    A resumed run picks up where it was: the best value and the epochs without
+    improvement are recounted from the trainer's history, and the best epoch's weights
+    come from the ``best.safetensors`` of a :class:`ModelCheckpoint` watching the same
+    value, so stopping and restoring happen as in the uninterrupted run.
+
     Example:
         >>> EarlyStopping(mode="max", monitor="val_accuracy").mode
         'max'
@@ -188,6 +193,37 @@ class EarlyStopping(Callback):
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
+    def on_fit_start(self, trainer: Trainer) -> None:
+        rows = list(trainer.history)
+        for row in rows:  # a resumed run: recount from the epochs it already has
+            value = row.get(self.monitor)
+            if value is None:
+                continue
+            if self._improved(float(value)):
+                self.best, self.best_epoch, self.wait = float(value), int(row["epoch"]), 0
+            else:
+                self.wait += 1
+        if rows and self.restore_best_weights and self.best_epoch == int(rows[-1]["epoch"]):
+            self.best_state = trainer.model.state_dict()  # the resumed weights are the best
+
+    def _saved_best(self, trainer: Trainer) -> dict[str, np.ndarray] | None:
+        """The best epoch's weights from a ModelCheckpoint on the same value (after resume)."""
+        from gradfit.train.checkpoint import CheckpointError, load_checkpoint
+
+        for cb in trainer.callbacks:
+            if isinstance(cb, ModelCheckpoint) and (cb.monitor, cb.mode) == (
+                self.monitor,
+                self.mode,
+            ):
+                path = cb.directory / "best.safetensors"
+                try:
+                    ckpt = load_checkpoint(path) if path.is_file() else None
+                except CheckpointError:
+                    ckpt = None
+                if ckpt is not None and ckpt.meta.get("epoch") == self.best_epoch:
+                    return ckpt.model_state
+        return None
+
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.monitor not in logs:
             raise KeyError(
@@ -210,9 +246,17 @@ class EarlyStopping(Callback):
             )
 
     def on_fit_end(self, trainer: Trainer) -> None:
-        if self.restore_best_weights and self.best_state is not None and self.stopped_epoch:
-            trainer.model.load_state_dict(self.best_state)
-            trainer.log(f"restored the weights of epoch {self.best_epoch}")
+        if not (self.restore_best_weights and self.stopped_epoch):
+            return
+        state = self.best_state if self.best_state is not None else self._saved_best(trainer)
+        if state is None:
+            trainer.log(
+                f"kept the last weights: the weights of the best epoch ({self.best_epoch}) "
+                "were not kept (resumed without a ModelCheckpoint on the same value)"
+            )
+            return
+        trainer.model.load_state_dict(state)
+        trainer.log(f"restored the weights of epoch {self.best_epoch}")
 
 
 class ModelCheckpoint(Callback):
