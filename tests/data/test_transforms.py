@@ -170,3 +170,5 @@ def test_random_shift1d_bad_input_names_the_transform():
         RandomShift1d(2, padding_mode="reflect")
     with pytest.raises(ValueError, match=r"RandomShift1d: max_shift must be non-negative"):
         RandomShift1d(-1)
+    with pytest.raises(ValueError, match=r"RandomShift1d: fill -1 does not fit .* uint8"):
+        RandomShift1d(1, fill=-1)(np.zeros((2, 5), np.uint8))

@@ -554,7 +554,13 @@ class RandomShift1d(_RandomTransform):
             src, inside = src[:, None, :], inside[:, None, :]
         out = np.take_along_axis(x, np.broadcast_to(src, x.shape), axis=-1)
         if self.padding_mode == "zeros":
-            out = np.where(inside, out, np.asarray(self.fill, dtype=x.dtype))
+            try:
+                fill = np.array(self.fill, dtype=x.dtype)
+            except (OverflowError, ValueError):
+                raise ValueError(
+                    f"RandomShift1d: fill {self.fill!r} does not fit the input's dtype {x.dtype}"
+                ) from None
+            out = np.where(inside, out, fill)
         return out
 
     def __repr__(self) -> str:
