@@ -278,3 +278,88 @@ def test_create_graph_is_reported_as_unsupported():
 def test_integer_tensor_cannot_require_grad():
     with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
         gf.tensor([1, 2], requires_grad=True)
+
+
+# ----------------------------------------------------------------- 0-d gradients are arrays
+# NumPy gives a scalar (np.float32) for arithmetic on two 0-d arrays; every gradient the walk
+# hands on must still be a writeable 0-d ndarray of the tensor's dtype.
+
+
+def _assert_0d_grad(g, expected, dtype):
+    assert type(g.data) is np.ndarray, type(g.data)
+    assert g.data.shape == () and g.dtype == dtype
+    assert g.data.flags.writeable
+    np.testing.assert_allclose(g.data, expected.detach().numpy(), rtol=1e-6)
+    g.zero_()  # raised "in-place zero_ on a read-only tensor" on a NumPy scalar
+    assert g.item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_0d_leaf_used_twice_gets_a_writeable_array_grad(dtype):
+    x = gf.tensor(2.0, dtype=dtype, requires_grad=True)
+    tx = torch.tensor(2.0, dtype=getattr(torch, dtype), requires_grad=True)
+    for v in (x, tx):
+        (v * v + v * 3).backward()
+    _assert_0d_grad(x.grad, tx.grad, np.dtype(dtype))
+    # a second pass adds to the existing grad (in place), still an array
+    x.grad = None
+    tx.grad = None
+    for v in (x, tx):
+        (v * v).backward()
+        (v + v).backward()
+    _assert_0d_grad(x.grad, tx.grad, np.dtype(dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_retained_0d_non_leaf_grad_is_a_writeable_array(dtype):
+    res = []
+    for lib in (gf, torch):
+        x = lib.tensor(2.0, dtype=getattr(lib, dtype), requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        (y + y * 3).backward(retain_graph=True)
+        res.append((x, y))
+    (x, y), (tx, ty) = res
+    _assert_0d_grad(y.grad, ty.grad, np.dtype(dtype))
+    _assert_0d_grad(x.grad, tx.grad, np.dtype(dtype))
+    # a second pass sums into the retained grad out of place: still an array
+    for v in (y, ty):
+        v.grad = None
+        (v + v * 3).backward(retain_graph=True)
+        (v * v).backward()
+    _assert_0d_grad(y.grad, ty.grad, np.dtype(dtype))
+
+
+def test_0d_gradients_reach_op_backwards_and_hooks_as_arrays():
+    seen = []
+
+    class Id(gf.Function):
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, grad):
+            seen.append(type(grad))
+            return (grad,)
+
+    x = gf.tensor(2.0, requires_grad=True)
+    y = Id.apply(x)
+    z = Id.apply(y * 3)  # Mul's backward on 0-d arrays returns a NumPy scalar
+    h = z.register_hook(lambda g: seen.append(type(g.data)))
+    (z * z + z).backward()  # z's gradient is a sum of two
+    x.register_hook(lambda g: seen.append(type(g.data)))
+    w = x * x
+    (w + w).backward()
+    h.remove()
+    assert seen == [np.ndarray] * 4
+    assert type(x.grad.data) is np.ndarray and x.grad.item() == (2 * 6 + 1) * 3 + 4 * 2
+
+
+def test_autograd_grad_of_0d_inputs_returns_arrays():
+    x = gf.tensor(2.0, requires_grad=True)
+    y = x * x
+    gx, gy = gf.autograd.grad(y * y + y, [x, y])
+    tx = torch.tensor(2.0, requires_grad=True)
+    ty = tx * tx
+    tgx, tgy = torch.autograd.grad(ty * ty + ty, [tx, ty])
+    _assert_0d_grad(gx, tgx, np.dtype("float32"))
+    _assert_0d_grad(gy, tgy, np.dtype("float32"))
