@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -34,23 +36,69 @@ CASES_2D = [
     (2, 2, 8, 6, 2, 3, 2, 1, "valid", 1, 2, True),
     (2, 3, 6, 6, 2, 2, 2, 2, 1, 1, 1, True),
     (1, 5, 6, 9, 3, 5, 5, 1, 2, 1, 1, True),  # the LeNet-like shape, batch size 1
+    (3, 4, 7, 7, 6, 5, 5, 1, 2, 1, 2, True),  # LeNet-like ('same' width: flat row shifts)
     (2, 2, 4, 4, 3, 5, 5, 1, 3, 1, 1, True),  # kernel larger than the input, padding makes room
+    (3, 3, 5, 6, 4, 2, 2, 1, 2, 1, 1, True),  # padding > extent - 1: the input grad crops
+    (3, 2, 6, 5, 2, 3, 3, 1, (0, 2), (1, 2), 1, True),  # 'same' width with dilation
 ]
+
+# chunking of the batch: the default (one chunk at these sizes), one sample per chunk, and
+# uneven chunks (the last one smaller) through the same unfolding buffer
+CHUNKINGS = {
+    "one": None,
+    "per-sample": lambda batch, per, cols: [(n, n + 1) for n in range(batch)],
+    "uneven": lambda batch, per, cols: [(0, min(2, batch))] + ([(2, batch)] if batch > 2 else []),
+}
+
+
+def _tols(dtype):
+    return dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
 @pytest.mark.parametrize("case", CASES_2D)
-def test_conv2d_matches_torch(case, row_unfolding, monkeypatch):
+def test_conv2d_matches_torch(case, row_unfolding, chunking, dtype, monkeypatch):
     N, C, H, W, n_out, kh, kw, s, p, d, g, bias = case
-    # both internal strategies (full im2col, row unfolding) must give PyTorch's numbers
+    # both internal strategies (full im2col, row unfolding) must give PyTorch's numbers,
+    # however the batch is split into chunks
     monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
-    arrs = _arrays((N, C, H, W), (n_out, C // g, kh, kw), bias)
+    if CHUNKINGS[chunking] is not None:
+        monkeypatch.setattr(conv_mod, "_chunks", CHUNKINGS[chunking])
+        N += 2
+    arrs = _arrays((N, C, H, W), (n_out, C // g, kh, kw), bias, dtype)
 
     def run(F, x, w, b=None):
         return F(x, w, b, stride=s, padding=p, dilation=d, groups=g)
 
-    check(lambda *a: run(conv2d, *a), lambda *a: run(TF.conv2d, *a), arrs, rtol=1e-4, atol=1e-4)
+    check(lambda *a: run(conv2d, *a), lambda *a: run(TF.conv2d, *a), arrs, **_tols(dtype))
+
+
+def test_chunks_cover_the_batch_evenly():
+    for batch in (1, 5, 100, 128, 1000):
+        for per in (1, 10**3, 10**5, 10**9):
+            for cols in (1, 49, 784):
+                chunks = conv_mod._chunks(batch, per, cols)
+                sizes = [n1 - n0 for n0, n1 in chunks]
+                assert chunks[0][0] == 0 and chunks[-1][1] == batch
+                assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+                assert max(sizes) - min(sizes) <= 1 or len(chunks) == 1
+                # each chunk holds about _CHUNK_BYTES, but at least _MIN_CHUNK_COLS columns
+                cap = max(conv_mod._CHUNK_BYTES // per, -(-conv_mod._MIN_CHUNK_COLS // cols), 1)
+                assert max(sizes) <= max(cap, 1) or len(chunks) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_lenet_shapes_in_chunks_match_torch(dtype):
+    """The benchmark's second convolution (16 -> 32, 5x5, padding 2, 14x14) at a batch size
+    that the default budget splits into several chunks: values and every gradient."""
+    arrs = _arrays((40, 16, 14, 14), (32, 16, 5, 5), True, dtype)
+    assert len(conv_mod._chunks(40, 32 * 5 * 18 * 14 * 4, 14 * 14)) > 1
+    # float32 weight gradients are sums of 7,840 products: absolute tolerance for rounding
+    tols = dict(rtol=1e-4, atol=2e-3) if dtype == np.float32 else _tols(dtype)
+    check(lambda *a: conv2d(*a, padding=2), lambda *a: TF.conv2d(*a, padding=2), arrs, **tols)
 
 
 CASES_1D = [
@@ -62,15 +110,20 @@ CASES_1D = [
 ]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("case", CASES_1D)
-def test_conv1d_matches_torch(case):
+def test_conv1d_matches_torch(case, chunking, dtype, monkeypatch):
     N, C, L, n_out, k, s, p, d, g, bias = case
-    arrs = _arrays((N, C, L), (n_out, C // g, k), bias)
+    if CHUNKINGS[chunking] is not None:
+        monkeypatch.setattr(conv_mod, "_chunks", CHUNKINGS[chunking])
+        N += 2
+    arrs = _arrays((N, C, L), (n_out, C // g, k), bias, dtype)
 
     def run(F, x, w, b=None):
         return F(x, w, b, stride=s, padding=p, dilation=d, groups=g)
 
-    check(lambda *a: run(conv1d, *a), lambda *a: run(TF.conv1d, *a), arrs, rtol=1e-4, atol=1e-4)
+    check(lambda *a: run(conv1d, *a), lambda *a: run(TF.conv1d, *a), arrs, **_tols(dtype))
 
 
 def test_unbatched_input_matches_torch():
@@ -117,10 +170,17 @@ def test_stacked_convs_match_torch():
         dict(stride=2, padding=(0, 1), dilation=1, groups=2),
         dict(stride=1, padding="same", dilation=2, groups=1),
         dict(stride=(2, 1), padding=1, dilation=(1, 2), groups=1),
+        dict(stride=1, padding=(1, 2), dilation=(1, 2), groups=2),  # 'same' width: flat shifts
+        dict(stride=1, padding=2, dilation=1, groups=1),  # padding > extent - 1
     ],
 )
-def test_conv2d_gradcheck(opts):
-    x = gf.randn(2, 4, 6, 5, dtype="float64", requires_grad=True)
+@pytest.mark.parametrize("chunking", ["one", "uneven"])
+@pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
+def test_conv2d_gradcheck(opts, row_unfolding, chunking, monkeypatch):
+    monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
+    if CHUNKINGS[chunking] is not None:
+        monkeypatch.setattr(conv_mod, "_chunks", CHUNKINGS[chunking])
+    x = gf.randn(3, 4, 6, 5, dtype="float64", requires_grad=True)
     w = gf.randn(4, 4 // opts["groups"], 3, 2, dtype="float64", requires_grad=True)
     b = gf.randn(4, dtype="float64", requires_grad=True)
     assert gf.gradcheck(lambda x, w, b: conv2d(x, w, b, **opts), [x, w, b])

@@ -1,25 +1,31 @@
 """1-D and 2-D convolution (cross-correlation, as PyTorch) with stride, padding, dilation, groups.
 
-How it computes. The input is copied once, zero-padded, into an internal layout:
+How it computes. The batch is processed in chunks of samples (about 2 MB of unfolding
+each, :func:`_chunks`), so each chunk's unfolding and GEMM results are still in cache when
+the GEMM reads them and when they are copied out. A chunk is copied once, zero-padded, into
+an internal layout:
 
-* **row unfolding** (wide layers), layout ``(C, H, N, W)``: only the ``kw`` shifts along
-  W are copied, ``P[(c, j), h, n, ow]``; then for each kernel row ``i`` the rows
-  ``h = oh + i`` of ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i``
-  is one BLAS GEMM on it (``kh`` GEMMs in all, nothing else copied);
-* **full im2col** (narrow layers, e.g. one input channel), layout ``(C, N, H, W)``:
+* **row unfolding** (wide layers), layout ``(C, H, n, W)``: only the ``kw`` shifts along
+  W are copied, ``P[(c, j), h, n, ow]`` (for a ``'same'``-width convolution, as one long
+  shifted copy per channel); then for each kernel row ``i`` the rows ``h = oh + i`` of
+  ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i`` is one BLAS GEMM
+  on it (``kh`` GEMMs in all, nothing else copied);
+* **full im2col** (narrow layers, e.g. one input channel), layout ``(C, n, H, W)``:
   ``kh * kw`` slice copies make ``col[(c, i, j), n, oh, ow]`` and one GEMM gives the
-  output as ``(O, N, OH, OW)``, which becomes NCHW by moving whole ``OH * OW`` planes.
+  output as ``(O, n, OH, OW)``, which becomes NCHW by moving whole ``OH * OW`` planes.
 
-The output is a C-contiguous NCHW array (bias added before the one layout copy), so the
-elementwise ops and pooling after a convolution run on contiguous memory. The large
-temporaries (padded copies, unfoldings, GEMM results) come from a few reused scratch
-buffers (:class:`_Scratch`), which spares the page faults of fresh memory every step.
+The output is a C-contiguous NCHW array (bias added to each chunk before its one layout
+copy), so the elementwise ops and pooling after a convolution run on contiguous memory.
+The temporaries (unfoldings, GEMM results) come from a few reused scratch buffers
+(:class:`_Scratch`), which spares the page faults of fresh memory every step.
 
-The backward pass computes the weight gradient with the same GEMMs against the
-saved unfolding, and the input gradient of a stride-1 convolution as the
-convolution of the padded output gradient with the flipped, transposed kernel
-(same code path as the forward). Strided convolutions scatter the columns back
-(col2im) by adding ``kh * kw`` strided slices: no ``np.add.at``, no per-sample loop.
+The backward pass works on the same chunks: the output gradient is copied to the
+layout once per chunk, the weight gradient accumulates the same GEMMs against the saved
+unfolding, the bias gradient is one GEMV, and the input gradient of a stride-1
+convolution is the convolution of the padded output gradient with the flipped,
+transposed kernel (same code path as the forward, unfolded from the chunk already in
+the layout). Strided convolutions scatter the columns back (col2im) by adding
+``kh * kw`` strided slices: no ``np.add.at``, no per-sample loop.
 
 Example:
     >>> import gradfit as gf
@@ -31,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
@@ -44,6 +51,10 @@ from gradfit.tensor import Tensor
 # A kernel whose unfolded column (channels per group * kh * kw) is at most this long uses
 # full im2col (one GEMM); wider kernels use row unfolding (kh GEMMs, kh times less copying).
 _FULL_IM2COL_MAX_K = 160
+# The batch is processed in chunks of samples whose unfolding takes about this many bytes
+# (it and the GEMM results stay in cache), each at least this many GEMM columns wide.
+_CHUNK_BYTES = 2 << 20
+_MIN_CHUNK_COLS = 1024
 
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -110,139 +121,223 @@ _scratch = _Scratch()
 
 # --------------------------------------------------------------------------- layout helpers
 #
-# Two internal layouts of a (N, C, H, W) batch:
-# * "CHNW" (C, H, N, W) for row unfolding: rows h..h+OH of every sample are one contiguous
+# Two internal layouts of a chunk of n samples of a (N, C, H, W) batch:
+# * "CHNW" (C, H, n, W) for row unfolding: rows h..h+OH of every sample are one contiguous
 #   block, so a kernel row's shift is a plain 2-D matrix view;
-# * "CNHW" (C, N, H, W) for full im2col: the GEMM result (O, N, OH, OW) becomes NCHW by
+# * "CNHW" (C, n, H, W) for full im2col: the GEMM result (O, n, OH, OW) becomes NCHW by
 #   swapping the first two axes, moving whole OH*OW planes (cheap).
 
 _TO = {True: (1, 0, 2, 3), False: (1, 2, 0, 3)}  # NCHW -> layout (keyed by "full")
 _FROM = {True: (1, 0, 2, 3), False: (2, 0, 1, 3)}  # layout -> NCHW
 
 
-def _to_layout(x: np.ndarray, pads: Pads, full: bool) -> np.ndarray:
-    """(N, C, H, W) -> zero-padded CNHW (``full``) or CHNW array; negative pads crop."""
-    pt, pb, pl, pr = pads
-    H, W = x.shape[2:]
-    src = x[:, :, max(-pt, 0) : H - max(-pb, 0), max(-pl, 0) : W - max(-pr, 0)]
-    src = src.transpose(_TO[full])
-    pt, pb, pl, pr = (max(p, 0) for p in pads)
-    ha = 2 if full else 1  # the H axis in the layout
-    shape = list(src.shape)
-    shape[ha] += pt + pb
-    shape[3] += pl + pr
-    out = _scratch.empty(tuple(shape), x.dtype)
-    if pt or pb or pl or pr:
-        # zero only the border, then copy the interior
-        hs = [slice(None)] * 4
-        for sl in (slice(0, pt), slice(shape[ha] - pb, shape[ha])):
-            hs[ha] = sl
-            out[tuple(hs)] = 0
-        out[..., :pl] = 0
-        out[..., shape[3] - pr :] = 0
-        hs[ha] = slice(pt, pt + src.shape[ha])
-        hs[3] = slice(pl, pl + src.shape[3])
-        out[tuple(hs)] = src
-    else:
-        np.copyto(out, src)
-    return out
-
-
 def _span(start: int, count: int, step: int) -> slice:
     return slice(start, start + step * (count - 1) + 1, step)
 
 
-class _Plan:
-    """Shapes and options of one convolution in its internal layout."""
+def _valid(pad: int, size: int, start: int, step: int, count: int) -> tuple[int, int]:
+    """Output positions ``o`` in ``[a, b)`` whose input index ``start + o*step - pad`` is in range."""
+    a = max(0, -((start - pad) // step))
+    b = min(count, -((start - pad - size) // step))
+    return a, max(a, b)
 
-    __slots__ = ("Cg", "G", "N", "OH", "OW", "Og", "dh", "dw", "full", "kh", "kw", "sh", "sw")
+
+def _crop(src: np.ndarray, pads: Pads) -> tuple[np.ndarray, Pads]:
+    """A (n, C, H, W) view cropped by the negative pads, and the pads clipped at 0."""
+    if min(pads) >= 0:
+        return src, pads
+    pt, pb, pl, pr = pads
+    H, W = src.shape[2:]
+    src = src[:, :, max(-pt, 0) : H - max(-pb, 0), max(-pl, 0) : W - max(-pr, 0)]
+    return src, (max(pt, 0), max(pb, 0), max(pl, 0), max(pr, 0))
+
+
+def _take(flat: np.ndarray, shape: tuple[int, ...], offset: int = 0) -> np.ndarray:
+    """A C-contiguous array of ``shape`` carved from a flat buffer at ``offset`` (elements)."""
+    return flat[offset : offset + math.prod(shape)].reshape(shape)
+
+
+class _Plan:
+    """Shapes and options of one convolution (per sample) in its internal layout."""
+
+    __slots__ = ("C", "Cg", "G", "Hp", "OH", "OW", "Og", "Wp", "dh", "dw", "full", "kh", "kw",
+                 "pads", "sh", "sw")  # fmt: skip
 
     def __init__(self, x_shape: tuple[int, ...], pads: Pads, w_shape: tuple[int, ...],
                  stride: Any, dilation: Any, groups: int) -> None:  # fmt: skip
-        N, _, H, W = x_shape
+        _, C, H, W = x_shape
         pt, pb, pl, pr = pads
-        Hp, Wp = H + pt + pb, W + pl + pr
+        self.C, self.pads = C, pads
+        self.Hp, self.Wp = H + pt + pb, W + pl + pr
         n_out, Cg, kh, kw = w_shape
         self.G, self.Cg, self.Og = groups, Cg, n_out // groups
         self.kh, self.kw = kh, kw
         self.sh, self.sw = stride
         self.dh, self.dw = dilation
-        self.N = N
-        self.OH = (Hp - self.dh * (kh - 1) - 1) // self.sh + 1
-        self.OW = (Wp - self.dw * (kw - 1) - 1) // self.sw + 1
+        self.OH = (self.Hp - self.dh * (kh - 1) - 1) // self.sh + 1
+        self.OW = (self.Wp - self.dw * (kw - 1) - 1) // self.sw + 1
         self.full = kh == 1 or Cg * kh * kw <= _FULL_IM2COL_MAX_K
 
-    def hw(self, rows: slice, cols: slice) -> tuple[slice, ...]:
-        """Index of (H rows, W cols) in an array of this plan's layout."""
+    def unfold_shape(self, n: int) -> tuple[int, ...]:
+        """Full im2col ``(C, kh, kw, n, OH, OW)`` or row unfolding ``(C, kw, Hp, n, OW)``."""
         if self.full:
-            return (slice(None), slice(None), rows, cols)
-        return (slice(None), rows, slice(None), cols)
+            return (self.C, self.kh, self.kw, n, self.OH, self.OW)
+        return (self.C, self.kw, self.Hp, n, self.OW)
+
+    def out_shape(self, n: int) -> tuple[int, ...]:
+        """The (n_out, ...) result of the GEMMs in this layout, as 4-D."""
+        n_out = self.G * self.Og
+        return (n_out, n, self.OH, self.OW) if self.full else (n_out, self.OH, n, self.OW)
+
+    def weights(self, w: np.ndarray) -> list[np.ndarray]:
+        """The GEMMs' left matrices: (G, Og, Cg*kh*kw), or one (G, Og, Cg*kw) per kernel row."""
+        if self.full:
+            return [w.reshape(self.G, self.Og, -1)]
+        return [
+            np.ascontiguousarray(w[:, :, i, :]).reshape(self.G, self.Og, self.Cg * self.kw)
+            for i in range(self.kh)
+        ]
 
 
-def _unfold(xp: np.ndarray, p: _Plan) -> np.ndarray:
-    """Full im2col ``(C, kh, kw, N, OH, OW)`` or row unfolding ``(C, kw, Hp, N, OW)``."""
-    C = xp.shape[0]
+def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
+    """Split the batch into chunks of samples whose unfolding is about ``_CHUNK_BYTES``.
+
+    Working chunk by chunk keeps the unfolding and the GEMM results in cache between the
+    copy that makes them and the GEMM that reads them; a chunk keeps at least
+    ``_MIN_CHUNK_COLS`` GEMM columns (``cols`` per sample) so the GEMMs stay efficient.
+    """
+    nb = _CHUNK_BYTES // max(per_sample, 1)
+    nb = min(batch, max(1, nb, -(-_MIN_CHUNK_COLS // max(cols, 1))))
+    k = -(-batch // nb)  # as many chunks as needed, of balanced sizes
+    bounds = [batch * i // k for i in range(k + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _flat_rows(p: _Plan, pads: Pads) -> bool:
+    """Whether a row unfolding's W shifts are shifts of whole flattened (H, n, W) blocks.
+
+    With stride 1 along W and an output as wide as the input (``'same'``-like padding),
+    ``u[c, j, h, n, ow] = src[c, h, n, ow + shift_j]`` except in the zero border columns, so
+    one long copy of each channel's (H, n, W) block shifted by ``shift_j`` elements, then
+    the border columns zeroed, replaces ``H * n`` copies of ``W`` elements.
+    """
+    return not p.full and p.sw == 1 and p.Wp - max(pads[2], 0) - max(pads[3], 0) == p.OW
+
+
+def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarray | None) -> None:
+    """Unfold a (n, C, H, W) view (any strides), zero-padded by ``pads``, into ``u``.
+
+    Full im2col: ``u[c, i, j, n, oh, ow] = padded[n, c, i*dh + oh*sh, j*dw + ow*sw]`` from a
+    padded CNHW copy in ``xbuf`` (none without padding). Row unfolding:
+    ``u[c, j, h, n, ow] = padded[n, c, h, j*dw + ow*sw]``, copied from ``src`` with only
+    the border zeroed; in the :func:`_flat_rows` case from a contiguous (C, H, n, W) copy
+    (in ``xbuf``, unless ``src`` is one already), with one long copy per shift.
+    """
+    src, (pt, pb, pl, pr) = _crop(src, pads)
+    n, C, Hs, Ws = src.shape
     if p.full:
-        col = _scratch.empty((C, p.kh, p.kw, p.N, p.OH, p.OW), xp.dtype)
+        xp = src.transpose(1, 0, 2, 3)
+        if pt or pb or pl or pr:
+            assert xbuf is not None
+            buf = _take(xbuf, (C, n, pt + Hs + pb, pl + Ws + pr))
+            buf[:, :, :pt] = 0
+            buf[:, :, pt + Hs :] = 0
+            buf[:, :, pt : pt + Hs, :pl] = 0
+            buf[:, :, pt : pt + Hs, pl + Ws :] = 0
+            buf[:, :, pt : pt + Hs, pl : pl + Ws] = xp
+            xp = buf
         for i in range(p.kh):
             rows = _span(i * p.dh, p.OH, p.sh)
             for j in range(p.kw):
-                col[:, i, j] = xp[p.hw(rows, _span(j * p.dw, p.OW, p.sw))]
-        return col
-    Hp = xp.shape[1]
-    rowu = _scratch.empty((C, p.kw, Hp, p.N, p.OW), xp.dtype)
+                u[:, i, j] = xp[:, :, rows, _span(j * p.dw, p.OW, p.sw)]
+        return
+    s = src.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
+    flat = _flat_rows(p, pads)
+    if flat and not s.flags.c_contiguous:
+        assert xbuf is not None
+        buf = _take(xbuf, s.shape)
+        np.copyto(buf, s)
+        s = buf
+    if pt:
+        u[:, :, :pt] = 0
+    if pb:
+        u[:, :, pt + Hs :] = 0
+    L = Hs * n * Ws
     for j in range(p.kw):
-        rowu[:, j] = xp[:, :, :, _span(j * p.dw, p.OW, p.sw)]
-    return rowu
+        a, b = _valid(pl, Ws, j * p.dw, p.sw, p.OW)
+        dst = u[:, j, pt : pt + Hs]
+        if flat:  # whole blocks shifted; what crossed a row boundary is zeroed below
+            shift = j * p.dw - pl
+            lo, hi = max(0, -shift), min(L, L - shift)
+            if hi > lo:
+                dst.reshape(C, L)[:, lo:hi] = s.reshape(C, L)[:, lo + shift : hi + shift]
+        elif b > a:
+            dst[..., a:b] = s[..., _span(j * p.dw + a * p.sw - pl, b - a, p.sw)]
+        if a:
+            dst[..., :a] = 0
+        if b < p.OW:
+            dst[..., b:] = 0
 
 
 def _row_block(u: np.ndarray, p: _Plan, i: int) -> np.ndarray:
-    """Kernel row ``i`` of a row unfolding as a (G, Cg*kw, OH*N*OW) matrix (a view if stride 1)."""
+    """Kernel row ``i`` of a row unfolding as a (G, Cg*kw, OH*n*OW) matrix (a view if stride 1)."""
     Hp = u.shape[2]
-    u = u.reshape(p.G, p.Cg * p.kw, Hp, p.N * p.OW)
+    u = u.reshape(p.G, p.Cg * p.kw, Hp, -1)
     return u[:, :, _span(i * p.dh, p.OH, p.sh)].reshape(p.G, p.Cg * p.kw, -1)
 
 
-def _conv_layout(xp: np.ndarray, w: np.ndarray, p: _Plan) -> tuple[np.ndarray, np.ndarray]:
-    """Convolve a padded input in the plan's layout: the output (G, Og, M) and the unfolding."""
-    u = _unfold(xp, p)
-    M = p.OH * p.N * p.OW
-    out = _scratch.empty((p.G, p.Og, M), xp.dtype)
+def _gemms(u: np.ndarray, wm: list[np.ndarray], p: _Plan, out: np.ndarray, tmp: Any) -> None:
+    """out (G, Og, M) = the convolution of the unfolding ``u`` with the weight matrices ``wm``."""
     if p.full:
-        np.matmul(w.reshape(p.G, p.Og, -1), u.reshape(p.G, -1, M), out=out)
-    else:
-        tmp = _scratch.empty((p.G, p.Og, M), xp.dtype)
-        for i in range(p.kh):
-            wi = np.ascontiguousarray(w[:, :, i, :]).reshape(p.G, p.Og, p.Cg * p.kw)
-            np.matmul(wi, _row_block(u, p, i), out=out if i == 0 else tmp)
-            if i:
-                out += tmp
-        del tmp
-    return out, u
+        np.matmul(wm[0], u.reshape(p.G, -1, out.shape[2]), out=out)
+        return
+    for i in range(p.kh):
+        np.matmul(wm[i], _row_block(u, p, i), out=out if i == 0 else tmp)
+        if i:
+            out += tmp
 
 
-def _to_nchw(out: np.ndarray, p: _Plan, bias: np.ndarray | None) -> np.ndarray:
-    """(G, Og, M) in the plan's layout -> a new C-contiguous (N, O, OH, OW), bias added.
+class _Work:
+    """Per-call buffers for convolving chunks of at most ``nmax`` samples with plan ``p``.
 
-    The bias goes into ``out`` (a scratch array) in place, where it is a contiguous
-    row-broadcast add; the layout change is then one copy.
+    With ``keep`` (the batch size), the unfoldings of all chunks get their own place in one
+    buffer (saved for the weight gradient); otherwise every chunk reuses the same one.
     """
-    n_out = p.G * p.Og
-    shape4 = (n_out, p.N, p.OH, p.OW) if p.full else (n_out, p.OH, p.N, p.OW)
-    src = out.reshape(shape4).transpose(_FROM[p.full])
-    if bias is not None:
-        out += bias.reshape(n_out, 1).reshape(p.G, p.Og, 1)
-    res = np.empty((p.N, n_out, p.OH, p.OW), dtype=out.dtype)
-    np.copyto(res, src)
-    return res
 
+    __slots__ = ("b2", "obuf", "p", "pads", "per", "tbuf", "ubuf", "wm", "xbuf")
 
-def _grad_layout(grad: np.ndarray, p: _Plan) -> np.ndarray:
-    """(N, n_out, OH, OW) gradient -> (G, Og, M) in the plan's layout (one copy)."""
-    gt = _scratch.empty((p.G * p.Og, p.OH * p.N * p.OW), grad.dtype)
-    shape4 = (p.G * p.Og, p.N, p.OH, p.OW) if p.full else (p.G * p.Og, p.OH, p.N, p.OW)
-    np.copyto(gt.reshape(shape4), grad.transpose(_TO[p.full]))
-    return gt.reshape(p.G, p.Og, -1)
+    def __init__(self, p: _Plan, pads: Pads, w: np.ndarray, bias: Any, nmax: int, dt: Any,
+                 keep: int = 0) -> None:  # fmt: skip
+        self.p, self.pads = p, pads
+        self.wm = p.weights(w)
+        self.b2 = None if bias is None else bias.reshape(p.G, p.Og, 1)
+        self.per = math.prod(p.unfold_shape(1))
+        self.ubuf = _scratch.empty((self.per * (keep or nmax),), dt)
+        size = p.G * p.Og * p.OH * p.OW * nmax
+        self.obuf = _scratch.empty((size,), dt)
+        self.tbuf = None if p.full else _scratch.empty((size,), dt)
+        self.xbuf = None
+        if (p.full and any(pads)) or _flat_rows(p, pads):  # padded or contiguous input copy
+            self.xbuf = _scratch.empty((p.C * p.Hp * p.Wp * nmax,), dt)
+
+    def run(self, src: np.ndarray, dst: np.ndarray, offset: int = 0) -> np.ndarray:
+        """Convolve a (n, C, H, W) view into ``dst`` (n, n_out, OH, OW); returns the unfolding.
+
+        The chunk is unfolded, multiplied and copied to NCHW (bias added on the way) while
+        it is in cache; ``offset`` (in samples) places the unfolding in the kept buffer.
+        """
+        p = self.p
+        n = src.shape[0]
+        u = _take(self.ubuf, p.unfold_shape(n), self.per * offset)
+        _unfold(src, self.pads, p, u, self.xbuf)
+        M = p.OH * p.OW * n
+        out = _take(self.obuf, (p.G, p.Og, M))
+        tmp = None if self.tbuf is None else _take(self.tbuf, (p.G, p.Og, M))
+        _gemms(u, self.wm, p, out, tmp)
+        if self.b2 is not None:
+            out += self.b2
+        np.copyto(dst, out.reshape(p.out_shape(n)).transpose(_FROM[p.full]))
+        return u
 
 
 # --------------------------------------------------------------------------- the Function
@@ -271,89 +366,161 @@ class ConvNd(Function):
         self.opts = (stride, pads, dilation, groups)
         needs = self.needs_input_grad
         p = _Plan(x.shape, pads, w.shape, stride, dilation, groups)
-        xp = _to_layout(x, pads, p.full)
-        out, u = _conv_layout(xp, w, p)
-        del xp
-        self.plan = p
+        N = x.shape[0]
+        isz = x.dtype.itemsize
+        per = math.prod(p.unfold_shape(1)) * isz
+        if needs[0]:  # the backward pass works on the same chunks: size them for it too
+            if stride == (1, 1):
+                q = self._grad_plan(p, w.shape, pads, dilation, groups)
+                per = max(per, math.prod(q.unfold_shape(1)) * isz)
+            else:
+                per = max(per, (p.C * p.kh * p.kw * p.OH * p.OW + p.C * p.Hp * p.Wp) * isz)
+        chunks = _chunks(N, per, p.OH * p.OW)
+        res = np.empty((N, p.G * p.Og, p.OH, p.OW), dtype=x.dtype)
+        nmax = max(n1 - n0 for n0, n1 in chunks)
+        work = _Work(p, pads, w, b, nmax, x.dtype, keep=N if needs[1] else 0)
+        units = [work.run(x[n0:n1], res[n0:n1], n0 if needs[1] else 0) for n0, n1 in chunks]
+        del work
+        if not needs[1]:
+            units = None
+        self.plan, self.chunks = p, chunks
         self.has_bias = b is not None
-        self.saved = (u if needs[1] else None, w if needs[0] else None)
-        del u
-        res = _to_nchw(out, p, b)
+        self.saved = (units, w if needs[0] else None)
+        del units
         return res[:, :, 0, :] if one_d else res
 
+    @staticmethod
+    def _grad_plan(p: _Plan, w_shape: Any, pads: Pads, dilation: Any, groups: int) -> _Plan:
+        """Plan of the stride-1 input gradient: the output gradient padded by extent-1-pad,
+        convolved with the flipped kernel, in and out channels swapped."""
+        eh, ew = p.dh * (p.kh - 1), p.dw * (p.kw - 1)
+        pt, pb, pl, pr = pads
+        gpads = (eh - pt, eh - pb, ew - pl, ew - pr)
+        wf_shape = (p.G * p.Cg, p.Og, p.kh, p.kw)
+        return _Plan((1, w_shape[0], p.OH, p.OW), gpads, wf_shape, (1, 1), dilation, groups)
+
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
-        u, w = self.saved
+        units, w = self.saved
         p: _Plan = self.plan
+        chunks = self.chunks
         stride, pads, dilation, groups = self.opts
         if self.one_d:
             grad = grad[:, :, None, :]
         needs = self.needs_input_grad
-        gx = gw = gb = None
-        if self.has_bias and needs[2]:
-            gb = grad.sum(axis=(0, 2, 3))
-        gt = None
+        dt = grad.dtype
+        n_out = p.G * p.Og
+        M1 = p.OH * p.OW
+        nmax = max(n1 - n0 for n0, n1 in chunks)
+        want_b = self.has_bias and needs[2]
+        strided = stride != (1, 1)
+        # the gradient in the plan's layout, a chunk at a time: for the weight gradient,
+        # the bias gradient (one GEMV), and as the source of the input gradient
+        use_gt = needs[1] or (needs[0] and strided)
+        gtbuf = _scratch.empty((n_out * M1 * nmax,), dt) if use_gt else None
+        gw_acc = gw_tmp = ones = gb = None
         if needs[1]:
-            gt = _grad_layout(grad, p)
-            gw = self._grad_weight(gt, u, p)
-        del u
-        if needs[0]:
-            if stride == (1, 1):
-                del gt
-                gx = self._grad_input_conv(grad, w, p, pads, dilation, groups)
+            K = p.Cg * p.kh * p.kw if p.full else p.Cg * p.kw
+            rows = 1 if p.full else p.kh
+            gw_acc = np.empty((rows, p.G, p.Og, K), dt)
+            gw_tmp = np.empty((p.G, p.Og, K), dt)
+        if want_b:
+            if use_gt:
+                gb = np.zeros(n_out, dt)
+                ones = np.ones(M1 * nmax, dt)
             else:
-                if gt is None:
-                    gt = _grad_layout(grad, p)
-                gx = self._grad_input_col2im(gt, w, p, pads)
+                gb = grad.sum(axis=(0, 2, 3))
+        gx = gx_step = None
+        if needs[0]:
+            N, C, H, W = self.x_shape
+            gx = np.empty((N, C, H, W), dtype=dt)
+            if strided:
+                gx_step = self._col2im_step(w, p, pads, nmax, dt)
+            else:
+                gx_step = self._conv_step(w, p, pads, dilation, groups, nmax, dt)
+        for c, (n0, n1) in enumerate(chunks):
+            n = n1 - n0
+            gt = None
+            if use_gt:
+                gt = _take(gtbuf, (p.G, p.Og, M1 * n))
+                shape4 = p.out_shape(n)
+                np.copyto(gt.reshape(shape4), grad[n0:n1].transpose(_TO[p.full]))
+                if gb is not None:
+                    gb += gt.reshape(n_out, -1) @ ones[: M1 * n]
+            if needs[1]:
+                u = units[c]
+                for i in range(gw_acc.shape[0]):
+                    m = u.reshape(p.G, -1, M1 * n) if p.full else _row_block(u, p, i)
+                    if c == 0:
+                        np.matmul(gt, m.swapaxes(1, 2), out=gw_acc[i])
+                    else:
+                        np.matmul(gt, m.swapaxes(1, 2), out=gw_tmp)
+                        gw_acc[i] += gw_tmp
+                units[c] = None  # free as we go (the scratch buffer stays in use until the end)
+                del u, m
+            if gx_step is not None:
+                gx_step(grad, gt, n0, n1, gx)
+        del units
+        gw = None
+        if needs[1]:
+            if p.full:
+                gw = gw_acc.reshape(n_out, p.Cg, p.kh, p.kw)
+            else:
+                gw = gw_acc.reshape(p.kh, n_out, p.Cg, p.kw).transpose(1, 2, 0, 3)
+                gw = np.ascontiguousarray(gw)
         if self.one_d:
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
-    @staticmethod
-    def _grad_weight(gt: np.ndarray, u: np.ndarray, p: _Plan) -> np.ndarray:
-        n_out = p.G * p.Og
-        if p.full:
-            cm = u.reshape(p.G, p.Cg * p.kh * p.kw, -1)
-            return np.matmul(gt, cm.swapaxes(1, 2)).reshape(n_out, p.Cg, p.kh, p.kw)
-        gw = np.empty((n_out, p.Cg, p.kh, p.kw), dtype=gt.dtype)
-        for i in range(p.kh):
-            block = _row_block(u, p, i)
-            gw[:, :, i, :] = np.matmul(gt, block.swapaxes(1, 2)).reshape(n_out, p.Cg, p.kw)
-        return gw
-
-    def _grad_input_conv(
-        self, grad: np.ndarray, w: np.ndarray, p: _Plan, pads: Pads, dilation: Any, groups: int
-    ) -> np.ndarray:
-        """Stride 1: dx = conv(grad padded by extent-1-pad, flipped kernel with in/out swapped)."""
-        eh, ew = p.dh * (p.kh - 1), p.dw * (p.kw - 1)
-        pt, pb, pl, pr = pads
-        gpads = (eh - pt, eh - pb, ew - pl, ew - pr)
+    def _conv_step(
+        self, w: np.ndarray, p: _Plan, pads: Pads, dilation: Any, groups: int, nmax: int, dt: Any
+    ) -> Any:
+        """Stride 1: a chunk of dx = conv(grad padded by extent-1-pad, flipped transposed kernel)."""
+        q = self._grad_plan(p, w.shape, pads, dilation, groups)
         wf = w.reshape(p.G, p.Og, p.Cg, p.kh, p.kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
         wf = np.ascontiguousarray(wf).reshape(p.G * p.Cg, p.Og, p.kh, p.kw)
-        q = _Plan(grad.shape, gpads, wf.shape, (1, 1), dilation, groups)
-        gp = _to_layout(grad, gpads, q.full)
-        out, u = _conv_layout(gp, wf, q)
-        del gp, u
-        return _to_nchw(out, q, None)
+        work = _Work(q, q.pads, wf, None, nmax, dt)
 
-    def _grad_input_col2im(self, gt: np.ndarray, w: np.ndarray, p: _Plan, pads: Pads) -> np.ndarray:
-        """Any stride: columns = W^T @ grad, then add each kernel offset's slice back."""
-        N, C, H, W = self.x_shape
-        pt, pb, pl, pr = pads
-        wm = w.reshape(p.G, p.Og, p.Cg * p.kh * p.kw)
-        dcol = np.matmul(wm.swapaxes(1, 2), gt)
-        if p.full:
-            dcol = dcol.reshape(C, p.kh, p.kw, N, p.OH, p.OW)
-            dxp = np.zeros((C, N, H + pt + pb, W + pl + pr), dtype=gt.dtype)
-        else:
-            dcol = dcol.reshape(C, p.kh, p.kw, p.OH, N, p.OW)
-            dxp = np.zeros((C, H + pt + pb, N, W + pl + pr), dtype=gt.dtype)
-        for i in range(p.kh):
-            rows = _span(i * p.dh, p.OH, p.sh)
-            for j in range(p.kw):
-                dxp[p.hw(rows, _span(j * p.dw, p.OW, p.sw))] += dcol[:, i, j]
-        inner = dxp[p.hw(slice(pt, pt + H), slice(pl, pl + W))]
-        return np.ascontiguousarray(inner.transpose(_FROM[p.full]))
+        def step(grad: np.ndarray, gt: Any, n0: int, n1: int, gx: np.ndarray) -> None:
+            if gt is not None:  # the chunk already in p's layout: a contiguous source
+                src = gt.reshape(p.out_shape(n1 - n0)).transpose(_FROM[p.full])
+            else:
+                src = grad[n0:n1]
+            work.run(src, gx[n0:n1])
+
+        return step
+
+    def _col2im_step(self, w: np.ndarray, p: _Plan, pads: Pads, nmax: int, dt: Any) -> Any:
+        """Any stride: a chunk of columns = W^T @ grad, then each kernel offset's slice added back."""
+        _, C, H, W = self.x_shape
+        pt, pl = pads[0], pads[2]
+        wt = w.reshape(p.G, p.Og, p.Cg * p.kh * p.kw).swapaxes(1, 2)
+        K = p.Cg * p.kh * p.kw
+        M1 = p.OH * p.OW
+        dbuf = _scratch.empty((p.G * K * M1 * nmax,), dt)
+        xbuf = _scratch.empty((C * p.Hp * p.Wp * nmax,), dt)
+
+        def step(grad: np.ndarray, gt: np.ndarray, n0: int, n1: int, gx: np.ndarray) -> None:
+            n = n1 - n0
+            dcol = _take(dbuf, (p.G, K, M1 * n))
+            np.matmul(wt, gt, out=dcol)
+            if p.full:
+                dcol = dcol.reshape(C, p.kh, p.kw, n, p.OH, p.OW)
+                dxp = _take(xbuf, (C, n, p.Hp, p.Wp))
+            else:
+                dcol = dcol.reshape(C, p.kh, p.kw, p.OH, n, p.OW)
+                dxp = _take(xbuf, (C, p.Hp, n, p.Wp))
+            dxp.fill(0)
+            hw = (lambda r, c: (slice(None), slice(None), r, c)) if p.full else (
+                lambda r, c: (slice(None), r, slice(None), c))  # fmt: skip
+            for i in range(p.kh):
+                rows = _span(i * p.dh, p.OH, p.sh)
+                for j in range(p.kw):
+                    dxp[hw(rows, _span(j * p.dw, p.OW, p.sw))] += dcol[:, i, j]
+            inner = dxp[hw(slice(pt, pt + H), slice(pl, pl + W))]
+            np.copyto(gx[n0:n1], inner.transpose(_FROM[p.full]))
+
+        return step
 
 
 # --------------------------------------------------------------------------- argument checks
