@@ -304,3 +304,43 @@ def test_inf_norm_of_empty_tensors_matches_torch_and_names_norm(shape, dim):
             fn(gf.tensor(x))
         return
     check(fn, lambda a: torch.linalg.vector_norm(a, float("inf"), dim=dim), [x])
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@pytest.mark.parametrize(
+    ("shape", "dim", "keepdim"),
+    [
+        ((), None, False),
+        ((3, 4), None, False),
+        ((3, 4), None, True),
+        ((3, 4), 0, False),
+        ((3, 4), -1, True),
+        ((2, 0, 3), 1, False),
+        ((63, 65), (0, 1), False),  # 4095 elements: the last size written into a new array
+        ((63, 65), 1, False),
+        ((64, 64), None, False),  # 4096: the first size given a broadcast view
+        ((64, 64), 0, True),
+        ((64, 64), 1, False),
+    ],
+)
+def test_sum_mean_backward_small_new_array_large_broadcast_view(name, shape, dim, keepdim):
+    x0 = np.random.default_rng(0).standard_normal(shape)
+    x, tx = gf.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    outs = []
+    for lib, v in ((gf, x), (torch, tx)):
+        r = getattr(v, name)() if dim is None else getattr(v, name)(dim=dim, keepdim=keepdim)
+        w = lib.tensor(np.arange(1.0, 1.0 + r.numel()).reshape(tuple(r.shape)))
+        # x used twice: the second gradient is added to the first, which is a copy if a view
+        ((r * w).sum() + getattr(v, name)() * 3).backward()
+        outs.append(r)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert type(x.grad.data) is np.ndarray and x.grad.data.flags.writeable
+    x.grad.zero_()
+
+    r = outs[0]
+    g = r.grad_fn.backward(np.ones(r.shape))[0]
+    assert type(g) is np.ndarray and g.shape == shape and g.dtype == np.float64
+    if x.numel() < 4096:  # a new array: cheap to make, safe to write into
+        assert g.base is None and g.flags.writeable
+    else:  # a broadcast view: no memory for the gradient of a large input
+        assert not g.flags.writeable and 0 in g.strides

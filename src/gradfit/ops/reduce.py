@@ -80,8 +80,26 @@ def _keep_or_drop(out: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
     return out.reshape([n for i, n in enumerate(out.shape) if not (axes is None or i in axes)])
 
 
-def _expand_grad(grad: np.ndarray, shape: tuple[int, ...], axes: Any) -> np.ndarray:
-    return np.broadcast_to(grad.reshape(_kept_shape(shape, axes)), shape)
+#: Below this many elements the backward of sum/mean writes its gradient into a new array
+#: (``np.empty`` and one assignment: a tenth of ``np.broadcast_to``'s cost on small shapes);
+#: from it on, it returns a read-only broadcast view, which costs no memory however large.
+_MATERIALIZE_BELOW = 4096
+
+
+def _expand_grad(grad: np.ndarray, shape: tuple[int, ...], axes: Any, size: int) -> np.ndarray:
+    """The gradient of a sum over ``axes`` of an input of ``shape`` (``size`` elements).
+
+    Every element of the input gets the gradient of the sum it went into. Small results are
+    new writeable arrays; large ones broadcast views (read-only, a few bytes whatever their
+    size): what consumes a gradient copies before it writes (see ``autograd._accumulate_leaf``).
+    """
+    if axes is not None and grad.ndim != len(shape):  # keepdim=False: put the axes back
+        grad = grad.reshape(_kept_shape(shape, axes))
+    if size >= _MATERIALIZE_BELOW:
+        return np.broadcast_to(grad, shape)
+    out = np.empty(shape, grad.dtype)
+    out[...] = grad
+    return out
 
 
 def _check_nonempty(shape: tuple[int, ...], axes: Any, op: str) -> None:
@@ -101,16 +119,16 @@ def _check_nonempty(shape: tuple[int, ...], axes: Any, op: str) -> None:
 
 class Sum(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
-        self.shape, self.axes = x.shape, axes
+        self.shape, self.axes, self.size = x.shape, axes, x.size
         return x.sum(axis=axes, keepdims=keepdim)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
-        return (_expand_grad(grad, self.shape, self.axes),)
+        return (_expand_grad(grad, self.shape, self.axes, self.size),)
 
 
 class Mean(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
-        self.shape, self.axes = x.shape, axes
+        self.shape, self.axes, self.size = x.shape, axes, x.size
         self.count = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         if self.count == 0:  # the mean of nothing is NaN (as PyTorch), without NumPy's warning
             return x.sum(axis=axes, keepdims=keepdim) * x.dtype.type(np.nan)
@@ -118,7 +136,7 @@ class Mean(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         g = grad / grad.dtype.type(self.count) if self.count else grad
-        return (_expand_grad(g, self.shape, self.axes),)
+        return (_expand_grad(g, self.shape, self.axes, self.size),)
 
 
 class Prod(Function):
