@@ -273,10 +273,10 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
                 dst.reshape(C, L)[:, lo:hi] = s.reshape(C, L)[:, lo + shift : hi + shift]
         elif b > a:
             dst[..., a:b] = s[..., _span(j * p.dw + a * p.sw - pl, b - a, p.sw)]
-        if a:
-            dst[..., :a] = 0
-        if b < p.OW:
-            dst[..., b:] = 0
+        # the border columns one at a time: each is one long strided loop over (h, n),
+        # where dst[..., :a] would run a loop of ``a`` elements per row
+        for col in itertools.chain(range(a), range(b, p.OW)):
+            dst[..., col] = 0
 
 
 def _row_block(u: np.ndarray, p: _Plan, i: int) -> np.ndarray:
