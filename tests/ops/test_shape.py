@@ -291,3 +291,97 @@ def test_empty_tensors_split_cat_and_index_as_torch():
     check(lambda a: a.split(2, dim=1)[1], lambda a: a.split(2, dim=1)[1], [x])
     check(lambda a: a[:, [0, 2]], lambda a: a[:, [0, 2]], [x])
     check(lambda a: a.flip(0), lambda a: a.flip(0), [x])
+
+
+# ----------------------------------------------------------------- views that change nothing
+# PyTorch returns a new tensor (sharing data and version counter) for these, never the input.
+_NOOP_VIEWS = {
+    "view": lambda a: a.view(tuple(a.shape)),
+    "reshape": lambda a: a.reshape(tuple(a.shape)),
+    "view_as": lambda a: a.view_as(a),
+    "reshape_as": lambda a: a.reshape_as(a),
+    "squeeze": lambda a: a.squeeze(),  # no dimension of size 1
+    "squeeze(dim)": lambda a: a.squeeze(0),
+    "expand": lambda a: a.expand(*a.shape),
+    "expand(-1)": lambda a: a.expand(-1, -1),
+    "expand_as": lambda a: a.expand_as(a),
+}
+_NOOP_VIEWS_1D = {
+    "transpose": lambda a: a.transpose(0, -1),
+    "T": lambda a: a.permute(0),
+}
+
+
+def _noop_cases():
+    return [pytest.param(name, f, (2, 3), id=name) for name, f in _NOOP_VIEWS.items()] + [
+        pytest.param(name, f, (3,), id=name) for name, f in _NOOP_VIEWS_1D.items()
+    ]
+
+
+@pytest.mark.parametrize(("name", "f", "shape"), _noop_cases())
+def test_noop_view_is_a_new_tensor_whose_hook_sees_only_its_own_gradient(name, f, shape):
+    x0 = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    res = []
+    for lib in (gf, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 2
+        v = f(y)
+        assert v is not y and v.shape == y.shape and v.requires_grad
+        assert v.grad_fn is not None and v.grad_fn is not y.grad_fn
+        v.register_hook(lambda g: g * 0)  # zeroes v's part of y's gradient, not y's own
+        (v * v).sum().backward()
+        w = f(x)
+        w.retain_grad()  # a view of a leaf is a non-leaf: it retains its own gradient
+        ((w * 5).sum() + (x * x).sum()).backward()
+        res.append((x.grad, w.grad))
+    (gx, gw), (tx, tw) = res
+    np.testing.assert_allclose(gx.numpy(), tx.numpy())
+    np.testing.assert_allclose(gw.numpy(), tw.numpy())
+
+
+@pytest.mark.parametrize(("name", "f", "shape"), _noop_cases())
+@pytest.mark.parametrize("grad_mode", [True, False])
+@pytest.mark.parametrize("requires_grad", [True, False])
+def test_noop_view_shares_data_and_version_counter_as_torch(
+    name, f, shape, grad_mode, requires_grad
+):
+    t = torch.zeros(shape, requires_grad=requires_grad)
+    x = gf.zeros(*shape, requires_grad=requires_grad)
+    with torch.set_grad_enabled(grad_mode), gf.set_grad_enabled(grad_mode):
+        tv, v = f(t), f(x)
+    assert (v is x) is (tv is t) is False
+    assert v.is_leaf is tv.is_leaf
+    # as gradfit's other views (x.reshape(6)) and unlike PyTorch's, a view made under
+    # no_grad does not require grad
+    assert v.requires_grad is (requires_grad and grad_mode)
+    if grad_mode or not requires_grad:
+        assert v.requires_grad is tv.requires_grad
+    assert np.shares_memory(v.data, x.data)
+    if name.startswith("expand"):
+        return  # expanded views are read-only in gradfit (written through x below)
+    with torch.no_grad(), gf.no_grad():
+        before = x._version[0]
+        v.add_(1)  # through the view: the base sees the values and the version bump
+        tv.add_(1)
+        assert x._version[0] == before + 1 and x.tolist() == t.tolist()
+        x.mul_(3)  # through the base: the view sees both
+        t.mul_(3)
+        assert v._version[0] == before + 2 and v.tolist() == tv.tolist() == f(t).tolist()
+
+
+def test_inplace_change_through_a_noop_view_is_caught_by_backward():
+    x = gf.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    z = y * y  # saves y
+    v = y.view(2)
+    with gf.no_grad():
+        v.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+def test_flatten_of_one_dim_and_cast_to_own_dtype_return_the_input_as_torch():
+    for lib in (gf, torch):
+        a = lib.ones(2, 3, requires_grad=True)
+        assert a.flatten(1, 1) is a and a.flatten(-1) is a
+        assert a.float() is a and a.to(lib.float32) is a

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import autograd
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor, _norm_dim
 
@@ -158,6 +159,16 @@ class Cast(Function):
         return (grad.astype(self.src),)
 
 
+class Alias(Function):
+    """The identity on the very same array: what a view that changes nothing records."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (grad,)
+
+
 class Clone(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
@@ -180,6 +191,22 @@ def _view_of(out: Tensor, base: Tensor) -> Tensor:
     return out
 
 
+def _alias(x: Tensor) -> Tensor:
+    """A new tensor on ``x``'s array and version counter: a reshape, view, expand or
+    transpose that changes nothing.
+
+    PyTorch returns a new tensor for these too, never ``x`` itself, so that hooks,
+    ``retain_grad`` and ``.grad`` of the view are its own. While grad is recorded the view
+    gets an identity node (:class:`Alias`); otherwise it is a plain alias, a leaf.
+    """
+    if x.requires_grad and autograd._grad_enabled:
+        out = Alias.apply(x)
+    else:
+        out = Tensor._wrap(x.data)
+    out._version = x._version  # in-place changes through either are seen by both
+    return out
+
+
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
@@ -189,14 +216,20 @@ def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     """The same data in a new shape (one dimension may be -1).
 
+    The result is always a new tensor, sharing the data and the version counter, also
+    where the shape does not change (as in PyTorch, ``x.view(x.shape) is x`` is False).
+
     Example:
         >>> import gradfit as gf
         >>> gf.arange(6).reshape(2, -1).shape
         (2, 3)
+        >>> x = gf.ones(2, 3)
+        >>> x.view(2, 3) is x
+        False
     """
     shp = _shape_arg(shape)
     if shp == x.shape:
-        return x
+        return _alias(x)
     return _view_of(Reshape.apply(x, shape=shp), x)
 
 
@@ -229,7 +262,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
         (3, 2)
     """
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-        return x
+        return _alias(x)
     d0, d1 = _norm_dim(dim0, x.ndim, "transpose"), _norm_dim(dim1, x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -308,7 +341,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
             shp[lead + i] = x.shape[i]
     target = tuple(shp)
     if target == x.shape:
-        return x
+        return _alias(x)
     return _view_of(Expand.apply(x, shape=target), x)
 
 
