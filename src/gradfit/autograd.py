@@ -546,12 +546,13 @@ def _walk(
     """
     live = _TensorHooks.live  # empty unless some tensor has hooks or retains grad
     pop = grads.pop
+    ndarray = np.ndarray  # a local: the check below runs once per node
     accumulate = leaf_out is None
     for fn in order:
         g = pop(fn, None)
         if g is None:
             continue
-        if type(g) is not np.ndarray:  # an op's 0-d result or a sum of two: a NumPy scalar
+        if type(g) is not ndarray:  # an op's 0-d result or a sum of two: a NumPy scalar
             g = np.asarray(g)
         if captures is not None and fn in captures:
             g = _capture(fn, g, captures, needed, owned)  # type: ignore[arg-type]
