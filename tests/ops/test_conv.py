@@ -101,6 +101,20 @@ def test_lenet_shapes_in_chunks_match_torch(dtype):
     check(lambda *a: conv2d(*a, padding=2), lambda *a: TF.conv2d(*a, padding=2), arrs, **tols)
 
 
+@pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
+@pytest.mark.parametrize(
+    "opts", [dict(padding=1), dict(stride=2, padding=1), dict(padding=(0, 2), dilation=2)]
+)
+def test_empty_batch_like_torch(opts, row_unfolding, monkeypatch):
+    """A batch of 0 samples: empty output and input gradient, zero weight and bias gradients."""
+    monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
+    for dtype in (np.float32, np.float64):
+        arrs = _arrays((0, 3, 5, 5), (2, 3, 3, 3), True, dtype)
+        check(lambda *a: conv2d(*a, **opts), lambda *a: TF.conv2d(*a, **opts), arrs)
+    arrs = _arrays((0, 2, 7), (3, 2, 3), True)
+    check(lambda *a: conv1d(*a, stride=2), lambda *a: TF.conv1d(*a, stride=2), arrs)
+
+
 CASES_1D = [
     (1, 1, 6, 1, 3, 1, 0, 1, 1, True),
     (2, 3, 10, 4, 3, 2, 1, 1, 1, True),

@@ -192,7 +192,7 @@ class _Plan:
     def weights(self, w: np.ndarray) -> list[np.ndarray]:
         """The GEMMs' left matrices: (G, Og, Cg*kh*kw), or one (G, Og, Cg*kw) per kernel row."""
         if self.full:
-            return [w.reshape(self.G, self.Og, -1)]
+            return [w.reshape(self.G, self.Og, self.Cg * self.kh * self.kw)]
         return [
             np.ascontiguousarray(w[:, :, i, :]).reshape(self.G, self.Og, self.Cg * self.kw)
             for i in range(self.kh)
@@ -206,6 +206,8 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
     copy that makes them and the GEMM that reads them; a chunk keeps at least
     ``_MIN_CHUNK_COLS`` GEMM columns (``cols`` per sample) so the GEMMs stay efficient.
     """
+    if batch == 0:  # an empty batch: one empty chunk (empty output, zero weight gradient)
+        return [(0, 0)]
     nb = _CHUNK_BYTES // max(per_sample, 1)
     nb = min(batch, max(1, nb, -(-_MIN_CHUNK_COLS // max(cols, 1))))
     k = -(-batch // nb)  # as many chunks as needed, of balanced sizes
@@ -282,14 +284,15 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
 def _row_block(u: np.ndarray, p: _Plan, i: int) -> np.ndarray:
     """Kernel row ``i`` of a row unfolding as a (G, Cg*kw, OH*n*OW) matrix (a view if stride 1)."""
     Hp = u.shape[2]
-    u = u.reshape(p.G, p.Cg * p.kw, Hp, -1)
-    return u[:, :, _span(i * p.dh, p.OH, p.sh)].reshape(p.G, p.Cg * p.kw, -1)
+    nw = u.shape[3] * u.shape[4]  # explicit sizes (not -1): the batch may be empty
+    u = u.reshape(p.G, p.Cg * p.kw, Hp, nw)
+    return u[:, :, _span(i * p.dh, p.OH, p.sh)].reshape(p.G, p.Cg * p.kw, p.OH * nw)
 
 
 def _gemms(u: np.ndarray, wm: list[np.ndarray], p: _Plan, out: np.ndarray, tmp: Any) -> None:
     """out (G, Og, M) = the convolution of the unfolding ``u`` with the weight matrices ``wm``."""
     if p.full:
-        np.matmul(wm[0], u.reshape(p.G, -1, out.shape[2]), out=out)
+        np.matmul(wm[0], u.reshape(p.G, p.Cg * p.kh * p.kw, out.shape[2]), out=out)
         return
     for i in range(p.kh):
         np.matmul(wm[i], _row_block(u, p, i), out=out if i == 0 else tmp)
@@ -445,11 +448,11 @@ class ConvNd(Function):
                 shape4 = p.out_shape(n)
                 np.copyto(gt.reshape(shape4), grad[n0:n1].transpose(_TO[p.full]))
                 if gb is not None:
-                    gb += gt.reshape(n_out, -1) @ ones[: M1 * n]
+                    gb += gt.reshape(n_out, M1 * n) @ ones[: M1 * n]
             if needs[1]:
                 u = units[c]
                 for i in range(gw_acc.shape[0]):
-                    m = u.reshape(p.G, -1, M1 * n) if p.full else _row_block(u, p, i)
+                    m = u.reshape(p.G, K, M1 * n) if p.full else _row_block(u, p, i)
                     if c == 0:
                         np.matmul(gt, m.swapaxes(1, 2), out=gw_acc[i])
                     else:
