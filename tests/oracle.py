@@ -115,3 +115,12 @@ def check(
         assert g.grad.dtype == g.dtype, f"input {i}: grad dtype {g.grad.dtype} != {g.dtype}"
         assert_close(g.grad, tt.grad, what=f"grad of input {i}", **t)
     return gout
+
+
+def pair(arr: Any, requires_grad: bool = True) -> tuple[gf.Tensor, torch.Tensor]:
+    """The same float64 data as a gradfit tensor and a torch tensor."""
+    arr = np.asarray(arr, dtype=np.float64)
+    return (
+        gf.tensor(arr.copy(), requires_grad=requires_grad),
+        torch.tensor(arr.copy(), requires_grad=requires_grad),
+    )

@@ -7,15 +7,7 @@ import pytest
 import torch
 
 import gradfit as gf
-
-
-def pair(arr, requires_grad=True):
-    """The same float64 data as a gradfit tensor and a torch tensor."""
-    arr = np.asarray(arr, dtype=np.float64)
-    return (
-        gf.tensor(arr.copy(), requires_grad=requires_grad),
-        torch.tensor(arr.copy(), requires_grad=requires_grad),
-    )
+from oracle import pair
 
 
 def close(actual, expected):

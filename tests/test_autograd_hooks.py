@@ -12,15 +12,6 @@ import gradfit as gf
 from gradfit.autograd import _TensorHooks
 
 
-def pair(arr, requires_grad=True):
-    """The same float64 data as a gradfit tensor and a torch tensor."""
-    arr = np.asarray(arr, dtype=np.float64)
-    return (
-        gf.tensor(arr.copy(), requires_grad=requires_grad),
-        torch.tensor(arr.copy(), requires_grad=requires_grad),
-    )
-
-
 def close(actual, expected):
     a = actual.numpy() if isinstance(actual, gf.Tensor) else np.asarray(actual)
     e = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
