@@ -40,7 +40,7 @@ from gradfit.creation import (
 from gradfit.gradcheck import GradcheckError, gradcheck
 from gradfit.ops import *  # noqa: F403 - the op functions are gf.exp, gf.matmul, ...
 from gradfit.ops import __all__ as _ops_all
-from gradfit.random import get_rng_state, manual_seed, set_rng_state
+from gradfit.random import Generator, get_rng_state, manual_seed, set_rng_state
 from gradfit.tensor import Tensor
 
 float = float32  # noqa: A001
@@ -51,6 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function",
+    "Generator",
     "GradcheckError",
     "bool",
     "double",
