@@ -97,7 +97,7 @@ def run_gradfit(steps: int, warmup: int, profile: bool) -> list[float]:
         loss.backward()
         with gf.no_grad():
             for p in params:
-                p.data -= np.float32(LR) * p.grad.data
+                p._data -= np.float32(LR) * p.grad._data
 
     return _time(step, steps, warmup, profile)
 

@@ -28,7 +28,7 @@ def loader_epoch(loader: DataLoader) -> float:
     t = time.perf_counter()
     checksum = 0.0
     for x, y in loader:
-        checksum += float(x.data[0, 0]) + float(y.data[0])  # touch every batch
+        checksum += float(x._data[0, 0]) + float(y._data[0])  # touch every batch
     return time.perf_counter() - t
 
 

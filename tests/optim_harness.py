@@ -45,13 +45,13 @@ def follow_torch(gf_cls, torch_cls, kwargs, steps=50, seed=0, groups=None):
     for step in range(steps):
         for g, t, q in zip(gp, tp, quads, strict=True):
             noise = 0.1 * rng.standard_normal(g.shape)
-            g.grad = gf.tensor(_grad(g.data, q, noise))
+            g.grad = gf.tensor(_grad(g._data, q, noise))
             t.grad = torch.tensor(_grad(t.detach().numpy(), q, noise))
         gopt.step()
         topt.step()
         for i, (g, t) in enumerate(zip(gp, tp, strict=True)):
             np.testing.assert_allclose(
-                g.data, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"param {i}, step {step}"
+                g._data, t.detach().numpy(), rtol=0, atol=1e-5, err_msg=f"param {i}, step {step}"
             )
     return gp, tp
 

@@ -34,7 +34,7 @@ def tol(dtype: Any) -> dict[str, float]:
 
 
 def to_torch(a: Any, requires_grad: bool = False) -> torch.Tensor:
-    arr = a.data if isinstance(a, gf.Tensor) else np.asarray(a)
+    arr = a._data if isinstance(a, gf.Tensor) else np.asarray(a)
     t = torch.from_numpy(np.array(arr, copy=True))
     if requires_grad:
         t.requires_grad_(True)
@@ -43,7 +43,7 @@ def to_torch(a: Any, requires_grad: bool = False) -> torch.Tensor:
 
 def to_numpy(x: Any) -> np.ndarray:
     if isinstance(x, gf.Tensor):
-        return x.data
+        return x._data
     if isinstance(x, torch.Tensor):
         return x.detach().numpy()
     return np.asarray(x)
@@ -109,7 +109,7 @@ def check(
         if not f:
             continue
         if tt.grad is None:
-            assert g.grad is None or np.all(g.grad.data == 0), f"input {i}: torch has no grad"
+            assert g.grad is None or np.all(g.grad._data == 0), f"input {i}: torch has no grad"
             continue
         assert g.grad is not None, f"input {i}: gradfit gave no gradient, torch did"
         assert g.grad.dtype == g.dtype, f"input {i}: grad dtype {g.grad.dtype} != {g.dtype}"

@@ -110,7 +110,7 @@ def test_second_backward_needs_retain_graph():
 def test_saved_arrays_are_released_after_backward():
     x = gf.randn(50, 50, requires_grad=True)
     h = x.exp()  # Exp saves its output array
-    ref = weakref.ref(h.data)
+    ref = weakref.ref(h._data)
     loss = (h * 2).sum()
     del h
     gc.collect()
@@ -244,7 +244,7 @@ def test_numpy_array_of_a_tensor_is_a_copy_and_asarray_is_not():
     a = np.array(t)
     a[0] = 99
     assert t.tolist() == [1.0, 2.0]
-    assert np.shares_memory(np.asarray(t), t.data)
+    assert np.shares_memory(np.asarray(t), t._data)
 
 
 def test_integer_cast_carries_no_gradient():
@@ -286,10 +286,10 @@ def test_integer_tensor_cannot_require_grad():
 
 
 def _assert_0d_grad(g, expected, dtype):
-    assert type(g.data) is np.ndarray, type(g.data)
-    assert g.data.shape == () and g.dtype == dtype
-    assert g.data.flags.writeable
-    np.testing.assert_allclose(g.data, expected.detach().numpy(), rtol=1e-6)
+    assert type(g._data) is np.ndarray, type(g._data)
+    assert g._data.shape == () and g.dtype == dtype
+    assert g._data.flags.writeable
+    np.testing.assert_allclose(g._data, expected.detach().numpy(), rtol=1e-6)
     g.zero_()  # raised "in-place zero_ on a read-only tensor" on a NumPy scalar
     assert g.item() == 0.0
 
@@ -344,14 +344,14 @@ def test_0d_gradients_reach_op_backwards_and_hooks_as_arrays():
     x = gf.tensor(2.0, requires_grad=True)
     y = Id.apply(x)
     z = Id.apply(y * 3)  # Mul's backward on 0-d arrays returns a NumPy scalar
-    h = z.register_hook(lambda g: seen.append(type(g.data)))
+    h = z.register_hook(lambda g: seen.append(type(g._data)))
     (z * z + z).backward()  # z's gradient is a sum of two
-    x.register_hook(lambda g: seen.append(type(g.data)))
+    x.register_hook(lambda g: seen.append(type(g._data)))
     w = x * x
     (w + w).backward()
     h.remove()
     assert seen == [np.ndarray] * 4
-    assert type(x.grad.data) is np.ndarray and x.grad.item() == (2 * 6 + 1) * 3 + 4 * 2
+    assert type(x.grad._data) is np.ndarray and x.grad.item() == (2 * 6 + 1) * 3 + 4 * 2
 
 
 def test_autograd_grad_of_0d_inputs_returns_arrays():

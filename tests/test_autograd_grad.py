@@ -123,7 +123,7 @@ def test_zero_dim_and_float32_results_stay_arrays_of_the_input_dtype():
     x = gf.tensor(2.0, requires_grad=True)  # float32
     y = x * 3
     (g,) = gf.autograd.grad(y * y, x)  # y used twice: its gradient is a sum of 0-d arrays
-    assert type(g.data) is np.ndarray and g.dtype == np.float32 and g.shape == ()
+    assert type(g._data) is np.ndarray and g.dtype == np.float32 and g.shape == ()
     assert g.item() == pytest.approx(2 * 9 * 2.0)
 
 
@@ -145,12 +145,12 @@ def test_grad_attributes_are_untouched():
     x = gf.tensor([1.0, 2.0], requires_grad=True)
     w = gf.tensor([3.0, 4.0], requires_grad=True)
     w.grad = gf.tensor([7.0, 7.0])
-    before = w.grad.data.copy()
+    before = w.grad._data.copy()
     h = x * w
     (gx, gw, gh) = gf.autograd.grad((h * h).sum(), [x, w, h])
     assert x.grad is None and h.grad is None
-    np.testing.assert_array_equal(w.grad.data, before)
-    assert not any(np.shares_memory(gw.data, t.data) for t in (w.grad, x, w))
+    np.testing.assert_array_equal(w.grad._data, before)
+    assert not any(np.shares_memory(gw._data, t._data) for t in (w.grad, x, w))
     # and backward afterwards still accumulates as usual
     (x * w).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), before + x.numpy())

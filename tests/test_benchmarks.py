@@ -45,7 +45,7 @@ def test_reference_mlp_gradients_equal_gradfit() -> None:
     model = gf.models.mlp(SIZES)
     params = _gradfit_params(model)
     assert [tuple(p.shape) for p in params] == [(9, 12), (9,), (7, 9), (7,), (5, 7), (5,)]
-    ref = NumpyMLP.from_params([p.data for p in params])
+    ref = NumpyMLP.from_params([p._data for p in params])
     x, y = _batch()
     loss = F.cross_entropy(model(gf.tensor(x)), gf.tensor(y))
     loss.backward()
@@ -53,7 +53,7 @@ def test_reference_mlp_gradients_equal_gradfit() -> None:
     np.testing.assert_allclose(ref_loss, loss.item(), rtol=1e-6)
     for p, g in zip(params, ref_grads, strict=True):
         assert g.dtype == np.float32 and g.shape == p.shape
-        np.testing.assert_allclose(g, p.grad.data, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g, p.grad._data, rtol=1e-5, atol=1e-7)
     # not a vacuous comparison: the gradients are nonzero and differ between layers
     assert all(np.abs(g).max() > 1e-4 for g in ref_grads)
 
@@ -61,8 +61,8 @@ def test_reference_mlp_gradients_equal_gradfit() -> None:
 def test_reference_mlp_follows_gradfit_sgd_momentum_trajectory() -> None:
     model = gf.models.mlp(SIZES)
     params = _gradfit_params(model)
-    ref = NumpyMLP.from_params([p.data for p in params])
-    initial = [p.data.copy() for p in params]
+    ref = NumpyMLP.from_params([p._data for p in params])
+    initial = [p._data.copy() for p in params]
     opt = gf.optim.SGD(params, lr=0.1, momentum=0.9)
     for step in range(4):
         x, y = _batch(seed=step)
@@ -70,9 +70,9 @@ def test_reference_mlp_follows_gradfit_sgd_momentum_trajectory() -> None:
         F.cross_entropy(model(gf.tensor(x)), gf.tensor(y)).backward()
         opt.step()
         ref.train_step(x, y, lr=0.1, momentum=0.9)
-    diff = [np.abs(p.data - q).max() for p, q in zip(params, ref.params, strict=True)]
+    diff = [np.abs(p._data - q).max() for p, q in zip(params, ref.params, strict=True)]
     assert max(diff) < 1e-5
-    moved = [np.abs(p.data - q).max() for p, q in zip(params, initial, strict=True)]
+    moved = [np.abs(p._data - q).max() for p, q in zip(params, initial, strict=True)]
     assert min(moved) > 1e-3  # the weights did move, so the agreement is not trivial
 
 
@@ -85,7 +85,7 @@ def test_reference_mlp_initialisation_matches_nn_linear_bounds() -> None:
         assert abs(float(w.std()) - bound / np.sqrt(3)) < 0.05 * bound  # uniform's std
     lin = gf.nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
-    assert np.abs(lin.weight.data).max() <= bound and np.abs(lin.bias.data).max() <= bound
+    assert np.abs(lin.weight._data).max() <= bound and np.abs(lin.bias._data).max() <= bound
 
 
 def test_reference_predict_equals_training_forward() -> None:
@@ -94,8 +94,8 @@ def test_reference_predict_equals_training_forward() -> None:
     model = gf.models.mlp(SIZES)
     with gf.no_grad():
         for p, q in zip(model.parameters(), net.params, strict=True):
-            p.data[...] = q
-        np.testing.assert_allclose(net.predict(x), model(gf.tensor(x)).data, rtol=1e-5, atol=1e-6)
+            p._data[...] = q
+        np.testing.assert_allclose(net.predict(x), model(gf.tensor(x))._data, rtol=1e-5, atol=1e-6)
 
 
 def test_flop_count_of_the_headline_mlp() -> None:

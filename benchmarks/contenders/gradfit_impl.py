@@ -82,7 +82,7 @@ def op_overhead(p: dict[str, Any]) -> Callable[[], float]:
             h = h * 1.0001
         x.grad = None
         h.backward(ones)
-        return float(x.grad.data[0])
+        return float(x.grad._data[0])
 
     return run
 
@@ -100,7 +100,7 @@ def inference(p: dict[str, Any]) -> Callable[[], float]:
         s = 0.0
         with gf.no_grad():
             for xb in xs:
-                s += float(model(xb).data[0, 0])
+                s += float(model(xb)._data[0, 0])
         return s
 
     return run

@@ -84,7 +84,9 @@ def gradcheck(
         total = s if total is None else total + s
     total.backward()
     analytic = {
-        i: (inputs[i].grad.data.copy() if inputs[i].grad is not None else np.zeros(inputs[i].shape))
+        i: (
+            inputs[i].grad._data.copy() if inputs[i].grad is not None else np.zeros(inputs[i].shape)
+        )
         for i in checked
     }
     for i in checked:
@@ -92,7 +94,7 @@ def gradcheck(
 
     # numeric
     for i in checked:
-        arr = inputs[i].data
+        arr = inputs[i]._data
         numeric = np.zeros(arr.shape, dtype=np.float64)
         for k, idx in enumerate(np.ndindex(arr.shape)):  # in place, whatever the memory layout
             orig = arr[idx]

@@ -666,7 +666,7 @@ class MatrixFactorization(Module):
             nn.init.zeros_(table.weight)
 
     def _ids(self, ids: Any, what: str, limit: int) -> Tensor:
-        arr = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        arr = ids._data if isinstance(ids, Tensor) else np.asarray(ids)
         if arr.dtype.kind not in "iu":
             raise TypeError(f"MatrixFactorization: {what} ids must be integers, got {arr.dtype}")
         if arr.ndim != 1:
@@ -678,7 +678,7 @@ class MatrixFactorization(Module):
 
     def forward(self, users: Any, items: Any = None) -> Tensor:
         if items is None:
-            pairs = users.data if isinstance(users, Tensor) else np.asarray(users)
+            pairs = users._data if isinstance(users, Tensor) else np.asarray(users)
             if pairs.ndim != 2 or pairs.shape[1] != 2:
                 raise self.input_shape_error(
                     "(N, 2) (user, item) pairs, or two (N,) tensors", pairs.shape

@@ -1,9 +1,8 @@
 """``Tensor``: an array, its gradient, and the node of the graph that made it.
 
 Operators and methods delegate to the differentiable operations in
-:mod:`gradfit.ops`. ``Tensor.data`` is the underlying NumPy array (PyTorch's
-``.data`` is a tensor; in gradfit it is the array itself, which is what a
-learner wants to look at and what optimizers update in place).
+:mod:`gradfit.ops`. The NumPy array lives in ``Tensor._data`` (``.numpy()`` returns it);
+``.data`` is, as in PyTorch, a tensor sharing that memory but cut from the graph.
 
 Example:
     >>> import gradfit as gf
@@ -45,12 +44,12 @@ class Tensor:
     """
 
     # _hooks (see autograd._TensorHooks) is set only on leaves given a hook: unset, it costs nothing
-    __slots__ = ("__weakref__", "_hooks", "_version", "data", "grad", "grad_fn", "requires_grad")
+    __slots__ = ("__weakref__", "_data", "_hooks", "_version", "grad", "grad_fn", "requires_grad")
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         arr = _to_array(data, dtype)
-        self.data = arr
+        self._data = arr
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
         self._version = [0]
@@ -63,7 +62,7 @@ class Tensor:
     def _wrap(cls, arr: np.ndarray) -> Tensor:
         """A leaf around ``arr`` without copying or checking (internal fast path)."""
         t = object.__new__(cls)
-        t.data = arr
+        t._data = arr
         t.grad = None
         t.grad_fn = None
         t.requires_grad = False
@@ -75,7 +74,7 @@ class Tensor:
         if type(arr) is not np.ndarray:
             arr = np.asarray(arr)
         t = object.__new__(cls)
-        t.data = arr
+        t._data = arr
         t.grad = None
         t.grad_fn = fn
         t._version = [0]
@@ -88,19 +87,53 @@ class Tensor:
 
     # ----------------------------------------------------------------- properties
     @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's memory, cut from the graph, as PyTorch's ``.data``.
+
+        Changes made through it are not seen by autograd (it has its own version
+        counter): ``p.data -= lr * p.grad`` updates a parameter without recording it.
+        Assigning ``t.data = other`` makes ``t`` hold ``other``'s array (any shape).
+        ``.numpy()`` gives the NumPy array itself.
+
+        Example:
+            >>> import gradfit as gf
+            >>> p = gf.ones(2, requires_grad=True)
+            >>> p.data -= 0.5
+            >>> p
+            tensor([0.5, 0.5], requires_grad=True)
+        """
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Tensor):
+            arr = value._data
+        else:
+            raise TypeError(
+                f"data: expected a Tensor to assign to .data, got {type(value).__name__} "
+                "(wrap an array with gf.tensor(...) or gf.from_numpy(...))"
+            )
+        if arr.dtype != self._data.dtype and self.requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"data: cannot give a tensor that requires grad the {arr.dtype} data of "
+                "a non-float tensor"
+            )
+        self._data = arr
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """The tensor's shape as a tuple (PyTorch returns ``torch.Size``, a tuple too)."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
         """The NumPy dtype of the data."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
         """Number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -126,8 +159,8 @@ class Tensor:
             3
         """
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_norm_dim(dim, self.ndim, "size")]
+            return self._data.shape
+        return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         """Number of elements.
@@ -137,16 +170,16 @@ class Tensor:
             >>> gf.zeros(2, 3).numel()
             6
         """
-        return int(self.data.size)
+        return int(self._data.size)
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch's ``dim()``)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
@@ -157,7 +190,7 @@ class Tensor:
             >>> gf.ones(2).numpy()
             array([1., 1.], dtype=float32)
         """
-        return self.data
+        return self._data
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number.
@@ -167,12 +200,12 @@ class Tensor:
             >>> gf.tensor([2.5]).item()
             2.5
         """
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor can be converted to a Python scalar, "
                 f"got shape {self.shape}"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
         """Nested Python lists.
@@ -182,7 +215,7 @@ class Tensor:
             >>> gf.tensor([[1, 2]]).tolist()
             [[1, 2]]
         """
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """A tensor sharing the data, cut from the graph (and sharing the version counter).
@@ -192,7 +225,7 @@ class Tensor:
             >>> gf.ones(2, requires_grad=True).detach().requires_grad
             False
         """
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self._data)
         t._version = self._version
         return t
 
@@ -216,10 +249,10 @@ class Tensor:
             >>> gf.zeros(2).requires_grad_().requires_grad
             True
         """
-        if requires_grad and not backend.is_floating(self.data.dtype):
+        if requires_grad and not backend.is_floating(self._data.dtype):
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, "
-                f"this one is {self.data.dtype}"
+                f"this one is {self._data.dtype}"
             )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
@@ -239,10 +272,10 @@ class Tensor:
         from gradfit.ops.shape import Cast
 
         dt = backend.to_dtype(dtype)
-        if dt == self.data.dtype:
+        if dt == self._data.dtype:
             return self
         if not backend.is_floating(dt):  # integers and bools carry no gradient
-            return Tensor._wrap(self.data.astype(dt))
+            return Tensor._wrap(self._data.astype(dt))
         return Cast.apply(self, dtype=dt)
 
     to = astype
@@ -269,13 +302,13 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # NumPy 2 asks for a copy (np.array) or none (np.asarray) and trusts the answer
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
             if copy is False:
                 raise ValueError(
-                    f"cannot convert a {self.data.dtype} tensor to {dtype} without a copy"
+                    f"cannot convert a {self._data.dtype} tensor to {dtype} without a copy"
                 )
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __float__(self) -> float:
         return float(self.item())
@@ -284,17 +317,17 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.reshape(()))
+        return int(self._data.reshape(()))
 
     def __hash__(self) -> int:
         return id(self)
@@ -306,11 +339,11 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self.data, separator=", ", prefix="tensor(", precision=4, suppress_small=False
+            self._data, separator=", ", prefix="tensor(", precision=4, suppress_small=False
         )
         extras = []
-        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name}>")
         elif self.requires_grad:
@@ -335,7 +368,7 @@ class Tensor:
         """
         g = None
         if gradient is not None:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         autograd.backward(self, g, retain_graph=retain_graph, create_graph=create_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
@@ -427,7 +460,7 @@ class Tensor:
             tensor([0., 0.])
         """
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self._data[...] = 0
         self._version[0] += 1
         return self
 
@@ -440,7 +473,7 @@ class Tensor:
             tensor([3., 3.])
         """
         self._check_inplace("fill_")
-        self.data[...] = value
+        self._data[...] = value
         self._version[0] += 1
         return self
 
@@ -453,9 +486,9 @@ class Tensor:
             tensor([1., 1.])
         """
         self._check_inplace("copy_")
-        arr = src.data if isinstance(src, Tensor) else np.asarray(src)
+        arr = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
-            np.copyto(self.data, np.broadcast_to(arr, self.shape), casting="unsafe")
+            np.copyto(self._data, np.broadcast_to(arr, self.shape), casting="unsafe")
         except ValueError as e:
             raise ValueError(f"copy_: cannot copy shape {arr.shape} into {self.shape}") from e
         self._version[0] += 1
@@ -474,7 +507,7 @@ class Tensor:
                 "compute gradients. Write it out of place (x = x + y), or wrap the update in "
                 "gf.no_grad() (as an optimizer step does)."
             )
-        if not self.data.flags.writeable:
+        if not self._data.flags.writeable:
             raise RuntimeError(
                 f"in-place {op} on a read-only tensor: it is a view made by expand/broadcast_to "
                 "(several of its elements share one memory location), or wraps a read-only "
@@ -483,9 +516,9 @@ class Tensor:
 
     def _inplace(self, op: str, other: Any, ufunc: Any) -> Tensor:
         self._check_inplace(op)
-        arr = other.data if isinstance(other, Tensor) else other
+        arr = other._data if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, arr, out=self.data, casting="same_kind")
+            ufunc(self._data, arr, out=self._data, casting="same_kind")
         except ValueError as e:
             oshape = np.shape(arr)
             raise ValueError(
@@ -527,7 +560,7 @@ class Tensor:
     def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
         """In-place clamp."""
         self._check_inplace("clamp_")
-        np.clip(self.data, min, max, out=self.data)
+        np.clip(self._data, min, max, out=self._data)
         self._version[0] += 1
         return self
 
@@ -536,7 +569,7 @@ class Tensor:
         from gradfit.random import default_generator
 
         self._check_inplace("uniform_")
-        self.data[...] = default_generator().uniform(a, b, self.shape)
+        self._data[...] = default_generator().uniform(a, b, self.shape)
         self._version[0] += 1
         return self
 
@@ -545,13 +578,13 @@ class Tensor:
         from gradfit.random import default_generator
 
         self._check_inplace("normal_")
-        self.data[...] = default_generator().normal(mean, std, self.shape)
+        self._data[...] = default_generator().normal(mean, std, self.shape)
         self._version[0] += 1
         return self
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _norm_dim(dim: int, ndim: int, op: str) -> int:
@@ -568,7 +601,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert user data to an array with PyTorch's default dtypes."""
     dt = None if dtype is None else backend.to_dtype(dtype)
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
         return arr.copy() if dt is None or dt == arr.dtype else arr.astype(dt)
     if isinstance(data, np.ndarray):
         if dt is None:
@@ -667,7 +700,7 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
-    ldt = like.data.dtype
+    ldt = like._data.dtype
     if isinstance(value, bool):
         dt = ldt
     elif isinstance(value, int):
@@ -701,10 +734,10 @@ def tensors_of(*xs: Any) -> Sequence[Tensor]:
     if like is None:
         like = Tensor(xs[0])
     ts = [as_tensor_like(x, like) for x in xs]
-    dt = ts[0].data.dtype
+    dt = ts[0]._data.dtype
     for t in ts[1:]:
-        dt = backend.result_type(dt, t.data.dtype)
-    return [t if t.data.dtype == dt else t.astype(dt) for t in ts]
+        dt = backend.result_type(dt, t._data.dtype)
+    return [t if t._data.dtype == dt else t.astype(dt) for t in ts]
 
 
 autograd._Tensor = Tensor

@@ -39,7 +39,7 @@ def test_parameter_defaults():
     assert nn.Parameter([1.0, 2.0]).dtype == np.float32
     assert not nn.Parameter(gf.zeros(2), requires_grad=False).requires_grad
     t = gf.zeros(3)
-    assert nn.Parameter(t).data is t.data  # shares memory, like PyTorch
+    assert nn.Parameter(t)._data is t._data  # shares memory, like PyTorch
     assert repr(p).startswith("Parameter containing:\ntensor(")
 
 

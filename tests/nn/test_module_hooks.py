@@ -52,7 +52,7 @@ def _same_weights(g, t):
     with torch.no_grad():
         for (gn, gp), (tn, tp) in zip(g.named_parameters(), t.named_parameters()):
             assert gn == tn
-            tp.copy_(torch.from_numpy(np.array(gp.data)))
+            tp.copy_(torch.from_numpy(np.array(gp._data)))
 
 
 def _x(lib, shape=(5, 3), seed=0):

@@ -57,7 +57,7 @@ def test_batchnorm_train_then_eval_matches_torch(cls, shape, kwargs):
     tlayer = getattr(torch.nn, cls)(4, **kwargs)
     with torch.no_grad():
         for _, p in layer.named_parameters():  # non-trivial affine parameters
-            p.data[...] = rng.standard_normal(p.shape).astype(np.float32)
+            p._data[...] = rng.standard_normal(p.shape).astype(np.float32)
     _copy_params(layer, tlayer)
     for _ in range(4):  # several steps: running statistics follow PyTorch's exactly
         _step(layer, tlayer, (rng.standard_normal(shape) * 2 + 1).astype(np.float32))
@@ -84,17 +84,17 @@ def test_batchnorm_buffers_and_state_dict():
     bn(gf.randn(4, 3, 2, 2))
     fresh = BatchNorm2d(3)
     fresh.load_state_dict(bn.state_dict())
-    np.testing.assert_array_equal(fresh.running_mean.data, bn.running_mean.data)
+    np.testing.assert_array_equal(fresh.running_mean._data, bn.running_mean._data)
     assert list(BatchNorm1d(3, affine=False, track_running_stats=False).state_dict()) == []
 
 
 def test_batchnorm_eval_uses_running_stats():
     bn = BatchNorm1d(2).eval()
-    bn.running_mean.data[...] = [1.0, -1.0]
-    bn.running_var.data[...] = [4.0, 0.25]
+    bn.running_mean._data[...] = [1.0, -1.0]
+    bn.running_var._data[...] = [4.0, 0.25]
     y = bn(gf.tensor([[3.0, 0.0]]))  # batch size 1 is fine in eval mode
     np.testing.assert_allclose(
-        y.data, [[2 / np.sqrt(4 + 1e-5), 1 / np.sqrt(0.25 + 1e-5)]], rtol=1e-6
+        y._data, [[2 / np.sqrt(4 + 1e-5), 1 / np.sqrt(0.25 + 1e-5)]], rtol=1e-6
     )
 
 
@@ -135,7 +135,7 @@ def test_layernorm_matches_torch(normalized, shape, kwargs):
     layer, tlayer = LayerNorm(normalized, **kwargs), torch.nn.LayerNorm(normalized, **kwargs)
     with torch.no_grad():
         for _, p in layer.named_parameters():
-            p.data[...] = rng.standard_normal(p.shape).astype(np.float32)
+            p._data[...] = rng.standard_normal(p.shape).astype(np.float32)
     _copy_params(layer, tlayer)
     assert repr(layer) == repr(tlayer)
     _step(layer, tlayer, (rng.standard_normal(shape) * 3).astype(np.float32))

@@ -154,12 +154,12 @@ def test_grad_of_weight_only_and_input_only():
     conv2d(gx, gw, stride=2).sum().backward()
     tw = torch.tensor(w, requires_grad=True)
     TF.conv2d(torch.tensor(x), tw, stride=2).sum().backward()
-    np.testing.assert_allclose(gw.grad.data, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gw.grad._data, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
     gx = gf.tensor(x, requires_grad=True)
     conv2d(gx, gf.tensor(w), padding=1).sum().backward()
     tx = torch.tensor(x, requires_grad=True)
     TF.conv2d(tx, torch.tensor(w), padding=1).sum().backward()
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_stacked_convs_match_torch():

@@ -334,7 +334,7 @@ def test_sum_mean_backward_small_new_array_large_broadcast_view(name, shape, dim
         ((r * w).sum() + getattr(v, name)() * 3).backward()
         outs.append(r)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
-    assert type(x.grad.data) is np.ndarray and x.grad.data.flags.writeable
+    assert type(x.grad._data) is np.ndarray and x.grad._data.flags.writeable
     x.grad.zero_()
 
     r = outs[0]

@@ -46,7 +46,7 @@ def test_adagrad_group_initial_accumulator_value_is_used():
     topt.step()
     np.testing.assert_allclose(opt.state[v]["sum"], [4.0])
     np.testing.assert_allclose(opt.state[w]["sum"], [1.0])
-    np.testing.assert_allclose(v.data, tv.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(v._data, tv.detach().numpy(), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -72,4 +72,4 @@ def test_adagrad_converges_on_quadratic():
         opt.zero_grad()
         ((w - gf.tensor(target)) ** 2).sum().backward()
         opt.step()
-    assert np.linalg.norm(w.data - target) < 1e-4
+    assert np.linalg.norm(w._data - target) < 1e-4

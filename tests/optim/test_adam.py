@@ -54,7 +54,7 @@ def test_adam_rejects_bad_hyperparameters(kwargs, bad):
 def test_adam_reaches_minimum_of_quadratic():
     f, target = quadratic()
     w, loss = minimize(lambda p: gf.optim.Adam(p, lr=0.05), f, [-3.0, 4.0], 600)
-    assert np.linalg.norm(w.data - target) < 1e-5
+    assert np.linalg.norm(w._data - target) < 1e-5
     assert loss < 1e-10
 
 
@@ -62,4 +62,4 @@ def test_adam_makes_progress_on_rosenbrock():
     start = rosenbrock(gf.tensor([-1.5, 2.0])).item()
     w, loss = minimize(lambda p: gf.optim.Adam(p, lr=0.02), rosenbrock, [-1.5, 2.0], 2000)
     assert loss < 0.01 * start
-    assert np.linalg.norm(w.data - 1.0) < 0.5
+    assert np.linalg.norm(w._data - 1.0) < 0.5

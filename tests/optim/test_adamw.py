@@ -42,9 +42,9 @@ def test_adamw_decay_is_decoupled_from_the_gradient():
     w2.grad = gf.zeros(2, dtype="float64")
     adamw.step()
     adam.step()
-    np.testing.assert_allclose(w1.data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-12)
+    np.testing.assert_allclose(w1._data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-12)
     # Adam's L2 term goes through the normalisation: a step of ~lr whatever the weight's size
-    np.testing.assert_allclose(w2.data, [1.9, -3.9], rtol=1e-6)
+    np.testing.assert_allclose(w2._data, [1.9, -3.9], rtol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ def test_model_and_optimizer_are_restored_exactly():
         opt.zero_grad()
         mse(model(gf.tensor(x)), gf.tensor(y)).backward()
         opt.step()
-    arrays = [p.data for p in model.parameters()]
+    arrays = [p._data for p in model.parameters()]
     weights = [a.copy() for a in arrays]
     grads = [p.grad for p in model.parameters()]
     opt_before = opt.state_dict()
@@ -62,8 +62,8 @@ def test_model_and_optimizer_are_restored_exactly():
     assert len(res.lrs) > 10
 
     for p, arr, w, g in zip(model.parameters(), arrays, weights, grads, strict=True):
-        assert p.data is arr
-        np.testing.assert_array_equal(p.data, w)
+        assert p._data is arr
+        np.testing.assert_array_equal(p._data, w)
         assert p.grad is g
     opt_after = opt.state_dict()
     assert opt_after["param_groups"] == opt_before["param_groups"]
@@ -83,7 +83,7 @@ def test_model_and_optimizer_are_restored_exactly():
         o.zero_grad()
         mse(m(gf.tensor(x)), gf.tensor(y)).backward()
         o.step()
-    np.testing.assert_array_equal(model.weight.data, twin.weight.data)
+    np.testing.assert_array_equal(model.weight._data, twin.weight._data)
 
 
 def test_adam_state_is_restored_and_lr_put_back():
@@ -108,7 +108,7 @@ def test_everything_is_restored_when_the_loss_raises():
     loader, _ = _regression(0)
     model = gf.nn.Linear(4, 1)
     opt = gf.optim.SGD(model.parameters(), lr=0.1)
-    w = model.weight.data.copy()
+    w = model.weight._data.copy()
     calls = []
 
     def bad_loss(out, target):
@@ -119,7 +119,7 @@ def test_everything_is_restored_when_the_loss_raises():
 
     with pytest.raises(RuntimeError, match="boom"):
         find_lr(model, bad_loss, opt, loader)
-    np.testing.assert_array_equal(model.weight.data, w)
+    np.testing.assert_array_equal(model.weight._data, w)
     assert opt.param_groups[0]["lr"] == 0.1
 
 

@@ -34,7 +34,7 @@ def _train(opt, params, steps, start=0):
         rng = np.random.default_rng(1000 + k)
         opt.zero_grad()
         for p in params:
-            g = 0.5 * p.data + rng.standard_normal(p.shape).astype(p.dtype)
+            g = 0.5 * p._data + rng.standard_normal(p.shape).astype(p.dtype)
             p.grad = gf.tensor(g)
         opt.step()
 
@@ -70,11 +70,13 @@ def test_named_parameters_are_accepted():
 def test_module_parameters_can_be_optimized():
     model = gf.nn.Linear(3, 2)
     opt = gf.optim.SGD(model.parameters(), lr=0.1)
-    before = model.weight.data.copy()
+    before = model.weight._data.copy()
     x = gf.randn(4, 3)
     model(x).sum().backward()
     opt.step()
-    np.testing.assert_allclose(model.weight.data, before - 0.1 * model.weight.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.weight._data, before - 0.1 * model.weight.grad._data, rtol=1e-6
+    )
 
 
 def test_construction_errors():
@@ -103,10 +105,10 @@ def test_zero_grad_set_to_none_and_to_zeros():
     a, b = _params()
     opt = gf.optim.SGD([a, b], lr=0.1)
     (a.sum() + b.sum()).backward()
-    held = a.grad.data
+    held = a.grad._data
     held_copy = held.copy()
     opt.zero_grad(set_to_none=False)
-    assert a.grad is not None and not a.grad.data.any() and a.grad.shape == a.shape
+    assert a.grad is not None and not a.grad._data.any() and a.grad.shape == a.shape
     np.testing.assert_array_equal(held, held_copy)  # an array the caller holds is not touched
     opt.zero_grad()
     assert a.grad is None and b.grad is None
@@ -125,32 +127,32 @@ def test_closure_is_evaluated_with_grad_and_its_loss_returned():
     with gf.no_grad():
         loss = opt.step(closure)
     assert loss.item() == 9.0
-    np.testing.assert_allclose(w.data, [3.0 - 0.1 * 6.0])
+    np.testing.assert_allclose(w._data, [3.0 - 0.1 * 6.0])
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_param_without_grad_is_skipped(name):
     a, b = _params()
-    frozen = b.data.copy()
+    frozen = b._data.copy()
     opt = OPTIMIZERS[name]([a, b])
     for _ in range(3):
-        a.grad = gf.tensor(np.ones_like(a.data))
+        a.grad = gf.tensor(np.ones_like(a._data))
         b.grad = None
         opt.step()
-    np.testing.assert_array_equal(b.data, frozen)
+    np.testing.assert_array_equal(b._data, frozen)
     assert b not in opt.state or not opt.state[b]
-    assert not np.allclose(a.data, _params()[0].data)
+    assert not np.allclose(a._data, _params()[0]._data)
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_float32_params_keep_float32_state(name):
     ps = _params("float32")
-    arrays = [p.data for p in ps]
+    arrays = [p._data for p in ps]
     opt = OPTIMIZERS[name](ps)
     _train(opt, ps, 3)
     for p, arr in zip(ps, arrays, strict=True):
-        assert p.data is arr, "the update must be in place on the parameter's array"
-        assert p.data.dtype == np.float32
+        assert p._data is arr, "the update must be in place on the parameter's array"
+        assert p._data.dtype == np.float32
         for key, value in opt.state[p].items():
             if isinstance(value, np.ndarray):
                 assert value.dtype == np.float32, key
@@ -187,7 +189,7 @@ def test_changing_group_lr_takes_effect():
     opt.param_groups[0]["lr"] = 0.5
     w.grad = gf.tensor([1.0], dtype="float64")
     opt.step()
-    np.testing.assert_allclose(w.data, [0.5])
+    np.testing.assert_allclose(w._data, [0.5])
 
 
 # ----------------------------------------------------------------------------- state_dict
@@ -201,7 +203,7 @@ def test_state_dict_round_trip_resumes_exactly(name, dtype):
     ps = _params(dtype)
     opt = OPTIMIZERS[name](ps)
     _train(opt, ps, 20)
-    saved_weights = [p.data.copy() for p in ps]
+    saved_weights = [p._data.copy() for p in ps]
     saved = opt.state_dict()
     # the saved metadata survives JSON (what checkpoints store); the arrays go separately
     meta = json.loads(json.dumps(saved["param_groups"], allow_nan=False))
@@ -211,7 +213,7 @@ def test_state_dict_round_trip_resumes_exactly(name, dtype):
     opt2.load_state_dict({"state": saved["state"], "param_groups": meta})
     _train(opt2, fresh, 20, start=20)
     for a, b in zip(ref, fresh, strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_state_dict_layout_is_pytorchs():

@@ -60,4 +60,4 @@ def test_rmsprop_converges_on_quadratic():
         ((w - gf.tensor(target)) ** 2).sum().backward()
         opt.step()
         sched.step()
-    assert np.linalg.norm(w.data - target) < 1e-6
+    assert np.linalg.norm(w._data - target) < 1e-6

@@ -49,7 +49,7 @@ def test_sgd_through_autograd_matches_torch():
         topt.zero_grad()
         ((torch.tensor(x) @ tw - torch.tensor(y)) ** 2).mean().backward()
         topt.step()
-        np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(w._data, tw.detach().numpy(), rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_sgd_lr_type_error():
 def test_sgd_reaches_minimum_of_quadratic(kwargs, steps):
     f, target = quadratic()
     w, loss = minimize(lambda p: gf.optim.SGD(p, **kwargs), f, [-3.0, 4.0], steps)
-    assert np.linalg.norm(w.data - target) < 1e-4
+    assert np.linalg.norm(w._data - target) < 1e-4
     assert loss < 1e-8
 
 
@@ -105,4 +105,4 @@ def test_sgd_makes_progress_on_rosenbrock(kwargs):
     start = rosenbrock(gf.tensor([-1.5, 2.0])).item()
     w, loss = minimize(lambda p: gf.optim.SGD(p, **kwargs), rosenbrock, [-1.5, 2.0], 2000)
     assert loss < 0.05 * start
-    assert np.linalg.norm(w.data - 1.0) < np.linalg.norm(np.array([-1.5, 2.0]) - 1.0)
+    assert np.linalg.norm(w._data - 1.0) < np.linalg.norm(np.array([-1.5, 2.0]) - 1.0)

@@ -35,7 +35,7 @@ def test_scalar_leaf_gradients_equal_grad(expr):
     out.backward()
     for k, t in leaves.items():
         if t.grad is not None:
-            np.testing.assert_allclose(reported[k], t.grad.data, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(reported[k], t.grad._data, rtol=1e-5, atol=1e-6)
 
 
 def test_vector_expression_with_broadcast_and_matmul():
@@ -48,7 +48,7 @@ def test_vector_expression_with_broadcast_and_matmul():
     out.backward()
     assert [id(t) for t in leaves] and len(leaves) == 3
     for t in (x, w, b):
-        np.testing.assert_allclose(grads[id(t)], t.grad.data, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(grads[id(t)], t.grad._data, rtol=1e-5, atol=1e-6)
     text = explain_backward(((x @ w + b).relu() * x).sum(), names={"x": x, "w": w, "b": b})
     assert "vector-Jacobian product" in text  # matmul/broadcast steps are not elementwise
 

@@ -43,7 +43,7 @@ def _train(model, loss_fn, epochs=15):
 def test_filter_normalised_directions():
     model, _ = _problem()
     (d,) = random_directions(model, 1)
-    w = model[0].weight.data
+    w = model[0].weight._data
     np.testing.assert_allclose(np.linalg.norm(d[0], axis=1), np.linalg.norm(w, axis=1), rtol=1e-5)
     assert np.all(d[1] == 0)  # biases ignored
     assert d[0].dtype == np.float32
@@ -56,17 +56,17 @@ def test_filter_normalised_directions():
 def test_1d_slice_centre_is_the_models_loss_and_weights_are_restored():
     model, loss_fn = _problem()
     _train(model, loss_fn)
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p._data.copy() for p in model.parameters()]
     expected = loss_fn(model).item()
     alphas, losses = loss_slice_1d(model, loss_fn, steps=9, span=0.5)
     assert alphas[4] == 0.0 and losses[4] == expected
     for p, b in zip(model.parameters(), before):
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p._data, b)
     # the other points are the loss at w + a d: check one by hand
     d = random_directions(model, 1, generator=np.random.default_rng(0))[0]
     a2, l2 = loss_slice_1d(model, loss_fn, direction=d, steps=3, span=0.5)
     for p, di in zip(model.parameters(), d):
-        p.data += 0.5 * di
+        p._data += 0.5 * di
     assert l2[2] == pytest.approx(loss_fn(model).item(), rel=1e-6)
     assert l2[2] > l2[1]  # trained weights sit lower than a step away
 

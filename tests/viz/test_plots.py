@@ -118,7 +118,7 @@ def test_layer_snapshot_records_the_leaf_layers_of_a_non_sequential_model():
     assert [m.training for m in model.modules()] == [True, True, False, True, True]
     # copies: a later change of the weights does not change the snapshot
     with gf.no_grad():
-        model.linear.weight.data[...] = 0.0
+        model.linear.weight._data[...] = 0.0
     assert np.abs(snap["weights"]["linear.weight"]).sum() > 0
     fig = plot_histograms([snap, layer_snapshot(model, x)], "activations")
     assert [ax.get_title() for ax in fig.axes] == [f"{n} (activations)" for n in acts]
@@ -188,7 +188,7 @@ def test_layer_snapshot_sequential_with_a_shared_layer_records_each_position():
     before = x.numpy().copy()
     acts = layer_snapshot(nn.Sequential(nn.Identity()), x)["activations"]
     with gf.no_grad():
-        x.data[...] = 0.0
+        x._data[...] = 0.0
     np.testing.assert_array_equal(acts["0"], before)
 
 
@@ -210,7 +210,7 @@ def test_grad_norm_plot_shows_vanishing_gradients():
     net = nn.Sequential(*layers)
     net(gf.randn(16, 8)).sum().backward()
     norms = grad_norms(net)
-    assert norms["0.weight"] == pytest.approx(float(np.linalg.norm(net[0].weight.grad.data)))
+    assert norms["0.weight"] == pytest.approx(float(np.linalg.norm(net[0].weight.grad._data)))
     fig = plot_grad_norms([norms])
     ax = fig.axes[0]
     ys = ax.lines[0].get_ydata()
@@ -223,8 +223,8 @@ def test_grad_norm_plot_shows_vanishing_gradients():
 def test_decision_boundary_regions_follow_the_model():
     lin = nn.Linear(2, 2)
     with gf.no_grad():
-        lin.weight.data[...] = [[1.0, 0.0], [-1.0, 0.0]]
-        lin.bias.data[...] = 0.0
+        lin.weight._data[...] = [[1.0, 0.0], [-1.0, 0.0]]
+        lin.bias._data[...] = 0.0
     X = np.array([[-1.0, -1.0], [-0.5, 1.0], [0.5, 0.3], [1.0, -1.0]])
     y = np.array([1, 1, 0, 0])
     fig = plot_decision_boundary(lin, X, y, resolution=21)
@@ -242,9 +242,9 @@ def test_curve_fit_marks_the_relu_kinks_of_the_hidden_units():
     w = np.array([1.0, -2.0, 0.5, 3.0, 1.0], dtype=np.float32)
     b = np.array([0.5, 0.2, -0.3, 6.0, -1.5], dtype=np.float32)  # kinks at -b/w
     with gf.no_grad():
-        net[0].weight.data[:, 0] = w
-        net[0].bias.data[...] = b
-        net[2].weight.data[...] = [[1.0, 0.7, -1.2, 0.9, 2.0]]
+        net[0].weight._data[:, 0] = w
+        net[0].bias._data[...] = b
+        net[2].weight._data[...] = [[1.0, 0.7, -1.2, 0.9, 2.0]]
     x = np.linspace(-1.0, 1.0, 30)
     fig = plot_curve_fit(net, x, np.sin(3 * x))
     ax = fig.axes[0]
@@ -253,7 +253,7 @@ def test_curve_fit_marks_the_relu_kinks_of_the_hidden_units():
     np.testing.assert_allclose(np.sort(kinks.get_xdata()), expected, atol=2e-3)
     (network,) = [ln for ln in ax.lines if ln.get_label() == "network"]
     xs = network.get_xdata()
-    ref = np.maximum(xs[:, None] * w + b, 0) @ net[2].weight.data[0] + net[2].bias.data[0]
+    ref = np.maximum(xs[:, None] * w + b, 0) @ net[2].weight._data[0] + net[2].bias._data[0]
     np.testing.assert_allclose(network.get_ydata(), ref, rtol=1e-5, atol=1e-5)
 
 
@@ -268,7 +268,7 @@ def test_first_layer_weights_as_images():
     fig = plot_first_layer_weights(lin)
     assert len(fig.axes) == 3
     for k, ax in enumerate(fig.axes):
-        np.testing.assert_allclose(ax.images[0].get_array(), lin.weight.data[k].reshape(4, 4))
+        np.testing.assert_allclose(ax.images[0].get_array(), lin.weight._data[k].reshape(4, 4))
     with pytest.raises(ValueError, match="image_shape"):
         plot_first_layer_weights(np.zeros((2, 10)))
     conv = np.arange(2 * 1 * 3 * 3, dtype=float).reshape(2, 1, 3, 3)

@@ -254,7 +254,7 @@ class Function:
                 (a,) = inputs
                 if a.requires_grad:
                     ctx.needs_input_grad = _NEEDS_ONE
-                    out = ctx.forward(a.data, **kwargs)
+                    out = ctx.forward(a._data, **kwargs)
                     ctx.parents = (a.grad_fn or a,)
                     va = a._version
                     result = _Tensor._from_op(out, ctx)
@@ -266,7 +266,7 @@ class Function:
                 ra, rb = a.requires_grad, b.requires_grad
                 if ra or rb:
                     ctx.needs_input_grad = (ra, rb)
-                    out = ctx.forward(a.data, b.data, **kwargs)
+                    out = ctx.forward(a._data, b._data, **kwargs)
                     ctx.parents = (
                         (a.grad_fn or a) if ra else None,
                         (b.grad_fn or b) if rb else None,
@@ -279,7 +279,7 @@ class Function:
                 needs = tuple([t.requires_grad for t in inputs])
                 if True in needs:
                     ctx.needs_input_grad = needs
-                    out = ctx.forward(*[t.data for t in inputs], **kwargs)
+                    out = ctx.forward(*[t._data for t in inputs], **kwargs)
                     ctx.parents = tuple(
                         [(t.grad_fn or t) if t.requires_grad else None for t in inputs]
                     )
@@ -289,7 +289,7 @@ class Function:
                     ctx.versions = tuple(versions)
                     return result
         ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
-        return _Tensor._from_op(ctx.forward(*[t.data for t in inputs], **kwargs), None)
+        return _Tensor._from_op(ctx.forward(*[t._data for t in inputs], **kwargs), None)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -393,7 +393,7 @@ def _run_hooks(
         owned.add(id(g))  # the only array of these that goes on
     t = None if st.retain is None else st.retain()
     if t is not None:  # PyTorch's retained grad: after the hooks, summed out of place
-        t.grad = _Tensor._wrap(g.copy() if t.grad is None else _add(t.grad.data, g))
+        t.grad = _Tensor._wrap(g.copy() if t.grad is None else _add(t.grad._data, g))
     return g
 
 
@@ -409,7 +409,7 @@ def _hook_result(hook: Any, out: Any, shape: tuple[int, ...], dtype: np.dtype) -
             f"register_hook: hook {name} returned a gradient of shape {out.shape} and dtype "
             f"{out.dtype} for a tensor of shape {shape} and dtype {dtype}; it must keep both"
         )
-    return out.data
+    return out._data
 
 
 def _hooked_leaves(
@@ -447,7 +447,7 @@ def _finish_leaf(
         g = np.asarray(g)
     st = getattr(leaf, "_hooks", None)
     if st is not None:
-        g = _run_hooks(st, g, leaf.data.shape, leaf.data.dtype, owned)
+        g = _run_hooks(st, g, leaf._data.shape, leaf._data.dtype, owned)
     if out is None:
         _accumulate_leaf(leaf, g, owned)
     else:
@@ -592,7 +592,7 @@ def _walk(
                 prev = grads.get(parent)
                 grads[parent] = gi if prev is None else prev + gi
             else:
-                data = parent.data
+                data = parent._data
                 if gi.shape != data.shape or gi.dtype != data.dtype:
                     _bad_grad(fn, gi, data.shape, data.dtype)
                 if pending and id(parent) in pending:
@@ -687,7 +687,7 @@ def backward(
             "create the inputs with requires_grad=True (and not under gf.no_grad())"
         )
     if grad is None:
-        grad = _root_grad(tensor.data)
+        grad = _root_grad(tensor._data)
         owned: set[int] = set()
     else:
         grad = np.asarray(grad)
@@ -821,10 +821,10 @@ def grad(
                 "was not computed from a tensor with requires_grad=True"
             )
         if go is None:
-            g = _root_grad(t.data, i)
+            g = _root_grad(t._data, i)
         else:
             if isinstance(go, _Tensor):
-                go = go.data
+                go = go._data
             elif not isinstance(go, np.ndarray):
                 raise TypeError(
                     f"autograd.grad: grad_outputs[{i}] must be a Tensor, an array or None, "
@@ -892,7 +892,7 @@ def grad(
                     "(no gradient reached it from the outputs); pass allow_unused=True to "
                     "get None for it, or materialize_grads=True to get zeros"
                 )
-            result.append(_Tensor._wrap(np.zeros_like(t.data)) if materialize_grads else None)
+            result.append(_Tensor._wrap(np.zeros_like(t._data)) if materialize_grads else None)
             continue
         if id(g) in owned or g.base is not None or not g.flags.writeable:
             g = g.copy()  # the caller's array, another result, a view or a broadcast
@@ -925,9 +925,9 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
     left from an earlier pass belongs to the leaf alone and is added to in place.
     """
     if leaf.grad is not None:
-        cur = leaf.grad.data
+        cur = leaf.grad._data
         if id(cur) in owned:
-            leaf.grad.data = _add(cur, g)
+            leaf.grad._data = _add(cur, g)
         else:
             cur += g
         return

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         x = x.reshape((len(x), *shape))
     with gf.no_grad():
         out = np.concatenate(
-            [model(gf.tensor(x[i : i + 1024])).data for i in range(0, len(x), 1024)]
+            [model(gf.tensor(x[i : i + 1024]))._data for i in range(0, len(x), 1024)]
         )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -44,7 +44,7 @@ def _apply(t: Callable[..., Any] | None, arr: np.ndarray, gen: np.random.Generat
     if t is None:
         return arr
     out = t(arr, gen) if isinstance(t, Transform) else t(arr)
-    return out.data if hasattr(out, "grad_fn") else np.asarray(out)
+    return out._data if hasattr(out, "grad_fn") else np.asarray(out)
 
 
 class DataLoader:

@@ -39,7 +39,7 @@ def _unwrap(x: Any) -> tuple[np.ndarray, bool]:
     from gradfit.tensor import Tensor
 
     if isinstance(x, Tensor):
-        return x.data, True
+        return x._data, True
     return np.asarray(x), False
 
 

@@ -101,8 +101,8 @@ class _ConvNd(Module):
         sp = "L" if n == 1 else "H, W"
         if x.ndim not in (n + 1, n + 2) or x.shape[-n - 1] != c:
             raise self.input_shape_error(f"(N, {c}, {sp}) or ({c}, {sp})", x.shape)
-        if x.data.dtype.kind in "iub":
-            x = x.astype(self.weight.data.dtype)
+        if x._data.dtype.kind in "iub":
+            x = x.astype(self.weight._data.dtype)
         try:
             return type(self)._fn(
                 x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups

@@ -65,9 +65,9 @@ def dropout(
         raise TypeError(f"dropout: expected a gf.Tensor, got {type(x).__name__}")
     if not training or p == 0.0:
         return x
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating-point tensor, got {x.data.dtype}")
-    dt = x.data.dtype
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating-point tensor, got {x._data.dtype}")
+    dt = x._data.dtype
     gen = default_generator() if generator is None else generator
     if p == 1.0:
         mask = np.zeros(x.shape, dtype=dt)

@@ -80,7 +80,7 @@ class Embedding(Module):
         """Re-draw the table from N(0, 1) and zero the padding row."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(
@@ -100,12 +100,12 @@ class Embedding(Module):
         return cls(rows, cols, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor) or x.data.dtype.kind not in "iu":
-            got = x.data.dtype if isinstance(x, Tensor) else type(x).__name__
+        if not isinstance(x, Tensor) or x._data.dtype.kind not in "iu":
+            got = x._data.dtype if isinstance(x, Tensor) else type(x).__name__
             raise TypeError(
                 f"{self._layer_str()}: expected an integer tensor of indices, got {got}"
             )
-        idx = x.data
+        idx = x._data
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
             return _embedding(x, self.weight, self.padding_idx)  # raises the range error
         return _EmbeddingFn.apply(self.weight, x, padding_idx=self.padding_idx)

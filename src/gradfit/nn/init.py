@@ -106,11 +106,11 @@ class _Skipping:
         self.seen: set[int] = set()
 
     def count(self, tensor: Tensor) -> None:
-        key = id(tensor.data)
+        key = id(tensor._data)
         if key in self.seen:  # the same weights initialised twice (e.g. re-drawn by a model)
             return
         self.seen.add(key)
-        self.numel += int(tensor.data.size)
+        self.numel += int(tensor._data.size)
         if self.max_tensors is not None and len(self.seen) > self.max_tensors:
             raise _LimitError(
                 f"init.no_init: more than {self.max_tensors:,} tensors were built, the limit"
@@ -193,14 +193,14 @@ def _skipped(tensor: Tensor) -> bool:
 def _check(tensor: Any, fn: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{fn}: expected a gf.Tensor, got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"init.{fn}: expected a floating-point tensor, got {tensor.data.dtype}")
+    if tensor._data.dtype.kind != "f":
+        raise TypeError(f"init.{fn}: expected a floating-point tensor, got {tensor._data.dtype}")
     return tensor
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into the tensor's array in place (no graph) and bump its version."""
-    tensor.data[...] = values
+    tensor._data[...] = values
     tensor._version[0] += 1
     return tensor
 
@@ -289,7 +289,7 @@ def trunc_normal_(
     if _skipped(tensor):
         return tensor
     gen = _gen(generator)
-    out = gen.normal(mean, std, tensor.data.size)
+    out = gen.normal(mean, std, tensor._data.size)
     bad = (out < a) | (out > b)
     while bad.any():
         out[bad] = gen.normal(mean, std, int(bad.sum()))
@@ -465,10 +465,10 @@ def orthogonal_(
             f"init.orthogonal_: only tensors with 2 or more dimensions are supported, "
             f"got shape {tensor.shape}"
         )
-    if _skipped(tensor) or tensor.data.size == 0:
+    if _skipped(tensor) or tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = _gen(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

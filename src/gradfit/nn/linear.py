@@ -85,13 +85,13 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise self.input_shape_error(f"(*, {self.in_features})", x.shape)
         w = self.weight
-        if x.data.dtype != w.data.dtype:
-            if x.data.dtype.kind in "iub":
-                x = x.astype(w.data.dtype)
+        if x._data.dtype != w._data.dtype:
+            if x._data.dtype.kind in "iub":
+                x = x.astype(w._data.dtype)
             else:
                 raise TypeError(
-                    f"{self._layer_str()}: input is {x.data.dtype} but the layer's weights are "
-                    f"{w.data.dtype}; convert the input (x.float()) or the model"
+                    f"{self._layer_str()}: input is {x._data.dtype} but the layer's weights are "
+                    f"{w._data.dtype}; convert the input (x.float()) or the model"
                 )
         b = self.bias
         if b is None:

@@ -64,10 +64,10 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty((0,), dtype=np.float32)
         elif isinstance(data, Tensor):
-            arr = data.data
+            arr = data._data
         else:
             arr = _to_array(data)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.grad_fn = None
         self._version = [0]
@@ -588,7 +588,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every sub-module (children first) and then on this module.
@@ -628,10 +628,10 @@ class Module:
             sep = "." if mprefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[mprefix + sep + name] = p if keep_vars else p.data.copy()
+                    out[mprefix + sep + name] = p if keep_vars else p._data.copy()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent_buffers:
-                    out[mprefix + sep + name] = b if keep_vars else b.data.copy()
+                    out[mprefix + sep + name] = b if keep_vars else b._data.copy()
         return out
 
     def _state_targets(self) -> OrderedDict[str, Tensor]:
@@ -671,7 +671,7 @@ class Module:
                 continue
             value = state_dict[key]
             try:
-                arr = value.data if isinstance(value, Tensor) else _as_array(value)
+                arr = value._data if isinstance(value, Tensor) else _as_array(value)
             except (TypeError, ValueError) as e:
                 bad.append(f"{key}: cannot read the value as an array ({e})")
                 continue
@@ -697,7 +697,7 @@ class Module:
             raise StateDictError("\n".join(lines), missing, unexpected, bad)
         for key, arr in arrays.items():
             target = targets[key]
-            np.copyto(target.data, arr, casting="unsafe")
+            np.copyto(target._data, arr, casting="unsafe")
             target._version[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -107,11 +107,11 @@ def _binary_method(fn_cls: Any, scalar_cls: Any, negate: bool = False) -> Any:
 
     def method(a: Tensor, b: Any) -> Tensor:
         if isinstance(b, Tensor):
-            if b.data.dtype == a.data.dtype:
+            if b._data.dtype == a._data.dtype:
                 return fn_cls.apply(a, b)
             return fn_cls.apply(*tensors_of(a, b))
         tb = type(b)
-        if (tb is float or tb is int) and a.data.dtype.kind == "f":
+        if (tb is float or tb is int) and a._data.dtype.kind == "f":
             # Python numbers are "weak" in NumPy 2: float32 stays float32
             return scalar_cls.apply(a, c=-b if negate else b)
         return fn_cls.apply(*tensors_of(a, as_tensor_like(b, a)))
@@ -121,9 +121,9 @@ def _binary_method(fn_cls: Any, scalar_cls: Any, negate: bool = False) -> Any:
 
 def _cmp(ufunc: Any) -> Any:
     def op(self: Tensor, other: Any) -> Tensor:
-        o = other.data if isinstance(other, Tensor) else other
+        o = other._data if isinstance(other, Tensor) else other
         try:
-            return Tensor._wrap(np.asarray(ufunc(self.data, o)))
+            return Tensor._wrap(np.asarray(ufunc(self._data, o)))
         except ValueError:
             raise ValueError(
                 f"comparison: shapes {self.shape} and {np.shape(o)} cannot be broadcast together"
@@ -134,10 +134,10 @@ def _cmp(ufunc: Any) -> Any:
 
 def _logical(ufunc: Any, name: str) -> Any:
     def op(self: Tensor, other: Any) -> Tensor:
-        o = other.data if isinstance(other, Tensor) else other
-        if self.data.dtype.kind not in "biu" or np.asarray(o).dtype.kind not in "biu":
+        o = other._data if isinstance(other, Tensor) else other
+        if self._data.dtype.kind not in "biu" or np.asarray(o).dtype.kind not in "biu":
             raise TypeError(f"{name}: expected bool or integer tensors, got {self.dtype}")
-        return Tensor._wrap(np.asarray(ufunc(self.data, o)))
+        return Tensor._wrap(np.asarray(ufunc(self._data, o)))
 
     return op
 
@@ -167,7 +167,7 @@ def _install_methods() -> None:
     T.__and__ = _logical(np.bitwise_and, "&")
     T.__or__ = _logical(np.bitwise_or, "|")
     T.__xor__ = _logical(np.bitwise_xor, "^")
-    T.__invert__ = lambda a: Tensor._wrap(np.asarray(np.invert(a.data)))
+    T.__invert__ = lambda a: Tensor._wrap(np.asarray(np.invert(a._data)))
     T.__hash__ = object.__hash__  # identity (C-level: fast dict keys); __eq__ is elementwise
 
     for name in (
@@ -187,10 +187,10 @@ def _install_methods() -> None:
     T.reshape_as = lambda a, b: reshape(a, *b.shape)
     T.view_as = T.reshape_as
     T.any = lambda a, dim=None, keepdim=False: Tensor._wrap(
-        np.asarray(a.data.any(axis=dim, keepdims=keepdim))
+        np.asarray(a._data.any(axis=dim, keepdims=keepdim))
     )
     T.all = lambda a, dim=None, keepdim=False: Tensor._wrap(
-        np.asarray(a.data.all(axis=dim, keepdims=keepdim))
+        np.asarray(a._data.all(axis=dim, keepdims=keepdim))
     )
     T.square = lambda a: pow(a, 2)
     T.rsqrt = lambda a: pow(a, -0.5)

@@ -392,7 +392,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
         return PowScalar.apply(a, p=b)
     if isinstance(a, Tensor) and isinstance(b, bool) and a.dtype.kind == "b":
         # PyTorch: x ** True is x and x ** False is all True, and both stay bool
-        return Tensor._wrap(a.data.copy() if b else np.ones_like(a.data))
+        return Tensor._wrap(a._data.copy() if b else np.ones_like(a._data))
     if isinstance(b, Tensor) and isinstance(a, (int, float)) and not isinstance(a, bool):
         if b.dtype.kind in "iub" and isinstance(a, int):  # int ** int tensor stays int (PyTorch)
             return Pow.apply(*tensors_of(a, b))
@@ -439,7 +439,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
         >>> gf.where(x > 0, x, 0.0)
         tensor([0., 2.])
     """
-    cond = np.array(condition.data if isinstance(condition, Tensor) else condition)  # a copy
+    cond = np.array(condition._data if isinstance(condition, Tensor) else condition)  # a copy
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     a, b = tensors_of(x, y)
@@ -460,7 +460,7 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         lo = -np.inf if min is None else min
         hi = np.inf if max is None else max
         return ClampTensor.apply(*tensors_of(x, lo, hi))
-    if x.data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+    if x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         x = x.float()  # an integer tensor clamped to a float bound becomes float32, as in PyTorch
     return Clamp.apply(x, lo=min, hi=max)
 

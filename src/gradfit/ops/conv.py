@@ -558,12 +558,12 @@ def _conv(
                         f"{type(input).__name__} and {type(weight).__name__}")  # fmt: skip
     if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"{op}: bias must be a gf.Tensor or None, got {type(bias).__name__}")
-    dt = input.data.dtype
-    if dt.kind != "f" or weight.data.dtype != dt or (bias is not None and bias.data.dtype != dt):
-        bdt = None if bias is None else bias.data.dtype
+    dt = input._data.dtype
+    if dt.kind != "f" or weight._data.dtype != dt or (bias is not None and bias._data.dtype != dt):
+        bdt = None if bias is None else bias._data.dtype
         raise TypeError(
             f"{op}: input, weight and bias must share one float dtype, got input {dt}, "
-            f"weight {weight.data.dtype}, bias {bdt}"
+            f"weight {weight._data.dtype}, bias {bdt}"
         )
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")

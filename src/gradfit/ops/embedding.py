@@ -73,14 +73,14 @@ def embedding(
 
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError("embedding: input and weight must be gf.Tensor objects")
-    if input.data.dtype.kind not in "iu":
+    if input._data.dtype.kind not in "iu":
         raise TypeError(
-            f"embedding: indices must be an integer tensor, got {input.data.dtype} (use .long())"
+            f"embedding: indices must be an integer tensor, got {input._data.dtype} (use .long())"
         )
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
     V = weight.shape[0]
-    idx = input.data
+    idx = input._data
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= V:
@@ -111,7 +111,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
     if not isinstance(tensor, Tensor):
         raise TypeError(f"one_hot: expected a gf.Tensor, got {type(tensor).__name__}")
-    idx = tensor.data
+    idx = tensor._data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor of class indices, got {idx.dtype}")
     if num_classes == -1:

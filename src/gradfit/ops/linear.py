@@ -78,7 +78,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     for name, t in (("input", x), ("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
-    wdt = weight.data.dtype
+    wdt = weight._data.dtype
     if weight.ndim != 2:
         raise ValueError(
             f"linear: weight must be 2-D (out_features, in_features), got {weight.shape}"
@@ -92,16 +92,16 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
-    if x.data.dtype != wdt:
-        if x.data.dtype.kind in "iub":
+    if x._data.dtype != wdt:
+        if x._data.dtype.kind in "iub":
             x = x.astype(wdt)
         else:
             raise TypeError(
-                f"linear: input is {x.data.dtype} but the weight is {wdt}; convert one of them "
+                f"linear: input is {x._data.dtype} but the weight is {wdt}; convert one of them "
                 f"(e.g. x.float() for a float32 model)"
             )
-    if bias is not None and bias.data.dtype != wdt:
-        raise TypeError(f"linear: bias is {bias.data.dtype} but the weight is {wdt}")
+    if bias is not None and bias._data.dtype != wdt:
+        raise TypeError(f"linear: bias is {bias._data.dtype} but the weight is {wdt}")
     if bias is None:
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)

@@ -58,8 +58,8 @@ def _tensor(x: Any, op: str, name: str) -> Tensor:
 
 def _float_input(x: Any, op: str) -> Tensor:
     x = _tensor(x, op, "input")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be a floating-point tensor, got {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating-point tensor, got {x._data.dtype}")
     return x
 
 
@@ -67,14 +67,14 @@ def _const(a: Any, dt: np.dtype, op: str, name: str) -> np.ndarray | None:
     """An optional constant operand (weight, pos_weight) as an array of dtype ``dt``."""
     if a is None:
         return None
-    arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+    arr = a._data if isinstance(a, Tensor) else np.asarray(a)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{op}: {name} must be numeric, got dtype {arr.dtype}")
     return arr.astype(dt, copy=False)
 
 
 def _same_float(t: Tensor, dt: np.dtype) -> Tensor:
-    return t if t.data.dtype == dt else t.astype(dt)
+    return t if t._data.dtype == dt else t.astype(dt)
 
 
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
@@ -302,13 +302,13 @@ def cross_entropy(
         raise ValueError(
             f"{op}: input must have a class dimension: (C,), (N, C) or (N, C, ...), got ()"
         )
-    dt = x.data.dtype
+    dt = x._data.dtype
     squeeze = x.ndim == 1
     C = x.shape[0] if squeeze else x.shape[1]
     w = _const(weight, dt, op, "weight")
     if w is not None and w.shape != (C,):
         raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
-    probs = target.data.dtype.kind == "f"
+    probs = target._data.dtype.kind == "f"
     all_valid = False  # every target a class index in [0, C): the op's fast path
     if probs:
         if target.shape != x.shape:
@@ -319,10 +319,10 @@ def cross_entropy(
             )
         target = _same_float(target, dt)
     else:
-        if target.data.dtype.kind not in "iu":
+        if target._data.dtype.kind not in "iu":
             raise TypeError(
                 f"{op}: target must hold integer class indices or float probabilities, "
-                f"got {target.data.dtype}"
+                f"got {target._data.dtype}"
             )
         expected = () if squeeze else (x.shape[0], *x.shape[2:])
         if target.shape != expected:
@@ -330,7 +330,7 @@ def cross_entropy(
                 f"{op}: for input of shape {x.shape} the class-index target must have shape "
                 f"{expected}, got {target.shape}"
             )
-        y = target.data
+        y = target._data
         # one pass: negative indices read as unsigned are huge, so ">= C" catches them too
         all_valid = not (y.view(f"u{y.dtype.itemsize}") >= C).any()
         bad = (y != ignore_index) & ((y < 0) | (y >= C)) if not all_valid else None
@@ -428,22 +428,22 @@ def nll_loss(
         raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, ...), got a 0-d tensor")
     squeeze = x.ndim == 1
     C = x.shape[0] if squeeze else x.shape[1]
-    if target.data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got {target.data.dtype}")
+    if target._data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got {target._data.dtype}")
     expected = () if squeeze else (x.shape[0], *x.shape[2:])
     if target.shape != expected:
         raise ValueError(
             f"{op}: for input of shape {x.shape} the target must have shape {expected}, "
             f"got {target.shape}"
         )
-    y = target.data
+    y = target._data
     bad = (y != ignore_index) & ((y < 0) | (y >= C))
     if bad.any():
         raise ClassIndexError(
             f"{op}: target contains class index {int(y[bad].flat[0])}, but there are {C} classes "
             f"(valid indices are 0..{C - 1}, or ignore_index={ignore_index})"
         )
-    w = _const(weight, x.data.dtype, op, "weight")
+    w = _const(weight, x._data.dtype, op, "weight")
     if w is not None and w.shape != (C,):
         raise ValueError(f"{op}: weight must have shape ({C},) (one per class), got {w.shape}")
     if squeeze:
@@ -500,7 +500,7 @@ class PointwiseLoss(_Reduced):
 def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:  # noqa: A002
     x = _float_input(input, op)
     y = _tensor(target, op, "target")
-    y = _same_float(y, x.data.dtype)
+    y = _same_float(y, x._data.dtype)
     try:
         np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
@@ -658,10 +658,10 @@ def binary_cross_entropy_with_logits(
     op = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, op)
     x = _float_input(input, op)
-    y = _same_float(_tensor(target, op, "target"), x.data.dtype)
+    y = _same_float(_tensor(target, op, "target"), x._data.dtype)
     if y.shape != x.shape:
         raise ValueError(f"{op}: target size {y.shape} must be the same as input size {x.shape}")
-    dt = x.data.dtype
+    dt = x._data.dtype
     w = _const(weight, dt, op, "weight")
     pw = _const(pos_weight, dt, op, "pos_weight")
     for name, a in (("weight", w), ("pos_weight", pw)):
@@ -731,17 +731,17 @@ def binary_cross_entropy(
     op = "binary_cross_entropy"
     _check_reduction(reduction, op)
     x = _float_input(input, op)
-    y = _same_float(_tensor(target, op, "target"), x.data.dtype)
+    y = _same_float(_tensor(target, op, "target"), x._data.dtype)
     if y.shape != x.shape:
         raise ValueError(f"{op}: target size {y.shape} must be the same as input size {x.shape}")
-    d = x.data
+    d = x._data
     if d.size and not ((d >= 0) & (d <= 1)).all():
         bad = d[~((d >= 0) & (d <= 1))].flat[0]
         raise ValueError(
             f"{op}: all elements of input should be probabilities in [0, 1], found {bad}; "
             "apply sigmoid first, or use binary_cross_entropy_with_logits on the logits"
         )
-    w = _const(weight, x.data.dtype, op, "weight")
+    w = _const(weight, x._data.dtype, op, "weight")
     if w is not None:
         try:
             if np.broadcast_shapes(w.shape, x.shape) != x.shape:

@@ -159,8 +159,8 @@ def _check_param(p: Any, name: str, shape: tuple[int, ...], dtype: Any, op: str)
         raise TypeError(f"{op}: {name} must be a gf.Tensor or None, got {type(p).__name__}")
     if p.shape != shape:
         raise ValueError(f"{op}: {name} must have shape {shape}, got {p.shape}")
-    if p.data.dtype != dtype:
-        raise TypeError(f"{op}: {name} is {p.data.dtype} but the input is {dtype}")
+    if p._data.dtype != dtype:
+        raise TypeError(f"{op}: {name} is {p._data.dtype} but the input is {dtype}")
 
 
 def batch_norm(
@@ -191,7 +191,7 @@ def batch_norm(
     op = "batch_norm"
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a gf.Tensor, got {type(input).__name__}")
-    dt = input.data.dtype
+    dt = input._data.dtype
     if dt.kind != "f":
         raise TypeError(f"{op}: expected a float tensor, got {dt}")
     if input.ndim < 2:
@@ -222,8 +222,8 @@ def batch_norm(
     args = [input] + [t for t in (weight, bias) if t is not None]
     return BatchNorm.apply(
         *args,
-        running_mean=None if running_mean is None else running_mean.data,
-        running_var=None if running_var is None else running_var.data,
+        running_mean=None if running_mean is None else running_mean._data,
+        running_var=None if running_var is None else running_var._data,
         training=bool(training),
         momentum=float(momentum),
         eps=float(eps),
@@ -252,7 +252,7 @@ def layer_norm(
     op = "layer_norm"
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a gf.Tensor, got {type(input).__name__}")
-    dt = input.data.dtype
+    dt = input._data.dtype
     if dt.kind != "f":
         raise TypeError(f"{op}: expected a float tensor, got {dt}")
     shape = (

@@ -313,8 +313,8 @@ def _prepare(
     """Validate and return the input as (B, C, H, W), the geometry and the output shape."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a gf.Tensor, got {type(x).__name__}")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a float tensor, got {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {x._data.dtype}")
     if x.ndim not in (nsp + 1, nsp + 2):
         names = "(N, C, L) or (C, L)" if nsp == 1 else "(N, C, H, W) or (C, H, W)"
         raise ValueError(f"{op}: expected input {names}, got shape {x.shape}")
@@ -432,7 +432,7 @@ def avg_pool2d(
         [[[[0.25, 0.25], [0.25, 0.25]]]]
     """
     x, geo, shape = _prepare("avg_pool2d", 2, input, kernel_size, stride, padding, 1, ceil_mode)
-    div = _avg_divisor(geo, count_include_pad, divisor_override, x.data.dtype)
+    div = _avg_divisor(geo, count_include_pad, divisor_override, x._data.dtype)
     return AvgPool2d.apply(x, geo=geo, divisor=div).reshape(*shape)
 
 
@@ -452,7 +452,7 @@ def avg_pool1d(
         [[2.0, 1.0]]
     """
     x, geo, shape = _prepare("avg_pool1d", 1, input, kernel_size, stride, padding, 1, ceil_mode)
-    div = _avg_divisor(geo, count_include_pad, None, x.data.dtype)
+    div = _avg_divisor(geo, count_include_pad, None, x._data.dtype)
     return AvgPool2d.apply(x, geo=geo, divisor=div).reshape(*shape)
 
 
@@ -481,8 +481,8 @@ def adaptive_avg_pool2d(
     op = "adaptive_avg_pool2d"
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: expected a gf.Tensor, got {type(input).__name__}")
-    if input.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a float tensor, got {input.data.dtype}")
+    if input._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {input._data.dtype}")
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {input.shape}")
     H, W = input.shape[-2:]
@@ -502,7 +502,7 @@ def adaptive_avg_pool2d(
     if H % oh == 0 and W % ow == 0:  # uniform windows: plain average pooling
         k = (H // oh, W // ow)
         geo = _Geometry((H, W), k, k, (0, 0), (1, 1), False)
-        return AvgPool2d.apply(input, geo=geo, divisor=input.data.dtype.type(math.prod(k)))
-    dt = input.data.dtype
+        return AvgPool2d.apply(input, geo=geo, divisor=input._data.dtype.type(math.prod(k)))
+    dt = input._data.dtype
     ah, aw = _adaptive_matrix(H, int(oh), dt), _adaptive_matrix(W, int(ow), dt)
     return AdaptiveAvg.apply(input, ah=ah, aw=aw)

@@ -292,7 +292,7 @@ class LogSumExp(Function):
 
 
 def _float(x: Tensor) -> Tensor:
-    return x if x.data.dtype.kind == "f" else x.float()
+    return x if x._data.dtype.kind == "f" else x.float()
 
 
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A001
@@ -304,7 +304,7 @@ def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) 
         tensor([3., 3.])
     """
     axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "sum")
-    if x.data.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         x = x.long()
     return Sum.apply(x, axes=axes, keepdim=keepdim)
 
@@ -318,7 +318,7 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None)
         tensor(3.)
     """
     axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(
             f"mean: expected a floating-point tensor, got {x.dtype}; use x.float().mean()"
         )
@@ -368,7 +368,7 @@ def _max_or_min(x: Tensor, dim: Any, keepdim: bool, is_min: bool) -> Any:
 
         return minimum(x, dim) if is_min else maximum(x, dim)
     if dim is None:
-        if x.data.size == 0:
+        if x._data.size == 0:
             _check_nonempty(x.shape, None, name)
         return AMax.apply(x, axes=None, keepdim=False, is_min=is_min)
     if not isinstance(dim, (int, np.integer)):
@@ -377,10 +377,10 @@ def _max_or_min(x: Tensor, dim: Any, keepdim: bool, is_min: bool) -> Any:
     if x.ndim == 0:
         return MaxResult(x.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
     values = MaxDim.apply(x, dim=d, keepdim=keepdim, is_min=is_min)
-    indices = (x.data.argmin if is_min else x.data.argmax)(axis=d)
+    indices = (x._data.argmin if is_min else x._data.argmax)(axis=d)
     if keepdim:
         indices = np.expand_dims(indices, d)
-    return MaxResult(values, Tensor._wrap(indices.astype(np.int64)))
+    return MaxResult(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
@@ -431,8 +431,8 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 def _arg(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
-    fn = x.data.argmax if op == "argmax" else x.data.argmin
-    if x.data.size == 0:
+    fn = x._data.argmax if op == "argmax" else x._data.argmin
+    if x._data.size == 0:
         _check_nonempty(x.shape, None if dim is None else normalize_dims(dim, x.ndim, op), op)
     if dim is None:
         out = np.asarray(fn())
@@ -509,7 +509,7 @@ def norm(x: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tenso
     if p == 1:
         return Sum.apply(_abs(x), axes=axes, keepdim=keepdim)
     if p == float("inf"):
-        if x.data.size == 0:  # the largest |x| of nothing: PyTorch refuses it too
+        if x._data.size == 0:  # the largest |x| of nothing: PyTorch refuses it too
             _check_nonempty(x.shape, axes, "norm(p=inf)")
         return AMax.apply(_abs(x), axes=axes, keepdim=keepdim, is_min=False)
     if not isinstance(p, (int, float)) or p <= 0:

@@ -186,7 +186,7 @@ def _view_of(out: Tensor, base: Tensor) -> Tensor:
     An in-place change through either is then seen by every graph that saved the other
     (as PyTorch's views do).
     """
-    if np.may_share_memory(out.data, base.data):
+    if np.may_share_memory(out._data, base._data):
         out._version = base._version
     return out
 
@@ -202,7 +202,7 @@ def _alias(x: Tensor) -> Tensor:
     if x.requires_grad and autograd._grad_enabled:
         out = Alias.apply(x)
     else:
-        out = Tensor._wrap(x.data)
+        out = Tensor._wrap(x._data)
     out._version = x._version  # in-place changes through either are seen by both
     return out
 
@@ -521,7 +521,7 @@ def _index_part(part: Any) -> tuple[Any, str]:
     array/list/tensor) and ``"bool"`` (a Python or 0-d boolean: a new axis of size 1 or 0).
     """
     if isinstance(part, Tensor):
-        part = part.data
+        part = part._data
     if isinstance(part, (list, np.ndarray)):
         arr = np.asarray(part)
         if arr.dtype.kind not in "iub" and arr.size:

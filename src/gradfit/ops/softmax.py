@@ -52,7 +52,7 @@ class LogSoftmax(Function):
 def _check(x: Tensor, dim: int | None, op: str) -> tuple[Tensor, int]:
     if dim is None:
         raise TypeError(f"{op}: dim is required (PyTorch's implicit dim is deprecated)")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         x = x.float()
     if x.ndim == 0:
         return x, 0

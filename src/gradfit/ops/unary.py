@@ -279,7 +279,7 @@ class Softplus(Function):
 def _float(x: Tensor, op: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    return x if x.data.dtype.kind == "f" else x.float()
+    return x if x._data.dtype.kind == "f" else x.float()
 
 
 def exp(x: Tensor) -> Tensor:

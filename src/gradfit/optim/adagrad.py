@@ -99,7 +99,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                arr = p.data
+                arr = p._data
                 dt = arr.dtype.type
                 state = self.state[p]
                 if not state:
@@ -107,7 +107,11 @@ class Adagrad(Optimizer):
                     state["sum"] = np.full_like(arr, group["initial_accumulator_value"])
                 state["step"] += 1
                 grad = _decayed_grad(
-                    p.grad.data, arr, group["weight_decay"], group["maximize"], self._buffer(arr, 0)
+                    p.grad._data,
+                    arr,
+                    group["weight_decay"],
+                    group["maximize"],
+                    self._buffer(arr, 0),
                 )
                 clr = lr / (1 + (state["step"] - 1) * group["lr_decay"])
                 s = state["sum"]

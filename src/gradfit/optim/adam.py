@@ -113,7 +113,7 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                arr = p.data
+                arr = p._data
                 dt = arr.dtype.type
                 state = self.state[p]
                 if not state:
@@ -129,9 +129,9 @@ class Adam(Optimizer):
                 g_buf = self._buffer(arr, 0)
                 if wd != 0 and decoupled:
                     arr *= dt(1 - lr * wd)
-                    grad = _decayed_grad(p.grad.data, arr, 0.0, group["maximize"], g_buf)
+                    grad = _decayed_grad(p.grad._data, arr, 0.0, group["maximize"], g_buf)
                 else:
-                    grad = _decayed_grad(p.grad.data, arr, wd, group["maximize"], g_buf)
+                    grad = _decayed_grad(p.grad._data, arr, wd, group["maximize"], g_buf)
 
                 tmp = self._buffer(arr, 1)
                 # m = beta1 * m + (1 - beta1) * g

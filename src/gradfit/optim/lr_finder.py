@@ -16,12 +16,12 @@ Example:
     >>> y = 3 * x
     >>> model = gf.nn.Linear(1, 1)
     >>> opt = gf.optim.SGD(model.parameters(), lr=0.1)
-    >>> before = model.weight.data.copy()
+    >>> before = model.weight.numpy().copy()
     >>> mse = lambda out, target: ((out - target) ** 2).mean()
     >>> res = gf.optim.lr_finder.find_lr(
     ...     model, mse, opt, [(x, y)], start_lr=1e-4, end_lr=100, num_iter=60
     ... )
-    >>> bool(1e-2 < res.suggestion < 10), bool((model.weight.data == before).all())
+    >>> bool(1e-2 < res.suggestion < 10), bool((model.weight.numpy() == before).all())
     (True, True)
 """
 
@@ -140,7 +140,7 @@ def _batches(loader: Iterable[Any]) -> Iterator[Any]:
 def _snapshot(state: Any) -> Any:
     """A deep copy of a state_dict (arrays and tensors copied)."""
     if isinstance(state, Tensor):
-        return state.data.copy()
+        return state._data.copy()
     if isinstance(state, np.ndarray):
         return state.copy()
     if isinstance(state, dict):

@@ -4,7 +4,7 @@ An optimizer holds the parameters it updates in *parameter groups*: dicts with a
 list and the group's hyper-parameters (``lr``, ``weight_decay``, ...), so that, for example,
 biases can get a different learning rate from weights. ``step()`` moves every parameter that
 has a gradient; parameters whose ``.grad`` is None (frozen ones, or ones the loss did not
-reach) are skipped. Updates are made in place on each parameter's array (``p.data``), so the
+reach) are skipped. Updates are made in place on each parameter's array (``p._data``), so the
 arrays a model holds are the ones that change.
 
 Per-parameter state (momentum buffers, Adam's moments) is created lazily on a parameter's
@@ -147,10 +147,10 @@ class Optimizer:
                     f"{name}: can't optimize a non-leaf Tensor (one computed from others); "
                     "optimize the leaves it was computed from"
                 )
-            if not np.issubdtype(p.data.dtype, np.floating):
+            if not np.issubdtype(p._data.dtype, np.floating):
                 raise TypeError(
                     f"{name}: can only optimize floating-point Tensors, got one of dtype "
-                    f"{p.data.dtype}"
+                    f"{p._data.dtype}"
                 )
             plain.append(p)
         if names and len(names) != len(plain):
@@ -201,7 +201,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     # a fresh array: the old one may be shared with the caller
-                    p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+                    p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters once; ``closure`` re-evaluates the loss and returns it.
@@ -348,13 +348,13 @@ class Optimizer:
         if key == "step":
             return int(value)
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if isinstance(value, (np.ndarray, list)):
-            arr = np.array(value, dtype=p.data.dtype, copy=True)
-            if arr.shape != p.data.shape:
+            arr = np.array(value, dtype=p._data.dtype, copy=True)
+            if arr.shape != p._data.shape:
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: state {key!r} has shape "
-                    f"{arr.shape}, its parameter has shape {p.data.shape}"
+                    f"{arr.shape}, its parameter has shape {p._data.shape}"
                 )
             return arr
         return copy.deepcopy(value)

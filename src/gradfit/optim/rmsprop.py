@@ -103,7 +103,7 @@ class RMSprop(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                arr = p.data
+                arr = p._data
                 dt = arr.dtype.type
                 state = self.state[p]
                 if not state:
@@ -115,7 +115,11 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = np.zeros_like(arr)
                 state["step"] += 1
                 grad = _decayed_grad(
-                    p.grad.data, arr, group["weight_decay"], group["maximize"], self._buffer(arr, 0)
+                    p.grad._data,
+                    arr,
+                    group["weight_decay"],
+                    group["maximize"],
+                    self._buffer(arr, 0),
                 )
                 sq = state["square_avg"]
                 avg = self._buffer(arr, 1)

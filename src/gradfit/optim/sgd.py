@@ -110,9 +110,9 @@ class SGD(Optimizer):
                 g = p.grad
                 if g is None:
                     continue
-                arr = p.data
+                arr = p._data
                 dt = arr.dtype.type
-                grad = g.data
+                grad = g._data
                 tmp = self._buffer(arr, 0)
                 # the gradient itself when there is no decay and no maximize (the common case)
                 d_p = grad if plain else _decayed_grad(grad, arr, weight_decay, maximize, tmp)

@@ -72,7 +72,7 @@ def _split_arrays(
 
 def _np(a: Any, name: str) -> np.ndarray:
     arr = (
-        a.data
+        a._data
         if hasattr(a, "data") and isinstance(getattr(a, "data", None), np.ndarray)
         else np.asarray(a)
     )

@@ -83,7 +83,7 @@ def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, np.ndarray]
     for idx, pstate in state.get("state", {}).items():
         js = {}
         for key, value in pstate.items():
-            arr = value.data if hasattr(value, "grad_fn") else value
+            arr = value._data if hasattr(value, "grad_fn") else value
             if isinstance(arr, np.ndarray):
                 arrays[f"optim.{idx}.{key}"] = arr
             else:

@@ -58,7 +58,7 @@ __all__ = [
 # ---------------------------------------------------------------------------- inputs
 def _array(x: Any, who: str, what: str) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor, duck-typed
         x = x.detach().cpu().numpy()
     try:

@@ -210,7 +210,7 @@ def _macs(module: Module, out_shape: Any) -> int:
         return module.in_features * module.out_features * positions
     if _is_conv(module):
         # weight (C_out, C_in / groups, *kernel); output (C_out, *spatial) per sample
-        return int(module.weight.data.size) * math.prod(out_shape[1:])
+        return int(module.weight._data.size) * math.prod(out_shape[1:])
     return 0
 
 
@@ -289,8 +289,8 @@ def summary(
             name=name or "(model)",
             type=type(m).__name__,
             output_shape=out,
-            params=sum(int(p.data.size) for p in own),
-            trainable=sum(int(p.data.size) for p in own if p.requires_grad),
+            params=sum(int(p._data.size) for p in own),
+            trainable=sum(int(p._data.size) for p in own if p.requires_grad),
             macs=_macs(m, out),
         )
         rows.append((position.get(id(m), len(order)), row))
@@ -300,9 +300,9 @@ def summary(
     return ModelSummary(
         rows=[r for _, r in rows],
         input_shape=shape,
-        total_params=sum(int(p.data.size) for p in params),
-        trainable_params=sum(int(p.data.size) for p in params if p.requires_grad),
-        param_bytes=sum(int(p.data.nbytes) for p in params),
+        total_params=sum(int(p._data.size) for p in params),
+        trainable_params=sum(int(p._data.size) for p in params if p.requires_grad),
+        param_bytes=sum(int(p._data.nbytes) for p in params),
         total_macs=sum(r.macs for _, r in rows),
         model_name=type(model).__name__,
     )

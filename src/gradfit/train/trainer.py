@@ -218,8 +218,8 @@ class Trainer:
             total += value * n
             count += n
             if keep:
-                outs.append(out.data)
-                targets.append(y.data)
+                outs.append(out._data)
+                targets.append(y._data)
             for cb in self.callbacks:
                 cb.on_batch_end(self, b, value, n)
             b += 1
@@ -242,8 +242,8 @@ class Trainer:
             n = len(y)
             total += float(self.loss_fn(out, y).item()) * n
             count += n
-            outs.append(out.data)
-            targets.append(y.data)
+            outs.append(out._data)
+            targets.append(y._data)
         logs = {"loss": total / max(count, 1)}
         if outs:
             logs.update(self._metrics(np.concatenate(outs), np.concatenate(targets)))
@@ -255,11 +255,11 @@ class Trainer:
         self.model.eval()
         if hasattr(inputs, "__iter__") and not isinstance(inputs, (np.ndarray, gf.Tensor)):
             return np.concatenate(
-                [self.model(b[0] if isinstance(b, tuple) else b).data for b in inputs]
+                [self.model(b[0] if isinstance(b, tuple) else b)._data for b in inputs]
             )
-        arr = inputs.data if isinstance(inputs, gf.Tensor) else np.asarray(inputs)
+        arr = inputs._data if isinstance(inputs, gf.Tensor) else np.asarray(inputs)
         parts = [
-            self.model(gf.Tensor._wrap(arr[i : i + batch_size])).data
+            self.model(gf.Tensor._wrap(arr[i : i + batch_size]))._data
             for i in range(0, len(arr), batch_size)
         ]
         return np.concatenate(parts)

@@ -290,7 +290,7 @@ def descent_paths(
             losses.append(float(loss.item()))
             with no_grad():
                 opt.step()
-            now = p.data.copy()
+            now = p._data.copy()
             if not np.all(np.isfinite(now)):
                 diverged = True
                 break

@@ -97,14 +97,14 @@ def backward_steps(
             "(it is a leaf, or was made under gf.no_grad()); there is no backward pass to explain"
         )
     if grad is None:
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise ValueError(
                 f"explain_backward: out has shape {out.shape}; pass grad= of that shape "
                 "or explain a scalar (e.g. out.sum())"
             )
         g0 = np.ones(out.shape, dtype=out.dtype)
     else:
-        g0 = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=out.dtype)
+        g0 = np.asarray(grad._data if isinstance(grad, Tensor) else grad, dtype=out.dtype)
         if g0.shape != out.shape:
             raise ValueError(
                 f"explain_backward: grad has shape {g0.shape} but out has shape {out.shape}"

@@ -195,7 +195,7 @@ def _param_names(params: Any) -> dict[int, str]:
 def _grad_norm(t: Tensor) -> str | None:
     if t.grad is None:
         return None
-    g = np.asarray(t.grad.data, dtype=np.float64)
+    g = np.asarray(t.grad._data, dtype=np.float64)
     return f"grad norm {float(np.sqrt(np.sum(g * g))):.4g}"
 
 

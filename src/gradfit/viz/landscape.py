@@ -69,11 +69,11 @@ def flatten_params(model: Any) -> np.ndarray:
         >>> flatten_params(gf.nn.Linear(3, 2)).shape
         (8,)
     """
-    return np.concatenate([np.asarray(p.data, np.float64).ravel() for p in _params(model)])
+    return np.concatenate([np.asarray(p._data, np.float64).ravel() for p in _params(model)])
 
 
 def _unflatten(vec: np.ndarray, params: Sequence[Any]) -> Direction:
-    total = sum(p.data.size for p in params)
+    total = sum(p._data.size for p in params)
     vec = np.asarray(vec)
     if vec.shape != (total,):
         raise ValueError(
@@ -82,22 +82,22 @@ def _unflatten(vec: np.ndarray, params: Sequence[Any]) -> Direction:
         )
     out, i = [], 0
     for p in params:
-        out.append(vec[i : i + p.data.size].reshape(p.data.shape).astype(p.data.dtype))
-        i += p.data.size
+        out.append(vec[i : i + p._data.size].reshape(p._data.shape).astype(p._data.dtype))
+        i += p._data.size
     return out
 
 
 def _as_direction(d: Any, params: Sequence[Any]) -> Direction:
-    one_vector = len(params) == 1 and params[0].data.ndim == 1
+    one_vector = len(params) == 1 and params[0]._data.ndim == 1
     if isinstance(d, np.ndarray) and d.ndim == 1 and params and not one_vector:
         return _unflatten(d, params)
     d = list(d)
-    if len(d) != len(params) or any(np.shape(a) != p.data.shape for a, p in zip(d, params)):
+    if len(d) != len(params) or any(np.shape(a) != p._data.shape for a, p in zip(d, params)):
         raise ValueError(
             "landscape: a direction must be a flat vector or one array per trainable parameter "
-            f"with the same shapes ({[p.data.shape for p in params]})"
+            f"with the same shapes ({[p._data.shape for p in params]})"
         )
-    return [np.asarray(a, dtype=p.data.dtype) for a, p in zip(d, params)]
+    return [np.asarray(a, dtype=p._data.dtype) for a, p in zip(d, params)]
 
 
 def random_directions(
@@ -120,7 +120,7 @@ def random_directions(
         >>> import gradfit as gf
         >>> lin = gf.nn.Linear(3, 2)
         >>> (d,) = random_directions(lin, n=1)
-        >>> bool(np.allclose(np.linalg.norm(d[0], axis=1), np.linalg.norm(lin.weight.data, axis=1)))
+        >>> bool(np.allclose(np.linalg.norm(d[0], axis=1), np.linalg.norm(lin.weight.numpy(), axis=1)))
         True
         >>> d[1].tolist()
         [0.0, 0.0]
@@ -137,7 +137,7 @@ def random_directions(
     for _ in range(n):
         d: Direction = []
         for p in params:
-            w = np.asarray(p.data, np.float64)
+            w = np.asarray(p._data, np.float64)
             r = rng.standard_normal(w.shape)
             if w.ndim <= 1 and ignore_1d:
                 r = np.zeros_like(w)
@@ -148,7 +148,7 @@ def random_directions(
                 r = r * wn / np.maximum(rn, 1e-12)
             elif normalize in ("filter", "layer"):
                 r = r * np.linalg.norm(w) / max(np.linalg.norm(r), 1e-12)
-            d.append(r.astype(p.data.dtype))
+            d.append(r.astype(p._data.dtype))
         dirs.append(d)
     return dirs
 
@@ -157,20 +157,20 @@ def random_directions(
 def _perturbing(model: Any):
     """Yield a function ``set(offsets)`` that sets w = w0 + offset; restore w0 and mode after."""
     params = _params(model)
-    saved = [p.data.copy() for p in params]
+    saved = [p._data.copy() for p in params]
     was_training = getattr(model, "training", None)
     if hasattr(model, "eval"):
         model.eval()
 
     def set_offsets(offsets: Sequence[np.ndarray | float]) -> None:
         for p, w0, off in zip(params, saved, offsets):
-            np.add(w0, off, out=p.data, casting="unsafe")
+            np.add(w0, off, out=p._data, casting="unsafe")
 
     try:
         yield params, saved, set_offsets
     finally:
         for p, w0 in zip(params, saved):
-            np.copyto(p.data, w0)
+            np.copyto(p._data, w0)
         if was_training is not None and hasattr(model, "train"):
             model.train(was_training)
 

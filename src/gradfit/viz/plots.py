@@ -225,9 +225,9 @@ def layer_snapshot(model: Any, x: Any = None) -> dict[str, dict[str, np.ndarray]
         )
     snap: dict[str, dict[str, np.ndarray]] = {"weights": {}, "grads": {}, "activations": {}}
     for name, p in model.named_parameters():
-        snap["weights"][name] = np.array(p.data, copy=True)
+        snap["weights"][name] = np.array(p._data, copy=True)
         if p.grad is not None:
-            snap["grads"][name] = np.array(p.grad.data, copy=True)
+            snap["grads"][name] = np.array(p.grad._data, copy=True)
     if x is None:
         return snap
     if isinstance(model, Sequential):
@@ -251,7 +251,7 @@ def layer_snapshot(model: Any, x: Any = None) -> dict[str, dict[str, np.ndarray]
         calls[id(module)] = k + 1
         own = names[id(module)]
         if k < len(own) and isinstance(output, Tensor):
-            recorded[own[k]] = np.array(output.data, copy=True)
+            recorded[own[k]] = np.array(output._data, copy=True)
 
     modes = [(m, m.training) for m in model.modules()]
     handles = []
@@ -332,7 +332,7 @@ def grad_norms(model: Any) -> dict[str, float]:
         1.0
     """
     return {
-        n: float(np.linalg.norm(np.asarray(p.grad.data, np.float64)))
+        n: float(np.linalg.norm(np.asarray(p.grad._data, np.float64)))
         for n, p in model.named_parameters()
         if p.grad is not None
     }
@@ -393,7 +393,7 @@ def _predict(model: Any, X: np.ndarray) -> np.ndarray:  # noqa: N803
     finally:
         if was is not None:
             model.train(was)
-    return np.asarray(out.data, dtype=np.float64)
+    return np.asarray(out._data, dtype=np.float64)
 
 
 def plot_decision_boundary(
@@ -413,8 +413,8 @@ def plot_decision_boundary(
         >>> import gradfit as gf
         >>> X = np.array([[-1.0, 0.0], [1.0, 0.0]]); y = np.array([0, 1])
         >>> lin = gf.nn.Linear(2, 1)
-        >>> lin.weight.data[...] = [[1.0, 0.0]]
-        >>> lin.bias.data[...] = 0.0
+        >>> lin.weight.data = gf.tensor([[1.0, 0.0]])
+        >>> _ = lin.bias.data.zero_()
         >>> fig = plot_decision_boundary(lin, X, y, resolution=5)
         >>> fig.axes[0].collections[-1].get_offsets().tolist()
         [[-1.0, 0.0], [1.0, 0.0]]
@@ -548,7 +548,7 @@ def plot_first_layer_weights(
         [[4.0, 5.0], [6.0, 7.0]]
     """
     if hasattr(weights, "named_parameters"):
-        cand = [p for _, p in weights.named_parameters() if p.data.ndim >= 2]
+        cand = [p for _, p in weights.named_parameters() if p._data.ndim >= 2]
         if not cand:
             raise ValueError("plot_first_layer_weights: the model has no weight matrix")
         weights = cand[0]

@@ -65,7 +65,7 @@ def clip_grad_norm_(
     params = _as_list(parameters, "clip_grad_norm_")
     if max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be non-negative, got {max_norm}")
-    grads = [p.grad.data for p in params if p.grad is not None]
+    grads = [p.grad._data for p in params if p.grad is not None]
     if not grads:
         return Tensor._wrap(np.asarray(0.0, dtype=np.float32))
     dt = grads[0].dtype
@@ -104,7 +104,7 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Any = None)
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
     for p in params:
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters: Params) -> Tensor:
@@ -138,7 +138,7 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
             f"vector_to_parameters: expected vec to be a gf.Tensor, got {type(vec).__name__}"
         )
     params = _as_list(parameters, "vector_to_parameters")
-    total = sum(p.data.size for p in params)
+    total = sum(p._data.size for p in params)
     if vec.ndim != 1 or vec.shape[0] != total:
         raise ValueError(
             f"vector_to_parameters: vec must be 1-D with {total} elements (the parameters' "
@@ -146,8 +146,8 @@ def vector_to_parameters(vec: Tensor, parameters: Params) -> None:
         )
     i = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = vec.data[i : i + n].reshape(p.shape)
+        n = p._data.size
+        p._data[...] = vec._data[i : i + n].reshape(p.shape)
         p._version[0] += 1
         i += n
 
