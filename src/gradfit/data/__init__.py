@@ -27,10 +27,14 @@ Example:
 from __future__ import annotations
 
 from gradfit.data import transforms
+from gradfit.data.collate import default_collate, default_convert
 from gradfit.data.dataset import (
     ArrayDataset,
+    ChainDataset,
     ConcatDataset,
     Dataset,
+    IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,
@@ -39,12 +43,21 @@ from gradfit.data.download import DownloadError, download_file
 from gradfit.data.idx import IDXError, read_idx, write_idx
 from gradfit.data.loader import DataLoader
 from gradfit.data.registry import list_datasets, load_dataset
-from gradfit.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from gradfit.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from gradfit.data.splits import DatasetInfo, DatasetSplits, Split
+from gradfit.data.worker import WorkerInfo, get_worker_info
 
 __all__ = [
     "ArrayDataset",
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
@@ -52,13 +65,21 @@ __all__ = [
     "DatasetSplits",
     "DownloadError",
     "IDXError",
+    "IterableDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
     "Split",
+    "StackDataset",
     "Subset",
+    "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
+    "WorkerInfo",
+    "default_collate",
+    "default_convert",
     "download_file",
+    "get_worker_info",
     "list_datasets",
     "load_dataset",
     "random_split",

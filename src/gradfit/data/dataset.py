@@ -86,6 +86,91 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """A dataset that is a stream: it defines ``__iter__`` instead of ``__getitem__``.
+
+    As PyTorch's ``IterableDataset``: the loader takes ``batch_size`` samples at a time
+    from ``iter(dataset)``. With ``num_workers > 0`` every worker iterates its own copy,
+    so split the work with :func:`~gradfit.data.get_worker_info` to avoid duplicates.
+
+    Example:
+        >>> import gradfit as gf
+        >>> class Count(gf.data.IterableDataset):
+        ...     def __iter__(self): return iter(range(5))
+        >>> [b.tolist() for b in gf.data.DataLoader(Count(), batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, do not index it")
+
+    def __len__(self) -> int:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset without a length")
+
+    def __add__(self, other: Any) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other (PyTorch's ``ChainDataset``).
+
+    Example:
+        >>> import gradfit as gf
+        >>> class R(gf.data.IterableDataset):
+        ...     def __init__(self, n): self.n = n
+        ...     def __iter__(self): return iter(range(self.n))
+        >>> list(ChainDataset([R(2), R(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Any:
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Several datasets of one length side by side: sample ``i`` is a tuple (or dict).
+
+    Example:
+        >>> StackDataset([1, 2], [3, 4])[1]
+        (2, 4)
+        >>> StackDataset(x=[1, 2], y=[3, 4])[0]
+        {'x': 1, 'y': 3}
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: supported either tuple-like (positional) or dict-like (keyword) "
+                "input, but both were given"
+            )
+        parts = list(args) or list(kwargs.values())
+        if not parts:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        lengths = {len(p) for p in parts}
+        if len(lengths) != 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets: {sorted(lengths)}")
+        self._length = lengths.pop()
+        self.datasets: Any = tuple(args) if args else dict(kwargs)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+
 class ArrayDataset(Dataset):
     """Samples held in NumPy arrays with equal first dimensions, indexed in bulk.
 

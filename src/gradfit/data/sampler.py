@@ -20,15 +20,23 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sized
+import itertools
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any
 
 import numpy as np
 
 from gradfit.random import default_generator
 
+#: Epochs longer than this many indices are drawn lazily, one chunk at a time.
+CHUNK = 1 << 20
+
 
 class Sampler:
     """Base class: ``indices()`` returns one epoch of indices as an int64 array.
+
+    A PyTorch-style sampler that defines only ``__iter__`` (and ``__len__``) works too:
+    loaders then read its indices as it yields them.
 
     Example:
         >>> class Reverse(Sampler):
@@ -39,6 +47,9 @@ class Sampler:
         [2, 1, 0]
     """
 
+    def __init__(self, data_source: Sized | None = None) -> None:
+        pass
+
     def indices(self) -> np.ndarray:
         """One epoch of indices.
 
@@ -46,10 +57,25 @@ class Sampler:
             >>> SequentialSampler(range(3)).indices()
             array([0, 1, 2])
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement indices()")
+        if type(self).__iter__ is not Sampler.__iter__:
+            return np.fromiter(iter(self), dtype=np.int64)
+        raise NotImplementedError(f"{type(self).__name__} must implement indices() or __iter__")
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """One epoch as consecutive index arrays (one array unless the epoch is huge).
+
+        Example:
+            >>> [c.tolist() for c in SequentialSampler(range(3)).chunks()]
+            [[0, 1, 2]]
+        """
+        if type(self).indices is Sampler.indices and type(self).__iter__ is not Sampler.__iter__:
+            yield from iter_chunks(iter(self))
+        else:
+            yield self.indices()
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.indices().tolist())
+        for chunk in self.chunks():
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
@@ -152,12 +178,158 @@ class RandomSampler(Sampler):
             raise ValueError("RandomSampler: the dataset is empty")
         gen = self.generator if self.generator is not None else default_generator()
         m = self.num_samples
+        if m > CHUNK:
+            return np.concatenate(list(self.chunks()))
         if self.replacement:
             return gen.integers(0, n, size=m, dtype=np.int64)
         if m == n:
             return gen.permutation(n).astype(np.int64, copy=False)
         reps = -(-m // n)
         return np.concatenate([gen.permutation(n) for _ in range(reps)])[:m].astype(np.int64)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Like :meth:`indices`, drawn lazily when the epoch is longer than :data:`CHUNK`.
+
+        ``RandomSampler(ds, replacement=True, num_samples=10**10)`` costs memory for one
+        chunk at a time, not for ten billion indices.
+
+        Example:
+            >>> s = RandomSampler(range(3), replacement=True, num_samples=10**10)
+            >>> first = next(s.chunks()); first.shape, int(first.max()) < 3
+            ((1048576,), True)
+        """
+        m = self.num_samples
+        if m <= CHUNK:
+            yield self.indices()
+            return
+        n = len(self.data_source)
+        if n == 0:
+            raise ValueError("RandomSampler: the dataset is empty")
+        gen = self.generator if self.generator is not None else default_generator()
+        left = m
+        while left > 0:
+            k = min(left, CHUNK) if self.replacement else min(left, n)
+            if self.replacement:
+                yield gen.integers(0, n, size=k, dtype=np.int64)
+            else:
+                yield gen.permutation(n)[:k].astype(np.int64, copy=False)
+            left -= k
+
+
+def iter_chunks(it: Iterable[Any], size: int = 4096) -> Iterator[np.ndarray]:
+    """Read an iterable of ints as int64 arrays of up to ``size`` indices.
+
+    Example:
+        >>> [c.tolist() for c in iter_chunks(range(5), size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+    it = iter(it)
+    while True:
+        chunk = np.fromiter(itertools.islice(it, size), dtype=np.int64)
+        if chunk.size == 0:
+            return
+        yield chunk
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a random order, a new one each epoch (no replacement).
+
+    Args:
+        indices: the indices to visit.
+        generator: a :class:`gradfit.Generator` (gradfit's default one when None).
+
+    Example:
+        >>> import gradfit as gf
+        >>> sorted(SubsetRandomSampler([5, 1, 3], generator=gf.Generator().manual_seed(0)))
+        [1, 3, 5]
+    """
+
+    def __init__(
+        self, indices: Sequence[int] | np.ndarray, generator: np.random.Generator | None = None
+    ) -> None:
+        arr = np.asarray(indices)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise ValueError(
+                f"SubsetRandomSampler: indices must be a 1-D sequence of integers, got {indices!r}"
+            )
+        self._indices = arr.astype(np.int64)
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return int(self._indices.shape[0])
+
+    def indices(self) -> np.ndarray:
+        gen = self.generator if self.generator is not None else default_generator()
+        return self._indices[gen.permutation(self._indices.shape[0])]
+
+
+class WeightedRandomSampler(Sampler):
+    """Draw ``num_samples`` indices with probabilities proportional to ``weights``.
+
+    Args:
+        weights: one non-negative weight per index (need not sum to 1).
+        num_samples: indices per epoch.
+        replacement: draw with replacement (default, as PyTorch); without it each index
+            appears at most once, so ``num_samples`` cannot exceed the non-zero weights.
+        generator: a :class:`gradfit.Generator` (gradfit's default one when None).
+
+    Example:
+        >>> import gradfit as gf
+        >>> s = WeightedRandomSampler([0.0, 1.0, 0.0], 4, generator=gf.Generator().manual_seed(0))
+        >>> list(s)
+        [1, 1, 1, 1]
+    """
+
+    def __init__(
+        self,
+        weights: Sequence[float] | np.ndarray,
+        num_samples: int,
+        replacement: bool = True,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        if (
+            not isinstance(num_samples, int | np.integer)
+            or isinstance(num_samples, bool)
+            or num_samples <= 0
+        ):
+            raise ValueError(
+                f"WeightedRandomSampler: num_samples should be a positive integer value, but got "
+                f"num_samples={num_samples!r}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"WeightedRandomSampler: replacement should be a boolean value, but got "
+                f"replacement={replacement!r}"
+            )
+        w = np.asarray(weights._data if hasattr(weights, "_data") else weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(
+                f"WeightedRandomSampler: weights should be a 1-D sequence, got shape {w.shape}"
+            )
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise RuntimeError(
+                "WeightedRandomSampler: invalid weights (they must be finite, non-negative "
+                "and have a positive sum)"
+            )
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise RuntimeError(
+                f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement "
+                f"from {np.count_nonzero(w)} non-zero weights"
+            )
+        self.weights = w
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def indices(self) -> np.ndarray:
+        gen = self.generator if self.generator is not None else default_generator()
+        p = self.weights / self.weights.sum()
+        return gen.choice(p.shape[0], size=self.num_samples, replace=self.replacement, p=p).astype(
+            np.int64
+        )
 
 
 class BatchSampler:
@@ -189,17 +361,22 @@ class BatchSampler:
         self.batch_size = int(batch_size)
         self.drop_last = drop_last
 
-    def _epoch(self) -> np.ndarray:
+    def _chunks(self) -> Iterator[np.ndarray]:
         if isinstance(self.sampler, Sampler):
-            return self.sampler.indices()
-        return np.fromiter(iter(self.sampler), dtype=np.int64)
+            return self.sampler.chunks()
+        return iter_chunks(iter(self.sampler), max(4096, self.batch_size))
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        idx = self._epoch()
-        n = idx.shape[0]
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            yield idx[start : start + self.batch_size]
+        bs = self.batch_size
+        carry: np.ndarray | None = None
+        for chunk in self._chunks():
+            idx = chunk if carry is None else np.concatenate([carry, chunk])
+            full = idx.shape[0] - idx.shape[0] % bs
+            for start in range(0, full, bs):
+                yield idx[start : start + bs]
+            carry = idx[full:] if full < idx.shape[0] else None
+        if carry is not None and not self.drop_last:
+            yield carry
 
     def __len__(self) -> int:
         n = len(self.sampler)
