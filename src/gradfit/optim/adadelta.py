@@ -133,4 +133,5 @@ class Adadelta(Optimizer):
                 delta *= dt(lr)
                 arr -= delta
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

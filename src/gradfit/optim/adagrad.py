@@ -137,4 +137,5 @@ class Adagrad(Optimizer):
                 tmp *= dt(clr)
                 arr -= tmp
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

@@ -174,4 +174,5 @@ class Adam(Optimizer):
                 tmp *= dt(step_size)
                 arr -= tmp
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

@@ -139,4 +139,5 @@ class Adamax(Optimizer):
                 tmp *= dt(clr)
                 arr -= tmp
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

@@ -140,4 +140,5 @@ class ASGD(Optimizer):
                 state["eta"] = _f32(lr / ((1 + lambd * lr * step) ** alpha))
                 state["mu"] = _f32(1 / max(1, step - t0))
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

@@ -157,4 +157,5 @@ class NAdam(Optimizer):
                 tmp *= dt(lr * mu_next / (1.0 - mu_product_next))
                 arr -= tmp
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

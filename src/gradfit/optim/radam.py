@@ -152,4 +152,5 @@ class RAdam(Optimizer):
                     update *= dt(rect)
                 arr -= update
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

@@ -158,4 +158,5 @@ class RMSprop(Optimizer):
                     avg *= dt(lr)
                 arr -= avg
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

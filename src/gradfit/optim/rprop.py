@@ -132,4 +132,5 @@ class Rprop(Optimizer):
                 arr -= np.sign(grad) * step_size
                 prev[...] = grad
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

@@ -156,4 +156,5 @@ class SGD(Optimizer):
                 np.multiply(d_p, dt(lr), out=out)
                 arr -= out
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss
