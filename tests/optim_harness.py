@@ -38,6 +38,7 @@ def follow_torch(
     inits = [a.astype(dtype) for a in inits]
     if atol is None:
         atol = 1e-5 if dtype == "float64" else 1e-4
+    rtol = 0 if dtype == "float64" else 1e-5  # float32 runs that diverge (maximize) grow large
     gp = [gf.tensor(a.copy(), requires_grad=True) for a in inits]
     tp = [torch.tensor(a.copy(), requires_grad=True) for a in inits]
     if groups is None:
@@ -57,7 +58,7 @@ def follow_torch(
         for i, (g, t) in enumerate(zip(gp, tp, strict=True)):
             assert g._data.dtype == np.dtype(dtype)
             np.testing.assert_allclose(
-                g._data, t.detach().numpy(), rtol=0, atol=atol, err_msg=f"param {i}, step {step}"
+                g._data, t.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"param {i}, step {step}"
             )
     return gp, tp
 

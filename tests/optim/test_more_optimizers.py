@@ -152,3 +152,19 @@ def test_asgd_keeps_the_average_of_the_iterates():
         seen.append(w.item())
     # mu = 1 / max(1, t - t0): ax copies p up to step 2, then averages from there on
     np.testing.assert_allclose(opt.state[w]["ax"], [np.mean(seen[1:])], rtol=1e-6)
+
+
+OLDER = [
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.5, "dampening": 0.3, "maximize": True}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.05}),
+    ("Adam", {"lr": 0.01, "maximize": True, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 0.01, "amsgrad": True, "maximize": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "maximize": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), OLDER, ids=[f"{n}-{kwargs_id(k)}" for n, k in OLDER])
+def test_older_optimizers_follow_torch_in_float32(name, kwargs):
+    follow_torch(getattr(gf.optim, name), getattr(torch.optim, name), kwargs, dtype="float32")
