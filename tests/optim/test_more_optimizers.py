@@ -3,6 +3,8 @@ and float64, weight decay, maximize, parameter groups), their validation and sta
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -168,3 +170,17 @@ OLDER = [
 @pytest.mark.parametrize(("name", "kwargs"), OLDER, ids=[f"{n}-{kwargs_id(k)}" for n, k in OLDER])
 def test_older_optimizers_follow_torch_in_float32(name, kwargs):
     follow_torch(getattr(gf.optim, name), getattr(torch.optim, name), kwargs, dtype="float32")
+
+
+ALL = [*sorted(CASES), "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_signature_is_torchs(name):
+    """Same parameter names, order, kinds (positional or keyword-only) and defaults."""
+    ours = inspect.signature(getattr(gf.optim, name).__init__).parameters
+    theirs = inspect.signature(getattr(torch.optim, name).__init__).parameters
+    assert list(ours) == list(theirs)
+    for key, p in theirs.items():
+        assert ours[key].kind == p.kind, key
+        assert ours[key].default == p.default, key
