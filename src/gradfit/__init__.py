@@ -95,6 +95,11 @@ __all__ = [
     *_ops_all,
 ]
 
+# flush-to-zero of subnormal floats, PyTorch's torch.set_flush_denormal
+from gradfit.denormal import set_flush_denormal  # noqa: E402
+
+__all__ += ["set_flush_denormal"]
+
 
 def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""

@@ -94,6 +94,31 @@ CASES = {
         [m.ConstantLR(o, factor=0.5, total_iters=5), m.ExponentialLR(o, 0.9), m.StepLR(o, 10)],
         milestones=[5, 40],
     ),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.97 if e % 4 else 1.01),
+    "MultiplicativeLR-per-group": lambda m, o: m.MultiplicativeLR(
+        o, [lambda e: 0.99, lambda e: 1.0 - 0.001 * e]
+    ),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=60, power=2.0),
+    "PolynomialLR-default": lambda m, o: m.PolynomialLR(o),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler(
+        [m.LinearLR(o, start_factor=0.1, total_iters=10), m.ExponentialLR(o, gamma=0.98)]
+    ),
+    "ChainedScheduler-optimizer": lambda m, o: m.ChainedScheduler(
+        [m.ConstantLR(o, factor=0.5, total_iters=7), m.StepLR(o, 9, 0.7)], optimizer=o
+    ),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=7),
+    "CyclicLR-triangular2": lambda m, o: m.CyclicLR(
+        o, [0.01, 0.002], [0.2, 0.05], step_size_up=5, step_size_down=15, mode="triangular2"
+    ),
+    "CyclicLR-exp_range": lambda m, o: m.CyclicLR(
+        o, 0.01, 0.3, step_size_up=10, mode="exp_range", gamma=0.98, base_momentum=0.7
+    ),
+    "CyclicLR-no-momentum": lambda m, o: m.CyclicLR(
+        o, 0.01, 0.1, step_size_up=3, cycle_momentum=False
+    ),
+    "CyclicLR-scale_fn": lambda m, o: m.CyclicLR(
+        o, 0.01, 0.1, step_size_up=6, scale_fn=lambda x: 1 / (1 + 0.01 * x), scale_mode="iterations"
+    ),
 }
 
 
@@ -260,6 +285,14 @@ def test_reduce_lr_on_plateau_state_dict_keeps_infinite_best():
         (lambda o: S.LambdaLR(o, [lambda e: 1.0]), "lr_lambdas"),
         (lambda o: S.SequentialLR(o, [S.StepLR(o, 2)], milestones=[3]), "milestone"),
         (lambda o: S.SequentialLR(o, [S.ReduceLROnPlateau(o), S.StepLR(o, 2)], [3]), "ReduceLR"),
+        (lambda o: S.PolynomialLR(o, total_iters=0), "total_iters"),
+        (lambda o: S.MultiplicativeLR(o, [lambda e: 1.0]), "lr_lambdas"),
+        (lambda o: S.ChainedScheduler([]), "at least one"),
+        (lambda o: S.ChainedScheduler([S.ReduceLROnPlateau(o)]), "ReduceLROnPlateau"),
+        (lambda o: S.CyclicLR(o, 0.1, 1.0, mode="sawtooth"), "mode"),
+        (lambda o: S.CyclicLR(o, [0.1], 1.0), "base_lr"),
+        (lambda o: S.CyclicLR(o, 0.1, [1.0, 2.0, 3.0]), "max_lr"),
+        (lambda o: S.CyclicLR(o, 0.1, 1.0, step_size_up=0), "step_size_up"),
     ],
 )
 def test_scheduler_validation_errors_name_the_argument(factory, bad):
@@ -273,6 +306,36 @@ def test_onecycle_needs_momentum_or_betas():
     with pytest.raises(ValueError, match="cycle_momentum"):
         S.OneCycleLR(opt, max_lr=1.0, total_steps=10)
     S.OneCycleLR(opt, max_lr=1.0, total_steps=10, cycle_momentum=False)
+
+
+def test_torch_raises_where_gradfit_does():
+    """The new schedulers' errors are torch's types too (a torch optimizer, same arguments)."""
+    _, topt = _optimizers()
+    for make in (
+        lambda: TS.MultiplicativeLR(topt, [lambda e: 1.0]),
+        lambda: TS.ChainedScheduler([]),
+        lambda: TS.ChainedScheduler([TS.ReduceLROnPlateau(topt)]),
+        lambda: TS.CyclicLR(topt, 0.1, 1.0, mode="sawtooth"),
+        lambda: TS.CyclicLR(topt, [0.1], 1.0),
+    ):
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_cyclic_lr_needs_momentum_or_betas_unless_told():
+    opt = gf.optim.Adagrad([gf.zeros(1, requires_grad=True)])
+    with pytest.raises(ValueError, match="cycle_momentum"):
+        S.CyclicLR(opt, 0.1, 1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        TS.CyclicLR(torch.optim.Adagrad([torch.zeros(1, requires_grad=True)]), 0.1, 1.0)
+    S.CyclicLR(opt, 0.1, 1.0, cycle_momentum=False)
+
+
+def test_chained_scheduler_refuses_schedulers_of_another_optimizer():
+    a, _ = _optimizers()
+    b, _ = _optimizers()
+    with pytest.raises(ValueError, match="same optimizer"):
+        S.ChainedScheduler([S.StepLR(a, 2), S.StepLR(b, 2)])
 
 
 def test_scheduler_needs_a_gradfit_optimizer():

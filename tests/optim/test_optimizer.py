@@ -17,6 +17,12 @@ OPTIMIZERS = {
     "AdamW": lambda p: gf.optim.AdamW(p, lr=0.01, amsgrad=True),
     "RMSprop": lambda p: gf.optim.RMSprop(p, lr=0.01, momentum=0.9, centered=True),
     "Adagrad": lambda p: gf.optim.Adagrad(p, lr=0.1, lr_decay=0.01),
+    "Adadelta": lambda p: gf.optim.Adadelta(p, lr=0.5, weight_decay=0.01),
+    "Adamax": lambda p: gf.optim.Adamax(p, lr=0.01, weight_decay=0.01),
+    "NAdam": lambda p: gf.optim.NAdam(p, lr=0.01, weight_decay=0.01, decoupled_weight_decay=True),
+    "RAdam": lambda p: gf.optim.RAdam(p, lr=0.01, betas=(0.8, 0.9)),
+    "ASGD": lambda p: gf.optim.ASGD(p, lr=0.01, t0=10),
+    "Rprop": lambda p: gf.optim.Rprop(p, lr=0.01),
 }
 
 

@@ -1,4 +1,5 @@
-"""``gf.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad), learning-rate schedules, LR finder.
+"""``gf.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam,
+ASGD, Rprop, LBFGS), learning-rate schedules, LR finder.
 
 Names and semantics follow ``torch.optim``: build an optimizer from ``model.parameters()``,
 call ``zero_grad()``, ``loss.backward()``, ``step()`` each mini-batch, and optionally a
@@ -18,11 +19,34 @@ Example:
 from __future__ import annotations
 
 from gradfit.optim import lr_finder, lr_scheduler
+from gradfit.optim.adadelta import Adadelta
 from gradfit.optim.adagrad import Adagrad
 from gradfit.optim.adam import Adam
+from gradfit.optim.adamax import Adamax
 from gradfit.optim.adamw import AdamW
+from gradfit.optim.asgd import ASGD
+from gradfit.optim.lbfgs import LBFGS
+from gradfit.optim.nadam import NAdam
 from gradfit.optim.optimizer import Optimizer
+from gradfit.optim.radam import RAdam
 from gradfit.optim.rmsprop import RMSprop
+from gradfit.optim.rprop import Rprop
 from gradfit.optim.sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_finder", "lr_scheduler"]
+__all__ = [
+    "ASGD",
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "Rprop",
+    "lr_finder",
+    "lr_scheduler",
+]

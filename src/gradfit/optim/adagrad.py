@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit.optim._flags import backend_flags
 from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
 
 __all__ = ["Adagrad"]
@@ -42,6 +43,8 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value of the sum of squares (default 0).
         eps: added to the denominator for numerical stability (default 1e-10).
         maximize: maximize the objective instead of minimizing it.
+        foreach, differentiable, fused: PyTorch's implementation switches, accepted
+            and ignored (see :mod:`gradfit.optim._flags`).
 
     Example:
         >>> import gradfit as gf
@@ -60,8 +63,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -70,6 +76,13 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": initial_accumulator_value,
             "eps": eps,
             "maximize": maximize,
+            **backend_flags(
+                "Adagrad",
+                foreach=foreach,
+                fused=fused,
+                differentiable=differentiable,
+                keys=("foreach", "differentiable", "fused"),
+            ),
         }
         super().__init__(params, defaults)
 
@@ -124,4 +137,5 @@ class Adagrad(Optimizer):
                 tmp *= dt(clr)
                 arr -= tmp
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

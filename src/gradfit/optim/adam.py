@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit.optim._flags import backend_flags
 from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
 
 __all__ = ["Adam"]
@@ -44,6 +45,8 @@ class Adam(Optimizer):
         amsgrad: use the maximum of the second moments so far (Reddi et al., 2018).
         maximize: maximize the objective instead of minimizing it.
         decoupled_weight_decay: decay the weights directly, as AdamW does.
+        foreach, fused, capturable, differentiable: PyTorch's implementation switches, accepted
+            and ignored (see :mod:`gradfit.optim._flags`).
 
     Example:
         >>> import gradfit as gf
@@ -65,7 +68,11 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
         defaults = {
@@ -76,6 +83,14 @@ class Adam(Optimizer):
             "amsgrad": amsgrad,
             "maximize": maximize,
             "decoupled_weight_decay": decoupled_weight_decay,
+            **backend_flags(
+                self._name,
+                foreach=foreach,
+                fused=fused,
+                capturable=capturable,
+                differentiable=differentiable,
+                keys=("foreach", "capturable", "differentiable", "fused"),
+            ),
         }
         super().__init__(params, defaults)
 
@@ -159,4 +174,5 @@ class Adam(Optimizer):
                 tmp *= dt(step_size)
                 arr -= tmp
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

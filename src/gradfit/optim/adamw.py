@@ -36,6 +36,8 @@ class AdamW(Adam):
         weight_decay: decoupled weight decay (default 1e-2, like PyTorch).
         amsgrad: use the maximum of the second moments so far.
         maximize: maximize the objective instead of minimizing it.
+        foreach, fused, capturable, differentiable: PyTorch's implementation switches, accepted
+            and ignored (see :mod:`gradfit.optim._flags`).
 
     Example:
         >>> import gradfit as gf
@@ -56,6 +58,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -65,5 +71,9 @@ class AdamW(Adam):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )

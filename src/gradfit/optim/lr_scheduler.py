@@ -33,15 +33,19 @@ from typing import Any
 from gradfit.optim.optimizer import Optimizer
 
 __all__ = [
+    "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",
@@ -998,3 +1002,362 @@ class SequentialLR(LRScheduler):
         super().load_state_dict(state)
         for s, sd in zip(self._schedulers, subs, strict=True):
             s.load_state_dict(sd)
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply the lr by ``lr_lambda(epoch)`` every step (one function, or one per group).
+
+    ``state_dict`` stores ``None`` for plain functions (like PyTorch) and the ``__dict__`` of
+    callable objects; give the functions again when rebuilding.
+
+    Example:
+        >>> import gradfit as gf
+        >>> opt = gf.optim.SGD([gf.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = gf.optim.lr_scheduler.MultiplicativeLR(opt, lambda e: 0.5)
+        >>> sched.step(); sched.step(); sched.get_last_lr()
+        [0.25]
+    """
+
+    _skip_state = ("optimizer", "lr_lambdas")
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        _check_optimizer("MultiplicativeLR", optimizer)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != len(optimizer.param_groups):
+                raise ValueError(
+                    f"MultiplicativeLR: expected {len(optimizer.param_groups)} lr_lambdas (one "
+                    f"per group), got {len(lr_lambda)}"
+                )
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(
+                    f"MultiplicativeLR: lr_lambda should be a function, got {type(fn).__name__}"
+                )
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return _group_lrs(self.optimizer)
+        return [
+            group["lr"] * fn(self.last_epoch)
+            for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups, strict=True)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = LRScheduler.state_dict(self)
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else _jsonable(dict(fn.__dict__))
+            for fn in self.lr_lambdas
+        ]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        lambdas = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        LRScheduler.load_state_dict(self, state)
+        for fn, saved in zip(self.lr_lambdas, lambdas, strict=False):
+            if saved is not None:
+                fn.__dict__.update(copy.deepcopy(saved))
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the lr polynomially to 0 over ``total_iters`` steps: ``(1 - t / total_iters)**power``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> opt = gf.optim.SGD([gf.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = gf.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=1.0)
+        >>> out = []
+        >>> for _ in range(5):
+        ...     sched.step(); out.append(sched.get_last_lr()[0])
+        >>> out
+        [0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        total_iters: int = 5,
+        power: float = 1.0,
+        last_epoch: int = -1,
+    ) -> None:
+        if isinstance(total_iters, bool) or not isinstance(total_iters, int) or total_iters <= 0:
+            raise ValueError(
+                f"PolynomialLR: total_iters must be a positive integer, got {total_iters!r}"
+            )
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _group_lrs(self.optimizer)
+        decay_factor = (
+            (1.0 - self.last_epoch / self.total_iters)
+            / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
+        return [group["lr"] * decay_factor for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        t = min(self.total_iters, self.last_epoch)
+        return [b * (1.0 - t / self.total_iters) ** self.power for b in self.base_lrs]
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers together each step (their effects multiply, for chainable ones).
+
+    Args:
+        schedulers: the schedulers, all of one optimizer (not ReduceLROnPlateau).
+        optimizer: that optimizer (default: the first scheduler's).
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.optim import lr_scheduler as S
+        >>> opt = gf.optim.SGD([gf.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = S.ChainedScheduler([S.ConstantLR(opt, 0.5, 2), S.ExponentialLR(opt, 0.5)])
+        >>> out = [sched.get_last_lr()[0]]
+        >>> for _ in range(3):
+        ...     sched.step(); out.append(sched.get_last_lr()[0])
+        >>> out
+        [0.5, 0.25, 0.25, 0.125]
+    """
+
+    _skip_state = ("optimizer", "_schedulers")
+
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None
+    ) -> None:
+        if len(schedulers) < 1:
+            raise ValueError(
+                "ChainedScheduler expects at least one scheduler to be chained, but got no "
+                "scheduler."
+            )
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if not hasattr(s, "optimizer"):
+                raise TypeError(
+                    f"ChainedScheduler at index {i} should have `optimizer` as its attribute."
+                )
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(
+                    "ChainedScheduler does not support `ReduceLROnPlateau` scheduler as it "
+                    "requires additional kwargs to be specified when calling `step`, but got "
+                    f"one at index {i} in the given schedulers sequence."
+                )
+            if s.optimizer is not optimizer:
+                raise ValueError(
+                    "ChainedScheduler expects all schedulers to belong to the same optimizer, "
+                    f"but got scheduler {type(s).__name__} at index {i} with another one"
+                )
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = _group_lrs(self._schedulers[-1].optimizer)
+
+    def step(self) -> None:
+        """Step every scheduler, in order.
+
+        Example:
+            >>> import gradfit as gf
+            >>> from gradfit.optim import lr_scheduler as S
+            >>> opt = gf.optim.SGD([gf.zeros(1, requires_grad=True)], lr=1.0)
+            >>> sched = S.ChainedScheduler([S.ExponentialLR(opt, 0.5)])
+            >>> sched.step(); sched.get_last_lr()
+            [0.5]
+        """
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = _group_lrs(self._schedulers[-1].optimizer)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        subs = state.pop("_schedulers")
+        super().load_state_dict(state)
+        for s, sd in zip(self._schedulers, subs, strict=True):
+            s.load_state_dict(sd)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(type(s).__name__ for s in self._schedulers)
+        return f"ChainedScheduler([{inner}], last_lr={self._last_lr})"
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the lr between ``base_lr`` and ``max_lr`` (Smith, 2017), stepped once per batch.
+
+    Args:
+        optimizer: the optimizer (its lrs are set to ``base_lr`` when the schedule starts).
+        base_lr, max_lr: the cycle's bounds (one value, or one per group).
+        step_size_up: steps from ``base_lr`` up to ``max_lr`` (default 2000).
+        step_size_down: steps back down (default: ``step_size_up``).
+        mode: ``"triangular"`` (constant amplitude), ``"triangular2"`` (halved each cycle) or
+            ``"exp_range"`` (scaled by ``gamma**step``); ignored when ``scale_fn`` is given.
+        gamma: the ``exp_range`` factor (default 1.0).
+        scale_fn: a custom amplitude function of the cycle (or of the step, see scale_mode).
+        scale_mode: ``"cycle"`` or ``"iterations"``: what ``scale_fn`` is given.
+        cycle_momentum: cycle the momentum (or Adam's beta1) inversely, between
+            ``max_momentum`` and ``base_momentum`` (default True, as in PyTorch).
+        base_momentum, max_momentum: the momentum's bounds (defaults 0.8, 0.9).
+        last_epoch: the index of the last batch (-1 starts a new schedule).
+
+    Example:
+        >>> import gradfit as gf
+        >>> opt = gf.optim.SGD([gf.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = gf.optim.lr_scheduler.CyclicLR(opt, 0.1, 0.5, step_size_up=2)
+        >>> out = []
+        >>> for _ in range(4):
+        ...     sched.step(); out.append(round(sched.get_last_lr()[0], 6))
+        >>> out
+        [0.3, 0.5, 0.3, 0.1]
+        >>> round(opt.param_groups[0]["momentum"], 6)
+        0.9
+    """
+
+    _skip_state = ("optimizer", "_scale_fn_ref", "_scale_fn_custom")
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | list[float],
+        max_lr: float | list[float],
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
+        _check_optimizer("CyclicLR", optimizer)
+        self.optimizer = optimizer
+        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
+                group["lr"] = lr
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+        for name, size in (("step_size_up", step_size_up), ("step_size_down", step_size_down)):
+            if size is not None and (isinstance(size, bool) or not size > 0):
+                raise ValueError(f"CyclicLR: {name} must be positive, got {size!r}")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(
+                f"CyclicLR: mode is invalid and scale_fn is None: got mode={mode!r}, expected "
+                "'triangular', 'triangular2' or 'exp_range'"
+            )
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(
+                f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}"
+            )
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    "CyclicLR: optimizer must support momentum or beta1 with `cycle_momentum` "
+                    f"option enabled ({type(optimizer).__name__} has neither; pass "
+                    "cycle_momentum=False)"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_mom, b_mom, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups, strict=True
+                ):
+                    if self.use_beta1:
+                        group["betas"] = (m_mom, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m_mom
+                    group["max_momentum"] = m_mom
+                    group["base_momentum"] = b_mom
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self) -> None:
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "triangular":
+            self._scale_fn_ref: Callable[[float], float] = lambda x: 1.0
+            self.scale_mode = "cycle"
+        elif self.mode == "triangular2":
+            self._scale_fn_ref = lambda x: 1 / (2.0 ** (x - 1))
+            self.scale_mode = "cycle"
+        elif self.mode == "exp_range":
+            gamma = self.gamma
+            self._scale_fn_ref = lambda x: gamma**x
+            self.scale_mode = "iterations"
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude's scale at cycle (or step) ``x``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> opt = gf.optim.SGD([gf.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+            >>> gf.optim.lr_scheduler.CyclicLR(opt, 0.1, 1.0, mode="triangular2").scale_fn(3)
+            0.25
+        """
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        return self._scale_fn_ref(x)
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        where = cycle if self.scale_mode == "cycle" else self.last_epoch
+        lrs = [
+            base_lr + (max_lr - base_lr) * scale_factor * self.scale_fn(where)
+            for base_lr, max_lr in zip(self.base_lrs, self.max_lrs, strict=True)
+        ]
+        if self.cycle_momentum:
+            for group, b_mom, m_mom in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums, strict=True
+            ):
+                momentum = m_mom - (m_mom - b_mom) * scale_factor * self.scale_fn(where)
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (
+            None
+            if fn is None or isinstance(fn, types.FunctionType)
+            else _jsonable(dict(fn.__dict__))
+        )
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        fn = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if fn is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(copy.deepcopy(fn))
+        self._init_scale_fn()

@@ -13,6 +13,14 @@ index (its position across all groups, in order) and the groups with ``'params'`
 lists, like PyTorch's; ``load_state_dict`` maps the indices back onto this optimizer's
 parameters, so training resumes exactly.
 
+Subnormal floats: state that decays towards zero (a momentum buffer whose gradient became 0, as
+for a dead ReLU unit; Adam's moments) passes through the subnormal range (below
+``np.finfo(dtype).tiny``, 1.2e-38 in float32), where arithmetic on many x86 CPUs is 30-100x
+slower. Every ``flush_subnormals_every`` steps (16 by default; 0 turns it off) the optimizer sets
+the state entries below ``tiny`` in magnitude to zero: results change only in values that small.
+PyTorch keeps them (or flushes them all with ``torch.set_flush_denormal(True)``; see
+``gf.set_flush_denormal``).
+
 Differences from PyTorch: ``state_dict()`` returns copies of the state arrays (PyTorch
 returns references), the step counter ``'step'`` is a Python int (PyTorch: a tensor), and
 the arrays are NumPy arrays.
@@ -41,6 +49,8 @@ from gradfit.autograd import enable_grad
 from gradfit.tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
+
+_FLUSHABLE = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}
 
 
 class _RequiredParameter:
@@ -73,8 +83,13 @@ class Optimizer:
         [0.1, 0.01]
     """
 
+    #: flush state entries below the dtype's smallest normal number to zero every this many
+    #: ``step()`` calls (0: never); see the module docstring
+    flush_subnormals_every: int = 16
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
+        self._steps_since_flush = 0
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[tuple[str, int], np.ndarray] = {}
@@ -228,6 +243,48 @@ class Optimizer:
             return None
         with enable_grad():
             return closure()
+
+    def _maybe_flush_subnormals(self) -> None:
+        """Count a step; every ``flush_subnormals_every`` steps, flush subnormal state to zero."""
+        every = self.flush_subnormals_every
+        if not every:
+            return
+        self._steps_since_flush = getattr(self, "_steps_since_flush", 0) + 1
+        if self._steps_since_flush >= every:
+            self._steps_since_flush = 0
+            self.flush_subnormals()
+
+    def flush_subnormals(self) -> int:
+        """Set every state entry whose magnitude is below the dtype's ``tiny`` to zero.
+
+        Called by ``step()`` every ``flush_subnormals_every`` steps; returns how many entries
+        were nonzero subnormals (now zeros). Only float32/float64 arrays in ``state`` are
+        touched; entries at or above ``tiny`` (1.2e-38 in float32) are left exactly as they are.
+
+        Example:
+            >>> import gradfit as gf
+            >>> w = gf.ones(3, requires_grad=True)
+            >>> opt = gf.optim.SGD([w], lr=0.1, momentum=0.9)
+            >>> w.grad = gf.tensor([1e-39, 1e-30, 0.0]); opt.step()
+            >>> opt.flush_subnormals(), opt.state[w]["momentum_buffer"]
+            (1, array([0.e+00, 1.e-30, 0.e+00], dtype=float32))
+        """
+        flushed = 0
+        for state in self.state.values():
+            for value in state.values():
+                if not isinstance(value, np.ndarray) or value.dtype not in _FLUSHABLE:
+                    continue
+                tiny = _FLUSHABLE[value.dtype]
+                mag = np.abs(value, out=self._buffer(value, 7))
+                small = mag < tiny
+                n_small = int(np.count_nonzero(small))
+                if n_small == 0:
+                    continue
+                n_sub = n_small - (value.size - int(np.count_nonzero(value)))
+                if n_sub > 0:
+                    np.copyto(value, 0, where=small)
+                    flushed += n_sub
+        return flushed
 
     def _buffer(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A scratch array shaped like ``like`` (same dtype), reused across steps.

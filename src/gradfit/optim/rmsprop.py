@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit.optim._flags import backend_flags
 from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
 
 __all__ = ["RMSprop"]
@@ -43,6 +44,8 @@ class RMSprop(Optimizer):
         centered: normalise by an estimate of the gradient's variance instead of its second
             moment.
         maximize: maximize the objective instead of minimizing it.
+        capturable, foreach, differentiable: PyTorch's implementation switches, accepted
+            and ignored (see :mod:`gradfit.optim._flags`).
 
     Example:
         >>> import gradfit as gf
@@ -62,8 +65,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -73,6 +78,9 @@ class RMSprop(Optimizer):
             "momentum": momentum,
             "centered": centered,
             "maximize": maximize,
+            **backend_flags(
+                "RMSprop", foreach=foreach, capturable=capturable, differentiable=differentiable
+            ),
         }
         super().__init__(params, defaults)
 
@@ -150,4 +158,5 @@ class RMSprop(Optimizer):
                     avg *= dt(lr)
                 arr -= avg
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss

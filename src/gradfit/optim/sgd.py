@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit.optim._flags import backend_flags
 from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
 
 __all__ = ["SGD"]
@@ -42,6 +43,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty, added to the gradient (default 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
         maximize: maximize the objective instead of minimizing it.
+        foreach, differentiable, fused: PyTorch's implementation switches, accepted
+            and ignored (see :mod:`gradfit.optim._flags`).
 
     Example:
         >>> import gradfit as gf
@@ -63,6 +66,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -71,6 +77,13 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            **backend_flags(
+                "SGD",
+                foreach=foreach,
+                fused=fused,
+                differentiable=differentiable,
+                keys=("foreach", "differentiable", "fused"),
+            ),
         }
         super().__init__(params, defaults)
 
@@ -143,4 +156,5 @@ class SGD(Optimizer):
                 np.multiply(d_p, dt(lr), out=out)
                 arr -= out
                 p._version[0] += 1
+        self._maybe_flush_subnormals()
         return loss
