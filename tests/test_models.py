@@ -174,10 +174,13 @@ def test_unknown_names_and_bad_arguments_give_clear_errors() -> None:
     with pytest.raises(ValueError, match="n_users"):
         models.matrix_factorization(0, 3)
     assert models.list_models() == [
+        "char_lm",
         "cnn",
         "cnn1d",
+        "gru",
         "linear",
         "logistic",
+        "lstm",
         "matrix_factorization",
         "mlp",
     ]
