@@ -151,7 +151,8 @@ def test_config_has_defaults_filled_and_same_seed_same_weights() -> None:
 
 def test_unknown_names_and_bad_arguments_give_clear_errors() -> None:
     with pytest.raises(
-        ValueError, match="unknown model 'resnet'; valid models: cnn, cnn1d, linear, logistic"
+        ValueError,
+        match="unknown model 'resnet'; valid models: char_lm, cnn, cnn1d, gru, linear, logistic",
     ):
         models.build_model({"name": "resnet"})
     with pytest.raises(ValueError, match="no 'name' key"):
@@ -173,10 +174,13 @@ def test_unknown_names_and_bad_arguments_give_clear_errors() -> None:
     with pytest.raises(ValueError, match="n_users"):
         models.matrix_factorization(0, 3)
     assert models.list_models() == [
+        "char_lm",
         "cnn",
         "cnn1d",
+        "gru",
         "linear",
         "logistic",
+        "lstm",
         "matrix_factorization",
         "mlp",
     ]

@@ -18,7 +18,7 @@ Example:
     >>> [k for k in clone.state_dict()] == [k for k in model.state_dict()]
     True
     >>> gf.models.list_models()
-    ['cnn', 'cnn1d', 'linear', 'logistic', 'matrix_factorization', 'mlp']
+    ['char_lm', 'cnn', 'cnn1d', 'gru', 'linear', 'logistic', 'lstm', 'matrix_factorization', 'mlp']
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def build_model(config: Mapping[str, Any]) -> Module:
         >>> gf.models.build_model({"name": "resnet"})
         Traceback (most recent call last):
         ...
-        ValueError: build_model: unknown model 'resnet'; valid models: cnn, cnn1d, linear, logistic, matrix_factorization, mlp
+        ValueError: build_model: unknown model 'resnet'; valid models: char_lm, cnn, cnn1d, gru, linear, logistic, lstm, matrix_factorization, mlp
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"build_model: config must be a dict, got {type(config).__name__}")
@@ -775,3 +775,17 @@ def replace_head(model: Module, num_classes: int) -> Module:
         elif key is not None:
             config[key] = num_classes
     return model
+
+
+# sequence models register themselves on import (they need the helpers above); their names
+# are looked up lazily so that importing gradfit.models_sequence first also works
+import gradfit.models_sequence  # noqa: E402
+
+_SEQUENCE_NAMES = ("CharLM", "RecurrentClassifier", "char_lm", "gru", "lstm", "ngram_losses",
+                   "sample_chars")  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SEQUENCE_NAMES:
+        return getattr(gradfit.models_sequence, name)
+    raise AttributeError(f"module 'gradfit.models' has no attribute {name!r}")

@@ -50,6 +50,8 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "circles": ("synthetic", "load_circles", "a circle inside a circle: 2-D classification"),
     "xor": ("synthetic", "load_xor", "the four XOR quadrants: 2-D classification"),
     "csv": ("csv", "load", "your own table: load_dataset('csv', path=..., target=...)"),
+    "names": ("text", "load_names", "5,163 US first names for character-level language models"),
+    "text": ("text", "load_text", "your own words, one per line: load_dataset('text', path=...)"),
     "movielens": (
         "movielens",
         "load",

@@ -26,6 +26,9 @@ from gradfit.nn.activation import (
     Softplus,
     Tanh,
 )
+
+# sequence models (recurrent layers, attention, transformers)
+from gradfit.nn.attention import MultiheadAttention
 from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
 from gradfit.nn.conv import Conv1d, Conv2d
 from gradfit.nn.dropout import Dropout
@@ -45,10 +48,21 @@ from gradfit.nn.loss import (
 from gradfit.nn.module import Module, Parameter, StateDictError
 from gradfit.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from gradfit.nn.pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from gradfit.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from gradfit.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
@@ -62,10 +76,12 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -76,8 +92,11 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
+    "RNNBase",
+    "RNNCell",
     "ReLU",
     "Sequential",
     "SiLU",
@@ -87,6 +106,11 @@ __all__ = [
     "Softplus",
     "StateDictError",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "functional",
     "init",

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from gradfit.nn.attention import multi_head_attention_forward, scaled_dot_product_attention
 from gradfit.nn.dropout import dropout
 from gradfit.ops.conv import conv1d, conv2d
 from gradfit.ops.embedding import embedding, one_hot
@@ -55,9 +56,11 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "mse_loss",
+    "multi_head_attention_forward",
     "nll_loss",
     "one_hot",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "silu",
     "smooth_l1_loss",

@@ -282,3 +282,6 @@ def skip_init(module_cls: Callable[..., M], *args: Any, **kwargs: Any) -> M:
             f"{type(module).__name__}, not a gf.nn.Module"
         )
     return module
+
+
+from gradfit.nn.utils import rnn as rnn  # noqa: E402 - torch.nn.utils.rnn (needs the names above)
