@@ -193,6 +193,10 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Function:
     """One differentiable operation and, once applied, one node of the graph.
 
+    Two styles share this class. PyTorch's: a subclass with ``@staticmethod
+    forward(ctx, *args)`` and ``@staticmethod backward(ctx, *grads)`` on tensors (see
+    :mod:`gradfit.autograd.function`). The engine's, which gradfit's own ops use:
+
     Subclasses implement ``forward(*arrays, **options) -> array`` and
     ``backward(grad) -> tuple`` (one gradient array or ``None`` per tensor
     input). ``forward`` saves what ``backward`` needs in ``self.saved`` (a tuple)
@@ -238,6 +242,16 @@ class Function:
     def name(self) -> str:
         """The operation's name as shown in errors and graphs."""
         return type(self).__name__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass with PyTorch's ``@staticmethod forward(ctx, ...)`` gets PyTorch's
+        ``apply`` (see :mod:`gradfit.autograd.function`); others are engine nodes."""
+        super().__init_subclass__(**kwargs)
+        fwd = next(c.__dict__["forward"] for c in cls.__mro__ if "forward" in c.__dict__)
+        if isinstance(fwd, staticmethod):
+            from gradfit.autograd.function import torch_apply
+
+            cls.apply = classmethod(torch_apply)  # type: ignore[assignment,method-assign]
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
@@ -935,3 +949,7 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
         g = np.array(g, copy=True)
     owned.add(id(g))
     leaf.grad = _Tensor._wrap(g)
+
+
+from gradfit.autograd.function import FunctionCtx as FunctionCtx  # noqa: E402
+from gradfit.autograd.function import once_differentiable as once_differentiable  # noqa: E402

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from gradfit import autograd
 from gradfit.autograd import Function, sum_to
 from gradfit.ops.shape import _expand_ellipsis, _index_part, _split_ints
 from gradfit.tensor import Tensor
@@ -230,19 +229,6 @@ def record(t: Tensor, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
     return t
 
 
-def needs_record(t: Tensor, *others: Any) -> bool:
-    """Whether an in-place change of ``t`` (with operands ``others``) goes through the graph."""
-    if not autograd._grad_enabled or t._data.dtype.kind != "f":
-        return False
-    if t.requires_grad:
-        return True
-    for o in others:
-        if isinstance(o, Tensor) and o.requires_grad:
-            return True
-    base = getattr(t, "_base", None)
-    return base is not None and base.requires_grad
-
-
 def setitem(x: Tensor, index: Any, value: Any) -> None:
     """``x[index] = value`` with every index ``x[index]`` accepts; recorded when needed.
 
@@ -256,7 +242,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
                 [-1., -1., -1.]])
     """
     pre, idx = norm_index(index, x._data.ndim)
-    if not needs_record(x, value):
+    if not x._needs_record(value):
         x._check_inplace("__setitem__")
         arr = value._data if isinstance(value, Tensor) else value
         view = x._data if pre is None else x._data[pre]
