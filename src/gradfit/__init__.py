@@ -95,6 +95,11 @@ __all__ = [
     *_ops_all,
 ]
 
+# parity-autograd: serialization (torch.save / torch.load without pickle)
+from gradfit.serialization import load, save  # noqa: E402
+
+__all__ += ["load", "save"]
+
 
 def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""
