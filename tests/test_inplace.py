@@ -66,27 +66,45 @@ def test_setitem_on_a_graph_tensor_matches_torch(index):
 @pytest.mark.parametrize("index", INDEXES, ids=str)
 def test_setitem_with_a_tensor_value_broadcast_to_the_slot(index):
     a = R.standard_normal((3, 4))
-    probe = np.zeros((3, 4))
-    idx = (probe > -1) if index == ("mask",) else index
-    slot = (
-        probe[idx]
-        if not (isinstance(idx, tuple) and any(isinstance(i, list) for i in idx) and 1 in idx)
-        else None
-    )
-    if slot is None:
-        slot = torch.zeros(3, 4)[index].numpy()
-    v = R.standard_normal(slot.shape[-1:] if slot.ndim else ())
+    mask = np.ones((3, 4), bool)
+    mask[1, 2] = False
+    tidx = (torch.from_numpy(mask),) if index == ("mask",) else index
+    slot = tuple(torch.zeros(3, 4)[tidx].shape)
+    v = R.standard_normal(slot[-1:])  # broadcast over the leading dimensions of the slot
 
     def prog(lib, x, val):
-        y = x.exp()
-        i = index
-        if index == ("mask",):
-            i = lib.ones(3, 4, dtype=lib.bool)
-        y = y * 1.0
+        y = x.exp() * 1.0  # exp saved its output: overwriting it would be refused
+        i = (lib.tensor(mask),) if index == ("mask",) else index
         y[i] = val
         return y.sum(0)
 
     run_both(prog, a, v)
+
+
+def test_gradcheck_through_recorded_inplace_ops():
+    x = gf.randn(3, 4, dtype="float64", requires_grad=True)
+    w = gf.randn(4, dtype="float64", requires_grad=True)
+
+    def f(x, w):
+        y = x * 1.0
+        y[1] = w
+        y[0].mul_(w)
+        y[:, 2] += x[:, 0]
+        y.exp_()
+        return y
+
+    assert gf.gradcheck(f, [x, w])
+
+
+def test_augmented_assignment_on_an_indexed_slot_of_a_1d_tensor():
+    def prog(lib, x, w):
+        y = x * 2
+        y[0] += w * 3
+        y[1].mul_(w)
+        y[-1] = y[0].clone() * y[1].clone()  # mul saves its inputs: not views of y
+        return y
+
+    run_both(prog, R.standard_normal(4), R.standard_normal(()))
 
 
 def test_value_requiring_grad_makes_a_plain_tensor_require_grad():
@@ -262,3 +280,14 @@ def test_no_grad_update_bumps_the_version_of_a_saved_input():
     x[0] = 2.0
     with pytest.raises(RuntimeError, match="input 1 was modified"):
         y.backward()
+
+
+def test_changing_an_input_of_an_op_that_saved_nothing_is_fine_like_torch():
+    def prog(lib, x):
+        y = x * 2
+        z = y + 1  # add saves nothing
+        c = y[0:2].clone()  # clone and the view save nothing
+        y.mul_(3)
+        return z * 2 + y + c.sum()
+
+    run_both(prog, R.standard_normal(3))

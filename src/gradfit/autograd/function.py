@@ -104,6 +104,8 @@ class FunctionCtx:
 class CtxNode(Function):
     """The graph node of one call of a torch-style function."""
 
+    always_check_versions = True  # its versions are those of the saved tensors
+
     def __init__(self, fn_cls: type, ctx: FunctionCtx, n_args: int, tensor_pos: list[int]) -> None:
         self.fn_cls, self.ctx, self.n_args, self.tensor_pos = fn_cls, ctx, n_args, tensor_pos
         self.out_metas: list[tuple[tuple[int, ...], np.dtype] | None] = []  # per output
