@@ -192,3 +192,26 @@ def test_array_style_function_keeps_working():
     Square.apply(t).sum().backward()
     assert t.grad.tolist() == [6.0]
     assert gf.Function is gf.autograd.Function
+
+
+def test_setup_context_style_and_an_input_returned_unchanged():
+    for lib in (gf, torch):
+
+        class Mul3(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k):
+                return x * k, x
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.k = inputs[1]
+
+            @staticmethod
+            def backward(ctx, g, gx):
+                return g * ctx.k + gx, None
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y, same = Mul3.apply(x, 3.0)
+        assert same is not x and same.requires_grad
+        (y.sum() + (same * 2).sum()).backward()
+        assert x.grad.tolist() == [5.0, 5.0]

@@ -130,9 +130,11 @@ def test_unsupported_objects_and_locations_are_refused():
         gf.save({"x": object()}, io.BytesIO())
     buf = io.BytesIO()
     gf.save(gf.ones(1), buf)
-    for loc in ("cuda", "cuda:0", "mps"):
+    for loc in ("cuda", "cuda:0", "mps", {"cpu": "cuda:1"}, torch.device("cuda")):
         with pytest.raises(RuntimeError, match="CPU"):
             gf.load(io.BytesIO(buf.getvalue()), map_location=loc)
+    for loc in ("cpu", torch.device("cpu"), {"cuda:0": "cpu"}, lambda storage, loc: storage):
+        assert gf.load(io.BytesIO(buf.getvalue()), map_location=loc).tolist() == [1.0]
 
 
 def crafted(header: dict, data: bytes = b"", claim: int | None = None) -> io.BytesIO:

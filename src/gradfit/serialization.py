@@ -296,14 +296,20 @@ class _Reader:
         raise ValueError(f"load: {self.name} has a malformed structure")
 
 
+def _is_cpu(loc: Any) -> bool:
+    text = loc if isinstance(loc, str) else None
+    if text is None and type(loc).__name__ == "device":
+        text = str(loc)
+    return text is not None and text.split(":")[0] == "cpu"
+
+
 def _check_location(map_location: Any) -> None:
-    if map_location is None:
+    if map_location is None or _is_cpu(map_location):
         return
-    text = map_location if isinstance(map_location, str) else None
-    if text is None and type(map_location).__name__ == "device":
-        text = str(map_location)
-    if text is not None and text.split(":")[0] == "cpu":
-        return
+    if isinstance(map_location, dict) and all(_is_cpu(v) for v in map_location.values()):
+        return  # {"cuda:0": "cpu"}: everything lands on the CPU anyway
+    if callable(map_location) and type(map_location).__name__ != "device":
+        return  # lambda storage, loc: storage: gradfit's tensors are CPU arrays already
     raise RuntimeError(
         f"load: map_location={map_location!r} is not supported: gradfit runs on the CPU, "
         "so the only location is 'cpu' (or None)"
@@ -314,12 +320,15 @@ def load(
     f: str | os.PathLike[str] | BinaryIO,
     map_location: Any = None,
     weights_only: bool = True,
+    mmap: bool | None = None,
 ) -> Any:
     """Load what :func:`save` wrote (PyTorch's ``torch.load``), reading data only.
 
     ``f`` is a path or a binary file object. A plain safetensors file (from
     ``safetensors.torch.save_file``) loads as a dict of tensors. ``map_location`` may
-    be None or ``"cpu"``. ``weights_only`` is accepted for PyTorch code; gradfit's
+    be None, ``"cpu"``, a dict mapping locations to ``"cpu"`` or a function (ignored:
+    everything loads on the CPU); other devices are refused. ``weights_only`` and
+    ``mmap`` are accepted for PyTorch code; gradfit's
     loading is always data-only (nothing is unpickled, whatever its value), and a
     pickle or ``torch.save`` zip file is refused with a ``ValueError`` that says how
     to convert it.
