@@ -291,3 +291,20 @@ def test_changing_an_input_of_an_op_that_saved_nothing_is_fine_like_torch():
         return z * 2 + y + c.sum()
 
     run_both(prog, R.standard_normal(3))
+
+
+def test_an_operand_that_shares_memory_with_the_target():
+    def prog(lib, x):
+        y = x * 2
+        y[2:].add_(y[:2])  # another part of the same base
+        return y
+
+    run_both(prog, R.standard_normal(4))
+
+
+def test_multiplying_by_itself_uses_the_old_value():
+    x = gf.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    y = x * 2
+    y.mul_(y)  # PyTorch refuses this at backward (mul saved y); gradfit keeps the old value
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy())

@@ -625,6 +625,8 @@ class Tensor:
 
     def _inplace(self, op: str, other: Any, ufunc: Any) -> Tensor:
         if autograd._grad_enabled and self._needs_record(other):
+            if isinstance(other, Tensor) and np.may_share_memory(other._data, self._data):
+                other = other.clone()  # y.mul_(y): the operand's value before the change
             return self._record(op, lambda t: _BINARY[ufunc](t, other))
         self._check_inplace(op)
         arr = other._data if isinstance(other, Tensor) else other
