@@ -100,6 +100,11 @@ from gradfit.denormal import set_flush_denormal  # noqa: E402
 
 __all__ += ["set_flush_denormal"]
 
+# serialization (torch.save / torch.load without pickle)
+from gradfit.serialization import load, save  # noqa: E402
+
+__all__ += ["load", "save"]
+
 
 def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gradfit import autograd, backend
-from gradfit.autograd import Function, is_grad_enabled
+from gradfit.autograd import Function
 from gradfit.hooks import RemovableHandle
 
 Scalar = int | float | bool
@@ -44,7 +44,16 @@ class Tensor:
     """
 
     # _hooks (see autograd._TensorHooks) is set only on leaves given a hook: unset, it costs nothing
-    __slots__ = ("__weakref__", "_data", "_hooks", "_version", "grad", "grad_fn", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_data",
+        "_hooks",
+        "_version",
+        "grad",
+        "grad_fn",
+        "requires_grad",
+    )
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -451,6 +460,57 @@ class Tensor:
         st = None if self.grad_fn is None else getattr(self.grad_fn, "_hooks", None)
         return st is not None and st.retain is not None
 
+    # ----------------------------------------------------------------- in-place operations
+    # Outside the graph (no_grad, or nothing requires grad) they change the array in place;
+    # in it, gradfit.ops.inplace records them and rebases the tensor onto the new node.
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``x[index] = value``: every index ``x[index]`` accepts; recorded in the graph
+        when ``x`` (or its base, or ``value``) requires grad, as in PyTorch.
+
+        Example:
+            >>> import gradfit as gf
+            >>> w = gf.tensor([1.0, 2.0], requires_grad=True)
+            >>> x = gf.zeros(3)
+            >>> x[1:] = w * 2
+            >>> x.sum().backward()
+            >>> w.grad
+            tensor([2., 2.])
+        """
+        from gradfit.ops.inplace import setitem
+
+        setitem(self, index, value)
+
+    def _needs_record(self, *others: Any) -> bool:
+        """Whether an in-place change goes through the graph (see gradfit.ops.inplace)."""
+        if not autograd._grad_enabled or self._data.dtype.kind != "f":
+            return False
+        if self.requires_grad:
+            return True
+        for o in others:
+            if isinstance(o, Tensor) and o.requires_grad:
+                return True
+        base = getattr(self, "_base", None)
+        return base is not None and base.requires_grad
+
+    def _record(self, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
+        from gradfit.ops.inplace import record
+
+        if not self._data.flags.writeable:
+            self._check_writeable(op)
+        return record(self, op, fn)
+
+    def _assign(self, op: str, index: Any, value: Any) -> Tensor:
+        from gradfit.ops.inplace import setitem
+
+        if isinstance(value, Tensor) and value._data.ndim and op != "zero_":
+            raise RuntimeError(
+                f"{op} only supports a 0-dimension value tensor, but got a tensor with "
+                f"{value._data.ndim} dimensions"
+            )
+        setitem(self, index, value)
+        return self
+
     def zero_(self) -> Tensor:
         """Fill with zeros in place.
 
@@ -459,54 +519,103 @@ class Tensor:
             >>> gf.ones(2).zero_()
             tensor([0., 0.])
         """
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        self._version[0] += 1
-        return self
+        return self._assign("zero_", Ellipsis, 0)
 
-    def fill_(self, value: Scalar) -> Tensor:
-        """Fill with ``value`` in place.
+    def fill_(self, value: Any) -> Tensor:
+        """Fill with ``value`` (a number or a 0-d tensor) in place.
 
         Example:
             >>> import gradfit as gf
             >>> gf.zeros(2).fill_(3)
             tensor([3., 3.])
         """
-        self._check_inplace("fill_")
-        self._data[...] = value
-        self._version[0] += 1
-        return self
+        return self._assign("fill_", Ellipsis, value)
 
     def copy_(self, src: Any) -> Tensor:
-        """Copy ``src`` (broadcast to this shape) into this tensor in place.
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place.
 
         Example:
             >>> import gradfit as gf
             >>> gf.zeros(2).copy_(gf.ones(2))
             tensor([1., 1.])
         """
-        self._check_inplace("copy_")
         arr = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
-            np.copyto(self._data, np.broadcast_to(arr, self.shape), casting="unsafe")
-        except ValueError as e:
-            raise ValueError(f"copy_: cannot copy shape {arr.shape} into {self.shape}") from e
+            np.broadcast_shapes(arr.shape, self.shape)
+            if np.broadcast_shapes(arr.shape, self.shape) != self.shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(
+                f"copy_: the source of shape {arr.shape} cannot be broadcast to the "
+                f"destination's shape {self.shape}"
+            ) from None
+        if self._needs_record(src):
+            return self._record("copy_", lambda t: _copied(t, src))
+        self._check_inplace("copy_")
+        np.copyto(self._data, np.broadcast_to(arr, self.shape), casting="unsafe")
         self._version[0] += 1
         return self
 
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """Set the elements where the boolean ``mask`` (broadcast to this shape) is True.
+
+        Example:
+            >>> import gradfit as gf
+            >>> x = gf.zeros(3)
+            >>> x.masked_fill_(gf.tensor([True, False, True]), 5.0)
+            tensor([5., 0., 5.])
+        """
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(
+                f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}"
+            )
+        try:
+            m = np.broadcast_to(m, self.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"masked_fill_: the mask of shape {m.shape} cannot be broadcast to the "
+                f"tensor's shape {self.shape}"
+            ) from None
+        return self._assign("masked_fill_", m, value)
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> Tensor:
+        """Set the entries at positions ``index`` along ``dim`` to ``value``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.zeros(2, 3).index_fill_(1, gf.tensor([0, 2]), 1.0)
+            tensor([[1., 0., 1.],
+                    [1., 0., 1.]])
+        """
+        d = _norm_dim(dim, self.ndim, "index_fill_")
+        idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+        if idx.dtype.kind not in "iu" or idx.ndim > 1:
+            raise IndexError(
+                f"index_fill_: index must be a 0-d or 1-d integer tensor, got dtype {idx.dtype} "
+                f"and {idx.ndim} dimensions"
+            )
+        if self.ndim == 0:
+            return self._assign("index_fill_", Ellipsis, value) if idx.size else self
+        return self._assign("index_fill_", (slice(None),) * d + (idx.reshape(-1),), value)
+
     def _check_inplace(self, op: str) -> None:
-        """Refuse an in-place change the graph would need to know about (as PyTorch does).
+        """Refuse an in-place change of a leaf that requires grad while grad is recorded
+        (as PyTorch does), and any change of a read-only array.
 
         Under ``gf.no_grad()`` in-place updates are allowed; if a graph saved the old value,
         the version counter makes its backward raise instead of giving a wrong gradient.
         """
-        if self.requires_grad and is_grad_enabled():
+        if self.requires_grad and autograd._grad_enabled:
             what = "a leaf tensor" if self.grad_fn is None else "a tensor in the graph"
             raise RuntimeError(
                 f"in-place {op} on {what} that requires grad: the graph needs its value to "
                 "compute gradients. Write it out of place (x = x + y), or wrap the update in "
                 "gf.no_grad() (as an optimizer step does)."
             )
+        self._check_writeable(op)
+
+    def _check_writeable(self, op: str) -> None:
         if not self._data.flags.writeable:
             raise RuntimeError(
                 f"in-place {op} on a read-only tensor: it is a view made by expand/broadcast_to "
@@ -515,17 +624,43 @@ class Tensor:
             )
 
     def _inplace(self, op: str, other: Any, ufunc: Any) -> Tensor:
+        if autograd._grad_enabled and self._needs_record(other):
+            if isinstance(other, Tensor) and np.may_share_memory(other._data, self._data):
+                other = other.clone()  # y.mul_(y): the operand's value before the change
+            return self._record(op, lambda t: _BINARY[ufunc](t, other))
         self._check_inplace(op)
         arr = other._data if isinstance(other, Tensor) else other
         try:
             ufunc(self._data, arr, out=self._data, casting="same_kind")
         except ValueError as e:
             oshape = np.shape(arr)
-            raise ValueError(
+            raise RuntimeError(
                 f"in-place {op}: cannot broadcast {oshape} into the tensor's shape {self.shape}"
             ) from e
         except TypeError as e:  # numpy's UFuncTypeError for casting
-            raise TypeError(f"in-place {op}: {e}") from e
+            raise RuntimeError(f"in-place {op}: {e}") from e
+        self._version[0] += 1
+        return self
+
+    def _inplace_fn(self, op: str, fn: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+        """In place ``self = fn(self)``; ``fn`` is out of place (recorded when needed)."""
+        if self._needs_record(*others):
+            return self._record(op, fn)
+        self._check_inplace(op)
+        with autograd.no_grad():
+            res = fn(Tensor._wrap(self._data))._data
+        try:
+            np.copyto(self._data, res, casting="same_kind")
+        except TypeError as e:
+            raise RuntimeError(
+                f"in-place {op}: result type {res.dtype} can't be cast to the desired output "
+                f"type {self._data.dtype}"
+            ) from e
+        except ValueError as e:
+            raise RuntimeError(
+                f"in-place {op}: the result of shape {res.shape} cannot be written into the "
+                f"tensor's shape {self.shape}"
+            ) from e
         self._version[0] += 1
         return self
 
@@ -541,13 +676,22 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace("/=", other, np.true_divide)
 
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._inplace_fn("**=", lambda t: t**other, other)
+
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        """In-place ``self += alpha * other`` (refused where the graph needs the value)."""
-        return self._inplace("add_", other if alpha == 1 else _data(other) * alpha, np.add)
+        """In-place ``self += alpha * other``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).add_(gf.ones(2), alpha=2)
+            tensor([3., 3.])
+        """
+        return self._inplace("add_", other if alpha == 1 else _scaled(other, alpha), np.add)
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
         """In-place ``self -= alpha * other``."""
-        return self._inplace("sub_", other if alpha == 1 else _data(other) * alpha, np.subtract)
+        return self._inplace("sub_", other if alpha == 1 else _scaled(other, alpha), np.subtract)
 
     def mul_(self, other: Any) -> Tensor:
         """In-place ``self *= other``."""
@@ -557,12 +701,81 @@ class Tensor:
         """In-place ``self /= other``."""
         return self._inplace("div_", other, np.true_divide)
 
-    def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
-        """In-place clamp."""
-        self._check_inplace("clamp_")
-        np.clip(self._data, min, max, out=self._data)
-        self._version[0] += 1
-        return self
+    def pow_(self, exponent: Any) -> Tensor:
+        """In-place ``self **= exponent``."""
+        return self._inplace_fn("pow_", lambda t: t**exponent, exponent)
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, value: Scalar = 1) -> Tensor:
+        """In-place ``self += value * tensor1 * tensor2``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).addcmul_(gf.tensor([1.0, 2.0]), gf.tensor([3.0, 4.0]), value=0.5)
+            tensor([2.5, 5. ])
+        """
+        return self._inplace_fn(
+            "addcmul_", lambda t: t + tensor1 * tensor2 * value, tensor1, tensor2
+        )
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, value: Scalar = 1) -> Tensor:
+        """In-place ``self += value * tensor1 / tensor2``."""
+        return self._inplace_fn(
+            "addcdiv_", lambda t: t + tensor1 / tensor2 * value, tensor1, tensor2
+        )
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """In-place clamp to ``[min, max]``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.tensor([-1.0, 0.5, 2.0]).clamp_(0, 1)
+            tensor([0. , 0.5, 1. ])
+        """
+        return self._inplace_fn("clamp_", lambda t: t.clamp(min, max), min, max)
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
+        """In-place ``clamp_(min=min)``."""
+        return self._inplace_fn("clamp_min_", lambda t: t.clamp(min, None), min)
+
+    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
+        """In-place ``clamp_(max=max)``."""
+        return self._inplace_fn("clamp_max_", lambda t: t.clamp(None, max), max)
+
+    def sqrt_(self) -> Tensor:
+        """In-place square root."""
+        return self._inplace_fn("sqrt_", lambda t: t.sqrt())
+
+    def exp_(self) -> Tensor:
+        """In-place exponential."""
+        return self._inplace_fn("exp_", lambda t: t.exp())
+
+    def log_(self) -> Tensor:
+        """In-place natural logarithm."""
+        return self._inplace_fn("log_", lambda t: t.log())
+
+    def abs_(self) -> Tensor:
+        """In-place absolute value."""
+        return self._inplace_fn("abs_", lambda t: t.abs())
+
+    def neg_(self) -> Tensor:
+        """In-place negation."""
+        return self._inplace_fn("neg_", lambda t: -t)
+
+    negative_ = neg_
+
+    def relu_(self) -> Tensor:
+        """In-place ReLU."""
+        return self._inplace_fn("relu_", lambda t: t.relu())
+
+    def sigmoid_(self) -> Tensor:
+        """In-place logistic sigmoid."""
+        return self._inplace_fn("sigmoid_", lambda t: t.sigmoid())
+
+    def tanh_(self) -> Tensor:
+        """In-place hyperbolic tangent."""
+        return self._inplace_fn("tanh_", lambda t: t.tanh())
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill with samples from U(a, b) using gradfit's generator."""
@@ -585,6 +798,29 @@ class Tensor:
 
 def _data(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
+
+
+def _scaled(x: Any, alpha: Scalar) -> Any:
+    """``alpha * x`` for the ``alpha=`` of add_/sub_ (a tensor stays in the graph)."""
+    return x * alpha if isinstance(x, Tensor) else np.multiply(x, alpha)
+
+
+def _copied(t: Tensor, src: Any) -> Tensor:
+    """``src`` broadcast to ``t``'s shape and cast to its dtype, as a new value of ``t``."""
+    from gradfit.ops.inplace import SetItem, _unchecked_inputs
+
+    s = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src, t._data.dtype))
+    if s._data.dtype != t._data.dtype:
+        s = s.astype(t._data.dtype)
+    return _unchecked_inputs(SetItem.apply(t, s, pre=None, index=Ellipsis))
+
+
+_BINARY: dict[Any, Callable[[Tensor, Any], Tensor]] = {
+    np.add: lambda a, b: a + b,
+    np.subtract: lambda a, b: a - b,
+    np.multiply: lambda a, b: a * b,
+    np.true_divide: lambda a, b: a / b,
+}
 
 
 def _norm_dim(dim: int, ndim: int, op: str) -> int:

@@ -193,6 +193,10 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Function:
     """One differentiable operation and, once applied, one node of the graph.
 
+    Two styles share this class. PyTorch's: a subclass with ``@staticmethod
+    forward(ctx, *args)`` and ``@staticmethod backward(ctx, *grads)`` on tensors (see
+    :mod:`gradfit.autograd.function`). The engine's, which gradfit's own ops use:
+
     Subclasses implement ``forward(*arrays, **options) -> array`` and
     ``backward(grad) -> tuple`` (one gradient array or ``None`` per tensor
     input). ``forward`` saves what ``backward`` needs in ``self.saved`` (a tuple)
@@ -238,6 +242,16 @@ class Function:
     def name(self) -> str:
         """The operation's name as shown in errors and graphs."""
         return type(self).__name__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass with PyTorch's ``@staticmethod forward(ctx, ...)`` gets PyTorch's
+        ``apply`` (see :mod:`gradfit.autograd.function`); others are engine nodes."""
+        super().__init_subclass__(**kwargs)
+        fwd = next(c.__dict__["forward"] for c in cls.__mro__ if "forward" in c.__dict__)
+        if isinstance(fwd, staticmethod):
+            from gradfit.autograd.function import torch_apply
+
+            cls.apply = classmethod(torch_apply)  # type: ignore[assignment,method-assign]
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
@@ -454,7 +468,35 @@ def _finish_leaf(
         out[id(leaf)] = g
 
 
+def _keeps_arrays(fn: Function) -> bool:
+    """Whether ``fn`` kept any array for its backward (in ``saved`` or an attribute).
+
+    A node that kept none (add, clone, a view) computes the same gradient whatever
+    happened to its inputs and output since, so a changed version is no error there
+    (PyTorch, too, checks only what was saved).
+    """
+    if getattr(fn, "always_check_versions", False):
+        return True
+    vals = list(fn.saved or ())
+    vals += getattr(fn, "__dict__", {}).values()
+    for cls in type(fn).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name not in Function.__slots__:
+                vals.append(getattr(fn, name, None))
+    while vals:
+        v = vals.pop()
+        if isinstance(v, np.ndarray):
+            return True
+        if isinstance(v, (tuple, list)):
+            vals.extend(v)
+        elif isinstance(v, dict):
+            vals.extend(v.values())
+    return False
+
+
 def _check_versions(fn: Function, who: str) -> None:
+    if not _keeps_arrays(fn):
+        return
     for i, (counter, seen) in enumerate(fn.versions):
         if counter[0] != seen:
             what = "its output" if i == len(fn.versions) - 1 else f"input {i}"
@@ -935,3 +977,7 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
         g = np.array(g, copy=True)
     owned.add(id(g))
     leaf.grad = _Tensor._wrap(g)
+
+
+from gradfit.autograd.function import FunctionCtx as FunctionCtx  # noqa: E402
+from gradfit.autograd.function import once_differentiable as once_differentiable  # noqa: E402

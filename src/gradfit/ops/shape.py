@@ -188,6 +188,8 @@ def _view_of(out: Tensor, base: Tensor) -> Tensor:
     """
     if np.may_share_memory(out._data, base._data):
         out._version = base._version
+        root = getattr(base, "_base", None)
+        out._base = base if root is None else root  # for in-place changes through it
     return out
 
 
@@ -204,6 +206,8 @@ def _alias(x: Tensor) -> Tensor:
     else:
         out = Tensor._wrap(x._data)
     out._version = x._version  # in-place changes through either are seen by both
+    root = getattr(x, "_base", None)
+    out._base = x if root is None else root
     return out
 
 
@@ -617,6 +621,8 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         pre, idx = _split_ints(conv, kinds)
     elif advanced:
         idx = tuple(conv)
+    elif "int" in kinds and not builtins.any(c is Ellipsis for c in conv):
+        idx = (*conv, Ellipsis)  # a 0-d result is then a view, as in PyTorch, not a copy
     else:
         idx = tuple(conv) if isinstance(index, tuple) else conv[0]
     try:
