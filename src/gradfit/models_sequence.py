@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradfit import nn
-from gradfit.models import _pos_int, register_model
+from gradfit.models import _pos_int, _prob, register_model
 from gradfit.nn.module import Module
 from gradfit.tensor import Tensor
 
@@ -130,7 +130,7 @@ class CharLM(Module):
 
     def __init__(
         self, vocab_size: int, block_size: int, arch: str, embed: int, hidden: int, layers: int,
-        heads: int,
+        heads: int, dropout: float = 0.0,
     ) -> None:  # fmt: skip
         super().__init__()
         self.vocab_size, self.block_size, self.arch = vocab_size, block_size, arch
@@ -151,7 +151,7 @@ class CharLM(Module):
             self.embed = nn.Embedding(vocab_size, embed)
             self.pos = nn.Embedding(block_size, embed)
             block = nn.TransformerEncoderLayer(
-                embed, heads, dim_feedforward=4 * embed, dropout=0.0, activation="gelu",
+                embed, heads, dim_feedforward=4 * embed, dropout=dropout, activation="gelu",
                 batch_first=True, norm_first=True,
             )  # fmt: skip
             self.blocks = nn.TransformerEncoder(block, layers)
@@ -196,6 +196,7 @@ def char_lm(
     hidden: int = 128,
     layers: int = 2,
     heads: int = 4,
+    dropout: float = 0.0,
 ) -> Module:
     """A character-level language model (see :class:`CharLM` and the module docstring).
 
@@ -207,6 +208,7 @@ def char_lm(
         hidden: hidden width of the MLP and recurrent layers.
         layers: recurrent layers or transformer blocks.
         heads: attention heads (transformer).
+        dropout: dropout inside the transformer blocks (in training).
 
     Example:
         >>> import gradfit as gf
@@ -223,7 +225,7 @@ def char_lm(
     return CharLM(
         _pos_int(vocab_size, "vocab_size", who), _pos_int(block_size, "block_size", who), arch,
         _pos_int(embed, "embed", who), _pos_int(hidden, "hidden", who),
-        _pos_int(layers, "layers", who), _pos_int(heads, "heads", who),
+        _pos_int(layers, "layers", who), _pos_int(heads, "heads", who), _prob(dropout, "dropout", who),
     )  # fmt: skip
 
 
