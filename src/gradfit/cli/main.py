@@ -17,7 +17,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ["train", "evaluate", "predict", "baselines", "lr_find", "summary", "datasets", "viz"]
+SUBCOMMANDS = [
+    "train", "evaluate", "predict", "baselines", "lr_find", "summary", "datasets", "viz", "sample",
+]  # fmt: skip
 
 
 class UsageError(Exception):
