@@ -57,6 +57,7 @@ from gradfit.viz.plots import (
     save_figure,
 )
 from gradfit.viz.report import render_report, write_report
+from gradfit.viz.sequence import attention_maps, plot_attention, unrolled_rnn
 
 __all__ = [
     "FUNCTIONS",
@@ -66,6 +67,7 @@ __all__ = [
     "Projection",
     "TestFunction",
     "animate_descent",
+    "attention_maps",
     "default_optimizers",
     "descent_paths",
     "draw_graph",
@@ -76,6 +78,7 @@ __all__ = [
     "loss_slice_1d",
     "loss_surface_2d",
     "most_confused",
+    "plot_attention",
     "plot_confusion_matrix",
     "plot_curve_fit",
     "plot_curves",
@@ -95,5 +98,6 @@ __all__ = [
     "render_report",
     "save_figure",
     "trajectory_landscape",
+    "unrolled_rnn",
     "write_report",
 ]
