@@ -92,3 +92,8 @@ __all__ = [
     "init",
     "utils",
 ]
+
+# Spatial layers (torch's names): transposed convolutions, padding, upsampling, fold, pixel shuffle.
+from gradfit.nn.conv import ConvTranspose1d, ConvTranspose2d
+
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]

@@ -65,3 +65,8 @@ __all__ = [
     "softplus",
     "tanh",
 ]
+
+# Spatial functions (torch's names): transposed convolutions, padding, interpolation, fold.
+from gradfit.ops.conv_transpose import conv_transpose1d, conv_transpose2d
+
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
