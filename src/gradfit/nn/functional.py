@@ -68,5 +68,6 @@ __all__ = [
 
 # Spatial functions (torch's names): transposed convolutions, padding, interpolation, fold.
 from gradfit.ops.conv_transpose import conv_transpose1d, conv_transpose2d
+from gradfit.ops.padding import pad
 
-__all__ += ["conv_transpose1d", "conv_transpose2d"]
+__all__ += ["conv_transpose1d", "conv_transpose2d", "pad"]
