@@ -112,6 +112,8 @@ from gradfit.nn.padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from gradfit.nn.pixelshuffle import PixelShuffle, PixelUnshuffle
+from gradfit.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ += [
     "CircularPad1d",
@@ -122,12 +124,17 @@ __all__ += [
     "ConstantPad3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "ReflectionPad1d",
     "ReflectionPad2d",
     "ReflectionPad3d",
     "ReplicationPad1d",
     "ReplicationPad2d",
     "ReplicationPad3d",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "ZeroPad1d",
     "ZeroPad2d",
     "ZeroPad3d",
