@@ -113,9 +113,13 @@ from gradfit.nn.padding import (
     ZeroPad3d,
 )
 from gradfit.nn.pixelshuffle import PixelShuffle, PixelUnshuffle
+from gradfit.nn.pool import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d
 from gradfit.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ += [
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
     "CircularPad1d",
     "CircularPad2d",
     "CircularPad3d",
