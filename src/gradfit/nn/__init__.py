@@ -95,6 +95,7 @@ __all__ = [
 
 # Spatial layers (torch's names): transposed convolutions, padding, upsampling, fold, pixel shuffle.
 from gradfit.nn.conv import ConvTranspose1d, ConvTranspose2d
+from gradfit.nn.fold import Fold, Unfold
 from gradfit.nn.padding import (
     CircularPad1d,
     CircularPad2d,
@@ -128,6 +129,7 @@ __all__ += [
     "ConstantPad3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "Fold",
     "PixelShuffle",
     "PixelUnshuffle",
     "ReflectionPad1d",
@@ -136,6 +138,7 @@ __all__ += [
     "ReplicationPad1d",
     "ReplicationPad2d",
     "ReplicationPad3d",
+    "Unfold",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
