@@ -3,8 +3,10 @@
 A transposed convolution ``y = conv_transpose(x, w)`` is the input gradient of the
 convolution ``x = conv(y, w)`` (same weight, stride, padding, dilation, groups), so:
 
-* its forward is :class:`~gradfit.ops.conv.ConvNd`'s input-gradient step (the strided
-  column scatter, or for stride 1 the convolution with the flipped kernel);
+* its forward is that convolution's input-gradient step: for stride 1
+  :class:`~gradfit.ops.conv.ConvNd`'s own (the convolution with the flipped kernel); for
+  strides, the same column scatter (col2im) in a batch-last layout, where the strided
+  slice additions run over contiguous runs of samples;
 * the gradient w.r.t. its input is the plain convolution of the output gradient, and
   the weight gradient is the convolution's weight-gradient GEMM against the unfolding
   of the output gradient made on the way.
@@ -27,8 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from gradfit.ops.conv import _FROM, _TO, ConvNd, _chunks, _Plan, _scratch, _take, _tuple, _Work
+from gradfit.ops.conv import (
+    _FROM,
+    _TO,
+    ConvNd,
+    _chunks,
+    _Plan,
+    _scratch,
+    _span,
+    _take,
+    _tuple,
+    _Work,
+)
 from gradfit.tensor import Tensor
+
+# the strided forward scatters chunks of samples whose buffers take about this many bytes
+_SCATTER_BYTES = 16 << 20
 
 
 class ConvTransposeNd(ConvNd):
@@ -85,22 +101,50 @@ class ConvTransposeNd(ConvNd):
             for n0, n1 in chunks:
                 step(x, None, n0, n1, inner)
         else:
-            step = self._col2im_step(w, p, cpads, nmax, dt)
-            n_out = p.G * p.Og
-            M1 = p.OH * p.OW
-            gtbuf = _scratch.empty((n_out * M1 * nmax,), dt)
-            for n0, n1 in chunks:
-                n = n1 - n0
-                gt = _take(gtbuf, (p.G, p.Og, M1 * n))
-                np.copyto(gt.reshape(p.out_shape(n)), x[n0:n1].transpose(_TO[p.full]))
-                step(x, gt, n0, n1, inner)
-            del gt, gtbuf
+            self._scatter(x, w, p, cpads, inner)
+            step = None
         del step
         if b is not None:
             res += b.reshape(-1, 1, 1)
         needs = self.needs_input_grad
         self.saved = (x if needs[1] else None, w if needs[0] else None)
         return res[:, :, 0, :] if one_d else res
+
+    @staticmethod
+    def _scatter(x: np.ndarray, w: np.ndarray, p: _Plan, pads: Any, out: np.ndarray) -> None:
+        """Strided: columns = W^T @ x, then each kernel offset's slice added into the output.
+
+        The convolution's col2im step, in a batch-last layout (C, H, W, n): the strided
+        slice additions then run over contiguous runs of n samples instead of rows of
+        W / stride elements (about twice as fast for a DCGAN-sized layer).
+        """
+        N = x.shape[0]
+        dt = x.dtype
+        C, kh, kw, OH, OW = p.C, p.kh, p.kw, p.OH, p.OW
+        K = p.Cg * kh * kw
+        pt, pl = pads[0], pads[2]
+        H, W = out.shape[2], out.shape[3]
+        wt = w.reshape(p.G, p.Og, K).swapaxes(1, 2)
+        per = (C * kh * kw * OH * OW + C * p.Hp * p.Wp + p.G * p.Og * OH * OW) * dt.itemsize
+        nb = max(1, min(N, _SCATTER_BYTES // per))
+        for n0 in range(0, N, nb):
+            n = min(nb, N - n0)
+            M = OH * OW * n
+            gt = _scratch.empty((p.G * p.Og * M,), dt)
+            np.copyto(gt.reshape(p.G * p.Og, OH, OW, n), x[n0 : n0 + n].transpose(1, 2, 3, 0))
+            dcol = _scratch.empty((p.G * K * M,), dt)
+            np.matmul(wt, gt.reshape(p.G, p.Og, M), out=dcol.reshape(p.G, K, M))
+            del gt
+            dcol6 = dcol.reshape(C, kh, kw, OH, OW, n)
+            dxp = _scratch.empty((C * p.Hp * p.Wp * n,), dt).reshape(C, p.Hp, p.Wp, n)
+            dxp.fill(0)
+            for i in range(kh):
+                rows = _span(i * p.dh, OH, p.sh)
+                for j in range(kw):
+                    dxp[:, rows, _span(j * p.dw, OW, p.sw)] += dcol6[:, i, j]
+            del dcol, dcol6
+            np.copyto(out[n0 : n0 + n], dxp[:, pt : pt + H, pl : pl + W].transpose(3, 0, 1, 2))
+            del dxp
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
         x, w = self.saved
