@@ -33,6 +33,9 @@ CASES = [
     ((1, 2, 3, 4, 5), dict(size=(2, 5, 3), mode="nearest")),
     ((0, 2, 4, 5), dict(size=3, mode="bilinear")),  # empty batch
     ((1, 1, 1, 1), dict(size=(3, 2), mode="bilinear")),
+    ((2, 3, 7), dict(size=3, mode="area")),
+    ((2, 3, 7, 5), dict(scale_factor=0.5, mode="area")),
+    ((2, 3, 4, 5), dict(size=(3, 7), mode="area")),
 ]
 
 
@@ -132,3 +135,27 @@ def test_layers_match_torch(name, args, kw, shape):
 def test_upsample_error_names_layer():
     with pytest.raises(NotImplementedError, match="Upsample"):
         gf.nn.Upsample(scale_factor=2, mode="bilinear")(gf.zeros(1, 2, 3))
+
+
+def test_deprecated_aliases_match_torch():
+    import gradfit.nn.functional as F
+
+    x = rng.standard_normal((1, 2, 3, 4)).astype(np.float32)
+    check(lambda t: F.upsample(t, scale_factor=2, mode="bilinear"),
+          lambda t: TF.interpolate(t, scale_factor=2, mode="bilinear"), [x])  # fmt: skip
+    check(lambda t: F.upsample_nearest(t, size=(5, 7)),
+          lambda t: TF.interpolate(t, size=(5, 7)), [x])  # fmt: skip
+    check(lambda t: F.upsample_bilinear(t, scale_factor=2),
+          lambda t: TF.interpolate(t, scale_factor=2, mode="bilinear", align_corners=True), [x])  # fmt: skip
+
+
+def test_spatial_names_exported():
+    import gradfit.nn.functional as F
+
+    for name in ("conv_transpose1d", "conv_transpose2d", "pad", "interpolate", "fold", "unfold",
+                 "pixel_shuffle", "pixel_unshuffle", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+                 "adaptive_max_pool2d"):  # fmt: skip
+        assert callable(getattr(F, name)) and name in F.__all__
+    for name in ("ConvTranspose1d", "ConvTranspose2d", "ZeroPad2d", "ReflectionPad2d", "Upsample",
+                 "PixelShuffle", "Fold", "Unfold", "AdaptiveMaxPool2d", "AdaptiveAvgPool1d"):  # fmt: skip
+        assert name in gf.nn.__all__ and isinstance(getattr(gf.nn, name), type)

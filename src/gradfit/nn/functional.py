@@ -71,7 +71,14 @@ from gradfit.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from gradfit.ops.fold import fold, unfold
 from gradfit.ops.padding import pad
 from gradfit.ops.pool import adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d
-from gradfit.ops.resample import interpolate, pixel_shuffle, pixel_unshuffle
+from gradfit.ops.resample import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 __all__ += [
     "adaptive_avg_pool1d",
@@ -85,4 +92,7 @@ __all__ += [
     "pixel_shuffle",
     "pixel_unshuffle",
     "unfold",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

@@ -257,3 +257,53 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     y = input.reshape(*lead, c, h // r, r, w // r, r)
     perm = (*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return y.permute(*perm).reshape(*lead, c * r * r, h // r, w // r)
+
+
+# --------------------------------------------------------------------------- deprecated aliases
+
+
+def upsample(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """PyTorch's deprecated ``F.upsample``: :func:`interpolate` with these arguments.
+
+    Example:
+        >>> import gradfit as gf
+        >>> upsample(gf.ones(1, 1, 2), scale_factor=2).shape
+        (1, 1, 4)
+    """
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+) -> Tensor:
+    """PyTorch's deprecated ``F.upsample_nearest``: nearest :func:`interpolate`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> upsample_nearest(gf.ones(1, 1, 2, 2), scale_factor=2).shape
+        (1, 1, 4, 4)
+    """
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+) -> Tensor:
+    """PyTorch's deprecated ``F.upsample_bilinear``: bilinear with ``align_corners=True``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> upsample_bilinear(gf.ones(1, 1, 2, 2), size=3).shape
+        (1, 1, 3, 3)
+    """
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
