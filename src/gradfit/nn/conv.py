@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d`` and ``Conv2d`` (PyTorch's arguments, defaults and initialisation).
+"""Convolution layers: ``Conv1d/2d`` and ``ConvTranspose1d/2d`` (PyTorch's arguments, defaults
+and initialisation).
 
 Example:
     >>> import gradfit as gf
