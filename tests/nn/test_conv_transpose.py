@@ -234,3 +234,18 @@ def test_layer_errors():
         layer(gf.ones(1, 2, 3, 3), output_size=[7, 7, 7])
     with pytest.raises(ValueError, match="expected input"):
         layer(gf.ones(1, 3, 3, 3))
+
+
+@pytest.mark.parametrize("which", ["input", "weight"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_one_gradient_at_a_time(which, stride):
+    x_np = rng.standard_normal((3, 4, 5, 5))
+    w_np = rng.standard_normal((4, 6, 3, 3))
+    x = gf.tensor(x_np, requires_grad=which == "input")
+    w = gf.tensor(w_np, requires_grad=which == "weight")
+    tx = torch.tensor(x_np, requires_grad=which == "input")
+    tw = torch.tensor(w_np, requires_grad=which == "weight")
+    conv_transpose2d(x, w, stride=stride, padding=1).square().sum().backward()
+    TF.conv_transpose2d(tx, tw, stride=stride, padding=1).square().sum().backward()
+    got, want = (x.grad, tx.grad) if which == "input" else (w.grad, tw.grad)
+    assert_close(got, want, rtol=1e-7, atol=1e-9)

@@ -30,15 +30,16 @@ from typing import Any
 import numpy as np
 
 from gradfit.ops.conv import (
-    _FROM,
     _TO,
     ConvNd,
     _chunks,
     _Plan,
+    _row_block,
     _scratch,
     _span,
     _take,
     _tuple,
+    _unfold,
     _Work,
 )
 from gradfit.tensor import Tensor
@@ -160,56 +161,61 @@ class ConvTransposeNd(ConvNd):
         nmax = max(n1 - n0 for n0, n1 in chunks)
         gx = gw = None
         if needs[0] or needs[1]:
-            # the convolution of the output gradient: the input gradient, and its unfolding
-            # (kept chunk by chunk) for the weight gradient
+            # the convolution of the output gradient is the input gradient; each chunk's
+            # unfolding, still in cache, feeds the weight gradient's GEMMs right away
             wk = w if w is not None else np.zeros((p.G * p.Og, p.Cg, p.kh, p.kw), dt)
-            work = _Work(p, self.cpads, wk, None, nmax, dt, keep=N if needs[1] else 0)
-            out = np.empty((N, p.G * p.Og, p.OH, p.OW), dt)
-            units = [work.run(src[n0:n1], out[n0:n1], n0 if needs[1] else 0) for n0, n1 in chunks]
+            work = _Work(p, self.cpads, wk, None, nmax, dt)
+            gx = np.empty((N, p.G * p.Og, p.OH, p.OW), dt) if needs[0] else None
+            acc = _WeightGrad(p, nmax, dt) if needs[1] else None
+            for c, (n0, n1) in enumerate(chunks):
+                if gx is not None:
+                    u = work.run(src[n0:n1], gx[n0:n1])
+                else:  # the unfolding alone
+                    u = _take(work.ubuf, p.unfold_shape(n1 - n0))
+                    _unfold(src[n0:n1], self.cpads, p, u, work.xbuf)
+                if acc is not None:
+                    acc.add(x[n0:n1], u, first=c == 0)
+                del u
             del work
-            if needs[0]:
-                gx = out
-            if needs[1]:
-                gw = self._weight_grad(x, units, p, chunks, dt)
-            del units
+            if acc is not None:
+                gw = acc.result()
         if self.one_d:
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
-    @staticmethod
-    def _weight_grad(
-        x: np.ndarray, units: list[Any], p: _Plan, chunks: list[tuple[int, int]], dt: Any
-    ) -> np.ndarray:
-        """The convolution's weight-gradient GEMMs, with ``x`` as its output gradient."""
+
+class _WeightGrad:
+    """The convolution's weight-gradient GEMMs, chunk by chunk, with ``x`` as its output
+    gradient and the unfolding of the transposed convolution's output gradient."""
+
+    def __init__(self, p: _Plan, nmax: int, dt: Any) -> None:
+        self.p = p
+        self.K = p.Cg * p.kh * p.kw if p.full else p.Cg * p.kw
+        self.rows = 1 if p.full else p.kh
+        self.acc = np.empty((self.rows, p.G, p.Og, self.K), dt)
+        self.tmp = np.empty((p.G, p.Og, self.K), dt)
+        self.gtbuf = _scratch.empty((p.G * p.Og * p.OH * p.OW * nmax,), dt)
+
+    def add(self, x: np.ndarray, u: np.ndarray, first: bool) -> None:
+        p = self.p
+        n = x.shape[0]
+        M = p.OH * p.OW * n
+        gt = _take(self.gtbuf, (p.G, p.Og, M))
+        np.copyto(gt.reshape(p.out_shape(n)), x.transpose(_TO[p.full]))
+        for i in range(self.rows):
+            m = u.reshape(p.G, self.K, M) if p.full else _row_block(u, p, i)
+            np.matmul(gt, m.swapaxes(1, 2), out=self.acc[i] if first else self.tmp)
+            if not first:
+                self.acc[i] += self.tmp
+
+    def result(self) -> np.ndarray:
+        p = self.p
         n_out = p.G * p.Og
-        M1 = p.OH * p.OW
-        nmax = max(n1 - n0 for n0, n1 in chunks)
-        K = p.Cg * p.kh * p.kw if p.full else p.Cg * p.kw
-        rows = 1 if p.full else p.kh
-        acc = np.empty((rows, p.G, p.Og, K), dt)
-        tmp = np.empty((p.G, p.Og, K), dt)
-        gtbuf = _scratch.empty((n_out * M1 * nmax,), dt)
-        from gradfit.ops.conv import _row_block
-
-        for c, (n0, n1) in enumerate(chunks):
-            n = n1 - n0
-            gt = _take(gtbuf, (p.G, p.Og, M1 * n))
-            np.copyto(gt.reshape(p.out_shape(n)), x[n0:n1].transpose(_TO[p.full]))
-            u = units[c]
-            for i in range(rows):
-                m = u.reshape(p.G, K, M1 * n) if p.full else _row_block(u, p, i)
-                np.matmul(gt, m.swapaxes(1, 2), out=acc[i] if c == 0 else tmp)
-                if c:
-                    acc[i] += tmp
-            units[c] = None
         if p.full:
-            return acc.reshape(n_out, p.Cg, p.kh, p.kw)
-        gw = acc.reshape(p.kh, n_out, p.Cg, p.kw).transpose(1, 2, 0, 3)
+            return self.acc.reshape(n_out, p.Cg, p.kh, p.kw)
+        gw = self.acc.reshape(p.kh, n_out, p.Cg, p.kw).transpose(1, 2, 0, 3)
         return np.ascontiguousarray(gw)
-
-
-_ = _FROM  # the layouts are the convolution's (imported for readers following along)
 
 
 def _conv_transpose(
