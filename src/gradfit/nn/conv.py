@@ -21,6 +21,7 @@ from gradfit.nn import init
 from gradfit.nn.module import Module, Parameter
 from gradfit.ops.conv import _tuple, conv1d, conv2d
 from gradfit.ops.conv_transpose import _conv_transpose
+from gradfit.ops.padding import pad
 from gradfit.tensor import Tensor
 
 
@@ -53,9 +54,10 @@ class _ConvNd(Module):
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                 f"be divisible by groups ({groups})"
             )
-        if padding_mode != "zeros":
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise ValueError(
-                f"{name}: padding_mode {padding_mode!r} is not supported (gradfit has 'zeros' only)"
+                f"{name}: padding_mode must be one of 'zeros', 'reflect', 'replicate', "
+                f"'circular', got {padding_mode!r}"
             )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _tuple(kernel_size, n, "kernel_size", name, 1)
@@ -105,12 +107,30 @@ class _ConvNd(Module):
             raise self.input_shape_error(f"(N, {c}, {sp}) or ({c}, {sp})", x.shape)
         if x._data.dtype.kind in "iub":
             x = x.astype(self.weight._data.dtype)
+        padding = self.padding
         try:
+            if self.padding_mode != "zeros":  # pad with F.pad first, as PyTorch
+                x = pad(x, self._reversed_padding(), mode=self.padding_mode)
+                padding = 0
             return type(self)._fn(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
             )
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
             raise type(e)(f"{self._layer_str()}: {e}") from None
+
+    def _reversed_padding(self) -> tuple[int, ...]:
+        """F.pad's (left, right, top, bottom) for this layer's padding (PyTorch's split of 'same')."""
+        out: list[int] = []
+        for i in reversed(range(self._nsp)):
+            if self.padding == "valid":
+                lo = hi = 0
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                lo, hi = total // 2, total - total // 2
+            else:
+                lo = hi = self.padding[i]
+            out += [lo, hi]
+        return tuple(out)
 
     def extra_repr(self) -> str:
         n = self._nsp
@@ -124,6 +144,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -132,7 +154,7 @@ class Conv1d(_ConvNd):
 
     Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0
     (int, tuple, 'valid' or 'same'), dilation=1, groups=1, bias=True,
-    padding_mode='zeros' (the only mode gradfit has), dtype.
+    padding_mode='zeros' ('reflect', 'replicate', 'circular' pad with F.pad first), dtype.
 
     Example:
         >>> import gradfit as gf
@@ -150,7 +172,7 @@ class Conv2d(_ConvNd):
 
     Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0
     (int, tuple, 'valid' or 'same'), dilation=1, groups=1, bias=True,
-    padding_mode='zeros' (the only mode gradfit has), dtype.
+    padding_mode='zeros' ('reflect', 'replicate', 'circular' pad with F.pad first), dtype.
 
     Initialisation as PyTorch's: weight by kaiming_uniform_(a=sqrt(5)), bias from
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * kH * kW,
