@@ -26,6 +26,8 @@ Scenarios:
    matrix products alone (the floor) and achieved GFLOP/s against the measured SGEMM rate.
 3. LeNet-style CNN epoch on 10,000 28x28 inputs, batch 128 (gradfit, PyTorch).
 4. MNIST-1D CNN epoch (``gf.models.cnn1d``), 4,000 inputs of length 40, batch 100.
+4b. DCGAN upsampling layer: ConvTranspose2d(64, 32, 4, stride 2, padding 1), batch 64, 8x8 -> 16x16,
+   forward + backward (target: within 1.3x of PyTorch single-thread).
 5. Per-op overhead (a chain of small multiplications, forward + backward) and ``no_grad``
    inference throughput of the MLP at batch 1,024.
 6. Peak memory (max RSS of the worker process) of the MLP and CNN epochs.
@@ -54,6 +56,7 @@ TARGETS_TEXT = {
     "mlp_vs_torch": ("MLP epoch, gradfit / PyTorch", 0.90),
     "mlp32_vs_torch": ("MLP batch 32, gradfit / PyTorch", 1.00),
     "lenet_vs_torch": ("LeNet CNN epoch, gradfit / PyTorch", 1.30),
+    "convt2d_vs_torch": ("ConvTranspose2d fwd+bwd (DCGAN layer), gradfit / PyTorch", 1.30),
     "mlp_mem_vs_numpy": ("MLP epoch peak RSS, gradfit / NumPy", 1.50),
 }
 
@@ -166,6 +169,7 @@ def build_plan(mode: str) -> list[Session]:
     # 3-4. CNNs
     n_lenet = 10_000 if full else (1_280 if quick else 64)
     n_1d = 4_000 if full else (2_000 if quick else 200)
+    n_convt = 64 * (20 if full else (5 if quick else 1))  # DCGAN ConvTranspose2d fwd+bwd steps
     cnn = Session(
         "cnn",
         [Lane("gradfit", "gradfit"), Lane("torch", "torch")],
@@ -186,6 +190,14 @@ def build_plan(mode: str) -> list[Session]:
                 ["gradfit", "torch"],
                 reps,
                 work=n_1d,
+            ),
+            Case(
+                "convt2d",
+                "conv_transpose_steps",
+                {"n": n_convt, "batch": 64, "cin": 64, "cout": 32, "side": 8, "seed": seed},
+                ["gradfit", "torch"],
+                reps,
+                work=n_convt,
             ),
         ],
     )
@@ -338,6 +350,7 @@ def targets(results: dict[str, Any]) -> dict[str, float | None]:
         "mlp_vs_torch": _ratio(results, "mlp", "gradfit", "torch"),
         "mlp32_vs_torch": _ratio(results, "mlp_b32", "gradfit", "torch"),
         "lenet_vs_torch": _ratio(results, "lenet", "gradfit", "torch"),
+        "convt2d_vs_torch": _ratio(results, "convt2d", "gradfit", "torch"),
         "mlp_mem_vs_numpy": _ratio(results, "mlp", "gradfit", "numpy", "peak_mb"),
     }
 
@@ -434,6 +447,9 @@ def render(report: dict[str, Any]) -> str:
 
     out += _epoch_table(results, "lenet", "LeNet-style CNN epoch (28x28, conv16-conv32-linear)")
     out += _epoch_table(results, "cnn1d", "MNIST-1D CNN epoch (gf.models.cnn1d, SGD momentum)")
+    out += _epoch_table(
+        results, "convt2d", "ConvTranspose2d(64, 32, 4, stride=2, padding=1), 8x8 -> 16x16, fwd+bwd"
+    )
 
     if "op_overhead" in results:
         r = results["op_overhead"]

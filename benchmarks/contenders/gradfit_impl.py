@@ -104,3 +104,22 @@ def inference(p: dict[str, Any]) -> Callable[[], float]:
         return s
 
     return run
+
+
+def conv_transpose_steps(p: dict[str, Any]) -> Callable[[], float]:
+    """Forward + backward of a DCGAN upsampling layer, ConvTranspose2d(cin, cout, 4, 2, 1), over
+    ``n`` samples in batches of ``batch`` (same input and output gradient every step)."""
+    gf.manual_seed(p["seed"])
+    rng = np.random.default_rng(p["seed"])
+    b, s = p["batch"], p["side"]
+    layer = gf.nn.ConvTranspose2d(p["cin"], p["cout"], 4, stride=2, padding=1)
+    x = gf.tensor(rng.standard_normal((b, p["cin"], s, s), dtype=np.float32), requires_grad=True)
+    g = rng.standard_normal((b, p["cout"], 2 * s, 2 * s), dtype=np.float32)
+
+    def run() -> float:
+        for _ in range(p["n"] // b):
+            x.grad = layer.weight.grad = layer.bias.grad = None
+            layer(x).backward(g)
+        return float(layer.weight.grad._data.ravel()[0])
+
+    return run

@@ -132,3 +132,21 @@ def inference(p: dict[str, Any]) -> Callable[[], float]:
         return s
 
     return run
+
+
+def conv_transpose_steps(p: dict[str, Any]) -> Callable[[], float]:
+    """Forward + backward of ConvTranspose2d(cin, cout, 4, 2, 1), as gradfit_impl's."""
+    torch.manual_seed(p["seed"])
+    rng = np.random.default_rng(p["seed"])
+    b, s = p["batch"], p["side"]
+    layer = nn.ConvTranspose2d(p["cin"], p["cout"], 4, stride=2, padding=1)
+    x = torch.tensor(rng.standard_normal((b, p["cin"], s, s), dtype=np.float32), requires_grad=True)
+    g = torch.from_numpy(rng.standard_normal((b, p["cout"], 2 * s, 2 * s), dtype=np.float32))
+
+    def run() -> float:
+        for _ in range(p["n"] // b):
+            x.grad = layer.weight.grad = layer.bias.grad = None
+            layer(x).backward(g)
+        return float(layer.weight.grad.ravel()[0])
+
+    return run

@@ -127,10 +127,36 @@ def test_wrong_input_shape_names_the_layer():
         (dict(groups=2), "divisible by groups"),
         (dict(padding="full"), "padding must be 'valid', 'same'"),
         (dict(padding="same", stride=2), "not supported for strided"),
-        (dict(padding_mode="reflect"), "padding_mode 'reflect' is not supported"),
+        (dict(padding_mode="mirror"), "padding_mode must be one of"),
         (dict(stride=0), "stride must be >= 1"),
     ],
 )
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Conv2d(3, 4, 3, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "cls, tcls, args, kwargs, x_shape",
+    [
+        (Conv2d, torch.nn.Conv2d, (3, 4, 3), dict(padding=1), (2, 3, 6, 5)),
+        (Conv2d, torch.nn.Conv2d, (3, 4, (2, 3)), dict(padding="same", dilation=(2, 1)), (3, 6, 5)),
+        (
+            Conv2d,
+            torch.nn.Conv2d,
+            (2, 4, 3),
+            dict(padding=(2, 1), stride=2, groups=2),
+            (1, 2, 6, 5),
+        ),
+        (Conv1d, torch.nn.Conv1d, (3, 2, 4), dict(padding="same"), (2, 3, 7)),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+def test_padding_modes_match_torch(mode, cls, tcls, args, kwargs, x_shape):
+    layer, tlayer = (
+        cls(*args, padding_mode=mode, **kwargs),
+        tcls(*args, padding_mode=mode, **kwargs),
+    )
+    assert repr(layer) == repr(tlayer)
+    _compare(layer, tlayer, rng.standard_normal(x_shape).astype(np.float32))

@@ -116,3 +116,57 @@ __all__ = [
     "init",
     "utils",
 ]
+
+# Spatial layers (torch's names): transposed convolutions, padding, upsampling, fold, pixel shuffle.
+from gradfit.nn.conv import ConvTranspose1d, ConvTranspose2d
+from gradfit.nn.fold import Fold, Unfold
+from gradfit.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
+from gradfit.nn.pixelshuffle import PixelShuffle, PixelUnshuffle
+from gradfit.nn.pool import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AdaptiveMaxPool2d
+from gradfit.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+
+__all__ += [
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "Fold",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "Unfold",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
+]

@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d`` and ``Conv2d`` (PyTorch's arguments, defaults and initialisation).
+"""Convolution layers: ``Conv1d/2d`` and ``ConvTranspose1d/2d`` (PyTorch's arguments, defaults
+and initialisation).
 
 Example:
     >>> import gradfit as gf
@@ -19,6 +20,8 @@ from gradfit import backend
 from gradfit.nn import init
 from gradfit.nn.module import Module, Parameter
 from gradfit.ops.conv import _tuple, conv1d, conv2d
+from gradfit.ops.conv_transpose import _conv_transpose
+from gradfit.ops.padding import pad
 from gradfit.tensor import Tensor
 
 
@@ -51,9 +54,10 @@ class _ConvNd(Module):
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                 f"be divisible by groups ({groups})"
             )
-        if padding_mode != "zeros":
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise ValueError(
-                f"{name}: padding_mode {padding_mode!r} is not supported (gradfit has 'zeros' only)"
+                f"{name}: padding_mode must be one of 'zeros', 'reflect', 'replicate', "
+                f"'circular', got {padding_mode!r}"
             )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _tuple(kernel_size, n, "kernel_size", name, 1)
@@ -103,12 +107,30 @@ class _ConvNd(Module):
             raise self.input_shape_error(f"(N, {c}, {sp}) or ({c}, {sp})", x.shape)
         if x._data.dtype.kind in "iub":
             x = x.astype(self.weight._data.dtype)
+        padding = self.padding
         try:
+            if self.padding_mode != "zeros":  # pad with F.pad first, as PyTorch
+                x = pad(x, self._reversed_padding(), mode=self.padding_mode)
+                padding = 0
             return type(self)._fn(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
             )
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
             raise type(e)(f"{self._layer_str()}: {e}") from None
+
+    def _reversed_padding(self) -> tuple[int, ...]:
+        """F.pad's (left, right, top, bottom) for this layer's padding (PyTorch's split of 'same')."""
+        out: list[int] = []
+        for i in reversed(range(self._nsp)):
+            if self.padding == "valid":
+                lo = hi = 0
+            elif self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                lo, hi = total // 2, total - total // 2
+            else:
+                lo = hi = self.padding[i]
+            out += [lo, hi]
+        return tuple(out)
 
     def extra_repr(self) -> str:
         n = self._nsp
@@ -122,6 +144,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -130,7 +154,7 @@ class Conv1d(_ConvNd):
 
     Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0
     (int, tuple, 'valid' or 'same'), dilation=1, groups=1, bias=True,
-    padding_mode='zeros' (the only mode gradfit has), dtype.
+    padding_mode='zeros' ('reflect', 'replicate', 'circular' pad with F.pad first), dtype.
 
     Example:
         >>> import gradfit as gf
@@ -148,7 +172,7 @@ class Conv2d(_ConvNd):
 
     Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0
     (int, tuple, 'valid' or 'same'), dilation=1, groups=1, bias=True,
-    padding_mode='zeros' (the only mode gradfit has), dtype.
+    padding_mode='zeros' ('reflect', 'replicate', 'circular' pad with F.pad first), dtype.
 
     Initialisation as PyTorch's: weight by kaiming_uniform_(a=sqrt(5)), bias from
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * kH * kW,
@@ -168,3 +192,162 @@ class Conv2d(_ConvNd):
 
     _nsp = 2
     _fn = staticmethod(conv2d)
+
+
+class _ConvTransposeNd(Module):
+    _nsp = 2
+    _fn: Any = None
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        output_padding: int | tuple[int, ...] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, ...] = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name, n = type(self).__name__, self._nsp
+        for what, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name}: {what} must be a positive integer, got {v!r}")
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+                f"be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'{name}: only "zeros" padding mode is supported, got {padding_mode!r}'
+            )
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"{name}: gradfit runs on the CPU only, got device={device!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size", name, 1)
+        self.stride = _tuple(stride, n, "stride", name, 1)
+        self.padding = _tuple(padding, n, "padding", name, 0)
+        self.output_padding = _tuple(output_padding, n, "output_padding", name, 0)
+        self.dilation = _tuple(dilation, n, "dilation", name, 1)
+        self.padding_mode = padding_mode
+        dt = backend.default_float if dtype is None else backend.to_dtype(dtype)
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self.weight = Parameter(Tensor._wrap(backend.xp.empty(shape, dt)))
+        if bias:
+            self.bias = Parameter(Tensor._wrap(backend.xp.empty((out_channels,), dt)))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) weight, bias U(-1/sqrt(fan_in), +).
+
+        fan_in is computed from the weight as PyTorch does: out_channels / groups * prod(kernel).
+
+        Example:
+            >>> from gradfit.nn.conv import ConvTranspose1d
+            >>> ConvTranspose1d(2, 3, 3).reset_parameters()
+        """
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = (self.out_channels // self.groups) * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        """Transposed convolution; ``output_size`` picks the output padding as PyTorch does."""
+        if not isinstance(input, Tensor):
+            raise TypeError(
+                f"{self._layer_str()}: expected a gf.Tensor, got {type(input).__name__}"
+            )
+        n, c = self._nsp, self.in_channels
+        sp = "L" if n == 1 else "H, W"
+        if input.ndim not in (n + 1, n + 2) or input.shape[-n - 1] != c:
+            raise self.input_shape_error(f"(N, {c}, {sp}) or ({c}, {sp})", input.shape)
+        if input._data.dtype.kind in "iub":
+            input = input.astype(self.weight._data.dtype)  # noqa: A001
+        if output_size is not None:
+            output_size = list(output_size)
+            lead = input.ndim - n
+            if len(output_size) == lead + n:
+                output_size = output_size[lead:]
+            if len(output_size) != n:
+                raise ValueError(
+                    f"ConvTranspose{n}D: for {input.ndim}D input, output_size must have {n} "
+                    f"or {lead + n} elements (got {len(output_size)})"
+                )
+        try:
+            return _conv_transpose(
+                f"conv_transpose{n}d", n, input, self.weight, self.bias, self.stride,
+                self.padding, self.output_padding, self.groups, self.dilation, output_size,
+            )  # fmt: skip
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise type(e)(f"{self._layer_str()}: {e}") from None
+
+    def extra_repr(self) -> str:
+        n = self._nsp
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L) or (C_in, L) inputs.
+
+    Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0,
+    output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros' (the only mode
+    PyTorch allows here), device (CPU only), dtype. The weight is
+    (in_channels, out_channels / groups, kL); ``forward(input, output_size=None)``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.conv import ConvTranspose1d
+        >>> ConvTranspose1d(4, 2, 3, stride=2)(gf.randn(5, 4, 10)).shape
+        (5, 2, 21)
+    """
+
+    _nsp = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C_in, H, W) or (C_in, H, W) inputs.
+
+    Args as PyTorch's: in_channels, out_channels, kernel_size, stride=1, padding=0,
+    output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros', device, dtype.
+    The weight is (in_channels, out_channels / groups, kH, kW), initialised as PyTorch's;
+    ``forward(input, output_size=None)``: an ``output_size`` within the ``stride - 1``
+    sizes this layer can make picks the output padding.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.conv import ConvTranspose2d
+        >>> up = ConvTranspose2d(64, 32, 4, stride=2, padding=1, bias=False)
+        >>> up
+        ConvTranspose2d(64, 32, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), bias=False)
+        >>> up(gf.randn(2, 64, 8, 8)).shape
+        (2, 32, 16, 16)
+        >>> up(gf.randn(2, 64, 8, 8), output_size=[17, 17]).shape
+        (2, 32, 17, 17)
+    """
+
+    _nsp = 2

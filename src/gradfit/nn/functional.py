@@ -68,3 +68,34 @@ __all__ = [
     "softplus",
     "tanh",
 ]
+
+# Spatial functions (torch's names): transposed convolutions, padding, interpolation, fold.
+from gradfit.ops.conv_transpose import conv_transpose1d, conv_transpose2d
+from gradfit.ops.fold import fold, unfold
+from gradfit.ops.padding import pad
+from gradfit.ops.pool import adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d
+from gradfit.ops.resample import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "fold",
+    "interpolate",
+    "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+]

@@ -1,4 +1,5 @@
-"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool2d`` (PyTorch's arguments).
+"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``,
+``AdaptiveMaxPool1d/2d`` (PyTorch's arguments).
 
 Example:
     >>> import gradfit as gf
@@ -17,7 +18,10 @@ from typing import Any
 from gradfit.nn.module import Module
 from gradfit.ops.pool import (
     _ints,
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
@@ -49,7 +53,7 @@ class _Pool(Module):
         self._check_input(x)
         try:
             return fn(x, *args, **kwargs)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RuntimeError) as e:
             raise type(e)(f"{self._layer_str()}: {e}") from None
 
 
@@ -234,3 +238,69 @@ class AdaptiveAvgPool2d(_Pool):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_Pool):
+    """Average pooling of (N, C, L) or (C, L) inputs to a fixed length ``output_size``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.pool import AdaptiveAvgPool1d
+        >>> AdaptiveAvgPool1d(3)(gf.randn(2, 8, 7)).shape
+        (2, 8, 3)
+    """
+
+    _nsp = 1
+
+    def __init__(self, output_size: int | tuple[int]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        return self._call(adaptive_avg_pool1d, input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_Pool):
+    """Max pooling of (N, C, L) or (C, L) inputs to a fixed length; ``return_indices`` as PyTorch.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.pool import AdaptiveMaxPool1d
+        >>> AdaptiveMaxPool1d(3)
+        AdaptiveMaxPool1d(output_size=3)
+        >>> AdaptiveMaxPool1d(3)(gf.randn(2, 8, 7)).shape
+        (2, 8, 3)
+    """
+
+    _nsp = 1
+
+    def __init__(self, output_size: int | tuple[int], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:  # noqa: A002 - PyTorch's name
+        return self._call(adaptive_max_pool1d, input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
+    """Max pooling of (N, C, H, W) or (C, H, W) inputs to a fixed (H_out, W_out); ``None``
+    keeps that size; ``return_indices`` gives flat ``h * W + w`` indices as PyTorch.
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.nn.pool import AdaptiveMaxPool2d
+        >>> AdaptiveMaxPool2d((2, None))(gf.randn(2, 8, 5, 7)).shape
+        (2, 8, 2, 7)
+    """
+
+    _nsp = 2
+
+    def forward(self, input: Tensor) -> Any:  # noqa: A002 - PyTorch's name
+        return self._call(adaptive_max_pool2d, input, self.output_size, self.return_indices)

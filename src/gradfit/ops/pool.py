@@ -506,3 +506,146 @@ def adaptive_avg_pool2d(
     dt = input._data.dtype
     ah, aw = _adaptive_matrix(H, int(oh), dt), _adaptive_matrix(W, int(ow), dt)
     return AdaptiveAvg.apply(input, ah=ah, aw=aw)
+
+
+# --------------------------------------------------------------------------- adaptive (1-D, max)
+
+
+def _adaptive_windows(n: int, o: int) -> np.ndarray:
+    """(o, k) input positions of PyTorch's windows [floor(i n / o), ceil((i + 1) n / o)),
+    each padded to the longest window ``k`` by repeating its first position."""
+    lo = (np.arange(o) * n) // o
+    hi = -(-((np.arange(o) + 1) * n) // o)
+    k = int((hi - lo).max())
+    idx = lo[:, None] + np.arange(k)[None, :]
+    return np.where(idx < hi[:, None], idx, lo[:, None])
+
+
+class AdaptiveMax(Function):
+    """Max over PyTorch's adaptive windows of a (B, C, H, W) input; also returns the flat
+    ``h * W + w`` index of each maximum (the first one, NaN propagating)."""
+
+    def forward(self, x: np.ndarray, oh: int, ow: int, box: list[Any]) -> np.ndarray:
+        B, C, H, W = x.shape
+        ih, iw = _adaptive_windows(H, oh), _adaptive_windows(W, ow)
+        kh, kw = ih.shape[1], iw.shape[1]
+        g = x[:, :, ih[:, :, None, None], iw[None, None, :, :]]  # (B, C, oh, kh, ow, kw)
+        g = g.transpose(0, 1, 2, 4, 3, 5).reshape(B, C, oh, ow, kh * kw)
+        nan = np.isnan(g)
+        pick = np.where(nan.any(-1), nan.argmax(-1), g.argmax(-1))
+        out = np.take_along_axis(g, pick[..., None], -1)[..., 0]
+        r, c = np.divmod(pick, kw)
+        rows = ih[np.arange(oh)[:, None], r]  # (B, C, oh, ow) after broadcasting
+        cols = iw[np.arange(ow)[None, :], c]
+        self.index = (rows * W + cols).astype(np.int64)
+        self.shape = x.shape
+        box.append(self.index)  # for return_indices, with or without a graph
+        return np.ascontiguousarray(out)
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        B, C, H, W = self.shape
+        base = (np.arange(B * C) * (H * W)).reshape(B, C, 1, 1)
+        flat = np.bincount(
+            (self.index + base).ravel(), weights=grad.ravel(), minlength=B * C * H * W
+        )
+        return (flat.astype(grad.dtype).reshape(self.shape),)
+
+
+def _adaptive_args(op: str, nsp: int, x: Any, output_size: Any) -> tuple[Tensor, tuple[int, int]]:
+    """The input as (B, C, H, W) (1-D as H = 1) and the output (oh, ow); PyTorch's errors."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a gf.Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a float tensor, got {x._data.dtype}")
+    if x.ndim not in (nsp + 1, nsp + 2):
+        names = "(N, C, L) or (C, L)" if nsp == 1 else "(N, C, H, W) or (C, H, W)"
+        raise RuntimeError(f"{op}: expected input {names}, got shape {x.shape}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nsp
+    if len(sizes) != nsp:
+        raise RuntimeError(f"{op}: output_size must be an int or {nsp} ints, got {output_size!r}")
+    sp = x.shape[-nsp:]
+    outs = tuple(n if s is None else s for n, s in zip(sp, sizes, strict=True))
+    for o in outs:
+        if not isinstance(o, (int, np.integer)) or isinstance(o, bool):
+            raise TypeError(f"{op}: output_size must be ints or None, got {output_size!r}")
+        if o < 0:
+            raise RuntimeError(f"{op}: output_size must be non-negative, got {output_size!r}")
+    if any(n == 0 for n in x.shape[-nsp - 1 :]):
+        raise RuntimeError(
+            f"{op}: expected input to have non-zero size for non-batch dimensions, got {x.shape}"
+        )
+    x4 = x if x.ndim == nsp + 2 else x.reshape(1, *x.shape)
+    if nsp == 1:
+        x4 = x4.reshape(x4.shape[0], x4.shape[1], 1, x4.shape[2])
+        return x4, (1, int(outs[0]))
+    return x4, (int(outs[0]), int(outs[1]))
+
+
+def _empty_like_out(x: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """The result of pooling to a zero output size: empty (no gradient flows from it)."""
+    return Tensor._wrap(np.zeros(shape, dtype=x._data.dtype))
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:  # noqa: A002
+    """Average pooling of a (N, C, L) or (C, L) input to length ``output_size`` (PyTorch's windows).
+
+    Example:
+        >>> import gradfit as gf
+        >>> adaptive_avg_pool1d(gf.arange(5.0).reshape(1, 1, 5), 2).tolist()
+        [[[1.0, 3.0]]]
+    """
+    x4, (_, o) = _adaptive_args("adaptive_avg_pool1d", 1, input, output_size)
+    if o == 0:
+        return _empty_like_out(input, (*input.shape[:-1], 0))
+    out = adaptive_avg_pool2d(x4, (1, o))
+    return out.reshape(*input.shape[:-1], o)
+
+
+def _adaptive_max(op: str, nsp: int, input: Any, output_size: Any, return_indices: bool) -> Any:  # noqa: A002
+    x4, (oh, ow) = _adaptive_args(op, nsp, input, output_size)
+    shape = (*input.shape[:-nsp], *((ow,) if nsp == 1 else (oh, ow)))
+    if oh * ow == 0:
+        res = _empty_like_out(input, shape)
+        return (res, Tensor._wrap(np.zeros(shape, np.int64))) if return_indices else res
+    box: list[Any] = []
+    out = AdaptiveMax.apply(x4, oh=oh, ow=ow, box=box)
+    res = out.reshape(*shape)
+    if not return_indices:
+        return res
+    return res, Tensor._wrap(box[0].reshape(shape))
+
+
+def adaptive_max_pool1d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    output_size: int | tuple[int],
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling of a (N, C, L) or (C, L) input to length ``output_size`` (PyTorch's windows).
+
+    With ``return_indices`` also the position of each maximum along L (int64).
+
+    Example:
+        >>> import gradfit as gf
+        >>> adaptive_max_pool1d(gf.tensor([[[1.0, 5.0, 2.0, 0.0, 3.0]]]), 2).tolist()
+        [[[5.0, 3.0]]]
+    """
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    output_size: int | tuple[int | None, int | None],
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling of a (N, C, H, W) or (C, H, W) input to ``output_size`` (PyTorch's windows).
+
+    ``None`` in ``output_size`` keeps that input size. With ``return_indices`` also the flat
+    index ``h * W + w`` of each maximum in its input plane (int64), as PyTorch.
+
+    Example:
+        >>> import gradfit as gf
+        >>> out, idx = adaptive_max_pool2d(gf.arange(16.0).reshape(1, 1, 4, 4), 2, True)
+        >>> out.tolist(), idx.tolist()
+        ([[[[5.0, 7.0], [13.0, 15.0]]]], [[[[5, 7], [13, 15]]]])
+    """
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
