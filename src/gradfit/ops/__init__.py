@@ -198,3 +198,34 @@ def _install_methods() -> None:
 
 
 _install_methods()
+
+# --- indexing by index tensors and masks (ops/indexing.py)
+from gradfit.ops import indexing as _indexing  # noqa: E402
+from gradfit.ops.indexing import (  # noqa: E402
+    argwhere,
+    gather,
+    index_add,
+    index_copy,
+    index_fill,
+    index_select,
+    masked_fill,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    take,
+)
+
+__all__ += [
+    "argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill",
+    "masked_scatter", "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "take",
+]  # fmt: skip
+for _name in (
+    "argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill",
+    "masked_scatter", "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "take",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])
+for _name, _fn in _indexing.INPLACE.items():
+    setattr(Tensor, _name, _indexing._inplace_method(_fn, _name))
