@@ -229,3 +229,39 @@ for _name in (
     setattr(Tensor, _name, globals()[_name])
 for _name, _fn in _indexing.INPLACE.items():
     setattr(Tensor, _name, _indexing._inplace_method(_fn, _name))
+
+# --- structure ops (ops/structure.py)
+from gradfit.ops.structure import (  # noqa: E402
+    diag,
+    diag_embed,
+    diagonal,
+    fliplr,
+    flipud,
+    meshgrid,
+    narrow,
+    repeat_interleave,
+    roll,
+    rot90,
+    tile,
+    trace,
+    tril,
+    triu,
+    unbind,
+)
+
+__all__ += [
+    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "meshgrid", "narrow",
+    "repeat_interleave", "roll", "rot90", "tile", "trace", "tril", "triu", "unbind",
+]  # fmt: skip
+for _name in (
+    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "narrow", "repeat_interleave", "roll",
+    "rot90", "tile", "trace", "tril", "triu", "unbind",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])
+
+# --- einsum and the BLAS-style products (ops/einsum.py)
+from gradfit.ops.einsum import addmm, addmv, baddbmm, dot, einsum, ger, mv, outer  # noqa: E402
+
+__all__ += ["addmm", "addmv", "baddbmm", "dot", "einsum", "ger", "mv", "outer"]
+for _name in ("addmm", "addmv", "baddbmm", "dot", "ger", "mv", "outer"):
+    setattr(Tensor, _name, globals()[_name])
