@@ -265,3 +265,26 @@ from gradfit.ops.einsum import addmm, addmv, baddbmm, dot, einsum, ger, mv, oute
 __all__ += ["addmm", "addmv", "baddbmm", "dot", "einsum", "ger", "mv", "outer"]
 for _name in ("addmm", "addmv", "baddbmm", "dot", "ger", "mv", "outer"):
     setattr(Tensor, _name, globals()[_name])
+
+# --- sorting and selection (ops/sorting.py)
+from gradfit.ops.sorting import (  # noqa: E402
+    argsort,
+    bincount,
+    kthvalue,
+    median,
+    mode,
+    sort,
+    topk,
+    unique,
+)
+
+__all__ += ["argsort", "bincount", "kthvalue", "median", "mode", "sort", "topk", "unique"]
+for _name in ("argsort", "bincount", "kthvalue", "median", "mode", "sort", "topk", "unique"):
+    setattr(Tensor, _name, globals()[_name])
+
+# --- cumulative ops (ops/cumulative.py)
+from gradfit.ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402
+
+__all__ += ["cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"]
+for _name in ("cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"):
+    setattr(Tensor, _name, globals()[_name])

@@ -171,7 +171,7 @@ class Roll(Function):
 
 def roll(
     input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
-) -> Tensor:  # noqa: A002
+) -> Tensor:
     """Shift elements cyclically by ``shifts`` along ``dims`` (over the flattened tensor when
     ``dims`` is None).
 
