@@ -68,13 +68,12 @@ class Cumprod(Function):
         return (np.ascontiguousarray(np.moveaxis(g.astype(grad.dtype, copy=False), -1, d)),)
 
 
-def _prep(op: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:  # noqa: A002
+def _prep(op: str, x: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:
     if dtype is not None:
-        input = input.astype(dtype)
-    elif input._data.dtype.kind in "biu":  # PyTorch accumulates integers and bools in int64
-        input = input.astype(np.int64)
-    d = _norm_dim(dim, input.ndim, op)
-    return input, d
+        x = x.astype(dtype)
+    elif x._data.dtype.kind in "biu":  # PyTorch accumulates integers and bools in int64
+        x = x.astype(np.int64)
+    return x, _norm_dim(dim, x.ndim, op)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002

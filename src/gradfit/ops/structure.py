@@ -170,7 +170,9 @@ class Roll(Function):
 
 
 def roll(
-    input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None
+    input: Tensor,  # noqa: A002
+    shifts: int | Sequence[int],
+    dims: int | Sequence[int] | None = None,
 ) -> Tensor:
     """Shift elements cyclically by ``shifts`` along ``dims`` (over the flattened tensor when
     ``dims`` is None).
