@@ -288,3 +288,106 @@ from gradfit.ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
 __all__ += ["cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"]
 for _name in ("cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"):
     setattr(Tensor, _name, globals()[_name])
+
+# --- more elementwise functions (ops/elementwise_extra.py)
+from gradfit.ops.elementwise_extra import (  # noqa: E402
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    ceil,
+    cosh,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    fix,
+    floor,
+    fmod,
+    frac,
+    hypot,
+    lerp,
+    log2,
+    log10,
+    remainder,
+    round,
+    sinh,
+    tan,
+    trunc,
+)
+
+_EXTRA = [
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cosh", "erf", "erfc", "erfinv", "exp2",
+    "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log2", "log10", "remainder",
+    "round", "sinh", "tan", "trunc",
+]  # fmt: skip
+__all__ += [
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cosh", "erf", "erfc", "erfinv", "exp2",
+    "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log2", "log10", "remainder",
+    "round", "sinh", "tan", "trunc",
+]  # fmt: skip
+for _name in _EXTRA:
+    setattr(Tensor, _name, globals()[_name])
+Tensor.__mod__ = lambda a, b: remainder(a, b)
+Tensor.__rmod__ = lambda a, b: remainder(b, a)
+Tensor.__round__ = lambda a, ndigits=None: (
+    round(a) if ndigits is None else round(a, decimals=ndigits)
+)
+
+# --- tests and logic (ops/logic.py); gf.where also takes one argument
+from gradfit.ops.logic import (  # noqa: E402
+    all,
+    allclose,
+    any,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    count_nonzero,
+    equal,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    nan_to_num,
+    where,  # noqa: F811 - also where(condition)
+)
+
+_LOGIC = [
+    "all", "allclose", "any", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "count_nonzero", "equal", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "nan_to_num",
+]  # fmt: skip
+__all__ += [
+    "all", "allclose", "any", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "count_nonzero", "equal", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "nan_to_num",
+]  # fmt: skip
+for _name in _LOGIC:
+    setattr(Tensor, _name, globals()[_name])
+Tensor.where = lambda a, condition, y: where(condition, a, y)
+
+# --- Tensor.new_zeros/new_ones/new_full/new_empty/new_tensor (ops/new_methods.py)
+from gradfit.ops import new_methods as _new_methods  # noqa: E402
+
+for _name in ("new_empty", "new_full", "new_ones", "new_tensor", "new_zeros"):
+    setattr(Tensor, _name, getattr(_new_methods, _name))
