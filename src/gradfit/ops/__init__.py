@@ -391,3 +391,11 @@ from gradfit.ops import new_methods as _new_methods  # noqa: E402
 
 for _name in ("new_empty", "new_full", "new_ones", "new_tensor", "new_zeros"):
     setattr(Tensor, _name, getattr(_new_methods, _name))
+
+# --- pairwise distances and cross products (ops/pairwise.py), paired statistics (ops/stats.py)
+from gradfit.ops.pairwise import cdist, cross  # noqa: E402
+from gradfit.ops.stats import histc, std_mean, var_mean  # noqa: E402
+
+__all__ += ["cdist", "cross", "histc", "std_mean", "var_mean"]
+for _name in ("cross", "histc"):
+    setattr(Tensor, _name, globals()[_name])
