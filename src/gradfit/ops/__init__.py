@@ -259,8 +259,8 @@ for _name in (
 ):  # fmt: skip
     setattr(Tensor, _name, globals()[_name])
 
-# --- einsum and the BLAS-style products (ops/einsum.py)
-from gradfit.ops.einsum import addmm, addmv, baddbmm, dot, einsum, ger, mv, outer  # noqa: E402
+# --- einsum and the BLAS-style products (ops/products.py)
+from gradfit.ops.products import addmm, addmv, baddbmm, dot, einsum, ger, mv, outer  # noqa: E402
 
 __all__ += ["addmm", "addmv", "baddbmm", "dot", "einsum", "ger", "mv", "outer"]
 for _name in ("addmm", "addmv", "baddbmm", "dot", "ger", "mv", "outer"):
