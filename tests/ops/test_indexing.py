@@ -223,3 +223,23 @@ def test_error_types(name, fn):
         fn(torch)
     with pytest.raises(type(te.value)):
         fn(gf)
+
+
+@FEW
+@given(sd=shape_and_dim(), dtype=dtypes, seed=seeds)
+def test_take_along_dim(sd, dtype, seed):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    ishape = [1 if i != dim % len(shape) else 3 for i in range(len(shape))]  # broadcasts
+    idx = np.random.default_rng(seed).integers(0, shape[dim], ishape).astype(np.int64)
+    check(
+        lambda a: gf.take_along_dim(a, gf.tensor(idx), dim),
+        lambda a: torch.take_along_dim(a, torch.tensor(idx), dim),
+        [x],
+    )
+    flat = np.random.default_rng(seed).integers(0, x.size, (4,)).astype(np.int64)
+    check(
+        lambda a: a.take_along_dim(gf.tensor(flat)),
+        lambda a: a.take_along_dim(torch.tensor(flat)),
+        [x],
+    )

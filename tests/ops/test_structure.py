@@ -158,3 +158,19 @@ def test_error_types(name, fn):
         fn(torch)
     with pytest.raises(type(te.value)):
         fn(gf)
+
+
+@FEW
+@given(sd=shape_and_dim(), dtype=dtypes, seed=seeds, data=st.data())
+def test_movedim_swapaxes(sd, dtype, seed, data):
+    shape, dim = sd
+    x = rand(shape, dtype, seed)
+    dst = data.draw(st.integers(-len(shape), len(shape) - 1))
+    check(lambda a: a.movedim(dim, dst), lambda a: a.movedim(dim, dst), [x])
+    check(lambda a: gf.moveaxis(a, dim, dst), lambda a: torch.moveaxis(a, dim, dst), [x])
+    if len(shape) >= 2:
+        src2 = (dim % len(shape), (dim + 1) % len(shape))
+        dst2 = (dst % len(shape), (dst + 1) % len(shape))
+        check(lambda a: a.movedim(src2, dst2), lambda a: a.movedim(src2, dst2), [x])
+    check(lambda a: a.swapaxes(dim, dst), lambda a: a.swapaxes(dim, dst), [x])
+    check(lambda a: gf.swapdims(a, dim, dst), lambda a: torch.swapdims(a, dim, dst), [x])

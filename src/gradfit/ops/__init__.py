@@ -216,15 +216,18 @@ from gradfit.ops.indexing import (  # noqa: E402
     scatter_add,
     scatter_reduce,
     take,
+    take_along_dim,
 )
 
 __all__ += [
     "argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill",
     "masked_scatter", "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "take",
+    "take_along_dim",
 ]  # fmt: skip
 for _name in (
     "argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill",
     "masked_scatter", "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "take",
+    "take_along_dim",
 ):  # fmt: skip
     setattr(Tensor, _name, globals()[_name])
 for _name, _fn in _indexing.INPLACE.items():
@@ -238,10 +241,14 @@ from gradfit.ops.structure import (  # noqa: E402
     fliplr,
     flipud,
     meshgrid,
+    moveaxis,
+    movedim,
     narrow,
     repeat_interleave,
     roll,
     rot90,
+    swapaxes,
+    swapdims,
     tile,
     trace,
     tril,
@@ -250,12 +257,14 @@ from gradfit.ops.structure import (  # noqa: E402
 )
 
 __all__ += [
-    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "meshgrid", "narrow",
-    "repeat_interleave", "roll", "rot90", "tile", "trace", "tril", "triu", "unbind",
+    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "meshgrid", "moveaxis", "movedim",
+    "narrow", "repeat_interleave", "roll", "rot90", "swapaxes", "swapdims", "tile", "trace",
+    "tril", "triu", "unbind",
 ]  # fmt: skip
 for _name in (
-    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "narrow", "repeat_interleave", "roll",
-    "rot90", "tile", "trace", "tril", "triu", "unbind",
+    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "moveaxis", "movedim", "narrow",
+    "repeat_interleave", "roll", "rot90", "swapaxes", "swapdims", "tile", "trace", "tril", "triu",
+    "unbind",
 ):  # fmt: skip
     setattr(Tensor, _name, globals()[_name])
 

@@ -714,3 +714,31 @@ INPLACE = {
     "masked_fill_": masked_fill,
     "masked_scatter_": masked_scatter,
 }
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
+    """Values at ``indices`` along ``dim`` (broadcasting ``input`` and ``indices`` outside it),
+    or in the flattened tensor when ``dim`` is None; NumPy's ``take_along_axis``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> x = gf.tensor([[10, 30, 20]])
+        >>> gf.take_along_dim(x, x.argsort(dim=1), dim=1).tolist()
+        [[10, 20, 30]]
+    """
+    idx = _index_array(indices, "take_along_dim")
+    if dim is None:
+        return take(input.reshape(-1), Tensor._wrap(idx.reshape(-1)))
+    d = _norm_dim(dim, input.ndim, "take_along_dim")
+    if idx.ndim != input.ndim:
+        raise RuntimeError(
+            f"take_along_dim(): input ({input.ndim} dims) and indices ({idx.ndim} dims) should "
+            "have the same number of dimensions"
+        )
+    shp = list(np.broadcast_shapes(input.shape[:d] + (1,) + input.shape[d + 1 :],
+                                   idx.shape[:d] + (1,) + idx.shape[d + 1 :]))  # fmt: skip
+    xs, ishape = list(shp), list(shp)
+    xs[d], ishape[d] = input.shape[d], idx.shape[d]
+    x = input.expand(*xs) if tuple(xs) != input.shape else input
+    i = np.broadcast_to(idx, ishape)
+    return gather(x, d, Tensor._wrap(np.ascontiguousarray(i)))

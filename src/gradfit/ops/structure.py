@@ -384,3 +384,46 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:  # noqa: A002
     reps = (dims,) if isinstance(dims, int) else tuple(dims)
     reps = (1,) * (input.ndim - len(reps)) + reps
     return input.repeat(*reps)
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:  # noqa: A002
+    """Move dimension(s) ``source`` to position(s) ``destination``, keeping the others' order.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.zeros(2, 3, 4).movedim(0, -1).shape
+        (3, 4, 2)
+    """
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: source ({len(src)} dims) and destination ({len(dst)} dims) must match"
+        )
+    s = [_norm_dim(d, input.ndim, "movedim") for d in src]
+    t = [_norm_dim(d, input.ndim, "movedim") for d in dst]
+    if len(set(s)) != len(s) or len(set(t)) != len(t):
+        raise RuntimeError(f"movedim: repeated dim in source {src} or destination {dst}")
+    if input.ndim == 0:
+        return input.reshape(())
+    order = [i for i in range(input.ndim) if i not in s]
+    for dd, ss in sorted(zip(t, s, strict=True)):
+        order.insert(dd, ss)
+    return input.permute(*order)
+
+
+moveaxis = movedim
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:  # noqa: A002
+    """NumPy's name for ``transpose(input, axis0, axis1)``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.zeros(2, 3).swapaxes(0, 1).shape
+        (3, 2)
+    """
+    return input.transpose(axis0, axis1)
+
+
+swapdims = swapaxes
