@@ -118,3 +118,62 @@ def test_error_types(name, fn):
         fn(torch)
     with pytest.raises(type(te.value)):
         fn(gf)
+
+
+# name, gradfit fn, torch fn, input ranges (one per operand)
+MORE = [
+    ("square", gf.square, torch.square, [(-2, 2)]),
+    ("rsqrt", gf.rsqrt, torch.rsqrt, [(0.2, 3)]),
+    ("reciprocal", gf.reciprocal, torch.reciprocal, [(0.2, 3)]),
+    ("addcmul", lambda a, b, c: gf.addcmul(a, b, c, value=0.5), lambda a, b, c: torch.addcmul(a, b, c, value=0.5), [(-2, 2)] * 3),
+    ("addcdiv", lambda a, b, c: a.addcdiv(b, c, value=2), lambda a, b, c: a.addcdiv(b, c, value=2), [(-2, 2), (-2, 2), (0.5, 2)]),
+    ("clamp_min", lambda a: gf.clamp_min(a, 0.3), lambda a: torch.clamp_min(a, 0.3), [(-2, 2)]),
+    ("clamp_max", lambda a: a.clamp_max(0.3), lambda a: a.clamp_max(0.3), [(-2, 2)]),
+    ("logaddexp", gf.logaddexp, torch.logaddexp, [(-3, 3), (-3, 3)]),
+    ("logaddexp2", gf.logaddexp2, torch.logaddexp2, [(-3, 3), (-3, 3)]),
+    ("logit", gf.logit, torch.logit, [(0.05, 0.95)]),
+    ("logit_eps", lambda a: gf.logit(a, 0.2), lambda a: torch.logit(a, 0.2), [(0.05, 0.95)]),
+    ("xlogy", gf.xlogy, torch.xlogy, [(-2, 2), (0.2, 3)]),
+    ("sgn", gf.sgn, torch.sign, [(-2, 2)]),  # torch.sgn's gradient is a ZeroTensor
+    ("copysign", gf.copysign, torch.copysign, [(-2, 2), (-2, 2)]),
+    ("deg2rad", gf.deg2rad, torch.deg2rad, [(-200, 200)]),
+    ("rad2deg", gf.rad2deg, torch.rad2deg, [(-3, 3)]),
+    ("fmax", gf.fmax, torch.fmax, [(-2, 2), (-2, 2)]),
+    ("fmin", gf.fmin, torch.fmin, [(-2, 2), (-2, 2)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,gfn,tfn,ranges", MORE, ids=[m[0] for m in MORE])
+@settings(max_examples=5, deadline=None)
+@given(dtype=dtypes, seed=seeds)
+def test_more_match_torch(name, gfn, tfn, ranges, dtype, seed):
+    arrays = [rand((2, 3), dtype, seed + i, *r) for i, r in enumerate(ranges)]
+    check(gfn, tfn, arrays)
+    if len(ranges) == 2:  # broadcasting and 0-d
+        check(gfn, tfn, [arrays[0], rand((3,), dtype, seed + 7, *ranges[1])])
+        check(gfn, tfn, [rand((), dtype, seed, *ranges[0]), rand((), dtype, seed + 1, *ranges[1])])
+
+
+@pytest.mark.parametrize("name,gfn,tfn,ranges", MORE, ids=[m[0] for m in MORE])
+def test_more_gradcheck(name, gfn, tfn, ranges):
+    ts = [
+        gf.tensor(rand((2, 3), np.float64, i, *r), requires_grad=True) for i, r in enumerate(ranges)
+    ]
+    assert gf.gradcheck(gfn, ts)
+
+
+def test_more_special_values():
+    a = np.array([0.0, 0.0, 1.0, np.nan, -0.0], np.float64)
+    b = np.array([0.0, np.nan, 0.0, 1.0, 2.0], np.float64)
+    check(gf.xlogy, torch.xlogy, [a, b], grad=False)
+    check(gf.fmax, torch.fmax, [a, b], grad=False)
+    check(gf.fmin, torch.fmin, [a, b], grad=False)
+    g, t = gf.signbit(gf.tensor(a)), torch.signbit(torch.tensor(a))
+    np.testing.assert_array_equal(g.numpy(), t.numpy())
+    with pytest.raises(RuntimeError):
+        torch.addcdiv(
+            torch.ones(2), torch.ones(2, dtype=torch.int64), torch.ones(2, dtype=torch.int64)
+        )
+    with pytest.raises(RuntimeError):
+        gf.addcdiv(gf.ones(2), gf.ones(2, dtype=gf.int64), gf.ones(2, dtype=gf.int64))
+    check(gf.sgn, torch.sgn, [a], grad=False)

@@ -408,3 +408,36 @@ from gradfit.ops.stats import histc, std_mean, var_mean  # noqa: E402
 __all__ += ["cdist", "cross", "histc", "std_mean", "var_mean"]
 for _name in ("cross", "histc"):
     setattr(Tensor, _name, globals()[_name])
+
+# --- compositions and small elementwise ops (ops/elementwise_extra.py, second part)
+from gradfit.ops.elementwise_extra import (  # noqa: E402
+    addcdiv,
+    addcmul,
+    clamp_max,
+    clamp_min,
+    copysign,
+    deg2rad,
+    fmax,
+    fmin,
+    logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    reciprocal,
+    rsqrt,
+    sgn,
+    signbit,
+    square,
+    xlogy,
+)
+
+__all__ += [
+    "addcdiv", "addcmul", "clamp_max", "clamp_min", "copysign", "deg2rad", "fmax", "fmin",
+    "logaddexp", "logaddexp2", "logit", "rad2deg", "reciprocal", "rsqrt", "sgn", "signbit",
+    "square", "xlogy",
+]  # fmt: skip
+for _name in (
+    "addcdiv", "addcmul", "clamp_max", "clamp_min", "copysign", "deg2rad", "fmax", "fmin",
+    "logaddexp", "logaddexp2", "logit", "rad2deg", "sgn", "signbit", "xlogy",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])

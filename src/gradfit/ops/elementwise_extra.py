@@ -430,3 +430,295 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
             f"lerp(): expected weight to have dtype {input.dtype}, got {weight.dtype}"
         )
     return input + weight * (end - input)
+
+
+# ------------------------------------------------------------------ compositions of existing ops
+
+
+def square(input: Tensor) -> Tensor:  # noqa: A002
+    """``input * input``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.square(gf.tensor([3.0])).item()
+        9.0
+    """
+    return input * input
+
+
+def rsqrt(input: Tensor) -> Tensor:  # noqa: A002
+    """``1 / sqrt(input)``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.rsqrt(gf.tensor([4.0])).item()
+        0.5
+    """
+    from gradfit.ops.unary import sqrt
+
+    return 1.0 / sqrt(_float(input))
+
+
+def reciprocal(input: Tensor) -> Tensor:  # noqa: A002
+    """``1 / input`` (integers become float32).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.reciprocal(gf.tensor([4.0])).item()
+        0.25
+    """
+    return 1.0 / _float(input)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:  # noqa: A002
+    """``input + value * tensor1 * tensor2`` (broadcast).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.addcmul(gf.ones(2), gf.tensor([2.0, 3.0]), gf.tensor([4.0, 5.0]), value=0.5).tolist()
+        [5.0, 8.5]
+    """
+    prod = tensor1 * tensor2
+    return input + (prod if value == 1 else prod * value)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:  # noqa: A002
+    """``input + value * tensor1 / tensor2`` (broadcast; integer division is refused, as PyTorch).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.addcdiv(gf.zeros(1), gf.tensor([3.0]), gf.tensor([2.0]), value=2).item()
+        3.0
+    """
+    if tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
+        raise RuntimeError(
+            "addcdiv: integer division with addcdiv is no longer supported; "
+            "use true_divide or floor_divide"
+        )
+    q = tensor1 / tensor2
+    return input + (q if value == 1 else q * value)
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    """``clamp(input, min=min)``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.clamp_min(gf.tensor([-1.0, 2.0]), 0).tolist()
+        [0.0, 2.0]
+    """
+    from gradfit.ops.arithmetic import clamp
+
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    """``clamp(input, max=max)``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.clamp_max(gf.tensor([-1.0, 2.0]), 0).tolist()
+        [-1.0, 0.0]
+    """
+    from gradfit.ops.arithmetic import clamp
+
+    return clamp(input, max=max)
+
+
+class LogAddExp(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray, base2: bool) -> np.ndarray:
+        out = np.logaddexp2(a, b) if base2 else np.logaddexp(a, b)
+        self.saved = (a, b, out)
+        self.base2 = base2
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        f = np.exp2 if self.base2 else np.exp
+        with np.errstate(all="ignore"):
+            ga = sum_to(grad * f(a - out), a.shape) if self.needs_input_grad[0] else None
+            gb = sum_to(grad * f(b - out), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """``log(exp(input) + exp(other))`` without overflow.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.logaddexp(gf.tensor([1000.0]), gf.tensor([1000.0])).item() > 1000
+        True
+    """
+    return LogAddExp.apply(*_binary_float("logaddexp", input, other), base2=False)
+
+
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """``log2(2**input + 2**other)`` without overflow.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.logaddexp2(gf.tensor([1.0]), gf.tensor([1.0])).item()
+        2.0
+    """
+    return LogAddExp.apply(*_binary_float("logaddexp2", input, other), base2=True)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:  # noqa: A002
+    """``log(p / (1 - p))``; with ``eps``, p is first clamped to [eps, 1 - eps].
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.logit(gf.tensor([0.5])).item()
+        0.0
+    """
+    from gradfit.ops.arithmetic import clamp
+    from gradfit.ops.unary import log
+
+    p = _float(input)
+    if eps is not None:
+        p = clamp(p, eps, 1 - eps)
+    return log(p / (1.0 - p))
+
+
+class XLogY(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            out = np.where(a == 0, 0, a * np.log(b)).astype(a.dtype, copy=False)
+        out = np.where(np.isnan(b), b, out)
+        self.saved = (a, b)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, b = self.saved
+        with np.errstate(all="ignore"):
+            ga = gb = None
+            if self.needs_input_grad[0]:
+                ga = sum_to(np.where((a == 0) & (b <= 0), 0, grad * np.log(b)), a.shape)
+            if self.needs_input_grad[1]:
+                gb = sum_to(grad * a / b, b.shape)
+        return (None if ga is None else ga.astype(grad.dtype)), gb
+
+
+def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.xlogy(gf.tensor([0.0, 2.0]), gf.tensor([0.0, 1.0])).tolist()
+        [0.0, 0.0]
+    """
+    return XLogY.apply(*_binary_float("xlogy", input, other))
+
+
+def sgn(input: Tensor) -> Tensor:  # noqa: A002
+    """The sign (-1, 0, 1) of each element; for real tensors the same as ``sign``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.sgn(gf.tensor([-2.0, 0.0])).tolist()
+        [-1.0, 0.0]
+    """
+    from gradfit.ops.unary import sign
+
+    return sign(input)
+
+
+def signbit(input: Tensor) -> Tensor:  # noqa: A002
+    """True where the sign bit is set (negative numbers and -0.0).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.signbit(gf.tensor([-0.0, 1.0])).tolist()
+        [True, False]
+    """
+    return Tensor._wrap(np.asarray(np.signbit(input._data)))
+
+
+class CopySign(Function):
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.copysign(a, b)
+        self.saved = (a, out)
+        self.bshape = b.shape
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, out = self.saved
+        with np.errstate(all="ignore"):
+            s = np.where(a == 0, 0, out / np.where(a == 0, 1, a))
+        ga = sum_to(grad * s, a.shape) if self.needs_input_grad[0] else None
+        gb = np.zeros(self.bshape, dtype=grad.dtype) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def copysign(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+    """``|input|`` with the sign of ``other``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.copysign(gf.tensor([2.0, -3.0]), -1.0).tolist()
+        [-2.0, -3.0]
+    """
+    return CopySign.apply(*_binary_float("copysign", input, other))
+
+
+def deg2rad(input: Tensor) -> Tensor:  # noqa: A002
+    """Degrees to radians.
+
+    Example:
+        >>> import gradfit as gf
+        >>> f"{gf.deg2rad(gf.tensor([180.0])).item():.4f}"
+        '3.1416'
+    """
+    return _float(input) * (math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:  # noqa: A002
+    """Radians to degrees.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.rad2deg(gf.tensor([0.0])).item()
+        0.0
+    """
+    return _float(input) * (180 / math.pi)
+
+
+class FMaxMin(Function):
+    """fmax/fmin: like maximum/minimum, but a NaN loses to a number."""
+
+    def forward(self, a: np.ndarray, b: np.ndarray, upper: bool) -> np.ndarray:
+        out = np.fmax(a, b) if upper else np.fmin(a, b)
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        pa = (a == out) | (np.isnan(out) & np.isnan(a))
+        pb = (b == out) | (np.isnan(out) & np.isnan(b))
+        share = np.where(pa & pb, grad.dtype.type(0.5), grad.dtype.type(1))
+        z = grad.dtype.type(0)
+        ga = sum_to(np.where(pa, grad * share, z), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(np.where(pb, grad * share, z), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Elementwise maximum where a NaN loses to a number.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.fmax(gf.tensor([float("nan"), 1.0]), gf.tensor([2.0, 0.0])).tolist()
+        [2.0, 1.0]
+    """
+    return FMaxMin.apply(*tensors_of(input, other), upper=True)
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Elementwise minimum where a NaN loses to a number.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.fmin(gf.tensor([float("nan"), 1.0]), gf.tensor([2.0, 0.0])).tolist()
+        [2.0, 0.0]
+    """
+    return FMaxMin.apply(*tensors_of(input, other), upper=False)
