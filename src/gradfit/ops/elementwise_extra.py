@@ -611,15 +611,18 @@ def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
 
 
 def sgn(input: Tensor) -> Tensor:  # noqa: A002
-    """The sign (-1, 0, 1) of each element; for real tensors the same as ``sign``.
+    """The sign (-1, 0, 1) of each element, 0 for NaN as PyTorch; zero gradient.
 
     Example:
         >>> import gradfit as gf
-        >>> gf.sgn(gf.tensor([-2.0, 0.0])).tolist()
-        [-1.0, 0.0]
+        >>> gf.sgn(gf.tensor([-2.0, 0.0, float("nan")])).tolist()
+        [-1.0, 0.0, 0.0]
     """
+    from gradfit.ops.indexing import masked_fill
     from gradfit.ops.unary import sign
 
+    if input._data.dtype.kind == "f":
+        input = masked_fill(input, Tensor._wrap(np.isnan(input._data)), 0.0)  # noqa: A001
     return sign(input)
 
 
