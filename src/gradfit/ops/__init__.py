@@ -441,3 +441,36 @@ for _name in (
     "logaddexp", "logaddexp2", "logit", "rad2deg", "sgn", "signbit", "xlogy",
 ):  # fmt: skip
     setattr(Tensor, _name, globals()[_name])
+
+# --- more structure, products, search, statistics and distances (second part of each file)
+from gradfit.ops.pairwise import dist, pdist  # noqa: E402
+from gradfit.ops.products import kron, tensordot  # noqa: E402
+from gradfit.ops.sorting import bucketize, searchsorted  # noqa: E402
+from gradfit.ops.stats import aminmax, nanmean, nansum  # noqa: E402
+from gradfit.ops.structure import (  # noqa: E402
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    cartesian_prod,
+    column_stack,
+    diff,
+    dstack,
+    hstack,
+    ravel,
+    row_stack,
+    select,
+    unflatten,
+    vstack,
+)
+
+__all__ += [
+    "aminmax", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "bucketize",
+    "cartesian_prod", "column_stack", "diff", "dist", "dstack", "hstack", "kron", "nanmean",
+    "nansum", "pdist", "ravel", "row_stack", "searchsorted", "select", "tensordot", "unflatten",
+    "vstack",
+]  # fmt: skip
+for _name in (
+    "aminmax", "diff", "dist", "kron", "nanmean", "nansum", "ravel", "select", "unflatten",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])

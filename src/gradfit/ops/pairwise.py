@@ -116,3 +116,32 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:  # no
             f"cross: dimension {d} must have size 3, got {a.shape[d]} and {b.shape[d]}"
         )
     return Cross.apply(a, b, dim=d)
+
+
+def pdist(input: Tensor, p: float = 2) -> Tensor:  # noqa: A002
+    """Euclidean distances between all pairs of rows (i < j) of a 2-D tensor, as 1-D.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.pdist(gf.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])).tolist()
+        [5.0, 1.0, 4.242640495300293]
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    return cdist(input, input, p).reshape(-1)[Tensor._wrap((i * n + j).astype(np.int64))]
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:  # noqa: A002
+    """The p-norm of ``input - other`` (broadcast), a 0-d tensor.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.dist(gf.tensor([0.0, 0.0]), gf.tensor([3.0, 4.0])).item()
+        5.0
+    """
+    from gradfit.ops.reduce import norm
+
+    a, b = tensors_of(input, other)
+    return norm(a - b, p)

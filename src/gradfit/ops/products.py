@@ -309,3 +309,60 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"mv: size mismatch, input {input.shape} and vec {vec.shape}")
     return input @ vec
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Sum products over the last ``dims`` dimensions of ``a`` and the first of ``b`` (or over
+    the listed pairs ``([a dims], [b dims])``); an einsum underneath.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.tensordot(gf.ones(2, 3, 4), gf.ones(3, 4, 5)).shape
+        (2, 5)
+    """
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if isinstance(dims, Tensor):
+            raise TypeError("tensordot: dims must be an int or a pair of lists")
+    if len(da) != len(db):
+        raise RuntimeError(
+            f"tensordot: both dimension lists should have same length, got {da} and {db}"
+        )
+    da = [d % a.ndim for d in da] if a.ndim else da
+    db = [d % b.ndim for d in db] if b.ndim else db
+    for i, j in zip(da, db, strict=True):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(
+                f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} "
+                f"in dim {i} and second has size {b.shape[j]} in dim {j}"
+            )
+    la = _LETTERS[: a.ndim]
+    lb = list(_LETTERS[a.ndim : a.ndim + b.ndim])
+    for i, j in zip(da, db, strict=True):
+        lb[j] = la[i]
+    lb = "".join(lb)
+    out = "".join(c for k, c in enumerate(la) if k not in da) + "".join(
+        c for k, c in enumerate(lb) if k not in db
+    )
+    return einsum(f"{la},{lb}->{out}", a, b)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The Kronecker product: every element of ``input`` times a block of ``other``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.kron(gf.eye(2), gf.ones(1, 2)).tolist()
+        [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
+    """
+    n = builtins.max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (n - input.ndim) + input.shape)
+    b = other.reshape((1,) * (n - other.ndim) + other.shape)
+    la, lb = _LETTERS[:n], _LETTERS[n : 2 * n]
+    inter = "".join(x + y for x, y in zip(la, lb, strict=True))
+    prod = einsum(f"{la},{lb}->{inter}", a, b)
+    return prod.reshape(tuple(x * y for x, y in zip(a.shape, b.shape, strict=True)))

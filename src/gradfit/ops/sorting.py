@@ -283,3 +283,64 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     out = np.bincount(a, weights=w, minlength=minlength)
     dt = w.dtype if w.dtype.kind == "f" else np.float64
     return Tensor._wrap(out.astype(dt))
+
+
+def searchsorted(
+    sorted_sequence: Tensor,
+    input: Any,  # noqa: A002
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter: Tensor | None = None,
+) -> Tensor:
+    """Where each value of ``input`` would be inserted into the last dimension of
+    ``sorted_sequence`` to keep it sorted (``right=True``/``side='right'``: after equal values).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.searchsorted(gf.tensor([1, 3, 5]), gf.tensor([3, 6])).tolist()
+        [1, 3]
+    """
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"searchsorted: side can only be 'left' or 'right', got {side!r}")
+        if right and side == "left":
+            raise RuntimeError("searchsorted: side and right can't be set to opposites")
+        right = side == "right"
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter._data, axis=-1)
+    scalar = not isinstance(input, Tensor)
+    vals = np.asarray(input) if scalar else input._data
+    how = "right" if right else "left"
+    dt = np.int32 if out_int32 else np.int64
+    if seq.ndim <= 1:
+        return Tensor._wrap(np.asarray(np.searchsorted(seq, vals, side=how)).astype(dt))
+    if vals.shape[:-1] != seq.shape[:-1]:
+        raise RuntimeError(
+            f"searchsorted: boundaries {seq.shape} and input {vals.shape} should have the same "
+            "leading dimensions"
+        )
+    flat_s = seq.reshape(-1, seq.shape[-1])
+    flat_v = vals.reshape(-1, vals.shape[-1])
+    out = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(flat_s, flat_v, strict=True)])
+    return Tensor._wrap(out.reshape(vals.shape).astype(dt))
+
+
+def bucketize(
+    input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+) -> Tensor:
+    """The bucket of each value given sorted 1-D ``boundaries`` (``right=True``: a value equal to a
+    boundary goes to the bucket on its right side... as PyTorch: ``boundaries[i-1] <= x < boundaries[i]``).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.bucketize(gf.tensor([1, 5, 9]), gf.tensor([2, 5, 8])).tolist()
+        [0, 1, 3]
+    """
+    if boundaries.ndim != 1:
+        raise RuntimeError(
+            f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})"
+        )
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)

@@ -427,3 +427,269 @@ def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:  # noqa: A002
 
 
 swapdims = swapaxes
+
+
+# ------------------------------------------------------------------ stacking and reshaping helpers
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor with at least one dimension (a 0-d one becomes shape (1,)).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.atleast_1d(gf.tensor(1.0)).shape
+        (1,)
+    """
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor with at least two dimensions (leading 1s added).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.atleast_2d(gf.ones(3)).shape
+        (1, 3)
+    """
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor with at least three dimensions, as NumPy: (N,) -> (1, N, 1), (M, N) -> (M, N, 1).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.atleast_3d(gf.ones(2, 3)).shape
+        (2, 3, 1)
+    """
+    return _atleast(tensors, 3)
+
+
+def _atleast(tensors: Any, n: int) -> Any:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(_atleast(tuple(tensors[0]), n))
+    out = []
+    for t in tensors:
+        if t.ndim >= n:
+            out.append(t)
+        elif n == 3:
+            shape = {0: (1, 1, 1), 1: (1, t.numel(), 1), 2: (*t.shape, 1)}[t.ndim]
+            out.append(t.reshape(shape))
+        else:
+            out.append(t.reshape((1,) * (n - t.ndim) + t.shape))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _tensors(tensors: Any, op: str) -> list[Tensor]:
+    ts = list(tensors)
+    if not ts:
+        raise RuntimeError(f"{op}(): expects a non-empty TensorList")
+    return ts
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along dimension 1 (dimension 0 for 1-D tensors).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.hstack([gf.ones(2), gf.zeros(1)]).tolist()
+        [1.0, 1.0, 0.0]
+    """
+    from gradfit.ops.shape import cat
+
+    ts = _atleast(tuple(_tensors(tensors, "hstack")), 1)
+    ts = [ts] if isinstance(ts, Tensor) else list(ts)
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along dimension 0 after making every tensor at least 2-D (``row_stack``).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.vstack([gf.ones(2), gf.zeros(2)]).shape
+        (2, 2)
+    """
+    from gradfit.ops.shape import cat
+
+    ts = _atleast(tuple(_tensors(tensors, "vstack")), 2)
+    return cat([ts] if isinstance(ts, Tensor) else list(ts), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along dimension 2 after making every tensor at least 3-D.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.dstack([gf.ones(2), gf.zeros(2)]).shape
+        (1, 2, 2)
+    """
+    from gradfit.ops.shape import cat
+
+    ts = _atleast(tuple(_tensors(tensors, "dstack")), 3)
+    return cat([ts] if isinstance(ts, Tensor) else list(ts), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join as columns: 0-d and 1-d tensors become columns (N, 1), then ``hstack``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.column_stack([gf.ones(3), gf.zeros(3)]).shape
+        (3, 2)
+    """
+    from gradfit.ops.shape import cat
+
+    ts = [t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in _tensors(tensors, "column_stack")]
+    return cat(ts, 1)
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:  # noqa: A002
+    """Split dimension ``dim`` into ``sizes`` (one of them may be -1).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.zeros(2, 6).unflatten(1, (2, 3)).shape
+        (2, 2, 3)
+    """
+    d = _norm_dim(dim, input.ndim, "unflatten")
+    sz = list(sizes)
+    if not sz:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    known = 1
+    for s in sz:
+        if s != -1:
+            known *= s
+    if sz.count(-1) > 1:
+        raise RuntimeError("unflatten: only one dimension can be inferred (-1)")
+    n = input.shape[d]
+    if -1 in sz:
+        if known == 0 or n % known:
+            raise RuntimeError(
+                f"unflatten: sizes {tuple(sizes)} do not fit a dimension of size {n}"
+            )
+        sz[sz.index(-1)] = n // known
+    elif known != n:
+        raise RuntimeError(
+            f"unflatten: provided sizes {tuple(sizes)} don't multiply up to the size of dim {dim} ({n})"
+        )
+    return input.reshape(input.shape[:d] + tuple(sz) + input.shape[d + 1 :])
+
+
+def ravel(input: Tensor) -> Tensor:  # noqa: A002
+    """The elements as a 1-D tensor.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.ones(2, 3).ravel().shape
+        (6,)
+    """
+    return input.reshape(-1)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
+    """The slice at ``index`` along ``dim``, without that dimension (``input[:, index]`` for dim 1).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.arange(6).reshape(2, 3).select(1, -1).tolist()
+        [2, 5]
+    """
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor")
+    d = _norm_dim(dim, input.ndim, "select")
+    n = input.shape[d]
+    i = int(index)
+    if not -n <= i < n:
+        raise IndexError(
+            f"select(): index {i} out of range for tensor of size {input.shape} at dimension {dim}"
+        )
+    return input[(slice(None),) * d + (i,)]
+
+
+def diff(
+    input: Tensor,  # noqa: A002
+    n: int = 1,
+    dim: int = -1,
+    prepend: Tensor | None = None,
+    append: Tensor | None = None,
+) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (after joining ``prepend``/``append``).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.diff(gf.tensor([1, 4, 9, 16])).tolist()
+        [3, 5, 7]
+    """
+    from gradfit.ops.shape import cat
+
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _norm_dim(dim, input.ndim, "diff")
+    x = input
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, x, append) if p is not None]
+        x = cat(parts, d)
+    for _ in range(n):
+        m = x.shape[d]
+        if m == 0:
+            break
+        lo = x[(slice(None),) * d + (slice(0, m - 1),)]
+        hi = x[(slice(None),) * d + (slice(1, m),)]
+        x = (hi ^ lo) if x._data.dtype == np.bool_ else hi - lo
+    return x
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """A block-diagonal matrix from 0-, 1- or 2-D tensors (promoted to a common dtype).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.block_diag(gf.ones(1, 1), gf.ones(2, 2) * 2).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 2.0, 2.0], [0.0, 2.0, 2.0]]
+    """
+    from gradfit.ops.shape import pad
+    from gradfit.tensor import tensors_of
+
+    if not tensors:
+        return Tensor._wrap(np.zeros((1, 0), dtype=np.float32))
+    ts = list(tensors_of(*tensors))
+    mats = []
+    for i, t in enumerate(ts):
+        if t.ndim > 2:
+            raise RuntimeError(
+                f"block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has {t.ndim} dimensions"
+            )
+        mats.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    rows = builtins.sum(m.shape[0] for m in mats)
+    cols = builtins.sum(m.shape[1] for m in mats)
+    out, c = [], 0
+    for m in mats:
+        out.append(pad(m, (c, cols - c - m.shape[1])))
+        c += m.shape[1]
+    from gradfit.ops.shape import cat
+
+    res = cat(out, 0)
+    return res.reshape(rows, cols)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """All combinations of elements of 1-D tensors, one per row (a 1-D tensor for one input).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.cartesian_prod(gf.tensor([1, 2]), gf.tensor([3, 4])).tolist()
+        [[1, 3], [1, 4], [2, 3], [2, 4]]
+    """
+    from gradfit.ops.shape import stack
+
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"cartesian_prod: expect a 1D vector, but got shape {t.shape}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
