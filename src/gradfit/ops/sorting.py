@@ -329,10 +329,15 @@ def searchsorted(
 
 
 def bucketize(
-    input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+    input: Any,  # noqa: A002
+    boundaries: Tensor,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
 ) -> Tensor:
-    """The bucket of each value given sorted 1-D ``boundaries`` (``right=True``: a value equal to a
-    boundary goes to the bucket on its right side... as PyTorch: ``boundaries[i-1] <= x < boundaries[i]``).
+    """The index ``i`` of each value's bucket among sorted 1-D ``boundaries``:
+    ``boundaries[i-1] < x <= boundaries[i]``, or with ``right=True``
+    ``boundaries[i-1] <= x < boundaries[i]``.
 
     Example:
         >>> import gradfit as gf
