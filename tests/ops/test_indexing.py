@@ -243,3 +243,14 @@ def test_take_along_dim(sd, dtype, seed):
         lambda a: a.take_along_dim(torch.tensor(flat)),
         [x],
     )
+
+
+def test_inplace_forms_refuse_graph_and_work_under_no_grad():
+    src = gf.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="index_add_"):
+        gf.zeros(3).index_add_(0, gf.tensor([0, 1]), src)
+    w = gf.zeros(3, requires_grad=True)
+    with gf.no_grad():
+        w.masked_fill_(gf.tensor([True, False, True]), 1.0)
+        w.scatter_(0, gf.tensor([1]), 2.0)
+    assert w.tolist() == [1.0, 2.0, 1.0] and w.requires_grad

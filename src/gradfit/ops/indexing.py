@@ -684,12 +684,15 @@ def _inplace_method(fn: Any, name: str) -> Any:
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         self._check_inplace(name)
+        # no graph is recorded through these forms: refuse wherever one would be needed, even
+        # if _check_inplace comes to allow in-place ops inside the graph
         if is_grad_enabled() and any(
-            isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())
+            isinstance(a, Tensor) and a.requires_grad for a in (self, *args, *kwargs.values())
         ):
             raise RuntimeError(
-                f"{name}: an argument requires grad; gradfit records no graph through the "
-                f"in-place form, use the out-of-place {name[:-1]} instead"
+                f"{name}: the tensor or an argument requires grad; gradfit records no graph "
+                f"through the in-place form, use the out-of-place {name[:-1]} instead "
+                f"(x = x.{name[:-1]}(...)) or gf.no_grad()"
             )
         with no_grad():
             out = fn(Tensor._wrap(self._data), *args, **kwargs)
