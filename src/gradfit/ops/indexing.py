@@ -107,15 +107,12 @@ class Gather(Function):
     def forward(self, x: np.ndarray, index: np.ndarray, dim: int) -> np.ndarray:
         self.shape = x.shape
         self.idx = _along(index, dim)
-        return x[self.idx] if x.ndim else x.reshape(1)[index.reshape(1)].reshape(index.shape)
+        return x[self.idx]
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
-        g = np.zeros(self.shape or (1,), dtype=grad.dtype)
-        if self.shape:
-            np.add.at(g, self.idx, grad)
-        else:
-            g += grad.sum()
-        return (g.reshape(self.shape),)
+        g = np.zeros(self.shape, dtype=grad.dtype)
+        np.add.at(g, self.idx, grad)  # repeated indices accumulate
+        return (g,)
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:  # noqa: A002
