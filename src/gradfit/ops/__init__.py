@@ -198,3 +198,279 @@ def _install_methods() -> None:
 
 
 _install_methods()
+
+# --- indexing by index tensors and masks (ops/indexing.py)
+from gradfit.ops import indexing as _indexing  # noqa: E402
+from gradfit.ops.indexing import (  # noqa: E402
+    argwhere,
+    gather,
+    index_add,
+    index_copy,
+    index_fill,
+    index_select,
+    masked_fill,
+    masked_scatter,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    take,
+    take_along_dim,
+)
+
+__all__ += [
+    "argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill",
+    "masked_scatter", "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "take",
+    "take_along_dim",
+]  # fmt: skip
+for _name in (
+    "argwhere", "gather", "index_add", "index_copy", "index_fill", "index_select", "masked_fill",
+    "masked_scatter", "masked_select", "nonzero", "scatter", "scatter_add", "scatter_reduce", "take",
+    "take_along_dim",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])
+for _name, _fn in _indexing.INPLACE.items():
+    setattr(Tensor, _name, _indexing._inplace_method(_fn, _name))
+
+# --- structure ops (ops/structure.py)
+from gradfit.ops.structure import (  # noqa: E402
+    diag,
+    diag_embed,
+    diagonal,
+    fliplr,
+    flipud,
+    meshgrid,
+    moveaxis,
+    movedim,
+    narrow,
+    repeat_interleave,
+    roll,
+    rot90,
+    swapaxes,
+    swapdims,
+    tile,
+    trace,
+    tril,
+    triu,
+    unbind,
+)
+
+__all__ += [
+    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "meshgrid", "moveaxis", "movedim",
+    "narrow", "repeat_interleave", "roll", "rot90", "swapaxes", "swapdims", "tile", "trace",
+    "tril", "triu", "unbind",
+]  # fmt: skip
+for _name in (
+    "diag", "diag_embed", "diagonal", "fliplr", "flipud", "moveaxis", "movedim", "narrow",
+    "repeat_interleave", "roll", "rot90", "swapaxes", "swapdims", "tile", "trace", "tril", "triu",
+    "unbind",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])
+
+# --- einsum and the BLAS-style products (ops/products.py)
+from gradfit.ops.products import addmm, addmv, baddbmm, dot, einsum, ger, mv, outer  # noqa: E402
+
+__all__ += ["addmm", "addmv", "baddbmm", "dot", "einsum", "ger", "mv", "outer"]
+for _name in ("addmm", "addmv", "baddbmm", "dot", "ger", "mv", "outer"):
+    setattr(Tensor, _name, globals()[_name])
+
+# --- sorting and selection (ops/sorting.py)
+from gradfit.ops.sorting import (  # noqa: E402
+    argsort,
+    bincount,
+    kthvalue,
+    median,
+    mode,
+    sort,
+    topk,
+    unique,
+)
+
+__all__ += ["argsort", "bincount", "kthvalue", "median", "mode", "sort", "topk", "unique"]
+for _name in ("argsort", "bincount", "kthvalue", "median", "mode", "sort", "topk", "unique"):
+    setattr(Tensor, _name, globals()[_name])
+
+# --- cumulative ops (ops/cumulative.py)
+from gradfit.ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402
+
+__all__ += ["cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"]
+for _name in ("cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"):
+    setattr(Tensor, _name, globals()[_name])
+
+# --- more elementwise functions (ops/elementwise_extra.py)
+from gradfit.ops.elementwise_extra import (  # noqa: E402
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    ceil,
+    cosh,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    fix,
+    floor,
+    fmod,
+    frac,
+    hypot,
+    lerp,
+    log2,
+    log10,
+    remainder,
+    round,
+    sinh,
+    tan,
+    trunc,
+)
+
+_EXTRA = [
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cosh", "erf", "erfc", "erfinv", "exp2",
+    "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log2", "log10", "remainder",
+    "round", "sinh", "tan", "trunc",
+]  # fmt: skip
+__all__ += [
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cosh", "erf", "erfc", "erfinv", "exp2",
+    "expm1", "fix", "floor", "fmod", "frac", "hypot", "lerp", "log2", "log10", "remainder",
+    "round", "sinh", "tan", "trunc",
+]  # fmt: skip
+for _name in _EXTRA:
+    setattr(Tensor, _name, globals()[_name])
+Tensor.__mod__ = lambda a, b: remainder(a, b)
+Tensor.__rmod__ = lambda a, b: remainder(b, a)
+Tensor.__round__ = lambda a, ndigits=None: (
+    round(a) if ndigits is None else round(a, decimals=ndigits)
+)
+
+# --- tests and logic (ops/logic.py); gf.where also takes one argument
+from gradfit.ops.logic import (  # noqa: E402
+    all,
+    allclose,
+    any,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    count_nonzero,
+    equal,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    nan_to_num,
+    where,  # noqa: F811 - also where(condition)
+)
+
+_LOGIC = [
+    "all", "allclose", "any", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "count_nonzero", "equal", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "nan_to_num",
+]  # fmt: skip
+__all__ += [
+    "all", "allclose", "any", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor",
+    "count_nonzero", "equal", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "nan_to_num",
+]  # fmt: skip
+for _name in _LOGIC:
+    setattr(Tensor, _name, globals()[_name])
+Tensor.where = lambda a, condition, y: where(condition, a, y)
+
+# --- Tensor.new_zeros/new_ones/new_full/new_empty/new_tensor (ops/new_methods.py)
+from gradfit.ops import new_methods as _new_methods  # noqa: E402
+
+for _name in ("new_empty", "new_full", "new_ones", "new_tensor", "new_zeros"):
+    setattr(Tensor, _name, getattr(_new_methods, _name))
+
+# --- pairwise distances and cross products (ops/pairwise.py), paired statistics (ops/stats.py)
+from gradfit.ops.pairwise import cdist, cross  # noqa: E402
+from gradfit.ops.stats import histc, std_mean, var_mean  # noqa: E402
+
+__all__ += ["cdist", "cross", "histc", "std_mean", "var_mean"]
+for _name in ("cross", "histc"):
+    setattr(Tensor, _name, globals()[_name])
+
+# --- compositions and small elementwise ops (ops/elementwise_extra.py, second part)
+from gradfit.ops.elementwise_extra import (  # noqa: E402
+    addcdiv,
+    addcmul,
+    clamp_max,
+    clamp_min,
+    copysign,
+    deg2rad,
+    fmax,
+    fmin,
+    logaddexp,
+    logaddexp2,
+    logit,
+    rad2deg,
+    reciprocal,
+    rsqrt,
+    sgn,
+    signbit,
+    square,
+    xlogy,
+)
+
+__all__ += [
+    "addcdiv", "addcmul", "clamp_max", "clamp_min", "copysign", "deg2rad", "fmax", "fmin",
+    "logaddexp", "logaddexp2", "logit", "rad2deg", "reciprocal", "rsqrt", "sgn", "signbit",
+    "square", "xlogy",
+]  # fmt: skip
+for _name in (
+    "addcdiv", "addcmul", "clamp_max", "clamp_min", "copysign", "deg2rad", "fmax", "fmin",
+    "logaddexp", "logaddexp2", "logit", "rad2deg", "sgn", "signbit", "xlogy",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])
+
+# --- more structure, products, search, statistics and distances (second part of each file)
+from gradfit.ops.pairwise import dist, pdist  # noqa: E402
+from gradfit.ops.products import kron, tensordot  # noqa: E402
+from gradfit.ops.sorting import bucketize, searchsorted  # noqa: E402
+from gradfit.ops.stats import aminmax, nanmean, nansum  # noqa: E402
+from gradfit.ops.structure import (  # noqa: E402
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    cartesian_prod,
+    column_stack,
+    diff,
+    dstack,
+    hstack,
+    ravel,
+    row_stack,
+    select,
+    unflatten,
+    vstack,
+)
+
+__all__ += [
+    "aminmax", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "bucketize",
+    "cartesian_prod", "column_stack", "diff", "dist", "dstack", "hstack", "kron", "nanmean",
+    "nansum", "pdist", "ravel", "row_stack", "searchsorted", "select", "tensordot", "unflatten",
+    "vstack",
+]  # fmt: skip
+for _name in (
+    "aminmax", "diff", "dist", "kron", "nanmean", "nansum", "ravel", "select", "unflatten",
+):  # fmt: skip
+    setattr(Tensor, _name, globals()[_name])
