@@ -508,7 +508,7 @@ class Tensor:
                 f"{op} only supports a 0-dimension value tensor, but got a tensor with "
                 f"{value._data.ndim} dimensions"
             )
-        setitem(self, index, value)
+        setitem(self, index, value, op)
         return self
 
     def zero_(self) -> Tensor:

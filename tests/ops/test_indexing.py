@@ -245,10 +245,15 @@ def test_take_along_dim(sd, dtype, seed):
     )
 
 
-def test_inplace_forms_refuse_graph_and_work_under_no_grad():
-    src = gf.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="index_add_"):
-        gf.zeros(3).index_add_(0, gf.tensor([0, 1]), src)
+def test_inplace_forms_record_the_graph_as_torch_and_work_under_no_grad():
+    import torch
+
+    src, tsrc = gf.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    x = gf.zeros(3).index_add_(0, gf.tensor([0, 0]), src * 3)
+    tx = torch.zeros(3).index_add_(0, torch.tensor([0, 0]), tsrc * 3)
+    (x * gf.tensor([1.0, 2.0, 3.0])).sum().backward()
+    (tx * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.tolist() == tx.tolist() and src.grad.tolist() == tsrc.grad.tolist()
     w = gf.zeros(3, requires_grad=True)
     with gf.no_grad():
         w.masked_fill_(gf.tensor([True, False, True]), 1.0)

@@ -44,7 +44,9 @@ def run(source: str, tmp: Path, name: str) -> dict:
 
 def agree(a, b, rtol, atol, where="result"):
     if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), f"{where}: keys {a.keys()} != {b.keys()}"
+        assert isinstance(b, dict) and a.keys() == b.keys(), (
+            f"{where}: keys {a.keys()} != {b.keys()}"
+        )
         for k in a:
             agree(a[k], b[k], rtol, atol, f"{where}.{k}")
     elif isinstance(a, list):

@@ -676,21 +676,18 @@ def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002
 
 
 def _inplace_method(fn: Any, name: str) -> Any:
-    """``Tensor.<name>``: ``fn``'s result written into the tensor itself (version bumped)."""
-    from gradfit.autograd import is_grad_enabled, no_grad
+    """``Tensor.<name>``: ``fn``'s result written into the tensor itself (version bumped).
+
+    Inside the graph (the tensor, a view's base or an argument requires grad) the change is
+    recorded as the other in-place operations are (:mod:`gradfit.ops.inplace`): the tensor
+    is rebased onto the out-of-place result, so gradients flow as in PyTorch.
+    """
+    from gradfit.autograd import no_grad
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if self._needs_record(*args, *kwargs.values()):
+            return self._record(name, lambda t: fn(t, *args, **kwargs))
         self._check_inplace(name)
-        # no graph is recorded through these forms: refuse wherever one would be needed, even
-        # if _check_inplace comes to allow in-place ops inside the graph
-        if is_grad_enabled() and any(
-            isinstance(a, Tensor) and a.requires_grad for a in (self, *args, *kwargs.values())
-        ):
-            raise RuntimeError(
-                f"{name}: the tensor or an argument requires grad; gradfit records no graph "
-                f"through the in-place form, use the out-of-place {name[:-1]} instead "
-                f"(x = x.{name[:-1]}(...)) or gf.no_grad()"
-            )
         with no_grad():
             out = fn(Tensor._wrap(self._data), *args, **kwargs)
         if out.shape != self.shape:
@@ -700,7 +697,7 @@ def _inplace_method(fn: Any, name: str) -> Any:
         return self
 
     method.__name__ = name
-    method.__doc__ = f"In-place :func:`{name[:-1]}` (refused where the graph needs the value)."
+    method.__doc__ = f"In-place :func:`{name[:-1]}` (recorded in the graph where needed)."
     return method
 
 
@@ -710,8 +707,7 @@ INPLACE = {
     "scatter_reduce_": scatter_reduce,
     "index_add_": index_add,
     "index_copy_": index_copy,
-    "index_fill_": index_fill,
-    "masked_fill_": masked_fill,
+    # masked_fill_ and index_fill_ are Tensor's own (tensor.py), recorded as assignments
     "masked_scatter_": masked_scatter,
 }
 

@@ -229,7 +229,7 @@ def record(t: Tensor, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
     return t
 
 
-def setitem(x: Tensor, index: Any, value: Any) -> None:
+def setitem(x: Tensor, index: Any, value: Any, op: str = "__setitem__") -> None:
     """``x[index] = value`` with every index ``x[index]`` accepts; recorded when needed.
 
     Example:
@@ -243,7 +243,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     """
     pre, idx = norm_index(index, x._data.ndim)
     if not x._needs_record(value):
-        x._check_inplace("__setitem__")
+        x._check_inplace(op)
         arr = value._data if isinstance(value, Tensor) else value
         view = x._data if pre is None else x._data[pre]
         try:
@@ -252,13 +252,13 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
             raise IndexError(f"index into a tensor of shape {x.shape}: {e}") from None
         except ValueError as e:
             raise RuntimeError(
-                f"__setitem__: cannot assign a value of shape {np.shape(arr)} to the indexed "
+                f"{op}: cannot assign a value of shape {np.shape(arr)} to the indexed "
                 f"part of a tensor of shape {x.shape}: {e}"
             ) from None
         x._version[0] += 1
         return
     if not x._data.flags.writeable:
-        x._check_inplace("__setitem__")
+        x._check_inplace(op)
     v = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, x._data.dtype))
     if v._data.dtype != x._data.dtype:
         v = v.astype(x._data.dtype)
@@ -270,8 +270,8 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
             raise IndexError(f"index into a tensor of shape {x.shape}: {e}") from None
         except ValueError as e:
             raise RuntimeError(
-                f"__setitem__: cannot assign a value of shape {v.shape} to the indexed part "
+                f"{op}: cannot assign a value of shape {v.shape} to the indexed part "
                 f"of a tensor of shape {x.shape}: {e}"
             ) from None
 
-    record(x, "__setitem__", assign)
+    record(x, op, assign)

@@ -24,5 +24,14 @@ for epoch in range(50):
     loss.backward()
     for p in model.parameters():
         p.data -= lr * p.grad
-print("RESULT", json.dumps({"loss": loss.item(), "w": model.weight.data.cpu().numpy().ravel().tolist(),
-                            "b": model.bias.item(), "device": str(X.device)}))
+print(
+    "RESULT",
+    json.dumps(
+        {
+            "loss": loss.item(),
+            "w": model.weight.data.cpu().numpy().ravel().tolist(),
+            "b": model.bias.item(),
+            "device": str(X.device),
+        }
+    ),
+)

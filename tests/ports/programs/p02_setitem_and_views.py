@@ -16,6 +16,6 @@ h = x @ w.T
 h[0, 1] = 0.0
 h[:, 0] *= 2
 h.relu_()
-loss = h.sum() + (h ** 2).mean()
+loss = h.sum() + (h**2).mean()
 loss.backward()
 print("RESULT", json.dumps({"x": x.tolist(), "loss": loss.item(), "grad": w.grad.tolist()}))

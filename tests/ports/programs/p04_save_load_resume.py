@@ -16,7 +16,12 @@ def make():
     m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     with torch.no_grad():
         for i, p in enumerate(m.parameters()):
-            p.copy_(torch.tensor(np.random.default_rng(10 + i).standard_normal(tuple(p.shape)) * 0.3, dtype=torch.float32))
+            p.copy_(
+                torch.tensor(
+                    np.random.default_rng(10 + i).standard_normal(tuple(p.shape)) * 0.3,
+                    dtype=torch.float32,
+                )
+            )
     return m
 
 
@@ -41,5 +46,14 @@ model2.load_state_dict(ckpt["model"])
 opt2 = torch.optim.Adam(model2.parameters(), lr=0.01)
 opt2.load_state_dict(ckpt["opt"])
 resumed = train(model2, opt2, 10)
-print("RESULT", json.dumps({"straight": straight, "resumed": resumed, "epoch": ckpt["epoch"],
-                            "same": bool(torch.allclose(model[0].weight, model2[0].weight))}))
+print(
+    "RESULT",
+    json.dumps(
+        {
+            "straight": straight,
+            "resumed": resumed,
+            "epoch": ckpt["epoch"],
+            "same": bool(torch.allclose(model[0].weight, model2[0].weight)),
+        }
+    ),
+)
