@@ -272,8 +272,17 @@ def export(
             f"gf.onnx.export: {len(final)} output_names for {len(outs)} outputs: {final}"
         )
     nodes = list(g.nodes)
-    for src, dst in zip(outs, final, strict=True):  # rename through Identity: outputs may repeat
-        nodes.append(helper.make_node("Identity", [src], [dst], name=f"{dst}_out"))
+    produced = {o for n in nodes for o in n.output}
+    rename = {}
+    for src, dst in zip(outs, final, strict=True):
+        if src in produced and outs.count(src) == 1 and src not in rename:
+            rename[src] = dst  # the node that computes it writes the output directly
+        else:  # an input passed through, or one value returned twice
+            nodes.append(helper.make_node("Identity", [src], [dst], name=f"{dst}_out"))
+    for n in nodes:
+        for field in (n.input, n.output):
+            for i, name in enumerate(field):
+                field[i] = rename.get(name, name)
     dyn_in = any(_axes_of(dynamic_axes, n) for n in in_names)
     graph = helper.make_graph(
         nodes,

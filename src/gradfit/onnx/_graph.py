@@ -9,7 +9,7 @@ Example:
     >>> g = Graph()
     >>> w = g.const(np.ones((2, 2), np.float32), "w")
     >>> g.op("MatMul", ["x", w])
-    'MatMul_1'
+    'MatMul_2'
 """
 
 from __future__ import annotations
