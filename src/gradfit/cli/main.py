@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS = ["train", "evaluate", "predict", "baselines", "lr_find", "summary", "datasets", "viz"]
+SUBCOMMANDS += ["export"]  # gradfit export: ONNX (cli/export.py)
 
 
 class UsageError(Exception):
