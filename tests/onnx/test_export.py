@@ -236,6 +236,16 @@ CORPUS = {
         ),
         (4, 3),
     ),
+    "transformer_seq_first_relu": (
+        # (T, N, E) with T dynamic: attention serves any sequence length
+        lambda: S(nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0)),
+        (3, 8),
+    ),
+    "embedding_flatten_linear": (
+        lambda: S(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 3), nn.Softmax(dim=1)),
+        (3,),
+        10,
+    ),
 }
 
 
@@ -250,8 +260,8 @@ def _trained_bn_na(bn, shape):
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_corpus(name):
     gf.manual_seed(1)
-    build, shape = CORPUS[name]
-    _check(build(), shape)
+    build, shape, *kind = CORPUS[name]
+    _check(build(), shape, *kind)
 
 
 @pytest.mark.parametrize("mode", ["RNN", "GRU", "LSTM"])

@@ -303,7 +303,8 @@ def export(
         producer_name="gradfit",
         producer_version=__version__,
     )
-    proto.ir_version = min(proto.ir_version, 9)  # readable by onnxruntime >= 1.17
+    # the oldest IR version that carries this opset: the file opens in the most runtimes
+    proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
     onnx.checker.check_model(proto)
     if f is not None:
         data = proto.SerializeToString()
