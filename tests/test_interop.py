@@ -47,6 +47,16 @@ LAYERS = {
         (2, 3, 8),
         None,
     ),
+    "TransformerDecoderLayer": (
+        lambda nn: nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, norm_first=True),
+        (3, 2, 8),
+        None,
+    ),
+    "Transformer": (
+        lambda nn: nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True),
+        (2, 3, 8),
+        None,
+    ),
     "Sequential_mlp": (
         lambda nn: nn.Sequential(
             nn.Flatten(),
@@ -77,6 +87,10 @@ LAYERS = {
 def _call(m, x):
     if isinstance(m, (gf.nn.MultiheadAttention, torch.nn.MultiheadAttention)):
         return m(x, x, x, need_weights=False)[0]
+    if isinstance(m, (gf.nn.TransformerDecoderLayer, torch.nn.TransformerDecoderLayer)):
+        return m(x, x * 0.5)  # (tgt, memory)
+    if isinstance(m, (gf.nn.Transformer, torch.nn.Transformer)):
+        return m(x, x[:, :2] * 0.5)  # (src, tgt)
     return _first(m(x))
 
 

@@ -11,7 +11,8 @@ in both frameworks has the same state dict keys. This module converts the values
 - :func:`from_torch_state_dict` loads a torch ``state_dict()`` (tensors or arrays) into a
   gradfit model, checking every key, shape and dtype first (nothing changes when
   anything is wrong; the error lists every problem);
-- :func:`save_torch_safetensors` / :func:`load_torch_safetensors` write and read the
+- :func:`save_torch_safetensors` / :func:`load_torch_safetensors` (and
+  :func:`read_torch_safetensors`, the arrays alone) write and read the
   file ``safetensors.torch.save_file(model.state_dict(), path)`` writes, which torch
   reads back with ``safetensors.torch.load_file``.
 
@@ -42,6 +43,7 @@ from gradfit.nn.module import Module
 __all__ = [
     "from_torch_state_dict",
     "load_torch_safetensors",
+    "read_torch_safetensors",
     "save_torch_safetensors",
     "to_numpy",
     "to_torch_state_dict",
@@ -158,6 +160,42 @@ def save_torch_safetensors(
     atomic_write(path, save(_state_arrays(model, "save_torch_safetensors"), metadata=meta))
 
 
+def read_torch_safetensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The arrays of a torch-saved ``.safetensors`` file (``safetensors.torch.save_file``).
+
+    Data only: nothing in the file is executed. For callers that match keys themselves
+    (``gradfit train --init-from`` with a torch file, a new head, a frozen body).
+
+    Raises:
+        ValueError: the file cannot be read, is not a safetensors file, or holds
+            bfloat16 tensors (NumPy has none: save them as float32).
+
+    Example:
+        >>> import os, tempfile, gradfit as gf
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+        >>> gf.interop.save_torch_safetensors(gf.nn.Linear(2, 3), path)
+        >>> {k: v.shape for k, v in gf.interop.read_torch_safetensors(path).items()}
+        {'bias': (3,), 'weight': (3, 2)}
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise ValueError(
+            f"read_torch_safetensors: cannot read {os.fspath(path)!r}: {e.strerror}"
+        ) from None
+    try:
+        return dict(load(data))
+    except (SafetensorError, ValueError, TypeError) as e:
+        raise ValueError(
+            f"read_torch_safetensors: {os.fspath(path)!r} is not a readable safetensors file "
+            f"of NumPy dtypes (bfloat16 is not one: save float32): {e}"
+        ) from None
+
+
 def load_torch_safetensors(
     model: Module, path: str | os.PathLike[str], strict: bool = True
 ) -> Module:
@@ -177,21 +215,4 @@ def load_torch_safetensors(
         >>> gf.interop.save_torch_safetensors(gf.nn.Linear(2, 2), path)
         >>> _ = gf.interop.load_torch_safetensors(gf.nn.Linear(2, 2), path)
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
-
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise ValueError(
-            f"load_torch_safetensors: cannot read {os.fspath(path)!r}: {e.strerror}"
-        ) from None
-    try:
-        arrays = load(data)
-    except (SafetensorError, ValueError, TypeError) as e:
-        raise ValueError(
-            f"load_torch_safetensors: {os.fspath(path)!r} is not a readable safetensors file "
-            f"of NumPy dtypes (bfloat16 is not one: save float32): {e}"
-        ) from None
-    return from_torch_state_dict(model, arrays, strict=strict)
+    return from_torch_state_dict(model, read_torch_safetensors(path), strict=strict)
