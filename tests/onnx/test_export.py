@@ -14,8 +14,10 @@ import pytest
 import gradfit as gf
 from gradfit import nn
 
-onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+# "onnx.checker", not "onnx": tests/ is on sys.path, where a bare "onnx" finds this folder
+pytest.importorskip("onnx.checker")
+import onnx  # noqa: E402
 
 DYN = {"input": {0: "batch"}, "output": {0: "batch"}}
 
