@@ -291,6 +291,56 @@ def test_recurrent_layers_in_sequential(mode, bidirectional):
     _check(Seq(), (5, 3))
 
 
+MULTI = {
+    # name: (build, input names, shapes with None for the batch, batch axis)
+    "mha_batch_first": (
+        lambda: nn.MultiheadAttention(8, 2, batch_first=True),
+        ["q", "k", "v"], [(None, 3, 8), (None, 4, 8), (None, 4, 8)], 0,
+    ),
+    "mha_kdim_vdim_seq_first": (
+        lambda: nn.MultiheadAttention(8, 2, kdim=3, vdim=5, bias=False),
+        ["q", "k", "v"], [(3, None, 8), (4, None, 3), (4, None, 5)], 1,
+    ),
+    "decoder_layer_norm_first": (
+        lambda: nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=True),
+        ["tgt", "memory"], [(None, 3, 8), (None, 4, 8)], 0,
+    ),
+    "decoder_seq_first": (
+        lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2),
+        ["tgt", "memory"], [(3, None, 8), (4, None, 8)], 1,
+    ),
+    "transformer": (
+        lambda: nn.Transformer(8, 2, 1, 2, 16, dropout=0.0, batch_first=True, activation="gelu"),
+        ["src", "tgt"], [(None, 4, 8), (None, 3, 8)], 0,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(MULTI))
+def test_attention_and_transformers_with_several_inputs(name):
+    gf.manual_seed(4)
+    build, names, shapes, axis = MULTI[name]
+    model = build().eval()
+
+    def inputs(n):
+        return [gf.randn(*(n if d is None else d for d in shape)) for shape in shapes]
+
+    buf = io.BytesIO()
+    gf.onnx.export(model, tuple(inputs(1)), buf, input_names=names,
+                   dynamic_axes={k: {axis: "batch"} for k in names})  # fmt: skip
+    onnx.checker.check_model(onnx.load_from_string(buf.getvalue()), full_check=True)
+    sess = _session(buf.getvalue())
+    for n in (1, 17):
+        xs = inputs(n)
+        with gf.no_grad():
+            ref = model(*xs)
+        ref = ref if isinstance(ref, tuple) else (ref,)
+        got = sess.run(None, {k: x.numpy() for k, x in zip(names, xs, strict=True)})
+        assert len(got) == len(ref)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_allclose(a, b.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_time_major_rnn_outputs_and_state():
     gf.manual_seed(3)
     gru = nn.GRU(2, 3, bias=False)
@@ -346,6 +396,8 @@ class NoConverter(nn.Module):
         (S(nn.AvgPool2d(2, divisor_override=3)), gf.randn(1, 1, 4, 4), "divisor_override"),
         (S(nn.AdaptiveAvgPool2d(3)), gf.randn(1, 1, 4, 4), "AdaptiveAvgPool2d"),
         (nn.LSTM(2, 3, proj_size=2), gf.randn(3, 1, 2), "proj_size"),
+        (nn.MultiheadAttention(4, 2, add_bias_kv=True), (gf.randn(2, 1, 4),) * 3, "add_bias_kv"),
+        (nn.TransformerDecoderLayer(4, 2, 8), gf.randn(2, 1, 4), "two inputs"),
         (S(nn.BatchNorm1d(2, track_running_stats=False)), gf.randn(3, 2), "BatchNorm1d"),
         (S(nn.Conv1d(2, 2, 3)), gf.randn(2, 5), "batched"),
     ],

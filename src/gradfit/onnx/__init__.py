@@ -22,8 +22,11 @@ groups), MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool2d (to sizes that divide the
 input), BatchNorm1d/2d and LayerNorm (eval mode), Dropout and Identity (identity),
 Embedding (Gather), ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Softmax,
 LogSoftmax, Flatten, Unflatten, RNN/GRU/LSTM (any layers, bidirectional, batch_first;
-no proj_size or initial state), TransformerEncoderLayer/TransformerEncoder (self-attention),
-every model of ``gf.models``.
+no proj_size or initial state), MultiheadAttention (query, key, value; kdim/vdim; returns the
+output and the head-averaged weights), TransformerEncoderLayer/Encoder,
+TransformerDecoderLayer/Decoder and Transformer (relu or gelu, norm first or last; masks
+only where a ready-made model builds them: CharLM's causal mask), every model of
+``gf.models``.
 
 Example:
     >>> import io, gradfit as gf
@@ -256,7 +259,7 @@ def export(
     was_training = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        g = Graph()
+        g = Graph(opset)
         out_names, out_values = _convert(g, model, in_names, values)
     finally:
         for m, t in was_training:

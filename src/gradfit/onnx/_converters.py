@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -90,7 +90,7 @@ def _float_dtype(values: list[Any]) -> Any:
     return _arr(values[0]).dtype if _arr(values[0]).dtype.kind == "f" else np.float32
 
 
-def _refuse(module: Module, why: str) -> None:
+def _refuse(module: Module, why: str) -> NoReturn:
     raise NotImplementedError(f"gf.onnx.export: {type(module).__name__}: {why}")
 
 
@@ -394,78 +394,119 @@ def _rnn(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
 
 
 # ------------------------------------------------------------------------ attention
-def self_attention(
-    g: Graph, m: Module, x: str, values: list[Any], mask: Any, batch_first: bool
-) -> str:
-    """Nodes for ``MultiheadAttention(x, x, x, attn_mask=mask)``; ``mask`` a constant or None."""
-    if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
-        _refuse(m, "only self-attention without kdim/vdim, add_bias_kv or add_zero_attn")
+def attention(
+    g: Graph,
+    m: Module,
+    q: str,
+    k: str,
+    v: str,
+    values: list[Any],
+    mask: Any,
+    need_weights: bool = False,
+) -> Any:
+    """Nodes for ``MultiheadAttention(q, k, v, attn_mask=mask)``; ``mask`` a constant or None.
+
+    Returns the output, or (output, weights averaged over the heads) with ``need_weights``.
+    """  # fmt: skip
+    if m.bias_k is not None or m.add_zero_attn:
+        _refuse(m, "add_bias_kv and add_zero_attn are not exported")
     e, h, hd = m.embed_dim, m.num_heads, m.head_dim
-    if not batch_first:
-        x = g.op("Transpose", [x], perm=[1, 0, 2])  # -> (N, T, E)
-    w = _arr(m.in_proj_weight)
+    if not m.batch_first:  # (L, N, E) -> (N, L, E)
+        q, k, v = (g.op("Transpose", [t], perm=[1, 0, 2]) for t in (q, k, v))
     b = None if m.in_proj_bias is None else _arr(m.in_proj_bias)
+    if m._qkv_same_embed_dim:
+        w = _arr(m.in_proj_weight)
+        ws = [w[i * e : (i + 1) * e] for i in range(3)]
+    else:
+        ws = [_arr(getattr(m, f"{c}_proj_weight")) for c in "qkv"]
     heads = []
-    for i in range(3):
-        y = g.op("MatMul", [x, g.const(np.ascontiguousarray(w[i * e : (i + 1) * e].T), "w")])
+    for i, t in enumerate((q, k, v)):
+        y = g.op("MatMul", [t, g.const(np.ascontiguousarray(ws[i].T), "w")])
         if b is not None:
             y = g.op("Add", [y, g.const(b[i * e : (i + 1) * e], "b")])
-        y = g.op("Reshape", [y, g.ints([0, 0, h, hd])])  # (N, T, H, hd)
+        y = g.op("Reshape", [y, g.ints([0, 0, h, hd])])  # (N, L, H, hd)
         heads.append(g.op("Transpose", [y], perm=[0, 2, 3, 1] if i == 1 else [0, 2, 1, 3]))
-    q = g.op("Mul", [heads[0], _scalar(g, 1 / math.sqrt(hd), values)])
-    scores = g.op("MatMul", [q, heads[1]])  # (N, H, T, T)
+    qs = g.op("Mul", [heads[0], _scalar(g, 1 / math.sqrt(hd), values)])
+    scores = g.op("MatMul", [qs, heads[1]])  # (N, H, L, S)
     if mask is not None:
         mk = _arr(mask)
         if mk.dtype == np.bool_:
             mk = np.where(mk, -np.inf, 0.0)
         scores = g.op("Add", [scores, g.const(mk.astype(_float_dtype(values)), "mask")])
-    att = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), heads[2]])  # (N, H, T, hd)
+    probs = g.op("Softmax", [scores], axis=-1)
+    att = g.op("MatMul", [probs, heads[2]])  # (N, H, L, hd)
     y = g.op("Reshape", [g.op("Transpose", [att], perm=[0, 2, 1, 3]), g.ints([0, 0, e])])
     y = _linear(g, m.out_proj, [y], values)
-    if not batch_first:
+    if not m.batch_first:
         y = g.op("Transpose", [y], perm=[1, 0, 2])
-    return y
+    if not need_weights:
+        return y
+    if g.opset < 18:  # ReduceMean's axes became an input in opset 18
+        avg = g.op("ReduceMean", [probs], axes=[1], keepdims=0)
+    else:
+        avg = g.op("ReduceMean", [probs, g.ints([1])], keepdims=0)
+    return y, avg
 
 
-def _causal(values: list[Any], batch_first: bool) -> np.ndarray:
-    t = _arr(values[0]).shape[1 if batch_first else 0]
-    return np.triu(np.full((t, t), -np.inf, np.float32), k=1)
+def self_attention(g: Graph, m: Module, x: str, values: list[Any], mask: Any) -> str:
+    """``MultiheadAttention(x, x, x, attn_mask=mask)`` without weights."""
+    return attention(g, m, x, x, x, values, mask)
+
+
+def _activation_fn(g: Graph, m: Module, values: list[Any]) -> Callable[[str], str]:
+    from gradfit.nn import functional as F
+
+    if m.activation is F.relu:
+        return lambda y: g.op("Relu", [y])
+    if m.activation is F.gelu:
+        return lambda y: gelu(g, y, "none", values)
+    _refuse(m, "only the 'relu' and 'gelu' activations are exported")
+
+
+def _ff(g: Graph, m: Module, y: str, values: list[Any]) -> str:
+    y = _activation_fn(g, m, values)(_linear(g, m.linear1, [y], values))
+    return _linear(g, m.linear2, [y], values)
 
 
 def encoder_layer(g: Graph, m: Module, x: str, values: list[Any], mask: Any) -> str:
     """Nodes for a ``TransformerEncoderLayer`` (relu or gelu, norm first or last)."""
-    from gradfit.nn import functional as F
-
-    if m.activation is F.relu:
-
-        def act(y: str) -> str:
-            return g.op("Relu", [y])
-    elif m.activation is F.gelu:
-
-        def act(y: str) -> str:
-            return gelu(g, y, "none", values)
-    else:
-        _refuse(m, "only the 'relu' and 'gelu' activations are exported")
-    bf = m.self_attn.batch_first
 
     def sa(y: str) -> str:
-        return self_attention(g, m.self_attn, y, values, mask, bf)
-
-    def ff(y: str) -> str:
-        y = act(_linear(g, m.linear1, [y], values))
-        return _linear(g, m.linear2, [y], values)
+        return self_attention(g, m.self_attn, y, values, mask)
 
     if m.norm_first:
         x = g.op("Add", [x, sa(layer_norm(g, m.norm1, x, values))])
-        return g.op("Add", [x, ff(layer_norm(g, m.norm2, x, values))])
+        return g.op("Add", [x, _ff(g, m, layer_norm(g, m.norm2, x, values), values)])
     x = layer_norm(g, m.norm1, g.op("Add", [x, sa(x)]), values)
-    return layer_norm(g, m.norm2, g.op("Add", [x, ff(x)]), values)
+    return layer_norm(g, m.norm2, g.op("Add", [x, _ff(g, m, x, values)]), values)
+
+
+def decoder_layer(g: Graph, m: Module, x: str, mem: str, values: list[Any]) -> str:
+    """Nodes for a ``TransformerDecoderLayer`` (no masks)."""
+
+    def sa(y: str) -> str:
+        return self_attention(g, m.self_attn, y, values, None)
+
+    def ca(y: str) -> str:
+        return attention(g, m.multihead_attn, y, mem, mem, values, None)
+
+    if m.norm_first:
+        x = g.op("Add", [x, sa(layer_norm(g, m.norm1, x, values))])
+        x = g.op("Add", [x, ca(layer_norm(g, m.norm2, x, values))])
+        return g.op("Add", [x, _ff(g, m, layer_norm(g, m.norm3, x, values), values)])
+    x = layer_norm(g, m.norm1, g.op("Add", [x, sa(x)]), values)
+    x = layer_norm(g, m.norm2, g.op("Add", [x, ca(x)]), values)
+    return layer_norm(g, m.norm3, g.op("Add", [x, _ff(g, m, x, values)]), values)
+
+
+def _batched3(m: Module, values: list[Any]) -> None:
+    if any(_arr(v).ndim != 3 for v in values):
+        _refuse(m, "only batched input (3-D) is exported")
 
 
 @converter(nn.TransformerEncoderLayer)
 def _encoder_layer(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
-    if _arr(values[0]).ndim != 3:
-        _refuse(m, "only batched input (3-D) is exported")
+    _batched3(m, values)
     return encoder_layer(g, m, _single(m, names), values, None)
 
 
@@ -478,17 +519,50 @@ def encoder(g: Graph, m: Module, x: str, values: list[Any], mask: Any) -> str:
 
 @converter(nn.TransformerEncoder)
 def _encoder(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
-    if _arr(values[0]).ndim != 3:
-        _refuse(m, "only batched input (3-D) is exported")
+    _batched3(m, values)
     return encoder(g, m, _single(m, names), values, None)
+
+
+def _two(m: Module, names: list[str], what: str) -> tuple[str, str]:
+    if len(names) != 2:
+        _refuse(m, f"exported with two inputs ({what}) and no masks, got {len(names)}")
+    return names[0], names[1]
+
+
+@converter(nn.TransformerDecoderLayer)
+def _decoder_layer(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
+    _batched3(m, values)
+    return decoder_layer(g, m, *_two(m, names, "tgt, memory"), values)
+
+
+def decoder(g: Graph, m: Module, x: str, mem: str, values: list[Any]) -> str:
+    """Nodes for a ``TransformerDecoder`` (its layers, then its optional norm)."""
+    for layer in m.layers:
+        x = decoder_layer(g, layer, x, mem, values)
+    return layer_norm(g, m.norm, x, values) if m.norm is not None else x
+
+
+@converter(nn.TransformerDecoder)
+def _decoder(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
+    _batched3(m, values)
+    return decoder(g, m, *_two(m, names, "tgt, memory"), values)
+
+
+@converter(nn.Transformer)
+def _transformer(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
+    _batched3(m, values)
+    src, tgt = _two(m, names, "src, tgt")
+    mem, mem_value = convert(g, m.encoder, [src], values[:1])
+    dec, _ = convert(g, m.decoder, [tgt, mem], [values[1], mem_value])
+    return dec
 
 
 @converter(nn.MultiheadAttention)
 def _mha(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
-    _refuse(
-        m, "called alone it takes (query, key, value) and returns (output, weights); export "
-        "it inside a TransformerEncoderLayer or a module with a registered converter",
-    )  # fmt: skip
+    if len(names) != 3:
+        _refuse(m, f"exported with three inputs (query, key, value) and no masks, got {len(names)}")
+    _batched3(m, values)
+    return attention(g, m, *names, values, None, need_weights=True)
 
 
 # ------------------------------------------------------------------------ ready-made models

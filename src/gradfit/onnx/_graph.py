@@ -22,7 +22,8 @@ import numpy as np
 class Graph:
     """Collects ONNX nodes and initializers while the module tree is walked."""
 
-    def __init__(self) -> None:
+    def __init__(self, opset: int = 17) -> None:
+        self.opset = opset  # converters whose ops changed between opsets read it
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._count = 0
