@@ -49,10 +49,6 @@ def converter(*classes: type) -> Callable[[Converter], Converter]:
     return deco
 
 
-def _path(m: Module) -> str:
-    return type(m).__name__
-
-
 def find(module: Module) -> Converter:
     """The converter for ``module``'s class, the nearest registered base class's otherwise."""
     for cls in type(module).__mro__:
@@ -161,25 +157,25 @@ converter(nn.LeakyReLU)(_unary("LeakyRelu", alpha=lambda m: float(m.negative_slo
 converter(nn.ELU)(_unary("Elu", alpha=lambda m: float(m.alpha)))
 
 
-def _scalar(g: Graph, value: float, values: list[Any]) -> str:
-    return g.const(np.asarray(value, dtype=_float_dtype(values)), "scalar")
+def _scalar(g: Graph, value: float, dtype: Any) -> str:
+    return g.const(np.asarray(value, dtype=dtype), "scalar")
 
 
-def gelu(g: Graph, x: str, approximate: str, values: list[Any]) -> str:
+def gelu(g: Graph, x: str, approximate: str, dtype: Any) -> str:
     """GELU from primitives (opset 17 has no Gelu op): exact via Erf, or the tanh form."""
-    half = g.op("Mul", [x, _scalar(g, 0.5, values)])
+    half = g.op("Mul", [x, _scalar(g, 0.5, dtype)])
     if approximate == "tanh":
         x3 = g.op("Mul", [g.op("Mul", [x, x]), x])
-        inner = g.op("Add", [x, g.op("Mul", [x3, _scalar(g, 0.044715, values)])])
-        t = g.op("Tanh", [g.op("Mul", [inner, _scalar(g, math.sqrt(2 / math.pi), values)])])
+        inner = g.op("Add", [x, g.op("Mul", [x3, _scalar(g, 0.044715, dtype)])])
+        t = g.op("Tanh", [g.op("Mul", [inner, _scalar(g, math.sqrt(2 / math.pi), dtype)])])
     else:
-        t = g.op("Erf", [g.op("Mul", [x, _scalar(g, 1 / math.sqrt(2), values)])])
-    return g.op("Mul", [half, g.op("Add", [t, _scalar(g, 1.0, values)])])
+        t = g.op("Erf", [g.op("Mul", [x, _scalar(g, 1 / math.sqrt(2), dtype)])])
+    return g.op("Mul", [half, g.op("Add", [t, _scalar(g, 1.0, dtype)])])
 
 
 @converter(nn.GELU)
 def _gelu(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
-    return gelu(g, _single(m, names), m.approximate, values)
+    return gelu(g, _single(m, names), m.approximate, _float_dtype(values))
 
 
 @converter(nn.SiLU)
@@ -190,10 +186,10 @@ def _silu(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
 
 @converter(nn.Softplus)
 def _softplus(g: Graph, m: Module, names: list[str], values: list[Any]) -> Names:
-    x = _single(m, names)
-    bx = g.op("Mul", [x, _scalar(g, m.beta, values)])
-    soft = g.op("Div", [g.op("Softplus", [bx]), _scalar(g, m.beta, values)])
-    linear = g.op("Greater", [bx, _scalar(g, m.threshold, values)])
+    x, dt = _single(m, names), _float_dtype(values)
+    bx = g.op("Mul", [x, _scalar(g, m.beta, dt)])
+    soft = g.op("Div", [g.op("Softplus", [bx]), _scalar(g, m.beta, dt)])
+    linear = g.op("Greater", [bx, _scalar(g, m.threshold, dt)])
     return g.op("Where", [linear, x, soft])
 
 
@@ -411,6 +407,7 @@ def attention(
     if m.bias_k is not None or m.add_zero_attn:
         _refuse(m, "add_bias_kv and add_zero_attn are not exported")
     e, h, hd = m.embed_dim, m.num_heads, m.head_dim
+    dt = _arr(m.out_proj.weight).dtype
     if not m.batch_first:  # (L, N, E) -> (N, L, E)
         q, k, v = (g.op("Transpose", [t], perm=[1, 0, 2]) for t in (q, k, v))
     b = None if m.in_proj_bias is None else _arr(m.in_proj_bias)
@@ -426,13 +423,13 @@ def attention(
             y = g.op("Add", [y, g.const(b[i * e : (i + 1) * e], "b")])
         y = g.op("Reshape", [y, g.ints([0, 0, h, hd])])  # (N, L, H, hd)
         heads.append(g.op("Transpose", [y], perm=[0, 2, 3, 1] if i == 1 else [0, 2, 1, 3]))
-    qs = g.op("Mul", [heads[0], _scalar(g, 1 / math.sqrt(hd), values)])
+    qs = g.op("Mul", [heads[0], _scalar(g, 1 / math.sqrt(hd), dt)])
     scores = g.op("MatMul", [qs, heads[1]])  # (N, H, L, S)
     if mask is not None:
         mk = _arr(mask)
         if mk.dtype == np.bool_:
             mk = np.where(mk, -np.inf, 0.0)
-        scores = g.op("Add", [scores, g.const(mk.astype(_float_dtype(values)), "mask")])
+        scores = g.op("Add", [scores, g.const(mk.astype(dt), "mask")])
     probs = g.op("Softmax", [scores], axis=-1)
     att = g.op("MatMul", [probs, heads[2]])  # (N, H, L, hd)
     y = g.op("Reshape", [g.op("Transpose", [att], perm=[0, 2, 1, 3]), g.ints([0, 0, e])])
@@ -459,7 +456,7 @@ def _activation_fn(g: Graph, m: Module, values: list[Any]) -> Callable[[str], st
     if m.activation is F.relu:
         return lambda y: g.op("Relu", [y])
     if m.activation is F.gelu:
-        return lambda y: gelu(g, y, "none", values)
+        return lambda y: gelu(g, y, "none", _arr(m.linear1.weight).dtype)
     _refuse(m, "only the 'relu' and 'gelu' activations are exported")
 
 
