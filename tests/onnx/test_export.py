@@ -415,5 +415,11 @@ def test_bad_arguments():
         gf.onnx.export(net, gf.randn(1, 2), io.BytesIO(), input_names=["a", "b"])
     with pytest.raises(TypeError, match="args"):
         gf.onnx.export(net, "x", io.BytesIO())
+    with pytest.raises(TypeError, match="dynamic_axs"):  # a typo is not silently ignored
+        gf.onnx.export(net, gf.randn(1, 2), io.BytesIO(), dynamic_axs={"input": [0]})
+    with pytest.raises(NotImplementedError, match="dynamic_axes"):
+        gf.onnx.export(net, gf.randn(1, 2), io.BytesIO(), dynamic_shapes={"x": {0: "b"}})
+    with pytest.raises(NotImplementedError, match="eval"):
+        gf.onnx.export(net, gf.randn(1, 2), io.BytesIO(), training="TrainingMode.TRAINING")
     with pytest.raises(ValueError, match="dynamic axis 3"):
         gf.onnx.export(net, gf.randn(1, 2), io.BytesIO(), dynamic_axes={"input": [3]})

@@ -162,24 +162,33 @@ def _value_info(name: str, arr: np.ndarray, axes: dict[int, str] | None, unknown
 
 def export(
     model: Module,
-    args: Any,
+    args: Any = (),
     f: str | os.PathLike[str] | io.IOBase | None = None,
-    kwargs: Mapping[str, Any] | None = None,
     *,
-    export_params: bool = True,
+    kwargs: Mapping[str, Any] | None = None,
     verbose: bool | None = None,
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     opset_version: int | None = None,
-    dynamic_axes: Mapping[str, Any] | None = None,
+    dynamo: bool = True,
+    external_data: bool = True,
+    dynamic_shapes: Any = None,
+    custom_translation_table: Any = None,
+    report: bool = False,
+    optimize: bool = True,
+    verify: bool = False,
+    profile: bool = False,
+    dump_exported_program: bool = False,
+    artifacts_dir: str | os.PathLike[str] = ".",
+    export_params: bool = True,
     keep_initializers_as_inputs: bool = False,
+    dynamic_axes: Mapping[str, Any] | None = None,
     training: Any = None,
+    operator_export_type: Any = None,
     do_constant_folding: bool = True,
     custom_opsets: Mapping[str, int] | None = None,
     export_modules_as_functions: Any = False,
-    dynamo: bool = False,
-    external_data: bool = True,
-    **ignored: Any,
+    autograd_inlining: bool = True,
 ) -> Any:
     """Export ``model`` to an ONNX file; torch.onnx.export's signature.
 
@@ -199,10 +208,13 @@ def export(
         export_params: must be True (weights are always stored in the file).
         training: only eval mode is exported (``None`` or torch's ``TrainingMode.EVAL``):
             the model is put in ``eval()`` for the export and restored after, as torch does.
-        verbose, keep_initializers_as_inputs, do_constant_folding, custom_opsets,
-        export_modules_as_functions, dynamo, external_data, and any other keyword of
-        torch's: accepted and ignored (the graph is already folded: weights are
-        initializers, nothing is computed at export time that could be folded).
+        dynamic_shapes: not supported (torch's dynamo-exporter form): use ``dynamic_axes``.
+        verbose, dynamo, external_data, custom_translation_table, report, optimize, verify,
+        profile, dump_exported_program, artifacts_dir, keep_initializers_as_inputs,
+        operator_export_type, do_constant_folding, custom_opsets,
+        export_modules_as_functions, autograd_inlining: accepted and ignored, so torch
+            code runs unchanged (there is one exporter; weights are always initializers
+            in the file; nothing is left to fold, as no op computes on constants only).
 
     Returns:
         The ``onnx.ModelProto`` (torch returns None; the file is the same either way).
@@ -235,6 +247,11 @@ def export(
         raise TypeError(f"gf.onnx.export: model must be a gf.nn.Module, got {type(model).__name__}")
     if kwargs:
         raise NotImplementedError("gf.onnx.export: keyword inputs (kwargs) are not supported")
+    if dynamic_shapes is not None:
+        raise NotImplementedError(
+            "gf.onnx.export: dynamic_shapes is not supported; give dynamic_axes, e.g. "
+            '{"input": {0: "batch"}, "output": {0: "batch"}}'
+        )
     if not export_params:
         raise NotImplementedError("gf.onnx.export: export_params=False is not supported")
     if training is not None and "EVAL" not in str(training).upper():
