@@ -47,8 +47,11 @@ def test_export_command_writes_a_servable_file(tmp_path):
     "build, x",
     [
         (lambda: gf.models.mlp([6, 5, 2]), lambda: gf.randn(3, 6)),
-        (lambda: gf.models.cnn1d(in_length=12, channels=3), lambda: gf.randn(17, 1, 12)),
-        (lambda: gf.models.gru(in_length=4, hidden=3), lambda: gf.randn(5, 4, 1)),
+        (lambda: gf.models.cnn1d(in_length=12, channels=3), lambda: gf.randn(17, 12)),
+        (lambda: gf.models.gru(in_length=4, hidden=3), lambda: gf.randn(5, 4)),
+        (lambda: gf.models.lstm(in_length=4, hidden=3, in_features=2), lambda: gf.randn(5, 4, 2)),
+        (lambda: gf.models.logistic(5, 3), lambda: gf.randn(17, 5)),
+        (lambda: gf.models.linear(5), lambda: gf.randn(2, 5)),
         (
             lambda: gf.models.char_lm(vocab_size=6, block_size=3, embed=4, heads=2, layers=1),
             lambda: gf.tensor(np.random.default_rng(0).integers(0, 6, (4, 3))),

@@ -4,8 +4,9 @@ The model is rebuilt from the run's checkpoint (as ``gradfit evaluate`` does) an
 exported with :func:`gradfit.onnx.export`; the graph's input ``input`` and output
 ``output`` have a dynamic batch axis (``batch``), so ONNX Runtime serves any batch
 size. The example input's shape (without the batch) comes from the model's config
-(``mlp``: flat rows of ``sizes[0]``; ``cnn``: ``(C, H, W)``; ``cnn1d``: ``(C, L)``;
-``gru``/``lstm``: ``(L, F)``; ``char_lm``: ``block_size`` indices;
+(``mlp``: flat rows of ``sizes[0]``; ``cnn``: ``(C, H, W)``; ``cnn1d``: ``(L,)`` for one
+channel, else ``(C, L)``; ``gru``/``lstm``: ``(L,)`` for one feature, else ``(L, F)``;
+``char_lm``: ``block_size`` indices;
 ``matrix_factorization``: ``(user, item)`` pairs) unless ``--input-shape`` gives it.
 
 Example:
@@ -64,12 +65,14 @@ def example_input(config: dict[str, Any], shape: tuple[int, ...] | None = None) 
         elif name == "cnn":
             s = int(config["image_size"])
             shape = (int(config["in_channels"]), s, s)
-        elif name == "cnn1d":
-            shape = (int(config["in_channels"]), int(config["in_length"]))
+        elif name == "cnn1d":  # one channel: (N, L) rows, as the datasets give them
+            c, n = int(config["in_channels"]), int(config["in_length"])
+            shape = (n,) if c == 1 else (c, n)
         elif name in ("logistic", "linear"):
             shape = (int(config["in_features"]),)
         elif name in ("gru", "lstm"):
-            shape = (int(config["in_length"]), int(config["in_features"]))
+            n, f = int(config["in_length"]), int(config["in_features"])
+            shape = (n,) if f == 1 else (n, f)
         elif name == "char_lm":
             shape = (int(config["block_size"]),)
         elif name == "matrix_factorization":
