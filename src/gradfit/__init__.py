@@ -110,6 +110,6 @@ def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""
     import importlib
 
-    if name in ("nn", "optim", "data", "train", "models", "viz", "cli", "utils"):
+    if name in ("nn", "optim", "data", "train", "models", "viz", "cli", "utils", "onnx", "interop"):
         return importlib.import_module(f"gradfit.{name}")
     raise AttributeError(f"module 'gradfit' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 SUBCOMMANDS = [
     "train", "evaluate", "predict", "baselines", "lr_find", "summary", "datasets", "viz", "sample",
+    "export",
 ]  # fmt: skip
 
 
