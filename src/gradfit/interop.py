@@ -174,8 +174,8 @@ def read_torch_safetensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray
         >>> import os, tempfile, gradfit as gf
         >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
         >>> gf.interop.save_torch_safetensors(gf.nn.Linear(2, 3), path)
-        >>> {k: v.shape for k, v in gf.interop.read_torch_safetensors(path).items()}
-        {'bias': (3,), 'weight': (3, 2)}
+        >>> sorted((k, v.shape) for k, v in gf.interop.read_torch_safetensors(path).items())
+        [('bias', (3,)), ('weight', (3, 2))]
     """
     from safetensors import SafetensorError
     from safetensors.numpy import load
