@@ -289,6 +289,8 @@ def randint(
         True
     """
     check_device(device, "randint")
+    if isinstance(high, (tuple, list)):  # randint(high, size), as PyTorch
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if high <= low:
