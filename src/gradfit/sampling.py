@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gradfit import backend
-from gradfit.autograd import Function, sum_to
+from gradfit.autograd import Function
 from gradfit.device import check_device
 from gradfit.random import _generator, rng_of
 from gradfit.tensor import Tensor
@@ -67,7 +67,7 @@ def multinomial(
             f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
             f"replacement ({n} > {k})"
         )
-    rows = p.reshape(-1, k).astype(np.float64)
+    rows = p.reshape(p.shape[0] if p.ndim == 2 else 1, k).astype(np.float64)
     if rows.shape[0] == 0:
         return Tensor._wrap(np.zeros((0, n), dtype=np.int64))
     if not np.isfinite(rows).all() or (rows < 0).any():
@@ -121,16 +121,22 @@ def randperm(
 
 
 class _Normal(Function):
-    """``mean + std * eps``: the gradient flows to ``mean`` (1) and ``std`` (eps)."""
+    """``mean + std * eps``, with PyTorch's gradients: zero for ``mean`` and ``std`` (torch's
+    ``normal`` is not reparameterised; write ``mean + std * gf.randn_like(std)`` for that)."""
 
     def forward(self, mean: np.ndarray, std: np.ndarray, eps: np.ndarray) -> np.ndarray:
-        self.saved = (eps, mean.shape, std.shape)
+        self.saved = (mean.shape, std.shape)
         return mean + std * eps
 
     def backward(self, grad: np.ndarray) -> tuple[Any, Any, None]:
-        eps, sm, ss = self.saved
+        sm, ss = self.saved
         nm, ns, _ = self.needs_input_grad
-        return (sum_to(grad, sm) if nm else None, sum_to(grad * eps, ss) if ns else None, None)
+        zero = grad.dtype.type(0)
+        return (
+            np.full(sm, zero) if nm else None,
+            np.full(ss, zero) if ns else None,
+            None,
+        )
 
 
 def normal(
@@ -143,7 +149,7 @@ def normal(
     device: Any = None,
 ) -> Tensor:
     """Samples from N(mean, std**2), with PyTorch's overloads: tensor ``mean`` and/or ``std``
-    (broadcast together; differentiable in both), or float ``mean`` and ``std`` with ``size``.
+    (broadcast together; as in PyTorch their gradients are zero), or float ``mean`` and ``std`` with ``size``.
 
     Example:
         >>> import gradfit as gf
@@ -221,7 +227,7 @@ def poisson(input: Tensor, generator: Any = None) -> Tensor:  # noqa: A002
         raise NotImplementedError(f"poisson: not implemented for {t._data.dtype} tensors")
     if (t._data < 0).any() or np.isnan(t._data).any():
         raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative")
-    return Tensor._wrap(rng_of(generator).poisson(t._data).astype(t._data.dtype))
+    return Tensor._wrap(np.asarray(rng_of(generator).poisson(t._data)).astype(t._data.dtype))
 
 
 def seed() -> int:
