@@ -14,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
-from gradfit import backend
+# torch parity: devices, dtypes, printing, sampling (device.py, dtypes.py, printing.py, sampling.py)
+from gradfit import accelerator, backend, backends, cuda
+from gradfit import random as _random
 from gradfit.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from gradfit.backend import bool_ as bool
 from gradfit.backend import float16, float32, float64, int8, int16, int32, int64, uint8
@@ -37,11 +39,21 @@ from gradfit.creation import (
     zeros,
     zeros_like,
 )
+from gradfit.device import device, get_default_device, set_default_device
+from gradfit.dtypes import finfo, get_default_dtype, iinfo, set_default_dtype
 from gradfit.gradcheck import GradcheckError, gradcheck
+from gradfit.inference import inference_mode, is_inference_mode_enabled
 from gradfit.ops import *  # noqa: F403 - the op functions are gf.exp, gf.matmul, ...
 from gradfit.ops import __all__ as _ops_all
+from gradfit.printing import set_printoptions
 from gradfit.random import Generator, get_rng_state, manual_seed, set_rng_state
+from gradfit.sampling import bernoulli, initial_seed, multinomial, normal, poisson, randperm, seed
 from gradfit.tensor import Tensor
+
+default_generator = _random._generator
+half = float16
+int = int32  # noqa: A001
+short = int16
 
 float = float32  # noqa: A001
 double = float64
@@ -93,7 +105,12 @@ __all__ = [
     "zeros",
     "zeros_like",
     *_ops_all,
-]
+    # torch parity
+    "accelerator", "backends", "bernoulli", "cuda", "default_generator", "device", "finfo",
+    "get_default_device", "get_default_dtype", "half", "iinfo", "inference_mode", "initial_seed",
+    "int", "is_inference_mode_enabled", "multinomial", "normal", "poisson", "randperm", "seed",
+    "set_default_device", "set_default_dtype", "set_printoptions", "short",
+]  # fmt: skip
 
 # flush-to-zero of subnormal floats, PyTorch's torch.set_flush_denormal
 from gradfit.denormal import set_flush_denormal  # noqa: E402
@@ -112,4 +129,9 @@ def __getattr__(name: str) -> object:
 
     if name in ("nn", "optim", "data", "train", "models", "viz", "cli", "utils", "onnx", "interop"):
         return importlib.import_module(f"gradfit.{name}")
+    if name == "bfloat16":
+        raise AttributeError(
+            "gradfit has no bfloat16: NumPy, which holds gradfit's arrays, has no bfloat16 type; "
+            "use gf.float32 (or gf.float16 to save memory)"
+        )
     raise AttributeError(f"module 'gradfit' has no attribute {name!r}")

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from gradfit import backend
-from gradfit.random import default_generator
+from gradfit.device import check_device
+from gradfit.random import rng_of
 from gradfit.tensor import Tensor
 
 
@@ -43,7 +44,7 @@ def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for floats, int64 for ints).
 
     Example:
@@ -51,10 +52,11 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> gf.tensor([[1, 2], [3, 4]], dtype="float64", requires_grad=True).dtype
         dtype('float64')
     """
+    check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of zeros.
 
     Example:
@@ -62,10 +64,11 @@ def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> gf.zeros(2)
         tensor([0., 0.])
     """
+    check_device(device, "zeros")
     return _make(np.zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of ones.
 
     Example:
@@ -73,11 +76,16 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> gf.ones(2, dtype="int64")
         tensor([1, 1])
     """
+    check_device(device, "ones")
     return _make(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def full(
-    size: Sequence[int], fill_value: Any, dtype: Any = None, requires_grad: bool = False
+    size: Sequence[int],
+    fill_value: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype follows the value unless given).
 
@@ -86,6 +94,7 @@ def full(
         >>> gf.full((2,), 7)
         tensor([7, 7])
     """
+    check_device(device, "full")
     if dtype is None:
         dt = Tensor(fill_value).dtype
     else:
@@ -96,7 +105,7 @@ def full(
     )
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """An uninitialised tensor (its values are whatever memory held).
 
     Example:
@@ -104,10 +113,13 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> gf.empty(3).shape
         (3,)
     """
+    check_device(device, "empty")
     return _make(np.empty(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Zeros with the shape (and dtype) of ``t``.
 
     Example:
@@ -115,11 +127,14 @@ def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
         >>> gf.zeros_like(gf.ones(2, 2)).shape
         (2, 2)
     """
+    check_device(device, "zeros_like")
     dt = t.dtype if dtype is None else backend.to_dtype(dtype)
     return _make(np.zeros(t.shape, dtype=dt), requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     """Ones with the shape (and dtype) of ``t``.
 
     Example:
@@ -127,11 +142,18 @@ def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
         >>> gf.ones_like(gf.zeros(2))
         tensor([1., 1.])
     """
+    check_device(device, "ones_like")
     dt = t.dtype if dtype is None else backend.to_dtype(dtype)
     return _make(np.ones(t.shape, dtype=dt), requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor,
+    fill_value: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """``fill_value`` everywhere, with the shape (and dtype) of ``t``.
 
     Example:
@@ -139,6 +161,7 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
         >>> gf.full_like(gf.zeros(2), 3)
         tensor([3., 3.])
     """
+    check_device(device, "full_like")
     dt = t.dtype if dtype is None else backend.to_dtype(dtype)
     return _make(np.full(t.shape, fill_value, dtype=dt), requires_grad)
 
@@ -149,6 +172,7 @@ def arange(
     step: float = 1,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for ints, else float32.
 
@@ -157,6 +181,7 @@ def arange(
         >>> gf.arange(1, 2, 0.5)
         tensor([1. , 1.5])
     """
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -170,7 +195,12 @@ def arange(
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
 
@@ -179,12 +209,19 @@ def linspace(
         >>> gf.linspace(0, 1, 3)
         tensor([0. , 0.5, 1. ])
     """
+    check_device(device, "linspace")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     return _make(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """The identity matrix (``n`` by ``m``).
 
     Example:
@@ -193,10 +230,17 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
         tensor([[1., 0.],
                 [0., 1.]])
     """
+    check_device(device, "eye")
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Uniform samples in [0, 1) from gradfit's generator.
 
     Example:
@@ -204,13 +248,18 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> bool(((gf.rand(100) >= 0) & (gf.rand(100) < 1)).all())
         True
     """
+    check_device(device, "rand")
     dt = _float_dtype(dtype)
-    return _make(
-        default_generator().random(_shape(size), dtype=np.float64).astype(dt), requires_grad
-    )
+    return _make(rng_of(generator).random(_shape(size), dtype=np.float64).astype(dt), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Any,
+    generator: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Standard normal samples from gradfit's generator.
 
     Example:
@@ -218,12 +267,19 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> gf.randn(2, 3).shape
         (2, 3)
     """
+    check_device(device, "randn")
     dt = _float_dtype(dtype)
-    return _make(default_generator().standard_normal(_shape(size)).astype(dt), requires_grad)
+    return _make(rng_of(generator).standard_normal(_shape(size)).astype(dt), requires_grad)
 
 
 def randint(
-    low: int, high: int | None = None, size: Sequence[int] = (), dtype: Any = None
+    low: int,
+    high: int | None = None,
+    size: Sequence[int] = (),
+    generator: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Random integers in [low, high) (``randint(high, size=...)`` means low = 0).
 
@@ -232,16 +288,25 @@ def randint(
         >>> int(gf.randint(0, 10, (5,)).max()) < 10
         True
     """
+    check_device(device, "randint")
+    if isinstance(high, (tuple, list)):  # randint(high, size), as PyTorch
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dt = backend.default_int if dtype is None else backend.to_dtype(dtype)
     shp = _shape((size,) if isinstance(size, int) else (tuple(size),))
-    return _make(default_generator().integers(low, high, shp).astype(dt), False)
+    return _make(rng_of(generator).integers(low, high, shp).astype(dt), requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
+def rand_like(
+    t: Tensor,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    generator: Any = None,
+) -> Tensor:
     """Uniform samples with the shape of ``t``.
 
     Example:
@@ -249,10 +314,18 @@ def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
         >>> gf.rand_like(gf.zeros(2, 2)).shape
         (2, 2)
     """
-    return rand(*t.shape, dtype=t.dtype if dtype is None else dtype)
+    check_device(device, "rand_like")
+    dt = t.dtype if dtype is None else dtype
+    return rand(*t.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
+def randn_like(
+    t: Tensor,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    generator: Any = None,
+) -> Tensor:
     """Standard normal samples with the shape of ``t``.
 
     Example:
@@ -260,7 +333,9 @@ def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
         >>> gf.randn_like(gf.zeros(2, 2)).shape
         (2, 2)
     """
-    return randn(*t.shape, dtype=t.dtype if dtype is None else dtype)
+    check_device(device, "randn_like")
+    dt = t.dtype if dtype is None else dtype
+    return randn(*t.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:

@@ -287,8 +287,6 @@ class Tensor:
             return Tensor._wrap(self._data.astype(dt))
         return Cast.apply(self, dtype=dt)
 
-    to = astype
-
     def float(self) -> Tensor:
         """Convert to float32."""
         return self.astype(backend.float32)
@@ -347,8 +345,10 @@ class Tensor:
         return (self[i] for i in range(self.shape[0]))
 
     def __repr__(self) -> str:
+        from gradfit.printing import array2string_options
+
         body = np.array2string(
-            self._data, separator=", ", prefix="tensor(", precision=4, suppress_small=False
+            self._data, separator=", ", prefix="tensor(", **array2string_options()
         )
         extras = []
         if self._data.dtype not in (backend.float32, backend.int64, backend.bool_):
@@ -777,23 +777,224 @@ class Tensor:
         """In-place hyperbolic tangent."""
         return self._inplace_fn("tanh_", lambda t: t.tanh())
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        """Fill with samples from U(a, b) using gradfit's generator."""
-        from gradfit.random import default_generator
+    # ----------------------------------------------------------------- torch parity: devices,
+    # conversions, aliases and random fills (gradfit/device.py, gradfit/ops/aliases.py,
+    # gradfit/sampling.py hold the logic)
+    @property
+    def device(self) -> Any:
+        """The device holding the data: always ``gf.device("cpu")``.
 
-        self._check_inplace("uniform_")
-        self._data[...] = default_generator().uniform(a, b, self.shape)
-        self._version[0] += 1
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).device
+            device(type='cpu')
+        """
+        from gradfit.device import CPU
+
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: gradfit tensors live on the CPU."""
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        """True: gradfit tensors live on the CPU."""
+        return True
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Convert dtype and/or device, as PyTorch's ``to``: ``to(dtype)``, ``to(device)``,
+        ``to(device, dtype)``, ``to(other_tensor)``, with ``non_blocking=`` and ``copy=``.
+
+        Returns ``self`` when nothing changes (unless ``copy=True``). Only the CPU is a
+        valid device; others raise ``RuntimeError`` saying so.
+
+        Example:
+            >>> import gradfit as gf
+            >>> x = gf.ones(2)
+            >>> x.to("cpu") is x, x.to("cpu", gf.float64).dtype, x.to(gf.zeros(1, dtype="int64"))
+            (True, dtype('float64'), tensor([1, 1]))
+        """
+        from gradfit.device import check_device, is_device_like
+
+        dev = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        copy = bool(kwargs.pop("copy", False))
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+        args = list(args)
+        if args and isinstance(args[0], Tensor):
+            other = args.pop(0)
+            dtype = other._data.dtype
+        elif args and (
+            is_device_like(args[0]) or (isinstance(args[0], int) and not isinstance(args[0], bool))
+        ):
+            dev = args.pop(0)
+        if args and dtype is None and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+        if args and isinstance(args[0], bool):  # to(dtype, non_blocking, copy)
+            args.pop(0)
+            if args:
+                copy = bool(args.pop(0))
+        if args:
+            raise TypeError(
+                f"to: could not read the arguments {args!r} (expected a device, a dtype or a tensor)"
+            )
+        check_device(dev, "to")
+        out = self if dtype is None else self.astype(dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self, memory_format: Any = None) -> Tensor:
+        """This tensor (it is already on the CPU), as PyTorch's ``cpu()``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> x = gf.ones(1); x.cpu() is x
+            True
+        """
         return self
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        """Fill with samples from N(mean, std**2) using gradfit's generator."""
-        from gradfit.random import default_generator
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Refused: gradfit has no GPU backend (``RuntimeError`` saying what to write)."""
+        from gradfit.device import _refuse
 
-        self._check_inplace("normal_")
-        self._data[...] = default_generator().normal(mean, std, self.shape)
-        self._version[0] += 1
-        return self
+        raise _refuse("cuda" if device is None else str(device), "cuda")
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """With no argument, PyTorch's type string (``'torch.FloatTensor'``); else ``to(dtype)``
+        (a dtype or such a string).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).type(), gf.ones(2).type(gf.float64).dtype
+            ('torch.FloatTensor', dtype('float64'))
+        """
+        if dtype is None:
+            return "torch." + _TYPE_NAMES[self._data.dtype]
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            if dtype[6:] not in names:
+                raise ValueError(f"type: invalid type {dtype!r}")
+            dtype = names[dtype[6:]]
+        return self.astype(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Convert to ``other``'s dtype.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2).type_as(gf.zeros(1, dtype="int64"))
+            tensor([1, 1])
+        """
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as: expected a Tensor, got {type(other).__name__}")
+        return self.astype(other._data.dtype)
+
+    def half(self) -> Tensor:
+        """Convert to float16."""
+        return self.astype(backend.float16)
+
+    def short(self) -> Tensor:
+        """Convert to int16."""
+        return self.astype(backend.int16)
+
+    def char(self) -> Tensor:
+        """Convert to int8."""
+        return self.astype(backend.int8)
+
+    def byte(self) -> Tensor:
+        """Convert to uint8."""
+        return self.astype(backend.uint8)
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a float type.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(1).is_floating_point(), gf.arange(2).is_floating_point()
+            (True, False)
+        """
+        return self._data.dtype.kind == "f"
+
+    def nelement(self) -> int:
+        """Number of elements (alias of ``numel``)."""
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        """Bytes per element.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(1).element_size(), gf.ones(1, dtype="float64").element_size()
+            (4, 8)
+        """
+        return self._data.itemsize
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Whether the data is laid out in row-major order without gaps.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2, 3).is_contiguous(), gf.ones(2, 3).t().is_contiguous()
+            (True, False)
+        """
+        return bool(self._data.flags.c_contiguous)
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """This tensor if contiguous, else a row-major copy that stays in the graph.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.ones(2, 3).t().contiguous().is_contiguous()
+            True
+        """
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples from U(a, b) (``generator=`` or gradfit's generator)."""
+        from gradfit.sampling import fill_
+
+        return fill_(
+            self,
+            "uniform_",
+            generator,
+            lambda r, n: r.uniform(a, b, n),
+            check=a <= b,
+            msg=f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}",
+        )
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples from N(mean, std**2)."""
+        from gradfit.sampling import fill_
+
+        return fill_(
+            self,
+            "normal_",
+            generator,
+            lambda r, n: r.normal(mean, std, n),
+            check=std >= 0,
+            msg=f"normal expects std >= 0.0, but found std {std}",
+        )
+
+
+_TYPE_NAMES = {
+    backend.float32: "FloatTensor",
+    backend.float64: "DoubleTensor",
+    backend.float16: "HalfTensor",
+    backend.int64: "LongTensor",
+    backend.int32: "IntTensor",
+    backend.int16: "ShortTensor",
+    backend.int8: "CharTensor",
+    backend.uint8: "ByteTensor",
+    backend.bool_: "BoolTensor",
+}
 
 
 def _data(x: Any) -> Any:

@@ -14,6 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from gradfit.ops.aliases import (
+    as_tensor,
+    bmm,
+    eq,
+    ge,
+    gt,
+    is_floating_point,
+    is_tensor,
+    le,
+    lt,
+    mm,
+    ne,
+    numel,
+    t,
+)
 from gradfit.ops.arithmetic import (
     Add,
     AddScalar,
@@ -91,13 +106,14 @@ from gradfit.ops.unary import (
 from gradfit.tensor import Tensor, as_tensor_like, tensors_of
 
 __all__ = [
-    "abs", "add", "amax", "amin", "argmax", "argmin", "broadcast_to", "cat", "chunk", "clamp",
-    "clip", "concatenate", "cos", "div", "elu", "exp", "expand", "flatten", "flip", "gelu",
-    "getitem", "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "pad", "permute", "pow", "prod",
-    "relu", "repeat", "reshape", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "split",
-    "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
-    "view", "where",
+    "abs", "add", "amax", "amin", "argmax", "argmin", "as_tensor", "bmm", "broadcast_to", "cat",
+    "chunk", "clamp", "clip", "concatenate", "cos", "div", "elu", "eq", "exp", "expand", "flatten",
+    "flip", "ge", "gelu", "getitem", "gt", "is_floating_point", "is_tensor", "le", "leaky_relu",
+    "log", "log1p", "log_softmax", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "mm", "mul", "ne", "neg", "norm", "numel", "pad", "permute", "pow", "prod", "relu",
+    "repeat", "reshape", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "split", "sqrt",
+    "squeeze", "stack", "std", "sub", "sum", "t", "tanh", "transpose", "unsqueeze", "var", "view",
+    "where",
 ]  # fmt: skip
 
 
@@ -195,6 +211,10 @@ def _install_methods() -> None:
     T.square = lambda a: pow(a, 2)
     T.rsqrt = lambda a: pow(a, -0.5)
     T.reciprocal = lambda a: div(1.0, a)
+    # torch-parity aliases (ops/aliases.py)
+    for name in ("eq", "ne", "lt", "le", "gt", "ge", "mm", "bmm", "t"):
+        setattr(T, name, globals()[name])
+    T.greater, T.greater_equal, T.less, T.less_equal, T.not_equal = gt, ge, lt, le, ne
 
 
 _install_methods()

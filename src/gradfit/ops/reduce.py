@@ -59,6 +59,11 @@ def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...] | None:
     return tuple(sorted(out))
 
 
+def _keep_arg(keepdim: bool, keepdims: bool | None) -> bool:
+    """``keepdims=`` is PyTorch's (and NumPy's) alias of ``keepdim=``."""
+    return keepdim if keepdims is None else bool(keepdims)
+
+
 def _dim_arg(dim: Dim, axis: Dim) -> Dim:
     if axis is not None:
         if dim is not None:
@@ -295,7 +300,14 @@ def _float(x: Tensor) -> Tensor:
     return x if x._data.dtype.kind == "f" else x.float()
 
 
-def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:  # noqa: A001
+def sum(  # noqa: A001
+    x: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Sum over ``dim`` (all dimensions by default).
 
     Example:
@@ -303,13 +315,21 @@ def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) 
         >>> gf.sum(gf.ones(2, 3), dim=1)
         tensor([3., 3.])
     """
-    axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "sum")
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
+    axes = normalize_dims(dim, x.ndim, "sum")
     if x._data.dtype.kind == "b":
         x = x.long()
     return Sum.apply(x, axes=axes, keepdim=keepdim)
 
 
-def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:
+def mean(
+    x: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Mean over ``dim`` (all dimensions by default); float tensors only, as in PyTorch.
 
     Example:
@@ -317,7 +337,8 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None)
         >>> gf.mean(gf.tensor([1.0, 2.0, 6.0]))
         tensor(3.)
     """
-    axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
+    axes = normalize_dims(dim, x.ndim, "mean")
     if x._data.dtype.kind != "f":
         raise TypeError(
             f"mean: expected a floating-point tensor, got {x.dtype}; use x.float().mean()"
@@ -325,7 +346,14 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None)
     return Mean.apply(x, axes=axes, keepdim=keepdim)
 
 
-def prod(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def prod(
+    x: Tensor,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Product over one dimension or all of them.
 
     Example:
@@ -333,11 +361,19 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         >>> gf.prod(gf.tensor([2.0, 3.0, 4.0]))
         tensor(24.)
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     axes = normalize_dims(dim, x.ndim, "prod")
     return Prod.apply(x, axis=None if axes is None else axes[0], keepdim=keepdim)
 
 
-def amax(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+def amax(
+    x: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Maximum over ``dim``; tied maxima share the gradient equally.
 
     Example:
@@ -345,11 +381,19 @@ def amax(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         >>> gf.amax(gf.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1)
         tensor([5., 7.])
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     axes = normalize_dims(dim, x.ndim, "amax")
     return AMax.apply(x, axes=axes, keepdim=keepdim, is_min=False)
 
 
-def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+def amin(
+    x: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Minimum over ``dim``; tied minima share the gradient equally.
 
     Example:
@@ -357,6 +401,7 @@ def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         >>> gf.amin(gf.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1)
         tensor([1., 2.])
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     axes = normalize_dims(dim, x.ndim, "amin")
     return AMax.apply(x, axes=axes, keepdim=keepdim, is_min=True)
 
@@ -383,7 +428,14 @@ def _max_or_min(x: Tensor, dim: Any, keepdim: bool, is_min: bool) -> Any:
     return MaxResult(values, Tensor._wrap(np.asarray(indices, dtype=np.int64)))
 
 
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def max(  # noqa: A001
+    x: Tensor,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Any:
     """The maximum of all elements, or ``(values, indices)`` along ``dim``, as in PyTorch.
 
     Example:
@@ -394,10 +446,18 @@ def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
         >>> gf.max(x, dim=1).indices
         tensor([1, 0])
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     return _max_or_min(x, dim, keepdim, is_min=False)
 
 
-def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(  # noqa: A001
+    x: Tensor,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Any:
     """The minimum of all elements, or ``(values, indices)`` along ``dim``.
 
     Example:
@@ -405,10 +465,18 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
         >>> gf.min(gf.tensor([3.0, -1.0]))
         tensor(-1.)
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     return _max_or_min(x, dim, keepdim, is_min=True)
 
 
-def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(
+    x: Tensor,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Index of the maximum (of the flattened tensor when ``dim`` is None).
 
     Example:
@@ -416,10 +484,18 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         >>> gf.argmax(gf.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1)
         tensor([1, 0])
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     return _arg(x, dim, keepdim, "argmax")
 
 
-def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(
+    x: Tensor,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Index of the minimum (of the flattened tensor when ``dim`` is None).
 
     Example:
@@ -427,6 +503,7 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         >>> gf.argmin(gf.tensor([3.0, -1.0]))
         tensor(1)
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     return _arg(x, dim, keepdim, "argmin")
 
 
@@ -451,6 +528,8 @@ def var(
     keepdim: bool = False,
     *,
     correction: float | None = None,
+    axis: Dim = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
     """Variance over ``dim`` with Bessel's correction by default (``correction=1``), as PyTorch.
 
@@ -459,6 +538,7 @@ def var(
         >>> gf.var(gf.tensor([1.0, 2.0, 3.0, 4.0]))
         tensor(1.6667)
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     corr = _correction(unbiased, correction)
     axes = normalize_dims(dim, x.ndim, "var")
     return Var.apply(_float(x), axes=axes, correction=corr, keepdim=keepdim)
@@ -471,6 +551,8 @@ def std(
     keepdim: bool = False,
     *,
     correction: float | None = None,
+    axis: Dim = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
     """Standard deviation: the square root of :func:`var`.
 
@@ -479,6 +561,7 @@ def std(
         >>> gf.std(gf.tensor([1.0, 3.0]))
         tensor(1.4142)
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     corr = _correction(unbiased, correction)
     axes = normalize_dims(dim, x.ndim, "std")
     return Std.apply(_float(x), axes=axes, correction=corr, keepdim=keepdim)
@@ -517,7 +600,14 @@ def norm(x: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tenso
     return NormP.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
-def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+def logsumexp(
+    x: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    axis: Dim = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """log(sum(exp(x))) over ``dim``, stable for inputs of any magnitude.
 
     Example:
@@ -525,5 +615,6 @@ def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         >>> gf.logsumexp(gf.tensor([1e4, 1e4]), dim=0)
         tensor(10000.693)
     """
+    dim, keepdim = _dim_arg(dim, axis), _keep_arg(keepdim, keepdims)
     axes = normalize_dims(dim, x.ndim, "logsumexp")
     return LogSumExp.apply(_float(x), axes=axes, keepdim=keepdim)
