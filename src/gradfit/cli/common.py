@@ -35,15 +35,45 @@ def load_data(cfg: dict[str, Any]) -> Any:
             options["download"] = True
     if cfg["data"] in IMAGE_DATASETS:
         options["view"] = "image" if cfg["model"] in IMAGE_MODELS else "flat"
-    if cfg["data"] not in ("csv",):
-        options["seed"] = cfg.get("seed", 0)
+    if cfg["data"] == "csv":
+        if not cfg.get("path") or not cfg.get("target"):
+            raise UsageError(
+                "--data csv needs --path FILE.csv (a table with a header row) and "
+                "--target COLUMN (the column to predict)"
+            )
+        options["path"], options["target"] = cfg["path"], cfg["target"]
+    options["seed"] = cfg.get("seed", 0)
     if cfg.get("val_fraction") is not None:
         options["val_fraction"] = cfg["val_fraction"]
     try:
         data = load_dataset(cfg["data"], **options)
     except (FileNotFoundError, OSError, ValueError, KeyError, TypeError, ImportError) as e:
-        raise UsageError(f"--data {cfg['data']}: {e}") from None
+        raise UsageError(f"--data {cfg['data']}: {cli_words(str(e))}") from None
     return _select_classes(cfg, data)
+
+
+# the Python API's words in library messages, and the options that mean the same on the CLI
+_API_TO_CLI = (
+    ("pass download=True", "add --download"),
+    ("download=True", "--download"),
+    ("data_dir=", "--data-dir"),
+    ("path=", "--path"),
+    ("target=", "--target"),
+    ("val_fraction=", "--val-fraction"),
+    (" or pass a TestFunction", ""),
+)
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words: options instead of keyword arguments.
+
+    Example:
+        >>> cli_words("or pass download=True to fetch them (the directory is data_dir=)")
+        'or add --download to fetch them (the directory is --data-dir)'
+    """
+    for api, cli in _API_TO_CLI:
+        message = message.replace(api, cli)
+    return " ".join(message.split())  # one line
 
 
 def _select_classes(cfg: dict[str, Any], data: Any) -> Any:
@@ -103,6 +133,9 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
                 "matrix_factorization", n_users=n_users, n_items=n_items, dim=cfg["embedding_dim"]
             )
         if name == "mlp":
+            from gradfit.cli.config import check_param_budget
+
+            check_param_budget([n_in, *cfg["hidden"], n_out])
             return model_config(
                 "mlp",
                 sizes=[n_in, *cfg["hidden"], n_out],

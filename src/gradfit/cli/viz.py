@@ -39,6 +39,15 @@ def register(sub: Any) -> None:
         description="Draw pictures of learning from real gradfit objects.",
     )
     vsub = p.add_subparsers(dest="viz_command", metavar="WHAT")
+    _add = vsub.add_parser
+
+    def add_parser(*a: Any, **kw: Any) -> argparse.ArgumentParser:  # help shows defaults
+        from gradfit.cli.main import HelpFormatter
+
+        kw.setdefault("formatter_class", HelpFormatter)
+        return _add(*a, **kw)
+
+    vsub.add_parser = add_parser  # type: ignore[method-assign]
     p.set_defaults(func=lambda args: _no_subcommand(p))
 
     d = vsub.add_parser("descent", help="optimizer paths on a 2-D test function")
