@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -126,12 +127,12 @@ def check_param_budget(sizes: list[int], flag: str = "--hidden") -> int:
     Example:
         >>> check_param_budget([64, 32, 10])
         2410
-        >>> check_param_budget([64, 10**6, 10**6])
+        >>> check_param_budget([64, 10**6, 10**6, 10])
         Traceback (most recent call last):
         ...
-        gradfit.cli.main.UsageError: --hidden: [1000000, 1000000] needs about 1000064000000 weights; at most 200000000 are allowed
+        gradfit.cli.main.UsageError: --hidden: [1000000, 1000000] needs about 1000076000010 weights; at most 200000000 are allowed
     """
-    total = sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+    total = sum(a * b + b for a, b in itertools.pairwise(sizes))
     if total > MAX_PARAMS:
         raise UsageError(
             f"{flag}: {sizes[1:-1] if len(sizes) > 2 else sizes} needs about {total} weights; "
