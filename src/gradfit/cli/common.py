@@ -228,6 +228,32 @@ def make_scheduler(cfg: dict[str, Any], optimizer: Any, steps_per_epoch: int) ->
     return S.OneCycleLR(optimizer, max_lr=cfg["lr"], epochs=epochs, steps_per_epoch=steps_per_epoch)
 
 
+def check_output_file(arg: str, flag: str) -> None:
+    """Refuse an output path that cannot become a file: a directory, a missing or
+    unwritable folder; checked before any work, so nothing is left half done.
+
+    Example:
+        >>> import tempfile
+        >>> check_output_file(tempfile.mkdtemp(), "--out")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --out ...: is a directory; give a file name
+    """
+    import os
+    from pathlib import Path
+
+    p = Path(arg)
+    if p.is_dir():
+        raise UsageError(f"{flag} {arg}: is a directory; give a file name")
+    folder = p.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {arg}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {arg}: folder {folder} is not writable")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UsageError(f"{flag} {arg}: the file exists and is not writable")
+
+
 def checkpoint_path(arg: str) -> str:
     """A run directory means its ``checkpoint.safetensors``."""
     from pathlib import Path

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -162,6 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         print(f"gradfit {args.command}: error: {_os_error_line(e)}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: one line and exit 1 (GRADFIT_DEBUG=1 shows the traceback)
+        if os.environ.get("GRADFIT_DEBUG"):
+            raise
+        print(
+            f"gradfit {args.command}: internal error: {type(e).__name__}: {e} "
+            "(this is a bug in gradfit; GRADFIT_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

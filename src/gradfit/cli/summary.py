@@ -22,9 +22,11 @@ def register(sub: Any) -> None:
     """Add the ``summary`` subcommand."""
     p = sub.add_parser("summary", help="layers, shapes, parameters and multiply-adds of a model")
     p.add_argument("checkpoint", nargs="?", help="a run directory or checkpoint (optional)")
-    p.add_argument("--data")
-    p.add_argument("--model")
-    p.add_argument("--hidden")
+    p.add_argument("--data", help="dataset that sizes the model (see `gradfit datasets`)")
+    p.add_argument("--path", help="with --data csv: the CSV file")
+    p.add_argument("--target", help="with --data csv: the column to predict")
+    p.add_argument("--model", help="mlp, cnn, cnn1d, logistic, linear or matrix_factorization")
+    p.add_argument("--hidden", help="hidden layer sizes of the MLP, e.g. 256,128")
     p.set_defaults(func=run)
 
 

@@ -104,12 +104,14 @@ def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
     path = Path(out)
     if path.suffix.lower() not in allowed:
         raise UsageError(f"--out {out}: expected a file name ending in {', '.join(allowed)}")
-    if not path.parent.is_dir():
-        raise UsageError(f"--out {out}: folder {path.parent} does not exist")
+    from gradfit.cli.common import check_output_file
+
+    check_output_file(out, "--out")
     return path
 
 
 # --------------------------------------------------------------------------- descent
+MAX_DESCENT_STEPS = 100_000  # a picture of a path; more steps only hide a typo
 _OPT_NAMES = {
     "sgd": "SGD",
     "momentum": "Momentum",
@@ -125,6 +127,14 @@ def run_descent(args: argparse.Namespace) -> int:
     from gradfit.viz._util import save_figure
 
     out = _check_out(args.out, (*_IMAGE_SUFFIXES, ".gif"))
+    if args.function not in descent.FUNCTIONS:
+        from gradfit.cli.main import did_you_mean
+
+        raise UsageError(
+            f"--function: unknown test function {args.function!r}"
+            f"{did_you_mean(args.function, list(descent.FUNCTIONS))}; "
+            f"choose from {', '.join(descent.FUNCTIONS)}"
+        )
     try:
         fn = descent.get_function(args.function)
         opts = descent.default_optimizers(fn, args.lr)
@@ -137,8 +147,12 @@ def run_descent(args: argparse.Namespace) -> int:
             f"--optimizers: unknown {bad or wanted}; choose from {', '.join(_OPT_NAMES)}"
         )
     opts = {_OPT_NAMES[w]: opts[_OPT_NAMES[w]] for w in wanted}
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.steps is not None and not 1 <= args.steps <= MAX_DESCENT_STEPS:
+        raise UsageError(f"--steps must be between 1 and {MAX_DESCENT_STEPS}, got {args.steps}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if args.start is not None and not all(math.isfinite(v) for v in args.start):
+        raise UsageError(f"--start must be two finite numbers, got {args.start}")
     try:
         paths = descent.descent_paths(fn, args.start, opts, args.steps)
     except ValueError as e:
@@ -180,8 +194,8 @@ def run_graph(args: argparse.Namespace) -> int:
         cfg = resolve(flags)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not 1 <= args.batch_size <= 1024:
+        raise UsageError(f"--batch-size must be between 1 and 1024, got {args.batch_size}")
     data = common.load_data(cfg)
     model = build_model(common.model_config_for(cfg, data))
     loss_fn, _ = common.loss_and_metrics(data.task)
@@ -268,8 +282,12 @@ def run_landscape(args: argparse.Namespace) -> int:
     from gradfit.viz._util import save_figure
 
     out = _check_out(args.out, _IMAGE_SUFFIXES)
-    if args.steps < 2 or args.span <= 0 or args.samples < 1:
-        raise UsageError("--steps must be >= 2, --span > 0 and --samples >= 1")
+    if not 2 <= args.steps <= 401:
+        raise UsageError(f"--steps must be between 2 and 401, got {args.steps}")
+    if not (math.isfinite(args.span) and args.span > 0):
+        raise UsageError(f"--span must be a positive finite number, got {args.span}")
+    if not 1 <= args.samples <= 100_000:
+        raise UsageError(f"--samples must be between 1 and 100000, got {args.samples}")
     ckpt = common.open_checkpoint(common.checkpoint_path(args.checkpoint))
     model = common.model_from_checkpoint(ckpt)
     cfg = ckpt.meta.get("config") or {}
@@ -311,6 +329,9 @@ _ALLOWED_NODES = (
 )  # fmt: skip
 
 
+MAX_CONSTANT = 1e12
+
+
 def run_explain(args: argparse.Namespace) -> int:
     """``gradfit viz explain``: parse a small arithmetic expression safely (no eval of code)."""
     import gradfit as gf
@@ -345,9 +366,19 @@ def run_explain(args: argparse.Namespace) -> int:
             raise UsageError(f"expression: .{node.attr} is not a tensor method")
         if isinstance(node, ast.Name) and node.id not in leaves:
             raise UsageError(f"expression: {node.id} has no value; give it in --values")
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise UsageError(f"expression: {node.value!r} is not a number")
+            if not abs(node.value) <= MAX_CONSTANT:  # also refuses nan
+                raise UsageError(f"expression: the constant {node.value} is too large")
+            node.value = float(node.value)  # float powers overflow at once; int ones never end
+    if len(args.expression) > 2000 or sum(1 for _ in ast.walk(tree)) > 500:
+        raise UsageError("expression: too long (at most 500 parts); explain a small expression")
     try:
         out = eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}}, dict(leaves))
-    except (TypeError, ValueError, RuntimeError) as e:
+    except (OverflowError, FloatingPointError):
+        raise UsageError("expression: a value is too large for floating point") from None
+    except (TypeError, ValueError, RuntimeError, ArithmeticError) as e:
         raise UsageError(f"expression: {e}") from None
     if not isinstance(out, gf.Tensor) or out.grad_fn is None:
         raise UsageError("expression: it must compute a tensor from the named values")
