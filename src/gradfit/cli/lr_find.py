@@ -2,7 +2,6 @@
 
 Example:
     >>> import argparse
-import math
     >>> p = argparse.ArgumentParser(); sub = p.add_subparsers(); register(sub)
     >>> p.parse_args(["lr-find", "--num-iter", "50"]).num_iter
     50
