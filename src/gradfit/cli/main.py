@@ -79,7 +79,9 @@ def _os_error_line(e: OSError) -> str:
         PermissionError: "permission denied (check the file's and its folder's permissions)",
         FileNotFoundError: "no such file or directory",
         FileExistsError: "already exists",
-    }.get(type(e), e.strerror or str(e))
+    }.get(type(e), e.strerror)
+    if what is None:  # an OSError raised with a message (gradfit.fileio.LockedError, ...)
+        return str(e)
     name = e.filename if e.filename is not None else ""
     return f"{name}: {what}" if name else f"{what}"
 
