@@ -406,7 +406,12 @@ def validate_record(meta: dict[str, Any], path: str = "") -> None:
             if not _is_int(value):
                 raise bad(f"scheduler.{key}", "an integer", value)
         elif isinstance(value, list):
-            if not all(_is_num(v) for v in value):
+            ok = all(
+                _is_num(v)
+                or (isinstance(v, dict) and all(isinstance(w, str) or _is_num(w) for w in v.values()))
+                for v in value
+            )
+            if not ok:
                 raise bad(f"scheduler.{key}", "a list of finite numbers", value)
         elif isinstance(value, float) and not np.isfinite(value) and key != "best":
             raise bad(f"scheduler.{key}", "a finite number", value)
