@@ -56,7 +56,7 @@ def read_inputs(path: str) -> np.ndarray:
             raise UsageError(f"input {path}: expected numbers, got dtype {arr.dtype}")
         if arr.size == 0:
             raise UsageError(f"input {path}: the array is empty (shape {arr.shape})")
-        return _check_finite(arr.astype(np.float32), path)
+        return _check_finite(arr, path)
     if p.stat().st_size > MAX_CSV_BYTES:
         raise UsageError(
             f"input {path}: {p.stat().st_size} bytes is more than a CSV may have here "
@@ -86,7 +86,7 @@ def read_inputs(path: str) -> np.ndarray:
         raise UsageError(f"input {path}: rows have different numbers of values")
     if not out:
         raise UsageError(f"input {path}: no data rows")
-    return _check_finite(np.asarray(out, dtype=np.float32), path, first_row=start + 1)
+    return _check_finite(np.asarray(out, dtype=np.float64), path, first_row=start + 1)
 
 
 MAX_CSV_BYTES = 512 * 2**20
@@ -128,7 +128,9 @@ def _check_finite(x: np.ndarray, path: str, first_row: int = 1) -> np.ndarray:
         ...
         gradfit.cli.main.UsageError: input x.csv: row 1, column 2 is nan; inputs must be finite numbers
     """
-    bad = ~np.isfinite(x)
+    limit = float(np.finfo(np.float32).max)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(x) | (np.abs(x) > limit) if x.dtype.kind == "f" else x != x
     if bad.any():
         idx = np.argwhere(bad)[0]
         row = int(idx[0]) + first_row if x.ndim >= 1 else first_row
@@ -136,7 +138,7 @@ def _check_finite(x: np.ndarray, path: str, first_row: int = 1) -> np.ndarray:
         value = x[tuple(idx)]
         what = "nan" if np.isnan(value) else "too large for float32 (or infinite)"
         raise UsageError(f"input {path}: row {row}{col} is {what}; inputs must be finite numbers")
-    return x
+    return x.astype(np.float32)
 
 
 def _is_float(v: str) -> bool:

@@ -374,10 +374,22 @@ def run_explain(args: argparse.Namespace) -> int:
             node.value = float(node.value)  # float powers overflow at once; int ones never end
     if len(args.expression) > 2000 or sum(1 for _ in ast.walk(tree)) > 500:
         raise UsageError("expression: too long (at most 500 parts); explain a small expression")
+    import warnings
+
     try:
-        out = eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}}, dict(leaves))
-    except (OverflowError, FloatingPointError):
-        raise UsageError("expression: a value is too large for floating point") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # overflow: refuse, not inf
+            out = eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}}, dict(leaves))
+            if isinstance(out, gf.Tensor):
+                import numpy as np
+
+                if not np.isfinite(out.numpy()).all():
+                    raise OverflowError
+    except (OverflowError, FloatingPointError, RuntimeWarning):
+        raise UsageError(
+            "expression: a value is too large for floating point or not a number "
+            "(overflow, division by zero, log of a negative number)"
+        ) from None
     except (TypeError, ValueError, RuntimeError, ArithmeticError) as e:
         raise UsageError(f"expression: {e}") from None
     if not isinstance(out, gf.Tensor) or out.grad_fn is None:

@@ -408,7 +408,10 @@ def validate_record(meta: dict[str, Any], path: str = "") -> None:
         elif isinstance(value, list):
             ok = all(
                 _is_num(v)
-                or (isinstance(v, dict) and all(isinstance(w, str) or _is_num(w) for w in v.values()))
+                or (
+                    isinstance(v, dict)
+                    and all(isinstance(w, str) or _is_num(w) for w in v.values())
+                )
                 for v in value
             )
             if not ok:
@@ -455,8 +458,13 @@ def validate_record(meta: dict[str, Any], path: str = "") -> None:
             if key in partial and not (_is_int(partial[key]) and partial[key] >= 0):
                 raise bad(f"partial_epoch.{key}", "an integer >= 0", partial[key])
         for key in ("lr", "loss_sum"):
-            if key in partial and not _is_num(partial[key]):
+            if partial.get(key) is not None and not _is_num(partial[key]):
                 raise bad(f"partial_epoch.{key}", "a finite number", partial[key])
         for key in ("epoch_start_rng", "rng"):
-            if isinstance(partial.get(key), dict):
-                _check_rng(partial[key], f"{where} 'partial_epoch.{key}'")
+            states = partial.get(key)
+            if states is None:
+                continue
+            if not isinstance(states, dict):
+                raise bad(f"partial_epoch.{key}", "an object", states)
+            for name, value in states.items():
+                _check_rng(value, f"{where} 'partial_epoch.{key}.{name}'")
