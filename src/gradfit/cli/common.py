@@ -129,6 +129,13 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
             info = data.description.extra
             n_users = int(info.get("n_users", int(data.train.x[:, 0].max()) + 1))
             n_items = int(info.get("n_items", int(data.train.x[:, 1].max()) + 1))
+            from gradfit.cli.config import MAX_PARAMS
+
+            if (n_users + n_items) * (cfg["embedding_dim"] + 1) > MAX_PARAMS:
+                raise UsageError(
+                    f"--embedding-dim {cfg['embedding_dim']}: {n_users} users and {n_items} items "
+                    f"would need more than {MAX_PARAMS} weights"
+                )
             return model_config(
                 "matrix_factorization", n_users=n_users, n_items=n_items, dim=cfg["embedding_dim"]
             )

@@ -50,6 +50,16 @@ DEFAULTS: dict[str, Any] = {
     "target": None,
 }
 
+# integers beyond these are typos, and some would allocate or loop without end
+UPPER_BOUNDS = {
+    "epochs": 1_000_000,
+    "batch_size": 2**31 - 1,
+    "embedding_dim": 1_000_000,
+    "early_stopping": 1_000_000,
+    "train_per_class": 2**31 - 1,
+    "shift": 10_000,
+}
+
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
 SCHEDULES = ["none", "cosine", "step", "exponential", "onecycle", "plateau", "linear"]
 
@@ -262,8 +272,12 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
     vf = cfg["val_fraction"]
     if vf is not None and (not isinstance(vf, (int, float)) or not 0 <= vf < 1):
         raise UsageError(f"--val-fraction must be in [0, 1), got {vf!r}")
-    if cfg["seed"] < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {cfg['seed']!r}")
+    if not 0 <= cfg["seed"] < 2**32:
+        raise UsageError(f"--seed must be an integer in [0, 2**32), got {cfg['seed']!r}")
+    for key, top in UPPER_BOUNDS.items():
+        value = cfg[key]
+        if isinstance(value, int) and value > top:
+            raise UsageError(f"--{key.replace('_', '-')} must be at most {top}, got {value}")
     cfg["optimizer"] = cfg["optimizer"].lower()
     if cfg["optimizer"] not in OPTIMIZERS:
         raise UsageError(

@@ -225,23 +225,34 @@ def _read_history(run: Path) -> list[dict[str, Any]]:
     for f in files:
         if not f.is_file():
             continue
+        if f.stat().st_size > 64 * 2**20:
+            raise UsageError(f"{f}: too large for a training history ({f.stat().st_size} bytes)")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"{f}: not a text file; expected a run directory, metrics.json or history.csv"
+            ) from None
         if f.suffix == ".csv":
             import csv
+            import io
 
-            with open(f, newline="") as fh:
+            try:
                 rows = [
-                    {k: _number(v) for k, v in r.items() if v not in ("", None)}
-                    for r in csv.DictReader(fh)
+                    {k: _number(v) for k, v in r.items() if v not in ("", None) and k is not None}
+                    for r in csv.DictReader(io.StringIO(text))
                 ]
+            except csv.Error as e:
+                raise UsageError(f"{f}: not a readable CSV: {e}") from None
             if rows:
                 return rows
         else:
             try:
-                rec = json.loads(f.read_text())
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{f}: not valid JSON: {e}") from None
+                rec = json.loads(text)
+            except (json.JSONDecodeError, RecursionError) as e:
+                raise UsageError(f"{f}: not valid JSON: {str(e)[:200]}") from None
             rows = rec.get("history") if isinstance(rec, dict) else rec
-            if isinstance(rows, list) and rows:
+            if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
                 return rows
     raise UsageError(f"{run}: no training history found (metrics.json, history.csv)")
 
