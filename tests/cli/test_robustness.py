@@ -208,3 +208,17 @@ def test_a_locked_run_directory_is_one_line(tmp_path):
     line = _os_error_line(e.value)
     assert "another gradfit process" in line and str(os.getpid()) in line
     assert json.dumps(line).count("\\n") == 0
+
+
+# ---------------------------------------------------------------- the report
+def test_report_shows_test_metrics_and_the_network_in_the_baselines(tmp_path):
+    out = tmp_path / "run"
+    r = run_cli("train", "--data", "xor", "--epochs", "1", "--hidden", "4", "--quiet",
+                "--report", "--out", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    page = (out / "report.html").read_text()
+    saved = json.loads((out / "metrics.json").read_text())
+    assert "<h2>Test results</h2>" in page
+    assert f'<td>test_accuracy</td><td class="num">{saved["test_accuracy"]:.6g}</td>' in page
+    baselines = page.split("<h2>Baselines</h2>", 1)[1]
+    assert "gradfit mlp (this run)" in baselines.split("</table>", 1)[0]
