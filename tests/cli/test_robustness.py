@@ -10,6 +10,7 @@ import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from inproc import TINY, refused, run_cli
@@ -222,3 +223,24 @@ def test_report_shows_test_metrics_and_the_network_in_the_baselines(tmp_path):
     assert f'<td>test_accuracy</td><td class="num">{saved["test_accuracy"]:.6g}</td>' in page
     baselines = page.split("<h2>Baselines</h2>", 1)[1]
     assert "gradfit mlp (this run)" in baselines.split("</table>", 1)[0]
+
+
+def test_a_checkpoint_with_nan_weights_is_refused(run_dir, tmp_path):
+    from gradfit.train.checkpoint import load_checkpoint, save_checkpoint
+
+    ck = load_checkpoint(run_dir / "checkpoint.safetensors")
+    state = {k: v.copy() for k, v in ck.model_state.items()}
+    first = sorted(state)[0]
+    state[first].reshape(-1)[0] = np.nan
+
+    class Weights:
+        def state_dict(self):
+            return state
+
+    meta = {k: v for k, v in ck.meta.items() if k not in ("sha256", "optimizer")}
+    bad = tmp_path / "nan.safetensors"
+    save_checkpoint(bad, Weights(), meta=meta)
+    x = tmp_path / "x.csv"
+    x.write_text("0,1\n")
+    assert refused(run_cli("evaluate", str(bad)), "NaN", first)
+    assert refused(run_cli("predict", str(bad), str(x)), "NaN")

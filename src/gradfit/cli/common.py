@@ -290,6 +290,14 @@ def model_from_checkpoint(ckpt: Any) -> Any:
     mcfg = (ckpt.meta.get("config") or {}).get("model_config")
     if not mcfg:
         raise UsageError(f"checkpoint {ckpt.path}: it records no model config to rebuild from")
+    bad = [
+        k for k, v in ckpt.model_state.items() if v.dtype.kind == "f" and not np.isfinite(v).all()
+    ]
+    if bad:
+        raise UsageError(
+            f"checkpoint {ckpt.path}: weight {bad[0]!r} holds NaN or infinite values (the run "
+            "diverged); use an earlier checkpoint such as best.safetensors, or retrain"
+        )
     try:
         model = load_model(mcfg, ckpt.model_state)
     except (ValueError, KeyError, TypeError, RuntimeError) as e:

@@ -203,8 +203,10 @@ def load_toml(path: str) -> dict[str, Any]:
         raise UsageError(f"--config {path}: no such file")
     try:
         raw = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise UsageError(f"--config {path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise UsageError(f"--config {path}: cannot read it: {e.strerror or e}") from None
     out = {}
     for key, value in raw.items():
         k = key.replace("-", "_")

@@ -37,7 +37,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """
 
     # commands whose options default to None and take their value from the run config
-    CONFIG_COMMANDS = ("gradfit train", "gradfit lr-find", "gradfit summary")
+    CONFIG_COMMANDS = ("gradfit train", "gradfit lr-find", "gradfit summary", "gradfit baselines")
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""

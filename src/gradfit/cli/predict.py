@@ -50,8 +50,10 @@ def read_inputs(path: str) -> np.ndarray:
         _check_npy_header(p)
         try:
             arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+        except (ValueError, EOFError) as e:
             raise UsageError(f"input {path}: not a readable .npy array: {e}") from None
+        except OSError as e:
+            raise UsageError(f"input {path}: cannot read it: {e.strerror or e}") from None
         if arr.dtype.kind not in "fiub":
             raise UsageError(f"input {path}: expected numbers, got dtype {arr.dtype}")
         if arr.size == 0:
@@ -64,6 +66,8 @@ def read_inputs(path: str) -> np.ndarray:
         )
     try:
         text = p.read_text(encoding="utf-8-sig")  # also reads Excel's "CSV UTF-8"
+    except OSError as e:
+        raise UsageError(f"input {path}: cannot read it: {e.strerror or e}") from None
     except UnicodeDecodeError:
         raise UsageError(
             f"input {path}: not a text CSV file (use .npy for binary arrays)"
@@ -106,6 +110,8 @@ def _check_npy_header(p: Path) -> None:
             )
             shape, _, dtype = read(f, max_header_size=10_000)
             offset = f.tell()
+    except PermissionError as e:
+        raise UsageError(f"input {p}: cannot read it: {e.strerror}") from None
     except (ValueError, OSError, EOFError, SyntaxError) as e:
         raise UsageError(f"input {p}: not a readable .npy array: {e}") from None
     if dtype.hasobject:
