@@ -244,3 +244,37 @@ def test_a_checkpoint_with_nan_weights_is_refused(run_dir, tmp_path):
     x.write_text("0,1\n")
     assert refused(run_cli("evaluate", str(bad)), "NaN", first)
     assert refused(run_cli("predict", str(bad), str(x)), "NaN")
+
+
+@pytest.mark.parametrize(
+    "field,edit",
+    [
+        ("lr", lambda m: m["optimizer"]["param_groups"][0].update(lr=-5)),
+        ("epoch", lambda m: m.update(epoch=[1])),
+        ("momentum", lambda m: m["optimizer"]["param_groups"][0].update(momentum="abc")),
+        ("rng", lambda m: m["rng"].update(loader={"bit_generator": "PCG64", "state": 1})),
+    ],
+)
+def test_resume_refuses_edited_metadata(run_dir, tmp_path, field, edit):
+    """Edited by hand with the digest recomputed: every field resume reads is validated."""
+    import shutil
+
+    from safetensors.numpy import save
+
+    from gradfit.train.checkpoint import _digest_stream, load_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    path = run / "checkpoint.safetensors"
+    ck = load_checkpoint(path)
+    tensors = {f"model.{k}": v for k, v in ck.model_state.items()}
+    for idx, st in (ck.optim_state or {}).get("state", {}).items():
+        tensors.update({f"optim.{idx}.{k}": v for k, v in st.items() if isinstance(v, np.ndarray)})
+    meta = json.loads(json.dumps(ck.meta))
+    edit(meta)
+    meta["sha256"] = _digest_stream(tensors, meta)
+    path.write_bytes(save(tensors, metadata={"gradfit": json.dumps(meta)}))
+    before = sorted(p.name for p in run.iterdir())
+    r = run_cli("train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-baselines")
+    assert refused(r, str(path), field), r
+    assert sorted(p.name for p in run.iterdir()) == before
