@@ -144,7 +144,8 @@ def run_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
     The lock file is created with ``O_CREAT | O_EXCL`` and holds the owner's pid. A lock
     whose process is gone (killed) is stale and taken over; a live one raises
     :class:`LockedError` naming the folder and the pid. Stale temporary files in the
-    folder are removed on entry. The lock is removed on exit.
+    folder are removed on entry. The lock is removed on exit, and so is the folder when
+    this call created it and nothing was written into it.
 
     Example:
         >>> import tempfile
@@ -159,6 +160,7 @@ def run_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
         []
     """
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK_NAME
     for _ in range(3):
@@ -189,3 +191,6 @@ def run_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             if lock.read_text().strip() == str(os.getpid()):
                 os.unlink(lock)
+        if created:  # a run that failed before writing anything leaves no empty folder
+            with contextlib.suppress(OSError):
+                folder.rmdir()
