@@ -278,3 +278,16 @@ def test_resume_refuses_edited_metadata(run_dir, tmp_path, field, edit):
     r = run_cli("train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-baselines")
     assert refused(r, str(path), field), r
     assert sorted(p.name for p in run.iterdir()) == before
+
+
+def test_init_from_a_model_of_another_input_shape_is_refused(run_dir):
+    """A helper for cli/train.py (see the report): names the flag and both shapes."""
+    from gradfit.cli import common
+    from gradfit.cli.config import resolve
+    from gradfit.cli.main import UsageError
+
+    ck = common.open_checkpoint(common.checkpoint_path(str(run_dir)))
+    digits = common.load_data(resolve({"data": "digits"}))
+    with pytest.raises(UsageError, match=r"--init-from .*inputs of shape \(2,\).*\(64,\)"):
+        common.check_fits_data(ck, digits)
+    common.check_fits_data(ck, common.load_data(resolve({"data": "xor"})))  # fits: silent

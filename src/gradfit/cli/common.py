@@ -279,6 +279,29 @@ def open_checkpoint(path: str) -> Any:
         raise UsageError(str(e)) from None
 
 
+def check_fits_data(ckpt: Any, data: Any, flag: str = "--init-from") -> None:
+    """Refuse a checkpoint whose model takes inputs of another shape than ``data`` gives,
+    before anything is trained or written (``--init-from``, ``--resume``).
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> ck = NS(path="c.safetensors", meta={"config": {"input_shape": [2]}})
+        >>> data = NS(train=NS(x=np.zeros((5, 64))))
+        >>> check_fits_data(ck, data)
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --init-from c.safetensors: its model takes inputs of shape (2,), the data gives (64,)
+    """
+    shape = (ckpt.meta.get("config") or {}).get("input_shape")
+    if not isinstance(shape, list):
+        return  # an older checkpoint without the record: the model itself will check
+    want, got = tuple(shape), _input_shape(data)
+    if want != got:
+        raise UsageError(
+            f"{flag} {ckpt.path}: its model takes inputs of shape {want}, the data gives {got}"
+        )
+
+
 def model_from_checkpoint(ckpt: Any) -> Any:
     """Rebuild the model a checkpoint describes and load its weights.
 

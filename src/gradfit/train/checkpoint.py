@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -300,7 +301,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     finally:
         views.clear()
         if mm is not None:
-            mm.close()
+            # a view still alive: the map closes when it is collected
+            with contextlib.suppress(BufferError):
+                mm.close()
     model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     optim_arrays = {k: v for k, v in tensors.items() if k.startswith("optim.")}
     for name in optim_arrays:
