@@ -326,9 +326,10 @@ def _repair_twin(path: Path, meta: dict[str, Any]) -> None:
     try:
         if not twin.is_file() or twin.stat().st_size > 64 * 2**20:
             return
-        try:
-            same = json.loads(twin.read_text()) == meta
-        except (ValueError, RecursionError, UnicodeDecodeError):
+        try:  # compared as canonical text: NaN in a history is equal to itself there
+            same = _record_bytes(json.loads(twin.read_text())) == _record_bytes(meta)
+            same = same and json.loads(twin.read_text()).get("sha256") == meta.get("sha256")
+        except (ValueError, RecursionError, UnicodeDecodeError, AttributeError):
             same = False
         if not same:
             atomic_write(twin, json.dumps(meta, indent=2).encode())
