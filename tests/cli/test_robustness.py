@@ -291,3 +291,9 @@ def test_init_from_a_model_of_another_input_shape_is_refused(run_dir):
     with pytest.raises(UsageError, match=r"--init-from .*inputs of shape \(2,\).*\(64,\)"):
         common.check_fits_data(ck, digits)
     common.check_fits_data(ck, common.load_data(resolve({"data": "xor"})))  # fits: silent
+
+
+def test_lr_find_without_a_suggestion_says_so():
+    r = run_cli("lr-find", "--data", "xor", "--num-iter", "5", "--start-lr", "0.1",
+                "--optimizer", "adam")  # fmt: skip
+    assert refused(r, "no suggestion", "--start-lr"), r  # 5 points: too few for a slope

@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         end_lr=args.end_lr,
         num_iter=args.num_iter,
     )
+    if res.suggestion is None:  # too few points before the loss diverged: no honest answer
+        raise UsageError(
+            f"no suggestion: the loss diverged before the range test had enough points "
+            f"({len(res.lrs)}); use a smaller --start-lr or a larger --num-iter"
+        )
     print(f"suggested lr: {res.suggestion:.3g}  (lowest loss at lr {res.best_lr:.3g})")
     if args.plot:
         from pathlib import Path
