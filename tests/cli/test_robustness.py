@@ -297,3 +297,10 @@ def test_lr_find_without_a_suggestion_says_so():
     r = run_cli("lr-find", "--data", "xor", "--num-iter", "5", "--start-lr", "0.1",
                 "--optimizer", "adam")  # fmt: skip
     assert refused(r, "no suggestion", "--start-lr"), r  # 5 points: too few for a slope
+
+
+@pytest.mark.parametrize("command", [["lr-find"], ["summary"], ["viz", "graph", "--out", "g.dot"]])
+def test_a_model_the_data_cannot_size_is_refused(command, tmp_path):
+    argv = [tmp_path / a if a.endswith(".dot") else a for a in command]
+    r = run_cli(*map(str, argv), "--data", "xor", "--model", "cnn1d")
+    assert refused(r, "--model cnn1d", "too short"), r

@@ -177,6 +177,18 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
     raise UsageError(f"--model {name} is not supported by gradfit train")
 
 
+def build_for(cfg: dict[str, Any], data: Any) -> Any:
+    """The model ``cfg`` names, sized to ``data``; a size the model cannot take is a
+    UsageError naming ``--model``."""
+    from gradfit.models import build_model
+
+    mcfg = model_config_for(cfg, data)
+    try:
+        return build_model(mcfg)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--model {cfg['model']}: {e}") from None
+
+
 def loss_and_metrics(task: str) -> tuple[Any, tuple[str, ...]]:
     """The loss and the metrics for a task."""
     if task == "classification":

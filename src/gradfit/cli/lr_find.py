@@ -43,7 +43,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the range test; returns the exit code."""
     from gradfit.data import ArrayDataset, DataLoader
-    from gradfit.models import build_model
     from gradfit.optim.lr_finder import find_lr
 
     cfg = resolve({k: getattr(args, k, None) for k in DEFAULTS})
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         common.check_output_file(args.plot, "--plot")
     gf.manual_seed(cfg["seed"])
     data = common.load_data(cfg)
-    model = build_model(common.model_config_for(cfg, data))
+    model = common.build_for(cfg, data)
     loss_fn, _ = common.loss_and_metrics(data.task)
     cfg["lr"] = args.start_lr
     opt = common.make_optimizer(cfg, model)

@@ -32,7 +32,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary; returns the exit code."""
-    from gradfit.models import build_model
     from gradfit.train.summary import summary
 
     if args.checkpoint:
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         flags = {k: getattr(args, k, None) for k in DEFAULTS}
         cfg = resolve(flags)
         data = common.load_data(cfg)
-        model = build_model(common.model_config_for(cfg, data))
+        model = common.build_for(cfg, data)
         shape = tuple(data.train.x.shape[1:])
     print(summary(model, shape))
     return 0

@@ -183,7 +183,6 @@ def run_graph(args: argparse.Namespace) -> int:
     import gradfit as gf
     from gradfit.cli import common
     from gradfit.cli.config import resolve
-    from gradfit.models import build_model
     from gradfit.viz.graph import GraphvizNotFoundError, draw_graph
 
     out = _check_out(args.out, (".dot", ".gv", ".svg", ".png", ".pdf"))
@@ -197,7 +196,7 @@ def run_graph(args: argparse.Namespace) -> int:
     if not 1 <= args.batch_size <= 1024:
         raise UsageError(f"--batch-size must be between 1 and 1024, got {args.batch_size}")
     data = common.load_data(cfg)
-    model = build_model(common.model_config_for(cfg, data))
+    model = common.build_for(cfg, data)
     loss_fn, _ = common.loss_and_metrics(data.task)
     n = min(args.batch_size, len(data.train.x))
     x = gf.tensor(np.asarray(data.train.x[:n]))
