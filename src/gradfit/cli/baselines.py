@@ -19,9 +19,12 @@ from gradfit.cli.config import DEFAULTS, resolve
 def register(sub: Any) -> None:
     """Add the ``baselines`` subcommand."""
     p = sub.add_parser("baselines", help="fit simple scikit-learn models for comparison")
-    p.add_argument("--data")
-    p.add_argument("--data-dir")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--data", help="dataset name (see `gradfit datasets`)")
+    p.add_argument("--data-dir", help="directory holding downloaded data files (MNIST, MovieLens)")
+    p.add_argument("--download", action="store_const", const=True, help="download missing files")
+    p.add_argument("--path", help="with --data csv: the CSV file")
+    p.add_argument("--target", help="with --data csv: the column to predict")
+    p.add_argument("--seed", type=int, help="random seed")
     p.set_defaults(func=run)
 
 

@@ -35,15 +35,45 @@ def load_data(cfg: dict[str, Any]) -> Any:
             options["download"] = True
     if cfg["data"] in IMAGE_DATASETS:
         options["view"] = "image" if cfg["model"] in IMAGE_MODELS else "flat"
-    if cfg["data"] not in ("csv",):
-        options["seed"] = cfg.get("seed", 0)
+    if cfg["data"] == "csv":
+        if not cfg.get("path") or not cfg.get("target"):
+            raise UsageError(
+                "--data csv needs --path FILE.csv (a table with a header row) and "
+                "--target COLUMN (the column to predict)"
+            )
+        options["path"], options["target"] = cfg["path"], cfg["target"]
+    options["seed"] = cfg.get("seed", 0)
     if cfg.get("val_fraction") is not None:
         options["val_fraction"] = cfg["val_fraction"]
     try:
         data = load_dataset(cfg["data"], **options)
     except (FileNotFoundError, OSError, ValueError, KeyError, TypeError, ImportError) as e:
-        raise UsageError(f"--data {cfg['data']}: {e}") from None
+        raise UsageError(f"--data {cfg['data']}: {cli_words(str(e))}") from None
     return _select_classes(cfg, data)
+
+
+# the Python API's words in library messages, and the options that mean the same on the CLI
+_API_TO_CLI = (
+    ("pass download=True", "add --download"),
+    ("download=True", "--download"),
+    ("data_dir=", "--data-dir"),
+    ("path=", "--path"),
+    ("target=", "--target"),
+    ("val_fraction=", "--val-fraction"),
+    (" or pass a TestFunction", ""),
+)
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words: options instead of keyword arguments.
+
+    Example:
+        >>> cli_words("or pass download=True to fetch them (the directory is data_dir=)")
+        'or add --download to fetch them (the directory is --data-dir)'
+    """
+    for api, cli in _API_TO_CLI:
+        message = message.replace(api, cli)
+    return " ".join(message.split())  # one line
 
 
 def _select_classes(cfg: dict[str, Any], data: Any) -> Any:
@@ -99,10 +129,20 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
             info = data.description.extra
             n_users = int(info.get("n_users", int(data.train.x[:, 0].max()) + 1))
             n_items = int(info.get("n_items", int(data.train.x[:, 1].max()) + 1))
+            from gradfit.cli.config import MAX_PARAMS
+
+            if (n_users + n_items) * (cfg["embedding_dim"] + 1) > MAX_PARAMS:
+                raise UsageError(
+                    f"--embedding-dim {cfg['embedding_dim']}: {n_users} users and {n_items} items "
+                    f"would need more than {MAX_PARAMS} weights"
+                )
             return model_config(
                 "matrix_factorization", n_users=n_users, n_items=n_items, dim=cfg["embedding_dim"]
             )
         if name == "mlp":
+            from gradfit.cli.config import check_param_budget
+
+            check_param_budget([n_in, *cfg["hidden"], n_out])
             return model_config(
                 "mlp",
                 sizes=[n_in, *cfg["hidden"], n_out],
@@ -135,6 +175,18 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
     except (ValueError, TypeError) as e:
         raise UsageError(f"--model {name}: {e}") from None
     raise UsageError(f"--model {name} is not supported by gradfit train")
+
+
+def build_for(cfg: dict[str, Any], data: Any) -> Any:
+    """The model ``cfg`` names, sized to ``data``; a size the model cannot take is a
+    UsageError naming ``--model``."""
+    from gradfit.models import build_model
+
+    mcfg = model_config_for(cfg, data)
+    try:
+        return build_model(mcfg)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--model {cfg['model']}: {e}") from None
 
 
 def loss_and_metrics(task: str) -> tuple[Any, tuple[str, ...]]:
@@ -195,6 +247,32 @@ def make_scheduler(cfg: dict[str, Any], optimizer: Any, steps_per_epoch: int) ->
     return S.OneCycleLR(optimizer, max_lr=cfg["lr"], epochs=epochs, steps_per_epoch=steps_per_epoch)
 
 
+def check_output_file(arg: str, flag: str) -> None:
+    """Refuse an output path that cannot become a file: a directory, a missing or
+    unwritable folder; checked before any work, so nothing is left half done.
+
+    Example:
+        >>> import tempfile
+        >>> check_output_file(tempfile.mkdtemp(), "--out")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --out ...: is a directory; give a file name
+    """
+    import os
+    from pathlib import Path
+
+    p = Path(arg)
+    if p.is_dir():
+        raise UsageError(f"{flag} {arg}: is a directory; give a file name")
+    folder = p.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {arg}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {arg}: folder {folder} is not writable")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UsageError(f"{flag} {arg}: the file exists and is not writable")
+
+
 def checkpoint_path(arg: str) -> str:
     """A run directory means its ``checkpoint.safetensors``."""
     from pathlib import Path
@@ -213,6 +291,29 @@ def open_checkpoint(path: str) -> Any:
         raise UsageError(str(e)) from None
 
 
+def check_fits_data(ckpt: Any, data: Any, flag: str = "--init-from") -> None:
+    """Refuse a checkpoint whose model takes inputs of another shape than ``data`` gives,
+    before anything is trained or written (``--init-from``, ``--resume``).
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> ck = NS(path="c.safetensors", meta={"config": {"input_shape": [2]}})
+        >>> data = NS(train=NS(x=np.zeros((5, 64))))
+        >>> check_fits_data(ck, data)
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --init-from c.safetensors: its model takes inputs of shape (2,), the data gives (64,)
+    """
+    shape = (ckpt.meta.get("config") or {}).get("input_shape")
+    if not isinstance(shape, list):
+        return  # an older checkpoint without the record: the model itself will check
+    want, got = tuple(shape), _input_shape(data)
+    if want != got:
+        raise UsageError(
+            f"{flag} {ckpt.path}: its model takes inputs of shape {want}, the data gives {got}"
+        )
+
+
 def model_from_checkpoint(ckpt: Any) -> Any:
     """Rebuild the model a checkpoint describes and load its weights.
 
@@ -224,6 +325,14 @@ def model_from_checkpoint(ckpt: Any) -> Any:
     mcfg = (ckpt.meta.get("config") or {}).get("model_config")
     if not mcfg:
         raise UsageError(f"checkpoint {ckpt.path}: it records no model config to rebuild from")
+    bad = [
+        k for k, v in ckpt.model_state.items() if v.dtype.kind == "f" and not np.isfinite(v).all()
+    ]
+    if bad:
+        raise UsageError(
+            f"checkpoint {ckpt.path}: weight {bad[0]!r} holds NaN or infinite values (the run "
+            "diverged); use an earlier checkpoint such as best.safetensors, or retrain"
+        )
     try:
         model = load_model(mcfg, ckpt.model_state)
     except (ValueError, KeyError, TypeError, RuntimeError) as e:

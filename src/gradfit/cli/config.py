@@ -12,13 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
-from gradfit.cli.main import UsageError
+from gradfit.cli.main import UsageError, did_you_mean
 
 DEFAULTS: dict[str, Any] = {
     "data": "digits",
@@ -45,6 +46,18 @@ DEFAULTS: dict[str, Any] = {
     "classes": None,
     "train_per_class": None,
     "shift": 0,
+    "path": None,
+    "target": None,
+}
+
+# integers beyond these are typos, and some would allocate or loop without end
+UPPER_BOUNDS = {
+    "epochs": 1_000_000,
+    "batch_size": 2**31 - 1,
+    "embedding_dim": 1_000_000,
+    "early_stopping": 1_000_000,
+    "train_per_class": 2**31 - 1,
+    "shift": 10_000,
 }
 
 OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
@@ -75,6 +88,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "classes": (list, str, type(None)),
     "train_per_class": (int, type(None)),
     "shift": (int,),
+    "path": (str, type(None)),
+    "target": (str, type(None)),
 }
 
 
@@ -102,8 +117,38 @@ def parse_hidden(value: Any) -> list[int]:
             ) from None
         if n <= 0 or (isinstance(s, float) and not float(s).is_integer()):
             raise UsageError(f"--hidden: layer sizes must be positive integers, got {value!r}")
+        if n > MAX_LAYER:
+            raise UsageError(f"--hidden: at most {MAX_LAYER} units per layer, got {n}")
         out.append(n)
+    if len(out) > 1000:
+        raise UsageError(f"--hidden: at most 1000 hidden layers, got {len(out)}")
+    check_param_budget([1, *out, 1])
     return out
+
+
+MAX_LAYER = 1_000_000  # units in one hidden layer
+MAX_PARAMS = 200_000_000  # weights a model may have (800 MB in float32): checked before allocating
+
+
+def check_param_budget(sizes: list[int], flag: str = "--hidden") -> int:
+    """The weight count of dense layers ``sizes[0] -> sizes[1] -> ...``, refused above
+    :data:`MAX_PARAMS` before anything is allocated.
+
+    Example:
+        >>> check_param_budget([64, 32, 10])
+        2410
+        >>> check_param_budget([64, 10**6, 10**6, 10])
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: --hidden: [1000000, 1000000] needs about 1000076000010 weights; at most 200000000 are allowed
+    """
+    total = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    if total > MAX_PARAMS:
+        raise UsageError(
+            f"{flag}: {sizes[1:-1] if len(sizes) > 2 else sizes} needs about {total} weights; "
+            f"at most {MAX_PARAMS} are allowed"
+        )
+    return total
 
 
 MAX_CLASSES = 100_000  # far above any dataset here; bounds what a crafted file can ask for
@@ -158,8 +203,10 @@ def load_toml(path: str) -> dict[str, Any]:
         raise UsageError(f"--config {path}: no such file")
     try:
         raw = tomllib.loads(p.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise UsageError(f"--config {path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise UsageError(f"--config {path}: cannot read it: {e.strerror or e}") from None
     out = {}
     for key, value in raw.items():
         k = key.replace("-", "_")
@@ -207,6 +254,10 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
     if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise UsageError(f"--lr must be a positive number, got {lr!r}")
     cfg["lr"] = float(lr)
+    for key in ("weight_decay", "l1", "momentum", "dropout"):
+        v = cfg[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise UsageError(f"--{key.replace('_', '-')} must be a finite number, got {v!r}")
     for key in ("weight_decay", "l1"):
         if cfg[key] < 0:
             raise UsageError(f"--{key.replace('_', '-')} must be >= 0, got {cfg[key]!r}")
@@ -221,19 +272,25 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
             f"--embedding-dim must be a positive integer, got {cfg['embedding_dim']!r}"
         )
     vf = cfg["val_fraction"]
-    if vf is not None and not 0 <= vf < 1:
+    if vf is not None and (not isinstance(vf, (int, float)) or not 0 <= vf < 1):
         raise UsageError(f"--val-fraction must be in [0, 1), got {vf!r}")
-    if cfg["seed"] < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {cfg['seed']!r}")
+    if not 0 <= cfg["seed"] < 2**32:
+        raise UsageError(f"--seed must be an integer in [0, 2**32), got {cfg['seed']!r}")
+    for key, top in UPPER_BOUNDS.items():
+        value = cfg[key]
+        if isinstance(value, int) and value > top:
+            raise UsageError(f"--{key.replace('_', '-')} must be at most {top}, got {value}")
     cfg["optimizer"] = cfg["optimizer"].lower()
     if cfg["optimizer"] not in OPTIMIZERS:
         raise UsageError(
-            f"--optimizer: unknown optimizer {cfg['optimizer']!r}; valid: {', '.join(OPTIMIZERS)}"
+            f"--optimizer: unknown optimizer {cfg['optimizer']!r}"
+            f"{did_you_mean(cfg['optimizer'], OPTIMIZERS)}; valid: {', '.join(OPTIMIZERS)}"
         )
     cfg["schedule"] = cfg["schedule"].lower()
     if cfg["schedule"] not in SCHEDULES:
         raise UsageError(
-            f"--schedule: unknown schedule {cfg['schedule']!r}; valid: {', '.join(SCHEDULES)}"
+            f"--schedule: unknown schedule {cfg['schedule']!r}"
+            f"{did_you_mean(cfg['schedule'], SCHEDULES)}; valid: {', '.join(SCHEDULES)}"
         )
     if cfg["nesterov"] and (cfg["optimizer"] != "sgd" or cfg["momentum"] == 0):
         raise UsageError("--nesterov needs --optimizer sgd and a --momentum above 0")
@@ -241,13 +298,17 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
 
     if cfg["model"] not in list_models():
         raise UsageError(
-            f"--model: unknown model {cfg['model']!r}; valid: {', '.join(list_models())}"
+            f"--model: unknown model {cfg['model']!r}"
+            f"{did_you_mean(cfg['model'], list_models())}; valid: {', '.join(list_models())}"
         )
     from gradfit.data import list_datasets
 
     names = list_datasets()
     norm = cfg["data"].lower().replace("_", "-")
     if norm not in names:
-        raise UsageError(f"--data: unknown dataset {cfg['data']!r}; valid: {', '.join(names)}")
+        raise UsageError(
+            f"--data: unknown dataset {cfg['data']!r}{did_you_mean(norm, names)}; "
+            f"valid: {', '.join(names)}"
+        )
     cfg["data"] = norm
     return cfg

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         ds = load_dataset(args.name)
     except (KeyError, ValueError, OSError, TypeError, ImportError) as e:
-        raise UsageError(f"{args.name}: {e}") from None
+        from gradfit.cli.common import cli_words
+
+        raise UsageError(f"{args.name}: {cli_words(str(e))}") from None
     print(ds.description)
     print("  splits:  " + ", ".join(f"{k} {v}" for k, v in ds.sizes.items()))
     return 0

@@ -47,17 +47,27 @@ def read_inputs(path: str) -> np.ndarray:
     if not p.is_file():
         raise UsageError(f"input {path}: no such file")
     if p.suffix.lower() == ".npy":
+        _check_npy_header(p)
         try:
             arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
+        except (ValueError, EOFError) as e:
             raise UsageError(f"input {path}: not a readable .npy array: {e}") from None
+        except OSError as e:
+            raise UsageError(f"input {path}: cannot read it: {e.strerror or e}") from None
         if arr.dtype.kind not in "fiub":
             raise UsageError(f"input {path}: expected numbers, got dtype {arr.dtype}")
         if arr.size == 0:
             raise UsageError(f"input {path}: the array is empty (shape {arr.shape})")
-        return arr.astype(np.float32)
+        return _check_finite(arr, path)
+    if p.stat().st_size > MAX_CSV_BYTES:
+        raise UsageError(
+            f"input {path}: {p.stat().st_size} bytes is more than a CSV may have here "
+            f"({MAX_CSV_BYTES}); save large inputs as .npy"
+        )
     try:
         text = p.read_text(encoding="utf-8-sig")  # also reads Excel's "CSV UTF-8"
+    except OSError as e:
+        raise UsageError(f"input {path}: cannot read it: {e.strerror or e}") from None
     except UnicodeDecodeError:
         raise UsageError(
             f"input {path}: not a text CSV file (use .npy for binary arrays)"
@@ -80,7 +90,61 @@ def read_inputs(path: str) -> np.ndarray:
         raise UsageError(f"input {path}: rows have different numbers of values")
     if not out:
         raise UsageError(f"input {path}: no data rows")
-    return np.asarray(out, dtype=np.float32)
+    return _check_finite(np.asarray(out, dtype=np.float64), path, first_row=start + 1)
+
+
+MAX_CSV_BYTES = 512 * 2**20
+
+
+def _check_npy_header(p: Path) -> None:
+    """Refuse a .npy whose header promises more data than the file holds, before reading it."""
+    from numpy.lib import format as npformat
+
+    try:
+        with open(p, "rb") as f:
+            version = npformat.read_magic(f)
+            read = (
+                npformat.read_array_header_1_0
+                if version == (1, 0)
+                else npformat.read_array_header_2_0
+            )
+            shape, _, dtype = read(f, max_header_size=10_000)
+            offset = f.tell()
+    except PermissionError as e:
+        raise UsageError(f"input {p}: cannot read it: {e.strerror}") from None
+    except (ValueError, OSError, EOFError, SyntaxError) as e:
+        raise UsageError(f"input {p}: not a readable .npy array: {e}") from None
+    if dtype.hasobject:
+        raise UsageError(f"input {p}: not a readable .npy array: it holds Python objects")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    have = p.stat().st_size - offset
+    if need != have:
+        raise UsageError(
+            f"input {p}: its header declares shape {tuple(shape)} of {dtype} ({need} bytes) "
+            f"but the file holds {have} bytes of data (truncated or crafted)"
+        )
+
+
+def _check_finite(x: np.ndarray, path: str, first_row: int = 1) -> np.ndarray:
+    """Refuse NaN, infinite values and numbers beyond float32 (they would predict nonsense).
+
+    Example:
+        >>> _check_finite(np.array([[1.0, np.nan]], np.float32), "x.csv")
+        Traceback (most recent call last):
+        ...
+        gradfit.cli.main.UsageError: input x.csv: row 1, column 2 is nan; inputs must be finite numbers
+    """
+    limit = float(np.finfo(np.float32).max)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(x) | (np.abs(x) > limit) if x.dtype.kind == "f" else x != x
+    if bad.any():
+        idx = np.argwhere(bad)[0]
+        row = int(idx[0]) + first_row if x.ndim >= 1 else first_row
+        col = f", column {int(idx[1]) + 1}" if x.ndim >= 2 else ""
+        value = x[tuple(idx)]
+        what = "nan" if np.isnan(value) else "too large for float32 (or infinite)"
+        raise UsageError(f"input {path}: row {row}{col} is {what}; inputs must be finite numbers")
+    return x.astype(np.float32)
 
 
 def _is_float(v: str) -> bool:
@@ -106,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
     """Predict; returns the exit code."""
     import gradfit as gf
 
+    if args.out:
+        common.check_output_file(args.out, "--out")
     ckpt = common.open_checkpoint(common.checkpoint_path(args.checkpoint))
     model = common.model_from_checkpoint(ckpt)
     cfg = ckpt.meta.get("config") or {}
@@ -142,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from gradfit.train.checkpoint import atomic_write
 
-        atomic_write(args.out, buf.getvalue().encode())
+        atomic_write(args.out, buf.getvalue().encode(), parents=False)
     else:
         sys.stdout.write(buf.getvalue())
     return 0

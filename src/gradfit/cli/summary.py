@@ -22,15 +22,16 @@ def register(sub: Any) -> None:
     """Add the ``summary`` subcommand."""
     p = sub.add_parser("summary", help="layers, shapes, parameters and multiply-adds of a model")
     p.add_argument("checkpoint", nargs="?", help="a run directory or checkpoint (optional)")
-    p.add_argument("--data")
-    p.add_argument("--model")
-    p.add_argument("--hidden")
+    p.add_argument("--data", help="dataset that sizes the model (see `gradfit datasets`)")
+    p.add_argument("--path", help="with --data csv: the CSV file")
+    p.add_argument("--target", help="with --data csv: the column to predict")
+    p.add_argument("--model", help="mlp, cnn, cnn1d, logistic, linear or matrix_factorization")
+    p.add_argument("--hidden", help="hidden layer sizes of the MLP, e.g. 256,128")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary; returns the exit code."""
-    from gradfit.models import build_model
     from gradfit.train.summary import summary
 
     if args.checkpoint:
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         flags = {k: getattr(args, k, None) for k in DEFAULTS}
         cfg = resolve(flags)
         data = common.load_data(cfg)
-        model = build_model(common.model_config_for(cfg, data))
+        model = common.build_for(cfg, data)
         shape = tuple(data.train.x.shape[1:])
     print(summary(model, shape))
     return 0

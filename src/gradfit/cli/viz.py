@@ -39,6 +39,15 @@ def register(sub: Any) -> None:
         description="Draw pictures of learning from real gradfit objects.",
     )
     vsub = p.add_subparsers(dest="viz_command", metavar="WHAT")
+    _add = vsub.add_parser
+
+    def add_parser(*a: Any, **kw: Any) -> argparse.ArgumentParser:  # help shows defaults
+        from gradfit.cli.main import HelpFormatter
+
+        kw.setdefault("formatter_class", HelpFormatter)
+        return _add(*a, **kw)
+
+    vsub.add_parser = add_parser  # type: ignore[method-assign]
     p.set_defaults(func=lambda args: _no_subcommand(p))
 
     d = vsub.add_parser("descent", help="optimizer paths on a 2-D test function")
@@ -95,12 +104,14 @@ def _check_out(out: str, allowed: tuple[str, ...]) -> Path:
     path = Path(out)
     if path.suffix.lower() not in allowed:
         raise UsageError(f"--out {out}: expected a file name ending in {', '.join(allowed)}")
-    if not path.parent.is_dir():
-        raise UsageError(f"--out {out}: folder {path.parent} does not exist")
+    from gradfit.cli.common import check_output_file
+
+    check_output_file(out, "--out")
     return path
 
 
 # --------------------------------------------------------------------------- descent
+MAX_DESCENT_STEPS = 100_000  # a picture of a path; more steps only hide a typo
 _OPT_NAMES = {
     "sgd": "SGD",
     "momentum": "Momentum",
@@ -116,6 +127,14 @@ def run_descent(args: argparse.Namespace) -> int:
     from gradfit.viz._util import save_figure
 
     out = _check_out(args.out, (*_IMAGE_SUFFIXES, ".gif"))
+    if args.function not in descent.FUNCTIONS:
+        from gradfit.cli.main import did_you_mean
+
+        raise UsageError(
+            f"--function: unknown test function {args.function!r}"
+            f"{did_you_mean(args.function, list(descent.FUNCTIONS))}; "
+            f"choose from {', '.join(descent.FUNCTIONS)}"
+        )
     try:
         fn = descent.get_function(args.function)
         opts = descent.default_optimizers(fn, args.lr)
@@ -128,8 +147,12 @@ def run_descent(args: argparse.Namespace) -> int:
             f"--optimizers: unknown {bad or wanted}; choose from {', '.join(_OPT_NAMES)}"
         )
     opts = {_OPT_NAMES[w]: opts[_OPT_NAMES[w]] for w in wanted}
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.steps is not None and not 1 <= args.steps <= MAX_DESCENT_STEPS:
+        raise UsageError(f"--steps must be between 1 and {MAX_DESCENT_STEPS}, got {args.steps}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if args.start is not None and not all(math.isfinite(v) for v in args.start):
+        raise UsageError(f"--start must be two finite numbers, got {args.start}")
     try:
         paths = descent.descent_paths(fn, args.start, opts, args.steps)
     except ValueError as e:
@@ -160,7 +183,6 @@ def run_graph(args: argparse.Namespace) -> int:
     import gradfit as gf
     from gradfit.cli import common
     from gradfit.cli.config import resolve
-    from gradfit.models import build_model
     from gradfit.viz.graph import GraphvizNotFoundError, draw_graph
 
     out = _check_out(args.out, (".dot", ".gv", ".svg", ".png", ".pdf"))
@@ -171,10 +193,10 @@ def run_graph(args: argparse.Namespace) -> int:
         cfg = resolve(flags)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not 1 <= args.batch_size <= 1024:
+        raise UsageError(f"--batch-size must be between 1 and 1024, got {args.batch_size}")
     data = common.load_data(cfg)
-    model = build_model(common.model_config_for(cfg, data))
+    model = common.build_for(cfg, data)
     loss_fn, _ = common.loss_and_metrics(data.task)
     n = min(args.batch_size, len(data.train.x))
     x = gf.tensor(np.asarray(data.train.x[:n]))
@@ -202,23 +224,34 @@ def _read_history(run: Path) -> list[dict[str, Any]]:
     for f in files:
         if not f.is_file():
             continue
+        if f.stat().st_size > 64 * 2**20:
+            raise UsageError(f"{f}: too large for a training history ({f.stat().st_size} bytes)")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"{f}: not a text file; expected a run directory, metrics.json or history.csv"
+            ) from None
         if f.suffix == ".csv":
             import csv
+            import io
 
-            with open(f, newline="") as fh:
+            try:
                 rows = [
-                    {k: _number(v) for k, v in r.items() if v not in ("", None)}
-                    for r in csv.DictReader(fh)
+                    {k: _number(v) for k, v in r.items() if v not in ("", None) and k is not None}
+                    for r in csv.DictReader(io.StringIO(text))
                 ]
+            except csv.Error as e:
+                raise UsageError(f"{f}: not a readable CSV: {e}") from None
             if rows:
                 return rows
         else:
             try:
-                rec = json.loads(f.read_text())
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{f}: not valid JSON: {e}") from None
+                rec = json.loads(text)
+            except (json.JSONDecodeError, RecursionError) as e:
+                raise UsageError(f"{f}: not valid JSON: {str(e)[:200]}") from None
             rows = rec.get("history") if isinstance(rec, dict) else rec
-            if isinstance(rows, list) and rows:
+            if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
                 return rows
     raise UsageError(f"{run}: no training history found (metrics.json, history.csv)")
 
@@ -259,8 +292,12 @@ def run_landscape(args: argparse.Namespace) -> int:
     from gradfit.viz._util import save_figure
 
     out = _check_out(args.out, _IMAGE_SUFFIXES)
-    if args.steps < 2 or args.span <= 0 or args.samples < 1:
-        raise UsageError("--steps must be >= 2, --span > 0 and --samples >= 1")
+    if not 2 <= args.steps <= 401:
+        raise UsageError(f"--steps must be between 2 and 401, got {args.steps}")
+    if not (math.isfinite(args.span) and args.span > 0):
+        raise UsageError(f"--span must be a positive finite number, got {args.span}")
+    if not 1 <= args.samples <= 100_000:
+        raise UsageError(f"--samples must be between 1 and 100000, got {args.samples}")
     ckpt = common.open_checkpoint(common.checkpoint_path(args.checkpoint))
     model = common.model_from_checkpoint(ckpt)
     cfg = ckpt.meta.get("config") or {}
@@ -302,6 +339,9 @@ _ALLOWED_NODES = (
 )  # fmt: skip
 
 
+MAX_CONSTANT = 1e12
+
+
 def run_explain(args: argparse.Namespace) -> int:
     """``gradfit viz explain``: parse a small arithmetic expression safely (no eval of code)."""
     import gradfit as gf
@@ -336,9 +376,31 @@ def run_explain(args: argparse.Namespace) -> int:
             raise UsageError(f"expression: .{node.attr} is not a tensor method")
         if isinstance(node, ast.Name) and node.id not in leaves:
             raise UsageError(f"expression: {node.id} has no value; give it in --values")
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+                raise UsageError(f"expression: {node.value!r} is not a number")
+            if not abs(node.value) <= MAX_CONSTANT:  # also refuses nan
+                raise UsageError(f"expression: the constant {node.value} is too large")
+            node.value = float(node.value)  # float powers overflow at once; int ones never end
+    if len(args.expression) > 2000 or sum(1 for _ in ast.walk(tree)) > 500:
+        raise UsageError("expression: too long (at most 500 parts); explain a small expression")
+    import warnings
+
     try:
-        out = eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}}, dict(leaves))
-    except (TypeError, ValueError, RuntimeError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # overflow: refuse, not inf
+            out = eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}}, dict(leaves))
+            if isinstance(out, gf.Tensor):
+                import numpy as np
+
+                if not np.isfinite(out.numpy()).all():
+                    raise OverflowError
+    except (OverflowError, FloatingPointError, RuntimeWarning):
+        raise UsageError(
+            "expression: a value is too large for floating point or not a number "
+            "(overflow, division by zero, log of a negative number)"
+        ) from None
+    except (TypeError, ValueError, RuntimeError, ArithmeticError) as e:
         raise UsageError(f"expression: {e}") from None
     if not isinstance(out, gf.Tensor) or out.grad_fn is None:
         raise UsageError("expression: it must compute a tensor from the named values")

@@ -507,7 +507,20 @@ def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:  # noqa: A
         raise ValueError(
             f"{op}: input shape {x.shape} and target shape {y.shape} cannot be broadcast together"
         ) from None
+    if op in _WARN_BROADCAST and x.shape != y.shape:  # as torch: (4, 1) vs (4,) gives (4, 4)
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({y.shape}) that is different to the input size ({x.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
     return x, y
+
+
+_WARN_BROADCAST = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002

@@ -133,6 +133,8 @@ def render_report(
     extra_figures: Mapping[str, Any] | None = None,
     title: str = "gradfit run report",
     class_names: Sequence[str] | None = None,
+    test_metrics: Mapping[str, Any] | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> str:
     """The report as an HTML string (see :func:`write_report` for the arguments).
 
@@ -140,6 +142,12 @@ def render_report(
         >>> page = render_report({"model": {"name": "mlp"}}, summary="Sequential(...)")
         >>> "<td>model.name</td><td>mlp</td>" in page, "<pre>Sequential(...)</pre>" in page
         (True, True)
+        >>> page = render_report({"model": "mlp"}, test_metrics={"test_accuracy": 0.97},
+        ...                      baselines=[{"name": "logistic", "accuracy": 0.95}])
+        >>> '<td>test_accuracy</td><td class="num">0.97</td>' in page
+        True
+        >>> '<tr><td>gradfit mlp (this run)</td><td class="num">0.97</td></tr>' in page
+        True
     """
     import numpy as np
 
@@ -155,6 +163,11 @@ def render_report(
         f'<p class="meta">gradfit {html.escape(__version__)}, written '
         f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
     ]
+    if test_metrics:
+        parts += [
+            "<h2>Test results</h2>",
+            _table(["metric", "value"], [[k, v] for k, v in test_metrics.items()]),
+        ]
     if config:
         parts += ["<h2>Configuration</h2>", _table(["setting", "value"], _flatten(config))]
     rows = getattr(history, "rows", history) if history is not None else None
@@ -194,7 +207,21 @@ def render_report(
             _table(["true \\ predicted", *names], [[n, *map(int, r)] for n, r in zip(names, cm)]),
         ]
     if baselines:
-        header, brows = _baseline_rows(baselines)
+        if network is None and test_metrics:  # the network's own row, from its test metrics
+            model = (config or {}).get("model", "network")
+            network = {
+                "name": f"gradfit {model if isinstance(model, str) else 'network'} (this run)",
+                **{k[5:]: v for k, v in test_metrics.items() if k.startswith("test_")},
+            }
+            network.pop("loss", None)
+        items = list(baselines.items()) if isinstance(baselines, Mapping) else list(baselines)
+        if network is not None:
+            net = dict(network)
+            if isinstance(baselines, Mapping):
+                items = [(net.pop("name", "network"), net), *items]
+            else:
+                items = [net, *items]
+        header, brows = _baseline_rows(dict(items) if isinstance(baselines, Mapping) else items)
         parts += ["<h2>Baselines</h2>", _table(header, brows)]
     if summary:
         parts += ["<h2>Model</h2>", f"<pre>{html.escape(str(summary))}</pre>"]
@@ -216,6 +243,8 @@ def write_report(
     extra_figures: Mapping[str, Any] | None = None,
     title: str = "gradfit run report",
     class_names: Sequence[str] | None = None,
+    test_metrics: Mapping[str, Any] | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the run report to ``path`` (atomically) and return the path.
 
@@ -228,8 +257,38 @@ def write_report(
         summary: the model summary text (shown preformatted).
         extra_figures: ``{caption: matplotlib Figure or PNG bytes}``.
         title: the page title; class_names: labels for the confusion matrix.
+        test_metrics: ``{"test_accuracy": ..., ...}``, shown first. When not given and a
+            ``metrics.json`` of ``gradfit train`` sits beside ``path``, its ``test_*`` values
+            are used.
+        network: the row of the trained network in the baselines table (default: built
+            from ``test_metrics`` and ``config["model"]``).
     """
+    if test_metrics is None:
+        test_metrics = _run_test_metrics(Path(path).parent / "metrics.json")
     text = render_report(
-        config, history, confusion, baselines, summary, extra_figures, title, class_names
+        config,
+        history,
+        confusion,
+        baselines,
+        summary,
+        extra_figures,
+        title,
+        class_names,
+        test_metrics=test_metrics,
+        network=network,
     )
     return atomic_write(Path(path), text)
+
+
+def _run_test_metrics(path: Path) -> dict[str, Any] | None:
+    """The ``test_*`` numbers of a run's metrics.json (None when there is none)."""
+    import json
+
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(rec, dict):
+        return None
+    out = {k: v for k, v in rec.items() if k.startswith("test_") and isinstance(v, int | float)}
+    return out or None
