@@ -416,3 +416,15 @@ def test_a_fine_tuned_run_resumes_with_its_new_head_and_frozen_layers(tmp_path):
             np.testing.assert_array_equal(v, first[k], err_msg=k)
     r = gradfit("train", "--resume", str(a), "--epochs", "5", "--classes", "0-4")
     assert r.returncode == 2 and "--classes [0, 1, 2, 3, 4] differs from the run's" in r.stderr
+
+
+def test_init_from_a_checkpoint_of_another_input_shape_is_one_line_and_writes_nothing(tmp_path):
+    base, out = tmp_path / "base", tmp_path / "new"
+    assert gradfit("train", *FAST, "--epochs", "1", "--out", str(base)).returncode == 0
+    # the MLP saw flat (64,) vectors; --model cnn loads digits as (1, 8, 8) images
+    ckpt = str(base / "checkpoint.safetensors")
+    r = gradfit("train", *FAST, "--model", "cnn", "--init-from", ckpt, "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "shape" in r.stderr and "(64,)" in r.stderr
+    assert not out.exists()
