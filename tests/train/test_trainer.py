@@ -314,3 +314,22 @@ def test_early_stopping_after_resume_stops_and_restores_as_the_straight_run(tmp_
     assert len(t.history) == straight_epochs
     for k, v in straight.items():  # both hold the weights of epoch 1
         np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
+
+
+def test_a_diverged_first_epoch_is_never_saved_as_the_last_good_checkpoint(tmp_path):
+    from gradfit.train import ModelCheckpoint, NaNGuard, Trainer, TrainingDiverged
+
+    gf.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype(np.float32) * 100
+    y = rng.integers(0, 3, size=32)
+    model = gf.nn.Sequential(gf.nn.Linear(4, 16), gf.nn.ReLU(), gf.nn.Linear(16, 3))
+    opt = gf.optim.SGD(model.parameters(), lr=1e38)  # a forced divergence: the first step overflows
+    loader = gf.data.DataLoader(gf.data.ArrayDataset(x, y), batch_size=32)
+    # the checkpoint callback before the guard: it must refuse the diverged weights itself
+    saver = ModelCheckpoint(tmp_path)
+    trainer = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=[saver, NaNGuard()])
+    with pytest.raises(TrainingDiverged, match="none saved"):
+        trainer.fit(loader, 3)
+    assert not (tmp_path / "checkpoint.safetensors").exists()
+    assert saver.last_path is None

@@ -47,6 +47,13 @@ def register(sub: Any) -> None:
     a("--activation", help="activation of the hidden layers (relu, tanh, sigmoid, gelu, ...)")
     a("--dropout", type=float, help="dropout probability after each hidden layer")
     a("--batch-norm", action="store_const", const=True, help="batch normalisation in hidden layers")
+    a(
+        "--no-batch-norm",
+        dest="batch_norm",
+        action="store_const",
+        const=False,
+        help="no batch normalisation",
+    )
     a("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad")
     a("--lr", type=float, help="learning rate")
     a("--momentum", type=float, help="momentum (SGD, RMSprop)")

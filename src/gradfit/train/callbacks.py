@@ -300,6 +300,8 @@ class ModelCheckpoint(Callback):
                 self.best = value
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if not model_is_finite(trainer.model):  # never a diverged model as the "last good" one
+            return
         if self.save_last:
             self.last_path = trainer.save_checkpoint(self.directory / "checkpoint.safetensors")
         value = logs.get(self.monitor)
@@ -349,6 +351,21 @@ class JSONLinesLogger(_FileLogger):
             f.write(json.dumps(logs) + "\n")
 
 
+def model_is_finite(model: Any) -> bool:
+    """Whether every parameter and buffer of ``model`` is finite (no NaN, no infinity).
+
+    Example:
+        >>> import gradfit as gf
+        >>> model_is_finite(gf.nn.Linear(2, 1))
+        True
+    """
+    for _, t in model.state_dict().items():
+        arr = np.asarray(t._data if hasattr(t, "_data") else t)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            return False
+    return True
+
+
 class NaNGuard(Callback):
     """Stop at the first NaN or infinite loss, saying where and what to do.
 
@@ -367,13 +384,26 @@ class NaNGuard(Callback):
         if math.isfinite(loss):
             self.last_finite = loss
             return
+        self._diverged(trainer, f"the loss became {loss}", batch)
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        # a finite last loss can hide weights that the last step made infinite: check both
+        for key in ("loss", "val_loss"):
+            value = logs.get(key)
+            if value is not None and not math.isfinite(value):
+                self._diverged(trainer, f"the epoch's {key} is {value}", None)
+        if not model_is_finite(trainer.model):
+            self._diverged(trainer, "a weight became NaN or infinite", None)
+
+    def _diverged(self, trainer: Trainer, what: str, batch: int | None) -> None:
         ckpt = None
         for cb in trainer.callbacks:
             if isinstance(cb, ModelCheckpoint) and cb.last_path is not None:
                 ckpt = cb.last_path
+        where = "at the end of the epoch" if batch is None else f"batch {batch + 1} of the epoch"
         raise TrainingDiverged(
-            f"the loss became {loss} at epoch {trainer.epoch}, step {trainer.global_step} "
-            f"(batch {batch + 1} of the epoch); last finite loss: {self.last_finite}; "
+            f"{what} at epoch {trainer.epoch}, step {trainer.global_step} "
+            f"({where}); last finite loss: {self.last_finite}; "
             f"last good checkpoint: {ckpt or 'none saved'}. "
             "Try a smaller learning rate (`gradfit lr-find` suggests one), gradient clipping, or normalised inputs."
         )
