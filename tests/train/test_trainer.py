@@ -333,3 +333,25 @@ def test_a_diverged_first_epoch_is_never_saved_as_the_last_good_checkpoint(tmp_p
         trainer.fit(loader, 3)
     assert not (tmp_path / "checkpoint.safetensors").exists()
     assert saver.last_path is None
+
+
+def test_collapse_warning_on_rising_loss_and_accuracy_back_at_chance(capsys):
+    from gradfit.train import CollapseWarning
+
+    cb = CollapseWarning(chance=0.2, patience=3)
+
+    class T:
+        epoch = 0
+
+    t = T()
+    logs = [(1.0, 0.90), (0.5, 0.94), (0.6, 0.60), (0.8, 0.40), (0.9, 0.20), (1.2, 0.21)]
+    for i, (loss, acc) in enumerate(logs):
+        t.epoch = i + 1
+        cb.on_epoch_end(t, {"val_loss": loss, "val_accuracy": acc})
+    assert len(cb.warnings) == 2, cb.warnings  # each sign once
+    assert "rose 3 epochs" in cb.warnings[0] and "chance" in cb.warnings[1]
+    assert capsys.readouterr().err.count("warning:") == 2
+    calm = CollapseWarning(chance=0.2)
+    for i, loss in enumerate([1.0, 0.8, 0.9, 0.7, 0.75, 0.6]):  # noisy but falling
+        calm.on_epoch_end(t, {"val_loss": loss, "val_accuracy": 0.5 + i / 20})
+    assert calm.warnings == []

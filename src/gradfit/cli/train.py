@@ -262,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
     """Train as configured; returns the exit code."""
     from gradfit.models import build_model, load_model, replace_head
     from gradfit.train import (
+        CollapseWarning,
         CSVLogger,
         EarlyStopping,
         ModelCheckpoint,
@@ -330,6 +331,8 @@ def run(args: argparse.Namespace) -> int:
 
     # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
     callbacks: list[Any] = [NaNGuard(), ModelCheckpoint(out), CSVLogger(out / "history.csv")]
+    chance = 1.0 / data.num_classes if data.task == "classification" else None
+    callbacks.append(CollapseWarning(chance=chance))
     if cfg["early_stopping"] and val_loader is not None:
         callbacks.append(EarlyStopping("val_loss", patience=cfg["early_stopping"]))
     callbacks.append(ProgressBar(quiet=args.quiet))

@@ -409,5 +409,63 @@ class NaNGuard(Callback):
         )
 
 
+class CollapseWarning(Callback):
+    """Warn (once each) when training collapses without a NaN.
+
+    Two signs, checked at the end of each epoch: the loss (``val_loss`` when there is a
+    validation split) rose ``patience`` epochs in a row, or the accuracy fell back to
+    chance (at most ``chance + 0.02``) after having been above ``2 * chance``. A warning
+    goes to ``stream`` and into :attr:`warnings`; training goes on (an
+    :class:`EarlyStopping` restores the best epoch).
+
+    Example:
+        >>> CollapseWarning(chance=0.1).warnings
+        []
+    """
+
+    def __init__(self, chance: float | None = None, patience: int = 3, stream: Any = None) -> None:
+        self.chance = chance
+        self.patience = int(patience)
+        self.stream = stream
+        self.warnings: list[str] = []
+        self._rising = 0
+        self._last: float | None = None
+        self._above = False
+        self._said: set[str] = set()
+
+    def _warn(self, kind: str, text: str) -> None:
+        if kind in self._said:
+            return
+        self._said.add(kind)
+        self.warnings.append(text)
+        print(f"warning: {text}", file=self.stream or sys.stderr)
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        key = "val_loss" if logs.get("val_loss") is not None else "loss"
+        loss = logs.get(key)
+        if loss is not None and self._last is not None:
+            self._rising = self._rising + 1 if loss > self._last else 0
+            if self._rising >= self.patience:
+                self._warn(
+                    "rising",
+                    f"{key} rose {self._rising} epochs in a row (now {loss:.4g} at epoch "
+                    f"{trainer.epoch}): training may be diverging; try a smaller learning rate",
+                )
+        if loss is not None:
+            self._last = loss
+        acc = logs.get("val_accuracy", logs.get("accuracy"))
+        if self.chance is None or acc is None:
+            return
+        if acc > 2 * self.chance:
+            self._above = True
+        elif self._above and acc <= self.chance + 0.02:
+            self._warn(
+                "chance",
+                f"accuracy fell to chance ({acc:.3f}, chance {self.chance:.3f}) at epoch "
+                f"{trainer.epoch} after being above it: the training collapsed; try a smaller "
+                "learning rate (`gradfit lr-find`) or --early-stopping to keep the best epoch",
+            )
+
+
 class TrainingDiverged(RuntimeError):  # noqa: N818 - reads as a sentence in tracebacks
     """The loss became NaN or infinite (raised by :class:`NaNGuard`)."""
