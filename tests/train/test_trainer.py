@@ -349,9 +349,10 @@ def test_collapse_warning_on_rising_loss_and_accuracy_back_at_chance(capsys):
         t.epoch = i + 1
         cb.on_epoch_end(t, {"val_loss": loss, "val_accuracy": acc})
     assert len(cb.warnings) == 2, cb.warnings  # each sign once
-    assert "rose 3 epochs" in cb.warnings[0] and "chance" in cb.warnings[1]
+    assert "chance" in cb.warnings[0] and "rose 4 epochs" in cb.warnings[1]
     assert capsys.readouterr().err.count("warning:") == 2
     calm = CollapseWarning(chance=0.2)
-    for i, loss in enumerate([1.0, 0.8, 0.9, 0.7, 0.75, 0.6]):  # noisy but falling
+    # noisy, or rising 3 epochs but below twice its lowest (a small validation set's noise)
+    for i, loss in enumerate([1.0, 0.8, 0.9, 0.7, 0.75, 0.6, 0.05, 0.06, 0.07, 0.09]):
         calm.on_epoch_end(t, {"val_loss": loss, "val_accuracy": 0.5 + i / 20})
     assert calm.warnings == []

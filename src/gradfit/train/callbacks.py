@@ -413,7 +413,8 @@ class CollapseWarning(Callback):
     """Warn (once each) when training collapses without a NaN.
 
     Two signs, checked at the end of each epoch: the loss (``val_loss`` when there is a
-    validation split) rose ``patience`` epochs in a row, or the accuracy fell back to
+    validation split) rose ``patience`` epochs in a row to at least twice its lowest value
+    (the noise of a small validation set near a low loss does not count), or the accuracy fell back to
     chance (at most ``chance + 0.02``) after having been above ``2 * chance``. A warning
     goes to ``stream`` and into :attr:`warnings`; training goes on (an
     :class:`EarlyStopping` restores the best epoch).
@@ -430,6 +431,7 @@ class CollapseWarning(Callback):
         self.warnings: list[str] = []
         self._rising = 0
         self._last: float | None = None
+        self._lowest = math.inf
         self._above = False
         self._said: set[str] = set()
 
@@ -445,7 +447,7 @@ class CollapseWarning(Callback):
         loss = logs.get(key)
         if loss is not None and self._last is not None:
             self._rising = self._rising + 1 if loss > self._last else 0
-            if self._rising >= self.patience:
+            if self._rising >= self.patience and loss >= 2 * self._lowest:
                 self._warn(
                     "rising",
                     f"{key} rose {self._rising} epochs in a row (now {loss:.4g} at epoch "
@@ -453,6 +455,7 @@ class CollapseWarning(Callback):
                 )
         if loss is not None:
             self._last = loss
+            self._lowest = min(self._lowest, loss)
         acc = logs.get("val_accuracy", logs.get("accuracy"))
         if self.chance is None or acc is None:
             return
