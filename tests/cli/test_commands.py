@@ -78,8 +78,8 @@ def test_lr_find_command(tmp_path):
 def test_summary_command(run_dir):
     r = gradfit("summary", str(run_dir))
     assert r.returncode == 0, r.stderr
-    # 64*32+32 + 32*10+10 parameters
-    assert "2,410" in r.stdout or "2410" in r.stdout
+    # 64*32+32 + 2*32 (batch norm, on by default for the MLP on digits) + 32*10+10 parameters
+    assert "2,474" in r.stdout or "2474" in r.stdout
 
 
 def test_datasets_command():

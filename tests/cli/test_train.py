@@ -17,13 +17,13 @@ from gradfit.train import load_checkpoint
 
 
 def test_default_run_reaches_97_percent_on_digits_and_writes_its_outputs(tmp_path):
+    # one run as a user starts it (seed 0), with every output; four more seeds in-process
     t0 = time.perf_counter()
     r = gradfit("train", "--quiet", "--out", str(tmp_path / "run"))
     elapsed = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
     out = tmp_path / "run"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["test_accuracy"] >= 0.97
     assert len(metrics["history"]) == 30
     names = [b["name"] for b in metrics["baselines"]]
     assert {"majority class", "logistic regression", "decision tree", "random forest"} <= set(names)
@@ -38,6 +38,20 @@ def test_default_run_reaches_97_percent_on_digits_and_writes_its_outputs(tmp_pat
     assert "random forest" in r.stdout and "test_accuracy" in r.stdout
     assert (out / "history.csv").read_text().count("\n") == 31
     assert elapsed < 120  # the issue asks for < 60 s on an idle 2-core machine; CI shares it
+
+    # the accuracy over seeds: the test split (359 images, 0.28 point each) changes with the
+    # seed too. Measured on one machine: min 97.8 %, median 98.9 % over seeds 0-4; the bounds
+    # leave 3 and 5 images of margin for other CPUs' rounding
+    from gradfit.cli.main import main
+
+    accs = [metrics["test_accuracy"]]
+    for seed in range(1, 5):
+        run = tmp_path / f"seed{seed}"
+        code = main(["train", "--quiet", "--no-baselines", "--seed", str(seed), "--out", str(run)])
+        assert code == 0
+        accs.append(json.loads((run / "metrics.json").read_text())["test_accuracy"])
+    assert min(accs) >= 0.965, accs
+    assert float(np.median(accs)) >= 0.975, accs
 
 
 def test_resume_to_six_epochs_equals_six_straight(tmp_path):
@@ -416,3 +430,15 @@ def test_a_fine_tuned_run_resumes_with_its_new_head_and_frozen_layers(tmp_path):
             np.testing.assert_array_equal(v, first[k], err_msg=k)
     r = gradfit("train", "--resume", str(a), "--epochs", "5", "--classes", "0-4")
     assert r.returncode == 2 and "--classes [0, 1, 2, 3, 4] differs from the run's" in r.stderr
+
+
+def test_init_from_a_checkpoint_of_another_input_shape_is_one_line_and_writes_nothing(tmp_path):
+    base, out = tmp_path / "base", tmp_path / "new"
+    assert gradfit("train", *FAST, "--epochs", "1", "--out", str(base)).returncode == 0
+    # the MLP saw flat (64,) vectors; --model cnn loads digits as (1, 8, 8) images
+    ckpt = str(base / "checkpoint.safetensors")
+    r = gradfit("train", *FAST, "--model", "cnn", "--init-from", ckpt, "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "shape" in r.stderr and "(64,)" in r.stderr
+    assert not out.exists()

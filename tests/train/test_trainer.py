@@ -314,3 +314,45 @@ def test_early_stopping_after_resume_stops_and_restores_as_the_straight_run(tmp_
     assert len(t.history) == straight_epochs
     for k, v in straight.items():  # both hold the weights of epoch 1
         np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
+
+
+def test_a_diverged_first_epoch_is_never_saved_as_the_last_good_checkpoint(tmp_path):
+    from gradfit.train import ModelCheckpoint, NaNGuard, Trainer, TrainingDiverged
+
+    gf.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype(np.float32) * 100
+    y = rng.integers(0, 3, size=32)
+    model = gf.nn.Sequential(gf.nn.Linear(4, 16), gf.nn.ReLU(), gf.nn.Linear(16, 3))
+    opt = gf.optim.SGD(model.parameters(), lr=1e38)  # a forced divergence: the first step overflows
+    loader = gf.data.DataLoader(gf.data.ArrayDataset(x, y), batch_size=32)
+    # the checkpoint callback before the guard: it must refuse the diverged weights itself
+    saver = ModelCheckpoint(tmp_path)
+    trainer = Trainer(model, gf.nn.CrossEntropyLoss(), opt, callbacks=[saver, NaNGuard()])
+    with pytest.raises(TrainingDiverged, match="none saved"):
+        trainer.fit(loader, 3)
+    assert not (tmp_path / "checkpoint.safetensors").exists()
+    assert saver.last_path is None
+
+
+def test_collapse_warning_on_rising_loss_and_accuracy_back_at_chance(capsys):
+    from gradfit.train import CollapseWarning
+
+    cb = CollapseWarning(chance=0.2, patience=3)
+
+    class T:
+        epoch = 0
+
+    t = T()
+    logs = [(1.0, 0.90), (0.5, 0.94), (0.6, 0.60), (0.8, 0.40), (0.9, 0.20), (1.2, 0.21)]
+    for i, (loss, acc) in enumerate(logs):
+        t.epoch = i + 1
+        cb.on_epoch_end(t, {"val_loss": loss, "val_accuracy": acc})
+    assert len(cb.warnings) == 2, cb.warnings  # each sign once
+    assert "chance" in cb.warnings[0] and "rose 4 epochs" in cb.warnings[1]
+    assert capsys.readouterr().err.count("warning:") == 2
+    calm = CollapseWarning(chance=0.2)
+    # noisy, or rising 3 epochs but below twice its lowest (a small validation set's noise)
+    for i, loss in enumerate([1.0, 0.8, 0.9, 0.7, 0.75, 0.6, 0.05, 0.06, 0.07, 0.09]):
+        calm.on_epoch_end(t, {"val_loss": loss, "val_accuracy": 0.5 + i / 20})
+    assert calm.warnings == []

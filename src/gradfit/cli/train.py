@@ -47,6 +47,13 @@ def register(sub: Any) -> None:
     a("--activation", help="activation of the hidden layers (relu, tanh, sigmoid, gelu, ...)")
     a("--dropout", type=float, help="dropout probability after each hidden layer")
     a("--batch-norm", action="store_const", const=True, help="batch normalisation in hidden layers")
+    a(
+        "--no-batch-norm",
+        dest="batch_norm",
+        action="store_const",
+        const=False,
+        help="no batch normalisation",
+    )
     a("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad")
     a("--lr", type=float, help="learning rate")
     a("--momentum", type=float, help="momentum (SGD, RMSprop)")
@@ -161,6 +168,30 @@ def _needs_new_head(base: Any, model: Any, cfg: dict[str, Any], data: Any) -> bo
     return base_run.get("data") != cfg["data"] or base_classes != classes
 
 
+def _check_input_shape(base: Any, model: Any, data: Any, where: str) -> None:
+    """Refuse (before anything is written) a checkpoint whose inputs are not the data's."""
+    shape = list(data.train.x.shape[1:])
+    saved = (base.meta.get("config") or {}).get("input_shape")
+    if saved is not None and list(saved) != shape:
+        raise UsageError(
+            f"--init-from {where}: the checkpoint was trained on inputs of shape "
+            f"{tuple(saved)}, but this data gives {tuple(shape)}; use data of the same shape "
+            f"(or --model matching the checkpoint's view)"
+        )
+    was = model.training
+    model.eval()
+    try:  # also for checkpoints saved from Python without an input_shape
+        with gf.no_grad():
+            model(gf.tensor(data.train.x[:1]))
+    except (ValueError, TypeError, IndexError, RuntimeError) as e:
+        raise UsageError(
+            f"--init-from {where}: the checkpoint's model does not accept this data's inputs "
+            f"of shape {tuple(shape)}: {e}"
+        ) from None
+    finally:
+        model.train(was)
+
+
 def _freeze(model: Any, prefixes: list[str]) -> list[str]:
     names = [n for n, _ in model.named_parameters()]
     frozen = []
@@ -231,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
     """Train as configured; returns the exit code."""
     from gradfit.models import build_model, load_model, replace_head
     from gradfit.train import (
+        CollapseWarning,
         CSVLogger,
         EarlyStopping,
         ModelCheckpoint,
@@ -268,6 +300,7 @@ def run(args: argparse.Namespace) -> int:
         if data.task == "classification" and _needs_new_head(base, model, cfg, data):
             model = replace_head(model, data.num_classes)
             print(f"new output layer for {data.num_classes} classes ({cfg['data']})")
+        _check_input_shape(base, model, data, args.init_from)
         mcfg = model.config
         frozen = _freeze(model, args.freeze or [])
         cfg["model"] = mcfg["name"]
@@ -298,6 +331,8 @@ def run(args: argparse.Namespace) -> int:
 
     # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
     callbacks: list[Any] = [NaNGuard(), ModelCheckpoint(out), CSVLogger(out / "history.csv")]
+    chance = 1.0 / data.num_classes if data.task == "classification" else None
+    callbacks.append(CollapseWarning(chance=chance))
     if cfg["early_stopping"] and val_loader is not None:
         callbacks.append(EarlyStopping("val_loss", patience=cfg["early_stopping"]))
     callbacks.append(ProgressBar(quiet=args.quiet))

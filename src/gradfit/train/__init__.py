@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gradfit.train.callbacks import (
     Callback,
+    CollapseWarning,
     CSVLogger,
     EarlyStopping,
     JSONLinesLogger,
@@ -26,6 +27,7 @@ __all__ = [
     "CSVLogger",
     "Callback",
     "CheckpointError",
+    "CollapseWarning",
     "EarlyStopping",
     "History",
     "JSONLinesLogger",

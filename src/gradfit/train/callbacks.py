@@ -300,6 +300,8 @@ class ModelCheckpoint(Callback):
                 self.best = value
 
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if not model_is_finite(trainer.model):  # never a diverged model as the "last good" one
+            return
         if self.save_last:
             self.last_path = trainer.save_checkpoint(self.directory / "checkpoint.safetensors")
         value = logs.get(self.monitor)
@@ -349,6 +351,21 @@ class JSONLinesLogger(_FileLogger):
             f.write(json.dumps(logs) + "\n")
 
 
+def model_is_finite(model: Any) -> bool:
+    """Whether every parameter and buffer of ``model`` is finite (no NaN, no infinity).
+
+    Example:
+        >>> import gradfit as gf
+        >>> model_is_finite(gf.nn.Linear(2, 1))
+        True
+    """
+    for _, t in model.state_dict().items():
+        arr = np.asarray(t._data if hasattr(t, "_data") else t)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            return False
+    return True
+
+
 class NaNGuard(Callback):
     """Stop at the first NaN or infinite loss, saying where and what to do.
 
@@ -367,16 +384,90 @@ class NaNGuard(Callback):
         if math.isfinite(loss):
             self.last_finite = loss
             return
+        self._diverged(trainer, f"the loss became {loss}", batch)
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        # a finite last loss can hide weights that the last step made infinite: check both
+        for key in ("loss", "val_loss"):
+            value = logs.get(key)
+            if value is not None and not math.isfinite(value):
+                self._diverged(trainer, f"the epoch's {key} is {value}", None)
+        if not model_is_finite(trainer.model):
+            self._diverged(trainer, "a weight became NaN or infinite", None)
+
+    def _diverged(self, trainer: Trainer, what: str, batch: int | None) -> None:
         ckpt = None
         for cb in trainer.callbacks:
             if isinstance(cb, ModelCheckpoint) and cb.last_path is not None:
                 ckpt = cb.last_path
+        where = "at the end of the epoch" if batch is None else f"batch {batch + 1} of the epoch"
         raise TrainingDiverged(
-            f"the loss became {loss} at epoch {trainer.epoch}, step {trainer.global_step} "
-            f"(batch {batch + 1} of the epoch); last finite loss: {self.last_finite}; "
+            f"{what} at epoch {trainer.epoch}, step {trainer.global_step} "
+            f"({where}); last finite loss: {self.last_finite}; "
             f"last good checkpoint: {ckpt or 'none saved'}. "
             "Try a smaller learning rate (`gradfit lr-find` suggests one), gradient clipping, or normalised inputs."
         )
+
+
+class CollapseWarning(Callback):
+    """Warn (once each) when training collapses without a NaN.
+
+    Two signs, checked at the end of each epoch: the loss (``val_loss`` when there is a
+    validation split) rose ``patience`` epochs in a row to at least twice its lowest value
+    (the noise of a small validation set near a low loss does not count), or the accuracy fell back to
+    chance (at most ``chance + 0.02``) after having been above ``2 * chance``. A warning
+    goes to ``stream`` and into :attr:`warnings`; training goes on (an
+    :class:`EarlyStopping` restores the best epoch).
+
+    Example:
+        >>> CollapseWarning(chance=0.1).warnings
+        []
+    """
+
+    def __init__(self, chance: float | None = None, patience: int = 3, stream: Any = None) -> None:
+        self.chance = chance
+        self.patience = int(patience)
+        self.stream = stream
+        self.warnings: list[str] = []
+        self._rising = 0
+        self._last: float | None = None
+        self._lowest = math.inf
+        self._above = False
+        self._said: set[str] = set()
+
+    def _warn(self, kind: str, text: str) -> None:
+        if kind in self._said:
+            return
+        self._said.add(kind)
+        self.warnings.append(text)
+        print(f"warning: {text}", file=self.stream or sys.stderr)
+
+    def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        key = "val_loss" if logs.get("val_loss") is not None else "loss"
+        loss = logs.get(key)
+        if loss is not None and self._last is not None:
+            self._rising = self._rising + 1 if loss > self._last else 0
+            if self._rising >= self.patience and loss >= 2 * self._lowest:
+                self._warn(
+                    "rising",
+                    f"{key} rose {self._rising} epochs in a row (now {loss:.4g} at epoch "
+                    f"{trainer.epoch}): training may be diverging; try a smaller learning rate",
+                )
+        if loss is not None:
+            self._last = loss
+            self._lowest = min(self._lowest, loss)
+        acc = logs.get("val_accuracy", logs.get("accuracy"))
+        if self.chance is None or acc is None:
+            return
+        if acc > 2 * self.chance:
+            self._above = True
+        elif self._above and acc <= self.chance + 0.02:
+            self._warn(
+                "chance",
+                f"accuracy fell to chance ({acc:.3f}, chance {self.chance:.3f}) at epoch "
+                f"{trainer.epoch} after being above it: the training collapsed; try a smaller "
+                "learning rate (`gradfit lr-find`) or --early-stopping to keep the best epoch",
+            )
 
 
 class TrainingDiverged(RuntimeError):  # noqa: N818 - reads as a sentence in tracebacks
