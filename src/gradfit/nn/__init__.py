@@ -14,17 +14,34 @@ Example:
 from __future__ import annotations
 
 from gradfit.nn import functional, init, utils
+
+# --- nn-layers (one block)
 from gradfit.nn.activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
     Softplus,
+    Softshrink,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
 from gradfit.nn.conv import Conv1d, Conv2d
@@ -91,4 +108,22 @@ __all__ = [
     "functional",
     "init",
     "utils",
+]
+
+__all__ += [
+    "CELU",
+    "GLU",
+    "SELU",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LogSigmoid",
+    "Mish",
+    "PReLU",
+    "ReLU6",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
 ]
