@@ -45,19 +45,28 @@ from gradfit.nn.activation import (
 )
 from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
 from gradfit.nn.conv import Conv1d, Conv2d
+from gradfit.nn.distance import CosineSimilarity, PairwiseDistance
 from gradfit.nn.dropout import Dropout
 from gradfit.nn.embedding import Embedding
 from gradfit.nn.linear import Flatten, Identity, Linear, Unflatten
 from gradfit.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelSoftMarginLoss,
     NLLLoss,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
 )
 from gradfit.nn.module import Module, Parameter, StateDictError
 from gradfit.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -114,16 +123,26 @@ __all__ += [
     "CELU",
     "GLU",
     "SELU",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
+    "GaussianNLLLoss",
     "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
+    "HingeEmbeddingLoss",
     "LogSigmoid",
+    "MarginRankingLoss",
     "Mish",
+    "MultiLabelSoftMarginLoss",
     "PReLU",
+    "PairwiseDistance",
+    "PoissonNLLLoss",
     "ReLU6",
+    "SoftMarginLoss",
     "Softshrink",
     "Softsign",
     "Tanhshrink",
     "Threshold",
+    "TripletMarginLoss",
 ]

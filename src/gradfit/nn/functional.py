@@ -84,21 +84,43 @@ from gradfit.ops.activation import (
     tanhshrink,
     threshold,
 )
+from gradfit.ops.distance import cosine_similarity, normalize, pairwise_distance
+from gradfit.ops.margin_loss import (
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 
 __all__ += [
     "celu",
+    "cosine_embedding_loss",
+    "cosine_similarity",
+    "gaussian_nll_loss",
     "glu",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "hinge_embedding_loss",
     "logsigmoid",
+    "margin_ranking_loss",
     "mish",
+    "multilabel_soft_margin_loss",
+    "normalize",
+    "pairwise_distance",
+    "poisson_nll_loss",
     "prelu",
     "relu6",
     "selu",
+    "soft_margin_loss",
     "softshrink",
     "softsign",
     "tanhshrink",
     "threshold",
+    "triplet_margin_loss",
 ]
