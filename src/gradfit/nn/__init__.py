@@ -69,7 +69,14 @@ from gradfit.nn.loss import (
     TripletMarginLoss,
 )
 from gradfit.nn.module import Module, Parameter, StateDictError
-from gradfit.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradfit.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from gradfit.nn.pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
@@ -126,11 +133,14 @@ __all__ += [
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "GaussianNLLLoss",
+    "GroupNorm",
     "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
     "HingeEmbeddingLoss",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
     "LogSigmoid",
     "MarginRankingLoss",
     "Mish",
