@@ -85,6 +85,7 @@ from gradfit.ops.activation import (
     threshold,
 )
 from gradfit.ops.distance import cosine_similarity, normalize, pairwise_distance
+from gradfit.ops.group_norm import group_norm, instance_norm
 from gradfit.ops.margin_loss import (
     cosine_embedding_loss,
     gaussian_nll_loss,
@@ -102,11 +103,13 @@ __all__ += [
     "cosine_similarity",
     "gaussian_nll_loss",
     "glu",
+    "group_norm",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
     "hinge_embedding_loss",
+    "instance_norm",
     "logsigmoid",
     "margin_ranking_loss",
     "mish",
