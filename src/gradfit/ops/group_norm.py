@@ -22,51 +22,63 @@ from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
 
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    """Sums over the last axis as a GEMV (several times faster than ``a.sum(-1)``)."""
+    return a @ np.ones(a.shape[-1], a.dtype)
+
+
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot products of matching last-axis rows of ``a`` and ``b`` (batched GEMM)."""
+    return np.matmul(a[..., None, :], b[..., :, None])[..., 0, 0]
+
+
 class GroupNorm(Function):
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
-        self.sp = sp
-        xg = x.reshape(n, num_groups, c // num_groups * sp)
-        mean = xg.mean(axis=2, keepdims=True)
-        xc = xg - mean
-        var = np.einsum("ngm,ngm->ng", xc, xc)[..., None] / xc.shape[2] if xc.shape[2] else mean
-        rstd = (1.0 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
-        xhat = (xc * rstd).reshape(n, c, sp)
-        self.shape, self.g = x.shape, num_groups
-        if wb:
-            w = wb[0].reshape(1, c, 1)
-            out = xhat * w
-            if len(wb) > 1:
-                out += wb[1].reshape(1, c, 1)
-            self.saved = (xhat, rstd, wb[0])
-        else:
-            out = xhat
-            self.saved = (xhat, rstd, None)
+        m = c // num_groups * sp
+        self.shape, self.g, self.sp = x.shape, num_groups, sp
+        xg = x.reshape(n, num_groups, m)
+        one = x.dtype.type(1)
+        inv_m = one / x.dtype.type(max(m, 1))
+        xc = xg - (_rowsum(xg) * inv_m)[..., None]
+        var = _rowdot(xc, xc) * inv_m
+        rstd = (one / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)[..., None]
+        xc *= rstd
+        xhat = xc.reshape(n, c, sp)
+        w = wb[0] if wb else None
+        self.saved = (xhat, rstd, w)
+        if w is None:
+            return xhat.reshape(x.shape)
+        out = xhat * w.reshape(1, c, 1)
+        if len(wb) > 1:
+            out += wb[1].reshape(1, c, 1)
         return out.reshape(x.shape)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
         xhat, rstd, w = self.saved
         n, c = self.shape[0], self.shape[1]
-        g = grad.reshape(n, c, self.sp)
+        m = c // self.g * self.sp
+        g = np.ascontiguousarray(grad).reshape(n, c, self.sp)
         needs = self.needs_input_grad
         out: list[Any] = [None] * len(needs)
         if w is not None and needs[1]:
-            out[1] = np.einsum("ncm,ncm->c", g, xhat).astype(grad.dtype)
+            out[1] = _rowdot(g, xhat).sum(axis=0).astype(grad.dtype, copy=False)
         if len(needs) > 2 and needs[2]:
-            out[2] = g.sum(axis=(0, 2)).astype(grad.dtype)
+            out[2] = _rowsum(g).sum(axis=0).astype(grad.dtype, copy=False)
         if needs[0]:
-            gx = g * w.reshape(1, c, 1) if w is not None else g
-            gx = gx.reshape(n, self.g, c // self.g * self.sp)
-            xh = xhat.reshape(n, self.g, c // self.g * self.sp)
-            m = gx.shape[2]
+            gx = g * w.reshape(1, c, 1) if w is not None else g.copy()
+            gx = gx.reshape(n, self.g, m)
+            xh = xhat.reshape(n, self.g, m)
             if m:
-                mean_g = gx.mean(axis=2, keepdims=True)
-                mean_gx = np.einsum("ngm,ngm->ng", gx, xh)[..., None] / gx.dtype.type(m)
-                dx = (gx - mean_g - xh * mean_gx) * rstd
-            else:
-                dx = gx
-            out[0] = dx.reshape(self.shape).astype(grad.dtype, copy=False)
+                inv_m = grad.dtype.type(1) / grad.dtype.type(m)
+                mean_g = _rowsum(gx) * inv_m
+                mean_gx = _rowdot(gx, xh) * inv_m
+                tmp = xh * mean_gx[..., None]
+                gx -= tmp
+                gx -= mean_g[..., None]
+                gx *= rstd
+            out[0] = gx.reshape(self.shape)
         return tuple(out)
 
 
