@@ -43,7 +43,7 @@ from gradfit.nn.activation import (
     Tanhshrink,
     Threshold,
 )
-from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
+from gradfit.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gradfit.nn.conv import Conv1d, Conv2d
 from gradfit.nn.distance import CosineSimilarity, PairwiseDistance
 from gradfit.nn.dropout import Dropout
@@ -147,6 +147,8 @@ __all__ += [
     "MultiLabelSoftMarginLoss",
     "PReLU",
     "PairwiseDistance",
+    "ParameterDict",
+    "ParameterList",
     "PoissonNLLLoss",
     "ReLU6",
     "SoftMarginLoss",
