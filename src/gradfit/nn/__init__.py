@@ -43,10 +43,11 @@ from gradfit.nn.activation import (
     Tanhshrink,
     Threshold,
 )
+from gradfit.nn.bilinear import Bilinear
 from gradfit.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gradfit.nn.conv import Conv1d, Conv2d
 from gradfit.nn.distance import CosineSimilarity, PairwiseDistance
-from gradfit.nn.dropout import Dropout
+from gradfit.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from gradfit.nn.embedding import Embedding
 from gradfit.nn.linear import Flatten, Identity, Linear, Unflatten
 from gradfit.nn.loss import (
@@ -130,8 +131,12 @@ __all__ += [
     "CELU",
     "GLU",
     "SELU",
+    "AlphaDropout",
+    "Bilinear",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
+    "Dropout1d",
+    "Dropout2d",
     "GaussianNLLLoss",
     "GroupNorm",
     "Hardshrink",

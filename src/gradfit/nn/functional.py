@@ -67,6 +67,8 @@ __all__ = [
 ]
 
 # --- nn-layers: activations, normalization, distances, dropout variants, losses (one block)
+from gradfit.nn.bilinear import bilinear
+from gradfit.nn.dropout import alpha_dropout, dropout1d, dropout2d
 from gradfit.ops.activation import (
     celu,
     glu,
@@ -98,9 +100,13 @@ from gradfit.ops.margin_loss import (
 )
 
 __all__ += [
+    "alpha_dropout",
+    "bilinear",
     "celu",
     "cosine_embedding_loss",
     "cosine_similarity",
+    "dropout1d",
+    "dropout2d",
     "gaussian_nll_loss",
     "glu",
     "group_norm",
