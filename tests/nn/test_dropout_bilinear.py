@@ -107,3 +107,22 @@ def test_bilinear_module_and_gradcheck():
     assert gf.gradcheck(F.bilinear, args)
     with pytest.raises(RuntimeError, match="bilinear"):
         g(gf.zeros(2, 3), gf.zeros(2, 3))
+
+
+def test_gumbel_softmax():
+    gf.manual_seed(4)
+    logits = np.log(np.array([0.1, 0.2, 0.7]))
+    x = gf.tensor(np.tile(logits, (4000, 1)), requires_grad=True)
+    y = F.gumbel_softmax(x, tau=0.5, hard=True)
+    assert set(np.unique(y.numpy())) == {0.0, 1.0}
+    np.testing.assert_allclose(y.numpy().sum(-1), 1.0)
+    # one-hot samples follow softmax(logits), as torch's
+    np.testing.assert_allclose(y.numpy().mean(0), [0.1, 0.2, 0.7], atol=0.03)
+    soft = F.gumbel_softmax(gf.tensor(np.zeros((2, 3, 4))), dim=1)
+    np.testing.assert_allclose(soft.numpy().sum(1), 1.0, rtol=1e-6)
+    # straight-through: the gradient is the soft sample's (torch gives zero here too)
+    (y * gf.tensor(np.ones((4000, 3)))).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 0.0, atol=1e-9)
+    assert F.gumbel_softmax(gf.zeros(3, dtype=gf.float32)).dtype == np.float32
+    with pytest.raises(TypeError, match="gumbel_softmax"):
+        F.gumbel_softmax(gf.tensor([1, 2]))

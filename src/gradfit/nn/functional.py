@@ -88,6 +88,7 @@ from gradfit.ops.activation import (
 )
 from gradfit.ops.distance import cosine_similarity, normalize, pairwise_distance
 from gradfit.ops.group_norm import group_norm, instance_norm
+from gradfit.ops.gumbel import gumbel_softmax
 from gradfit.ops.margin_loss import (
     cosine_embedding_loss,
     gaussian_nll_loss,
@@ -110,6 +111,7 @@ __all__ += [
     "gaussian_nll_loss",
     "glu",
     "group_norm",
+    "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",

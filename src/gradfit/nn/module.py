@@ -770,11 +770,12 @@ class Module:
     def state_dict(
         self, destination: dict[str, Any] | None = None, prefix: str = "", keep_vars: bool = False
     ) -> OrderedDict[str, Any]:
-        """Parameters and persistent buffers by dotted name, as NumPy array copies.
+        """Parameters and persistent buffers by dotted name, as detached tensors sharing memory.
 
-        gradfit differs from PyTorch here: the values are NumPy arrays (copies, so
-        later training does not change a saved state), not tensors sharing memory.
-        ``keep_vars=True`` returns the tensors themselves instead.
+        As in PyTorch, each value is ``param.detach()``: it shares the parameter's array, so
+        later training changes it too; keep a snapshot with
+        ``{k: v.clone() for k, v in sd.items()}`` (or ``copy.deepcopy``). ``np.asarray(v)``
+        and ``v.numpy()`` give the array. ``keep_vars=True`` returns the tensors themselves.
 
         Example:
             >>> import gradfit as gf
@@ -787,10 +788,10 @@ class Module:
             sep = "." if mprefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[mprefix + sep + name] = p if keep_vars else p._data.copy()
+                    out[mprefix + sep + name] = p if keep_vars else p.detach()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent_buffers:
-                    out[mprefix + sep + name] = b if keep_vars else b._data.copy()
+                    out[mprefix + sep + name] = b if keep_vars else b.detach()
         return out
 
     def _state_targets(self) -> OrderedDict[str, Tensor]:
