@@ -49,6 +49,7 @@ from gradfit.nn.conv import Conv1d, Conv2d
 from gradfit.nn.distance import CosineSimilarity, PairwiseDistance
 from gradfit.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from gradfit.nn.embedding import Embedding
+from gradfit.nn.embedding_bag import EmbeddingBag
 from gradfit.nn.linear import Flatten, Identity, Linear, Unflatten
 from gradfit.nn.loss import (
     BCELoss,
@@ -137,6 +138,7 @@ __all__ += [
     "CosineSimilarity",
     "Dropout1d",
     "Dropout2d",
+    "EmbeddingBag",
     "GaussianNLLLoss",
     "GroupNorm",
     "Hardshrink",

@@ -69,6 +69,7 @@ __all__ = [
 # --- nn-layers: activations, normalization, distances, dropout variants, losses (one block)
 from gradfit.nn.bilinear import bilinear
 from gradfit.nn.dropout import alpha_dropout, dropout1d, dropout2d
+from gradfit.nn.embedding_bag import embedding_bag
 from gradfit.ops.activation import (
     celu,
     glu,
@@ -108,6 +109,7 @@ __all__ += [
     "cosine_similarity",
     "dropout1d",
     "dropout2d",
+    "embedding_bag",
     "gaussian_nll_loss",
     "glu",
     "group_norm",
