@@ -121,3 +121,16 @@ def _pair(build):
 def test_repr_as_torch(build):
     g, t = _pair(build)
     assert repr(g) == repr(t)
+
+
+def test_load_state_dict_assign_and_keys():
+    a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+    sd = a.state_dict()
+    res = b.load_state_dict(sd, assign=True)
+    assert res.missing_keys == [] and res.unexpected_keys == []
+    assert np.shares_memory(b.weight.numpy(), a.weight.numpy())
+    res = b.load_state_dict(
+        {"weight": np.zeros((2, 3), np.float32), "extra": np.zeros(1)}, strict=False
+    )
+    assert res.missing_keys == ["bias"] and res.unexpected_keys == ["extra"]
+    assert float(b.weight.abs().sum()) == 0.0

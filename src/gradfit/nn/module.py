@@ -798,7 +798,7 @@ class Module:
         return self.state_dict(keep_vars=True)
 
     def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> _IncompatibleKeys:
         """Copy values into this module's parameters and buffers, in place.
 
@@ -806,7 +806,9 @@ class Module:
         reported in one :class:`StateDictError`; when anything is wrong, no
         parameter is changed. ``strict=False`` ignores missing and unexpected keys
         (shape mismatches are still errors) and returns them. Values may be NumPy
-        arrays, gradfit tensors, or anything ``np.asarray`` accepts.
+        arrays, gradfit tensors, or anything ``np.asarray`` accepts. ``assign=True``
+        makes each parameter and buffer use the given array itself (no copy, its dtype
+        kept), as PyTorch's ``assign``; the default copies into the existing arrays.
 
         Example:
             >>> import gradfit as gf
@@ -857,7 +859,10 @@ class Module:
             raise StateDictError("\n".join(lines), missing, unexpected, bad)
         for key, arr in arrays.items():
             target = targets[key]
-            np.copyto(target._data, arr, casting="unsafe")
+            if assign:
+                target._data = arr
+            else:
+                np.copyto(target._data, arr, casting="unsafe")
             target._version[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
