@@ -76,7 +76,7 @@ def test_frozen_parameters_and_shared_modules_are_counted_once() -> None:
 
 def test_model_state_is_restored() -> None:
     net = models.mlp([8, 4, 2], dropout=0.5, batch_norm=True)
-    before = {k: v.copy() for k, v in net.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
     summary(net, (8,))
     assert net.training and all(m.training for m in net.modules())
     assert all("forward" not in m.__dict__ for m in net.modules())

@@ -14,39 +14,74 @@ Example:
 from __future__ import annotations
 
 from gradfit.nn import functional, init, utils
+
+# --- nn-layers (one block)
 from gradfit.nn.activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
     Softplus,
+    Softshrink,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 
 # sequence models (recurrent layers, attention, transformers)
 from gradfit.nn.attention import MultiheadAttention
-from gradfit.nn.containers import ModuleDict, ModuleList, Sequential
+from gradfit.nn.bilinear import Bilinear
+from gradfit.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gradfit.nn.conv import Conv1d, Conv2d
-from gradfit.nn.dropout import Dropout
+from gradfit.nn.distance import CosineSimilarity, PairwiseDistance
+from gradfit.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from gradfit.nn.embedding import Embedding
+from gradfit.nn.embedding_bag import EmbeddingBag
 from gradfit.nn.linear import Flatten, Identity, Linear, Unflatten
 from gradfit.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelSoftMarginLoss,
     NLLLoss,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
 )
 from gradfit.nn.module import Module, Parameter, StateDictError
-from gradfit.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradfit.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from gradfit.nn.pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from gradfit.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from gradfit.nn.transformer import (
@@ -169,4 +204,41 @@ __all__ += [
     "ZeroPad1d",
     "ZeroPad2d",
     "ZeroPad3d",
+]
+__all__ += [
+    "CELU",
+    "GLU",
+    "SELU",
+    "AlphaDropout",
+    "Bilinear",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
+    "Dropout1d",
+    "Dropout2d",
+    "EmbeddingBag",
+    "GaussianNLLLoss",
+    "GroupNorm",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "HingeEmbeddingLoss",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LogSigmoid",
+    "MarginRankingLoss",
+    "Mish",
+    "MultiLabelSoftMarginLoss",
+    "PReLU",
+    "PairwiseDistance",
+    "ParameterDict",
+    "ParameterList",
+    "PoissonNLLLoss",
+    "ReLU6",
+    "SoftMarginLoss",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
+    "TripletMarginLoss",
 ]

@@ -327,3 +327,203 @@ class ModuleDict(Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward(): pick a module by key")
+
+
+# ------------------------------------------------------------------ parameter containers
+def _as_parameter(value: Any) -> Any:
+    from gradfit.nn.module import Parameter
+    from gradfit.tensor import Tensor
+
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _param_line(p: Any) -> str:
+    from gradfit.tensor import Tensor
+
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    size = "x".join(str(s) for s in p.shape)
+    return f"Parameter containing: [gradfit.{p.dtype} of size {size}]"
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under the names ``"0"``, ``"1"``, ...
+
+    Tensors appended are wrapped in :class:`Parameter`, as in PyTorch.
+
+    Example:
+        >>> import gradfit as gf
+        >>> pl = gf.nn.ParameterList([gf.nn.Parameter(gf.zeros(2)) for _ in range(2)])
+        >>> len(pl), [n for n, _ in pl.named_parameters()]
+        (2, ['0', '1'])
+    """
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self += values
+
+    def _key(self, idx: int) -> str:
+        return str(_index(idx, self._size, "ParameterList"))
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return getattr(self, self._key(idx))
+
+    def __setitem__(self, idx: int, param: Any) -> None:
+        setattr(self, self._key(idx), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(self._size))
+
+    def __iadd__(self, parameters: Iterable[Any]) -> ParameterList:
+        return self.extend(parameters)
+
+    def __dir__(self) -> list[str]:
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value: Any) -> ParameterList:
+        """Add one parameter at the end.
+
+        Example:
+            >>> import gradfit as gf
+            >>> len(gf.nn.ParameterList().append(gf.zeros(3)))
+            1
+        """
+        self._size += 1
+        setattr(self, str(self._size - 1), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Add several parameters at the end.
+
+        Example:
+            >>> import gradfit as gf
+            >>> len(gf.nn.ParameterList().extend([gf.zeros(1), gf.zeros(2)]))
+            2
+        """
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise TypeError(
+                f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}"
+            )
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): {_param_line(p)}" for i, p in enumerate(self))
+
+    def __repr__(self) -> str:
+        body = self.extra_repr()
+        return "ParameterList(\n" + _addindent4(body) + "\n)" if body else "ParameterList()"
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ParameterList is a container of parameters and has no forward()")
+
+
+def _addindent4(s: str) -> str:
+    return "\n".join("    " + line for line in s.split("\n"))
+
+
+class ParameterDict(Module):
+    """A dict of parameters by name (insertion order kept); tensors are wrapped in :class:`Parameter`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> pd = gf.nn.ParameterDict({"scale": gf.ones(3)})
+        >>> list(pd.state_dict()), type(pd["scale"]).__name__
+        (['scale'], 'Parameter')
+    """
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        self._keys: dict[str, None] = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._keys.keys()
+
+    def values(self) -> Iterable[Any]:
+        """The parameters, in insertion order."""
+        return [self[k] for k in self._keys]
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        """``(name, parameter)`` pairs, in insertion order."""
+        return [(k, self[k]) for k in self._keys]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The parameter named ``key``, or ``default``."""
+        return self[key] if key in self._keys else default
+
+    def pop(self, key: str) -> Any:
+        """Remove ``key`` and return its parameter."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self) -> None:
+        """Remove every parameter."""
+        for k in list(self._keys):
+            del self[k]
+
+    def update(self, parameters: Any) -> None:
+        """Add or replace parameters from a mapping or an iterable of ``(name, value)`` pairs.
+
+        A plain ``dict`` is added in sorted key order, an ``OrderedDict``, a ``ParameterDict``
+        or a list of pairs in its own order (PyTorch's rule).
+        """
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items: Any = parameters.items()
+        elif isinstance(parameters, Mapping):
+            items = sorted(parameters.items())  # as PyTorch: a plain mapping is added in key order
+        else:
+            items = parameters
+        for pair in items:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(
+                    f"ParameterDict.update: expected (name, value) pairs, got {type(pair).__name__}"
+                )
+            self[pair[0]] = pair[1]
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_param_line(p)}" for k, p in self.items())
+
+    def __repr__(self) -> str:
+        body = self.extra_repr()
+        return "ParameterDict(\n" + _addindent4(body) + "\n)" if body else "ParameterDict()"
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ParameterDict is a container of parameters and has no forward()")

@@ -98,3 +98,151 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+# ------------------------------------------------------------ channel-wise and alpha dropout
+def _feature_dropout(
+    x: Tensor, p: float, training: bool, who: str, ndims: tuple[int, int], generator: Any
+) -> Tensor:
+    p = _check_p(p, who)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: expected a gf.Tensor, got {type(x).__name__}")
+    if x.ndim not in ndims:
+        raise RuntimeError(
+            f"{who}: Expected {ndims[0]}D or {ndims[1]}D input, but received a {x.ndim}D input"
+        )
+    if not training or p == 0.0:
+        return x
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{who}: expected a floating-point tensor, got {x._data.dtype}")
+    dt = x._data.dtype
+    batched = x.ndim == ndims[1]
+    mshape = x.shape[: 2 if batched else 1] + (1,) * (x.ndim - (2 if batched else 1))
+    if p == 1.0:
+        mask = np.zeros(mshape, dtype=dt)
+    else:
+        gen = default_generator() if generator is None else generator
+        mask = (gen.random(mshape) >= p).astype(dt)
+        mask *= dt.type(1.0 / (1.0 - p))
+    return x * Tensor._wrap(mask)
+
+
+def dropout1d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Any = None,
+) -> Tensor:
+    """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` input with probability ``p``; scale the rest.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.functional.dropout1d(gf.ones(2, 3, 4), p=1.0).sum()
+        tensor(0.)
+    """
+    return _feature_dropout(input, p, training, "dropout1d", (2, 3), generator)
+
+
+def dropout2d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    generator: Any = None,
+) -> Tensor:
+    """Zero whole channels of ``(N, C, H, W)`` or ``(C, H, W)`` input with probability ``p``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.functional.dropout2d(gf.ones(1, 2, 2, 2), training=False).shape
+        (1, 2, 2, 2)
+    """
+    return _feature_dropout(input, p, training, "dropout2d", (3, 4), generator)
+
+
+_ALPHA = 1.7580993408473766  # -SELU's negative saturation value
+
+
+def alpha_dropout(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+    generator: Any = None,
+) -> Tensor:
+    """Dropout that keeps SELU activations' mean and variance (drops to SELU's saturation value).
+
+    Note PyTorch's default ``training=False`` for the functional form.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.functional.alpha_dropout(gf.ones(3), 0.5)
+        tensor([1., 1., 1.])
+    """
+    p = _check_p(p, "alpha_dropout")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"alpha_dropout: expected a gf.Tensor, got {type(input).__name__}")
+    if not training or p == 0.0:
+        return input
+    dt = input._data.dtype
+    if dt.kind != "f":
+        raise TypeError(f"alpha_dropout: expected a floating-point tensor, got {dt}")
+    if p == 1.0:
+        return input * Tensor._wrap(np.zeros((), dt))
+    gen = default_generator() if generator is None else generator
+    keep = (gen.random(input.shape) >= p).astype(np.float64)
+    a = 1.0 / np.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
+    b = (keep - 1) * (_ALPHA * a) + _ALPHA * a * p
+    return input * Tensor._wrap((keep * a).astype(dt)) + Tensor._wrap(b.astype(dt))
+
+
+class _DropoutN(Module):
+    _fn: Any = None
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p = _check_p(p, type(self).__name__)
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self)._fn(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(_DropoutN):
+    """Channel-wise dropout for ``(N, C, L)`` / ``(C, L)`` inputs.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.Dropout1d(0.2)
+        Dropout1d(p=0.2, inplace=False)
+    """
+
+    _fn = staticmethod(dropout1d)
+
+
+class Dropout2d(_DropoutN):
+    """Channel-wise dropout for ``(N, C, H, W)`` / ``(C, H, W)`` inputs.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.Dropout2d()
+        Dropout2d(p=0.5, inplace=False)
+    """
+
+    _fn = staticmethod(dropout2d)
+
+
+class AlphaDropout(_DropoutN):
+    """Alpha dropout (for SELU networks); identity in eval mode.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.AlphaDropout(0.2).eval()(gf.ones(2))
+        tensor([1., 1.])
+    """
+
+    _fn = staticmethod(alpha_dropout)

@@ -15,6 +15,7 @@ from typing import Any
 
 from gradfit.nn.module import Module
 from gradfit.ops import loss as _L
+from gradfit.ops import margin_loss as _M
 from gradfit.tensor import Tensor
 
 
@@ -233,3 +234,203 @@ __all__: list[Any] = [
     "NLLLoss",
     "SmoothL1Loss",
 ]
+
+
+# ------------------------------------------------ margin, embedding and likelihood losses
+class _PlainLoss(_Loss):
+    """A loss whose ``repr`` shows no options, as PyTorch prints them."""
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class MarginRankingLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.margin_ranking_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.MarginRankingLoss(margin=0.5)(gf.zeros(2), gf.ones(2), gf.ones(2))
+        tensor(1.5)
+    """
+
+    def __init__(
+        self,
+        margin: float = 0.0,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return _M.margin_ranking_loss(input1, input2, target, self.margin, reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.hinge_embedding_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.HingeEmbeddingLoss()(gf.zeros(2), gf.tensor([1.0, -1.0]))
+        tensor(0.5)
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _M.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
+
+
+class SoftMarginLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.soft_margin_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> round(gf.nn.SoftMarginLoss()(gf.zeros(2), gf.ones(2)).item(), 4)
+        0.6931
+    """
+
+    def __init__(
+        self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _M.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.multilabel_soft_margin_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> round(gf.nn.MultiLabelSoftMarginLoss()(gf.zeros(1, 2), gf.ones(1, 2)).item(), 4)
+        0.6931
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return _M.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.cosine_embedding_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.CosineEmbeddingLoss()(gf.ones(1, 2), gf.ones(1, 2), gf.ones(1))
+        tensor(0.)
+    """
+
+    def __init__(
+        self,
+        margin: float = 0.0,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return _M.cosine_embedding_loss(
+            input1, input2, target, self.margin, reduction=self.reduction
+        )
+
+
+class TripletMarginLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.triplet_margin_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> a = gf.zeros(1, 2)
+        >>> round(gf.nn.TripletMarginLoss()(a, a, a).item(), 4)
+        1.0
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return _M.triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            self.margin,
+            self.p,
+            self.eps,
+            self.swap,
+            reduction=self.reduction,
+        )
+
+
+class PoissonNLLLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.poisson_nll_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.PoissonNLLLoss()(gf.zeros(2), gf.ones(2))
+        tensor(1.)
+    """
+
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        size_average: Any = None,
+        eps: float = 1e-8,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(_M._legacy(size_average, reduce, reduction))
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
+        return _M.poisson_nll_loss(
+            log_input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+class GaussianNLLLoss(_PlainLoss):
+    """See :func:`gradfit.nn.functional.gaussian_nll_loss`.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.GaussianNLLLoss()(gf.zeros(2), gf.zeros(2), gf.ones(2))
+        tensor(0.)
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:  # noqa: A002
+        return _M.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)

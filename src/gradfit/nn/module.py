@@ -405,6 +405,165 @@ class Module:
             mod = child
         return mod
 
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path such as ``"0.weight"``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> net = gf.nn.Sequential(gf.nn.Linear(2, 3))
+            >>> net.get_parameter("0.bias").shape
+            (3,)
+        """
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{mod._get_name()} has no parameter `{name}` (in {target!r})")
+        p = mod._parameters[name]
+        if p is None:
+            raise AttributeError(f"`{name}` is None in {mod._get_name()} (in {target!r})")
+        return p
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path such as ``"0.running_mean"``.
+
+        Example:
+            >>> import gradfit as gf
+            >>> net = gf.nn.Sequential(gf.nn.BatchNorm1d(3))
+            >>> net.get_buffer("0.running_var").shape
+            (3,)
+        """
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{mod._get_name()} has no buffer `{name}` (in {target!r})")
+        b = mod._buffers[name]
+        if b is None:
+            raise AttributeError(f"`{name}` is None in {mod._get_name()} (in {target!r})")
+        return b
+
+    # ----------------------------------------------------------------- device and dtype
+    def _cast_floats(self, dtype: Any) -> Module:
+        dt = np.dtype(dtype)
+        if dt == np.float16:
+            raise RuntimeError(
+                f"{self._get_name()}: gradfit does not train in float16 (NumPy has no fast "
+                "half-precision kernels); keep float32 (.float()) or use float64 (.double())"
+            )
+        if dt.kind != "f":
+            raise TypeError(
+                f"{self._get_name()}.to: nn.Module.to only accepts floating point dtypes, but got {dt}"
+            )
+        for module in self.modules():
+            for d in (module._parameters, module._buffers):
+                for t in d.values():
+                    if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dt:
+                        t._data = t._data.astype(dt)
+                        t._version[0] += 1
+                        if t.grad is not None:
+                            t.grad = t.grad.to(dt) if hasattr(t.grad, "to") else t.grad
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move/cast in place, as PyTorch: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``.
+
+        gradfit runs on the CPU: a device whose name is ``"cpu"`` (or ``"cpu:0"``) is accepted
+        and changes nothing; any other device is a ``RuntimeError``. A floating ``dtype``
+        casts every floating parameter and buffer (integer buffers stay as they are).
+
+        Example:
+            >>> import gradfit as gf
+            >>> lin = gf.nn.Linear(2, 2).to("cpu", gf.float64)
+            >>> lin.weight.dtype
+            dtype('float64')
+        """
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a._data.dtype if a._data.dtype.kind == "f" else dtype
+            elif isinstance(a, bool) or a is None:
+                continue
+            elif _is_device(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            _check_cpu(device, self._get_name())
+        if dtype is not None:
+            self._cast_floats(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        """Return ``self``: gradfit's parameters always live on the CPU.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.nn.ReLU().cpu()
+            ReLU()
+        """
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused: gradfit runs on the CPU only (``RuntimeError``).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.nn.ReLU().cuda()
+            Traceback (most recent call last):
+            ...
+            RuntimeError: ReLU.cuda(): gradfit runs on the CPU only (no CUDA backend); use .to("cpu") or drop the call
+        """
+        raise RuntimeError(
+            f"{self._get_name()}.cuda(): gradfit runs on the CPU only (no CUDA backend); "
+            'use .to("cpu") or drop the call'
+        )
+
+    def double(self) -> Module:
+        """Cast floating parameters and buffers to float64 (in place).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.nn.Linear(1, 1).double().weight.dtype
+            dtype('float64')
+        """
+        return self._cast_floats(np.float64)
+
+    def float(self) -> Module:
+        """Cast floating parameters and buffers to float32 (in place).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.nn.Linear(1, 1).double().float().weight.dtype
+            dtype('float32')
+        """
+        return self._cast_floats(np.float32)
+
+    def half(self) -> Module:
+        """Refused with a ``RuntimeError``: gradfit does not train in float16.
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.nn.Linear(1, 1).half()
+            Traceback (most recent call last):
+            ...
+            RuntimeError: Linear: gradfit does not train in float16 (NumPy has no fast half-precision kernels); keep float32 (.float()) or use float64 (.double())
+        """
+        return self._cast_floats(np.float16)
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast floating parameters and buffers to ``dst_type`` (in place).
+
+        Example:
+            >>> import gradfit as gf
+            >>> gf.nn.Linear(1, 1).type(gf.float64).bias.dtype
+            dtype('float64')
+        """
+        return self._cast_floats(dst_type)
+
     # ----------------------------------------------------------------- traversal
     def named_modules(
         self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
@@ -611,11 +770,12 @@ class Module:
     def state_dict(
         self, destination: dict[str, Any] | None = None, prefix: str = "", keep_vars: bool = False
     ) -> OrderedDict[str, Any]:
-        """Parameters and persistent buffers by dotted name, as NumPy array copies.
+        """Parameters and persistent buffers by dotted name, as detached tensors sharing memory.
 
-        gradfit differs from PyTorch here: the values are NumPy arrays (copies, so
-        later training does not change a saved state), not tensors sharing memory.
-        ``keep_vars=True`` returns the tensors themselves instead.
+        As in PyTorch, each value is ``param.detach()``: it shares the parameter's array, so
+        later training changes it too; keep a snapshot with
+        ``{k: v.clone() for k, v in sd.items()}`` (or ``copy.deepcopy``). ``np.asarray(v)``
+        and ``v.numpy()`` give the array. ``keep_vars=True`` returns the tensors themselves.
 
         Example:
             >>> import gradfit as gf
@@ -628,17 +788,17 @@ class Module:
             sep = "." if mprefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[mprefix + sep + name] = p if keep_vars else p._data.copy()
+                    out[mprefix + sep + name] = p if keep_vars else p.detach()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent_buffers:
-                    out[mprefix + sep + name] = b if keep_vars else b._data.copy()
+                    out[mprefix + sep + name] = b if keep_vars else b.detach()
         return out
 
     def _state_targets(self) -> OrderedDict[str, Tensor]:
         return self.state_dict(keep_vars=True)
 
     def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> _IncompatibleKeys:
         """Copy values into this module's parameters and buffers, in place.
 
@@ -646,7 +806,9 @@ class Module:
         reported in one :class:`StateDictError`; when anything is wrong, no
         parameter is changed. ``strict=False`` ignores missing and unexpected keys
         (shape mismatches are still errors) and returns them. Values may be NumPy
-        arrays, gradfit tensors, or anything ``np.asarray`` accepts.
+        arrays, gradfit tensors, or anything ``np.asarray`` accepts. ``assign=True``
+        makes each parameter and buffer use the given array itself (no copy, its dtype
+        kept), as PyTorch's ``assign``; the default copies into the existing arrays.
 
         Example:
             >>> import gradfit as gf
@@ -697,7 +859,10 @@ class Module:
             raise StateDictError("\n".join(lines), missing, unexpected, bad)
         for key, arr in arrays.items():
             target = targets[key]
-            np.copyto(target._data, arr, casting="unsafe")
+            if assign:
+                target._data = arr
+            else:
+                np.copyto(target._data, arr, casting="unsafe")
             target._version[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
@@ -762,3 +927,22 @@ def _as_array(value: Any) -> np.ndarray:
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"dtype {arr.dtype} is not numeric")
     return arr
+
+
+def _is_device(a: Any) -> bool:
+    if isinstance(a, str):
+        return a.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "mtia")
+    if isinstance(a, int):
+        return False
+    return type(a).__name__ == "device" or (
+        hasattr(a, "index") and hasattr(a, "type") and not isinstance(a, type)
+    )
+
+
+def _check_cpu(device: Any, who: str) -> None:
+    name = str(device)
+    if name not in ("cpu", "cpu:0"):
+        raise RuntimeError(
+            f"{who}.to({name!r}): gradfit runs on the CPU only; available device: 'cpu'. "
+            "Write device = 'cuda' if gf.cuda.is_available() else 'cpu' to pick it"
+        )

@@ -282,3 +282,176 @@ class LayerNorm(Module):
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+# ------------------------------------------------------------ group and instance normalisation
+from gradfit.ops.group_norm import group_norm as _group_norm  # noqa: E402
+from gradfit.ops.group_norm import instance_norm as _instance_norm  # noqa: E402
+
+
+class GroupNorm(Module):
+    """Normalise ``num_groups`` groups of channels per sample; affine per channel (ones/zeros).
+
+    Example:
+        >>> import gradfit as gf
+        >>> gn = gf.nn.GroupNorm(2, 4)
+        >>> gn
+        GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
+        >>> gn(gf.randn(3, 4, 5, 5)).shape
+        (3, 4, 5, 5)
+    """
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups,
+            num_channels,
+            eps,
+            affine,
+        )
+        self.bias_enabled = bias
+        dt = np.dtype(dtype) if dtype is not None else backend.default_float
+        if affine:
+            self.weight = Parameter(Tensor._wrap(np.ones(num_channels, dt)))
+            if bias:
+                self.bias = Parameter(Tensor._wrap(np.zeros(num_channels, dt)))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """Weight to ones, bias to zeros."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self._layer_str()}: expected a gf.Tensor, got {type(x).__name__}")
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise self.input_shape_error(f"(N, {self.num_channels}, *)", x.shape)
+        return _group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.affine and self.bias_enabled}"
+        )
+
+
+class _InstanceNorm(Module):
+    _dims = 1  # spatial dims of a batched input
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.bias_enabled = bias
+        dt = np.dtype(dtype) if dtype is not None else backend.default_float
+        if affine:
+            self.weight = Parameter(Tensor._wrap(np.ones(num_features, dt)))
+            if bias:
+                self.bias = Parameter(Tensor._wrap(np.zeros(num_features, dt)))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dt)))
+            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dt)))
+            self.register_buffer(
+                "num_batches_tracked", Tensor._wrap(np.zeros((), backend.default_int))
+            )
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self._layer_str()}: expected a gf.Tensor, got {type(x).__name__}")
+        d = self._dims
+        if x.ndim not in (d + 1, d + 2):
+            raise ValueError(
+                f"{self._layer_str()}: expected {d + 1}D (unbatched) or {d + 2}D (batched) input, "
+                f"got {x.ndim}D input of shape {x.shape}"
+            )
+        unbatched = x.ndim == d + 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.shape[1] != self.num_features and self.affine:
+            raise ValueError(
+                f"{self._layer_str()}: expected input's size at dim=1 to match num_features "
+                f"({self.num_features}), but got: {x.shape[1]}."
+            )
+        use_stats = self.training or not self.track_running_stats
+        y = _instance_norm(
+            x,
+            self.running_mean if self.track_running_stats else None,
+            self.running_var if self.track_running_stats else None,
+            self.weight,
+            self.bias,
+            use_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return y.squeeze(0) if unbatched else y
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.affine and self.bias_enabled}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of ``(N, C, L)`` or ``(C, L)`` inputs.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.InstanceNorm1d(3)(gf.randn(2, 3, 5)).shape
+        (2, 3, 5)
+    """
+
+    _dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of ``(N, C, H, W)`` or ``(C, H, W)`` inputs.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.InstanceNorm2d(3)
+        InstanceNorm2d(3, eps=1e-05, momentum=0.1, affine=False, bias=False, track_running_stats=False)
+    """
+
+    _dims = 2

@@ -204,7 +204,9 @@ class EarlyStopping(Callback):
             else:
                 self.wait += 1
         if rows and self.restore_best_weights and self.best_epoch == int(rows[-1]["epoch"]):
-            self.best_state = trainer.model.state_dict()  # the resumed weights are the best
+            self.best_state = _copy_state(
+                trainer.model.state_dict()
+            )  # the resumed weights are the best
 
     def _saved_best(self, trainer: Trainer) -> dict[str, np.ndarray] | None:
         """The best epoch's weights from a ModelCheckpoint on the same value (after resume)."""
@@ -234,7 +236,7 @@ class EarlyStopping(Callback):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
             if self.restore_best_weights:
-                self.best_state = trainer.model.state_dict()
+                self.best_state = _copy_state(trainer.model.state_dict())
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -472,3 +474,8 @@ class CollapseWarning(Callback):
 
 class TrainingDiverged(RuntimeError):  # noqa: N818 - reads as a sentence in tracebacks
     """The loss became NaN or infinite (raised by :class:`NaNGuard`)."""
+
+
+def _copy_state(state: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A snapshot of a model's state_dict (its values share the live parameters' memory)."""
+    return {k: np.array(v, copy=True) for k, v in state.items()}

@@ -382,7 +382,7 @@ class Trainer:
 
         ckpt = load_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
         meta = ckpt.meta
-        backup = self.model.state_dict()
+        backup = {k: v.clone() for k, v in self.model.state_dict().items()}
         try:
             self.model.load_state_dict(ckpt.model_state)
         except (ValueError, KeyError, RuntimeError) as e:
