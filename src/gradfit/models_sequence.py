@@ -192,7 +192,7 @@ def char_lm(
     vocab_size: int = 27,
     block_size: int = 8,
     arch: str = "transformer",
-    embed: int = 32,
+    embed: int = 64,
     hidden: int = 128,
     layers: int = 2,
     heads: int = 4,

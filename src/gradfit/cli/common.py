@@ -35,6 +35,12 @@ def load_data(cfg: dict[str, Any]) -> Any:
             options["download"] = True
     if cfg["data"] in IMAGE_DATASETS:
         options["view"] = "image" if cfg["model"] in IMAGE_MODELS else "flat"
+    if cfg["data"] in ("names", "text"):
+        options["block_size"] = cfg.get("block_size", 8)
+    if cfg["data"] == "text":
+        if not cfg.get("path"):
+            raise UsageError("--data text needs --path FILE.txt (one word or item per line)")
+        options["path"] = cfg["path"]
     if cfg["data"] == "csv":
         if not cfg.get("path") or not cfg.get("target"):
             raise UsageError(
@@ -166,6 +172,39 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
         if name == "cnn1d":
             length = shape[-1]
             return model_config("cnn1d", in_length=length, num_classes=n_out)
+        if name in ("gru", "lstm"):
+            if task != "classification" or len(shape) not in (1, 2):
+                raise UsageError(
+                    f"--model {name} needs sequences to classify (such as --data mnist1d), not "
+                    f"{cfg['data']} with inputs {shape}"
+                )
+            kw: dict[str, Any] = {}
+            if cfg["hidden"] != DEFAULT_HIDDEN:  # --hidden N sets the state width
+                kw["hidden"] = cfg["hidden"][0] if cfg["hidden"] else 64
+            if cfg.get("layers") is not None:
+                kw["layers"] = cfg["layers"]
+            return model_config(
+                name, in_length=shape[-1], num_classes=n_out,
+                in_features=shape[0] if len(shape) == 2 else 1, **kw,
+            )  # fmt: skip
+        if name == "char_lm":
+            if data.description.extra.get("layout") != "tokens":
+                raise UsageError(
+                    f"--model char_lm needs character data (--data names or --data text), not "
+                    f"{cfg['data']}"
+                )
+            kw = {}
+            if cfg["hidden"] != DEFAULT_HIDDEN:
+                kw["hidden"] = cfg["hidden"][0] if cfg["hidden"] else 128
+            if cfg.get("layers") is not None:
+                kw["layers"] = cfg["layers"]
+            if cfg["embedding_dim"] != 16:  # --embedding-dim sets the width (default 64)
+                kw["embed"] = cfg["embedding_dim"]
+            return model_config(
+                "char_lm", vocab_size=n_out, block_size=shape[0], arch=cfg["arch"],
+                heads=cfg["heads"],
+                dropout=0.0 if cfg["dropout"] == 0.2 else cfg["dropout"], **kw,
+            )  # fmt: skip
         if name == "logistic":
             if task != "classification":
                 raise UsageError("--model logistic needs classification data")
@@ -175,6 +214,12 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
     except (ValueError, TypeError) as e:
         raise UsageError(f"--model {name}: {e}") from None
     raise UsageError(f"--model {name} is not supported by gradfit train")
+
+
+DEFAULT_HIDDEN = [
+    256,
+    128,
+]  # the MLP's; sequence models use their own width unless --hidden is given
 
 
 def build_for(cfg: dict[str, Any], data: Any) -> Any:
@@ -224,7 +269,10 @@ def make_optimizer(cfg: dict[str, Any], model: Any) -> Any:
         return gf.optim.AdamW(params, lr=lr)
     if name == "rmsprop":
         return gf.optim.RMSprop(params, lr=lr, momentum=cfg["momentum"])
-    return gf.optim.Adagrad(params, lr=lr)
+    if name == "adagrad":
+        return gf.optim.Adagrad(params, lr=lr)
+    others = {"adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam"}
+    return getattr(gf.optim, others[name])(params, lr=lr)
 
 
 def make_scheduler(cfg: dict[str, Any], optimizer: Any, steps_per_epoch: int) -> Any:

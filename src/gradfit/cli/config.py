@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "shift": 0,
     "path": None,
     "target": None,
+    # sequence models: char_lm's architecture and the context of names/text data
+    "arch": "transformer",
+    "block_size": 8,
+    "heads": 4,
+    "layers": None,  # None: the model's own (2 transformer blocks or recurrent layers: 1 for gru/lstm)
 }
 
 # integers beyond these are typos, and some would allocate or loop without end
@@ -58,9 +63,15 @@ UPPER_BOUNDS = {
     "early_stopping": 1_000_000,
     "train_per_class": 2**31 - 1,
     "shift": 10_000,
+    "block_size": 64,
+    "heads": 64,
+    "layers": 64,
 }
 
-OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+OPTIMIZERS = [
+    "sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam",
+]  # fmt: skip
+ARCHS = ["bigram", "mlp", "rnn", "gru", "transformer"]
 SCHEDULES = ["none", "cosine", "step", "exponential", "onecycle", "plateau", "linear"]
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -90,6 +101,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "shift": (int,),
     "path": (str, type(None)),
     "target": (str, type(None)),
+    "arch": (str,),
+    "block_size": (int,),
+    "heads": (int,),
+    "layers": (int, type(None)),
 }
 
 
@@ -293,6 +308,18 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
         raise UsageError(
             f"--schedule: unknown schedule {cfg['schedule']!r}"
             f"{did_you_mean(cfg['schedule'], SCHEDULES)}; valid: {', '.join(SCHEDULES)}"
+        )
+    for key in ("block_size", "heads", "layers"):
+        v = cfg[key]
+        if v is None and key == "layers":
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise UsageError(f"--{key.replace('_', '-')} must be a positive integer, got {v!r}")
+    cfg["arch"] = str(cfg["arch"]).lower()
+    if cfg["arch"] not in ARCHS:
+        raise UsageError(
+            f"--arch: unknown architecture {cfg['arch']!r}{did_you_mean(cfg['arch'], ARCHS)}; "
+            f"valid: {', '.join(ARCHS)}"
         )
     if cfg["nesterov"] and (cfg["optimizer"] != "sgd" or cfg["momentum"] == 0):
         raise UsageError("--nesterov needs --optimizer sgd and a --momentum above 0")
