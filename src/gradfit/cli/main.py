@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS = ["train", "evaluate", "predict", "baselines", "lr_find", "summary", "datasets", "viz"]
+SUBCOMMANDS += ["sweep"]  # gradfit sweep (Optuna), in cli/sweep.py
 
 
 class UsageError(Exception):

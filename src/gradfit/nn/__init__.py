@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from gradfit.nn import functional, init, utils
-from gradfit.nn import parallel  # DistributedDataParallel (mpi4py loads on use)
+from gradfit.nn import parallel as parallel  # DistributedDataParallel (mpi4py loads on use)
 from gradfit.nn.activation import (
     ELU,
     GELU,
