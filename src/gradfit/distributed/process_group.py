@@ -266,13 +266,15 @@ def wait(request: Any, what: str = "collective") -> None:
     g = _need(what)
     if request.Test():
         return
-    deadline = time.monotonic() + g.timeout
-    pause = 0.0
+    start = time.monotonic()
+    deadline = start + g.timeout
     while not request.Test():
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             _abort(g, what)
-        time.sleep(pause)
-        pause = min(pause * 2 + 1e-5, 1e-3)
+        # yield the core at once for the first 50 ms (a reduction usually takes a few ms);
+        # a longer wait means a slow rank: poll every millisecond
+        time.sleep(0 if now - start < 0.05 else 1e-3)
 
 
 def _array(tensor: Any, op: str) -> np.ndarray:
