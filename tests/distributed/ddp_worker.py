@@ -108,6 +108,68 @@ def no_sync() -> None:
         raise SystemExit(f"rank {rank}: no_sync gradients differ by {diff}")
 
 
+def trainer_ctrl_c() -> None:
+    """gf.train.Trainer with DDP and DistributedSync; rank 1 alone gets a Ctrl-C."""
+    from gradfit.train import Callback, Trainer
+
+    rank = dist.get_rank()
+    ds = data()
+    model = DistributedDataParallel(make_model())
+    sampler = dist.DistributedSampler(ds, seed=3)
+    loader = DataLoader(ds, batch_size=4, sampler=sampler)
+
+    class Interrupt(Callback):
+        def on_batch_end(self, trainer, batch, loss, size):
+            if rank == 1 and trainer.epoch == 2 and batch == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    opt = gf.optim.SGD(model.parameters(), lr=0.05)
+    trainer = Trainer(
+        model, gf.nn.CrossEntropyLoss(), opt, callbacks=[dist.DistributedSync(), Interrupt()]
+    )
+    try:
+        trainer.fit(loader, epochs=5)
+        raise SystemExit(f"rank {rank}: fit ended without the interruption")
+    except KeyboardInterrupt:
+        pass
+    stopped = trainer.interrupted["batches"]
+    both = [None, None]
+    dist.all_gather_object(both, [trainer.epoch, stopped, trainer.history["train_loss"]])
+    if both[0] != both[1]:
+        raise SystemExit(f"rank {rank}: ranks disagree: {both}")
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        raise SystemExit(f"rank {rank}: Ctrl-C handler not restored")
+    if rank == 0:
+        print(f"OK stopped in epoch {trainer.epoch} after batch {stopped} on both ranks")
+
+
+def trainer_until_ctrl_c() -> None:
+    """Train until mpiexec forwards a Ctrl-C to every rank; report where each stopped."""
+    from gradfit.train import Callback, Trainer
+
+    rank = dist.get_rank()
+    ds = data()
+    model = DistributedDataParallel(make_model())
+    loader = DataLoader(ds, batch_size=4, sampler=dist.DistributedSampler(ds))
+
+    class Slow(Callback):
+        def on_batch_end(self, trainer, batch, loss, size):
+            if trainer.global_step == 3 and rank == 0:
+                print("started", flush=True)
+            time.sleep(0.01 * (rank + 1))  # the ranks drift apart
+
+    opt = gf.optim.SGD(model.parameters(), lr=0.05)
+    trainer = Trainer(
+        model, gf.nn.CrossEntropyLoss(), opt, callbacks=[dist.DistributedSync(), Slow()]
+    )
+    try:
+        trainer.fit(loader, epochs=10_000)
+    except KeyboardInterrupt:
+        print(f"rank {rank} stopped at step {trainer.global_step}", flush=True)
+        dist.barrier()  # both ranks are still in step
+        sys.exit(130)
+
+
 def failure(kind: str) -> None:
     t = gf.ones(4)
     dist.all_reduce(t)  # everyone alive here
@@ -126,6 +188,10 @@ if __name__ == "__main__":
         equivalence(float(sys.argv[2]) if len(sys.argv) > 2 else 25.0)
     elif mode == "no_sync":
         no_sync()
+    elif mode == "trainer_until_ctrl_c":
+        trainer_until_ctrl_c()
+    elif mode == "trainer_ctrl_c":
+        trainer_ctrl_c()
     else:
         failure(mode)
     dist.destroy_process_group()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +51,35 @@ def test_no_sync_accumulates_then_reduces_the_sum() -> None:
     proc, _ = run("no_sync")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK diff" in proc.stdout
+
+
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch() -> None:
+    proc, _ = run("trainer_ctrl_c")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK stopped in epoch 2" in proc.stdout
+
+
+def test_ctrl_c_at_mpiexec_stops_every_rank_cleanly() -> None:
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [MPIEXEC, "-n", "2", sys.executable, str(HERE / "ddp_worker.py"), "trainer_until_ctrl_c"]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    for line in proc.stdout:
+        if "started" in line or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    steps = sorted(line.split()[-1] for line in out.splitlines() if "stopped at step" in line)
+    assert len(steps) == 2 and steps[0] == steps[1], out
+    assert proc.returncode == 130, out
 
 
 def test_a_hung_rank_makes_the_others_abort_with_a_message() -> None:

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from gradfit.distributed.callbacks import DistributedSync
 from gradfit.distributed.process_group import (
     DEFAULT_TIMEOUT,
     ReduceOp,
@@ -41,6 +42,7 @@ from gradfit.distributed.sampler import DistributedSampler
 __all__ = [
     "DEFAULT_TIMEOUT",
     "DistributedSampler",
+    "DistributedSync",
     "ReduceOp",
     "all_gather",
     "all_gather_object",
