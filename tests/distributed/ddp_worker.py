@@ -170,6 +170,39 @@ def trainer_until_ctrl_c() -> None:
         sys.exit(130)
 
 
+def trainer_nan() -> None:
+    """Rank 1 alone gets a NaN loss at step 5: every rank stops at once, none hangs."""
+    from gradfit.train import NaNGuard, Trainer, TrainingDiverged
+
+    rank = dist.get_rank()
+    ds = data()
+
+    class PoisonOnRank1(gf.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = make_model()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            out = self.net(x)
+            return out * float("nan") if rank == 1 and self.calls == 5 else out
+
+    model = DistributedDataParallel(PoisonOnRank1())
+    loader = DataLoader(ds, batch_size=4, sampler=dist.DistributedSampler(ds))
+    opt = gf.optim.SGD(model.parameters(), lr=0.05)
+    trainer = Trainer(
+        model, gf.nn.CrossEntropyLoss(), opt, callbacks=[dist.DistributedSync(), NaNGuard()]
+    )
+    try:
+        trainer.fit(loader, epochs=3)
+    except TrainingDiverged as e:
+        print(f"rank {rank} stopped at step {trainer.global_step}: {e}", flush=True)
+        dist.barrier()
+        return
+    raise SystemExit(f"rank {rank}: no TrainingDiverged")
+
+
 def failure(kind: str) -> None:
     t = gf.ones(4)
     dist.all_reduce(t)  # everyone alive here
@@ -190,6 +223,8 @@ if __name__ == "__main__":
         no_sync()
     elif mode == "trainer_until_ctrl_c":
         trainer_until_ctrl_c()
+    elif mode == "trainer_nan":
+        trainer_nan()
     elif mode == "trainer_ctrl_c":
         trainer_ctrl_c()
     else:

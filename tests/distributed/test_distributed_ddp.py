@@ -82,6 +82,14 @@ def test_ctrl_c_at_mpiexec_stops_every_rank_cleanly() -> None:
     assert proc.returncode == 130, out
 
 
+def test_a_nan_loss_on_one_rank_stops_every_rank() -> None:
+    proc, took = run("trainer_nan", timeout=40)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if "stopped at step 4" in ln]
+    assert len(lines) == 2, proc.stdout
+    assert "on 1 of 2 ranks" in lines[0]
+
+
 def test_a_hung_rank_makes_the_others_abort_with_a_message() -> None:
     proc, took = run("hang", timeout=40)
     assert proc.returncode != 0

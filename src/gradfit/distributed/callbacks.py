@@ -8,9 +8,11 @@ Put it first in every rank's ``callbacks`` (and the writers, ``ProgressBar``,
 - makes Ctrl-C stop every rank at the same batch boundary: ``mpiexec`` forwards SIGINT to
   every rank, at slightly different moments, and a rank that stopped one batch earlier
   than another would leave it waiting in the gradient all-reduce. The callback replaces the
-  trainer's first-Ctrl-C handler by one that only raises a flag; after each batch the
-  ranks agree (an all-reduce of the flag, MAX) and all stop if any was interrupted. A
+  trainer's first-Ctrl-C handler by one that only raises a flag; before each backward the
+  ranks agree (an all-reduce of the flag) and all stop if any was interrupted. A
   second Ctrl-C raises ``KeyboardInterrupt`` at once, as in the trainer;
+- raises ``TrainingDiverged`` on every rank when the loss of any rank is NaN or infinite
+  (put it before ``NaNGuard``, which would stop that rank alone);
 - averages the epoch's ``train_*`` values over the ranks (each rank's share has the same
   size, so the mean of the ranks' means is the global mean) and agrees on
   ``stop_training`` (e.g. early stopping) so that all ranks end together.
@@ -23,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from typing import Any
@@ -71,15 +74,28 @@ class DistributedSync(Callback):
         if sampler is not None and hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch - 1)
 
-    def on_batch_end(self, trainer: Any, batch: int, loss: float, size: int) -> None:
-        """All ranks stop after this batch if any rank was interrupted."""
-        from gradfit import distributed as dist
+    def on_loss(self, trainer: Any, batch: int, loss: float) -> None:
+        """Before backward, one tiny all-reduce: did any rank get Ctrl-C, or a non-finite loss?
 
-        flag = np.array([1.0 if self.stop_flag else 0.0])
-        dist.all_reduce(flag, dist.ReduceOp.MAX)
-        if flag[0]:
+        Ctrl-C anywhere: every rank stops after this batch. A NaN or infinite loss anywhere:
+        every rank raises :class:`~gradfit.train.TrainingDiverged` now (a rank that stopped
+        alone would leave the others waiting in the gradient all-reduce).
+        """
+        from gradfit import distributed as dist
+        from gradfit.train.callbacks import TrainingDiverged
+
+        flags = np.array([1.0 if self.stop_flag else 0.0, 0.0 if math.isfinite(loss) else 1.0])
+        dist.all_reduce(flags)
+        if flags[0]:
             self.stop_flag = True
             trainer._stop_requested = True
+        if flags[1]:
+            raise TrainingDiverged(
+                f"the loss became NaN or infinite on {int(flags[1])} of {dist.get_world_size()} "
+                f"ranks (this rank's: {loss}) at epoch {trainer.epoch}, step "
+                f"{trainer.global_step} (batch {batch + 1} of the epoch); every rank stops. Try "
+                "a smaller learning rate, gradient clipping, or normalised inputs."
+            )
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         """Average ``train_*`` over the ranks; stop every rank if any callback stopped one."""
