@@ -252,13 +252,14 @@ def _direction(monitor: str) -> str:
     return "minimize" if ("loss" in monitor or "rmse" in monitor) else "maximize"
 
 
-def _make_pruner(pruner: Any) -> Any:
+def _make_pruner(pruner: Any, epochs: int) -> Any:
+    """A pruner by name; ``median`` waits for 4 finished trials and a fifth of the epochs."""
     import optuna
 
     if pruner is None or pruner == "none":
         return optuna.pruners.NopPruner()
     if pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=max(1, epochs // 5))
     if pruner == "hyperband":
         return optuna.pruners.HyperbandPruner()
     if isinstance(pruner, str):
@@ -279,7 +280,7 @@ def _worker(job: dict[str, Any]) -> int:
         study_name=job["study_name"],
         storage=job["storage"],
         sampler=optuna.samplers.TPESampler(seed=job["seed"], n_startup_trials=4),
-        pruner=_make_pruner(job["pruner"]),
+        pruner=_make_pruner(job["pruner"], int(job["base"]["epochs"])),
     )
 
     def objective(trial: Any) -> float:
