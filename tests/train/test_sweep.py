@@ -128,3 +128,17 @@ def test_cli_rejects_bad_ranges_before_training(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "--search-lr 'abc'" in r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_a_fixed_flag_is_not_searched(tmp_path: Path) -> None:
+    out = tmp_path / "fixed"
+    r = gradfit(
+        "sweep", "--data", "moons", "--epochs", "1", "--trials", "1", "--lr", "0.2",
+        "--hidden", "8", "--search-batch-size", "128", "--out", str(out), "--no-plots",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    best = json.loads((out / "best.json").read_text())
+    assert "lr" not in best["params"] and "width" not in best["params"]
+    assert best["config"]["lr"] == 0.2 and best["config"]["hidden"] == [8]
+    both = gradfit("sweep", "--lr", "0.2", "--search-lr", "0.1:1", "--out", str(tmp_path / "y"))
+    assert both.returncode == 2 and "give one" in both.stderr

@@ -1,7 +1,7 @@
 """``gradfit sweep``: search hyper-parameters with Optuna, each trial a ``gradfit train`` run.
 
 Searches lr, weight decay, dropout, batch size and width (ranges from ``--search-*``
-flags or a ``--search FILE.toml``), prunes poor trials from their per-epoch validation
+flags or a ``--search FILE.toml``; a setting given by its own flag, e.g. ``--lr 0.1``, is fixed), prunes poor trials from their per-epoch validation
 metric, and prints the best settings with the ``gradfit train`` command that trains
 them. Every ``gradfit train`` setting (``--data``, ``--epochs``, ``--config``, ...) applies
 to each trial; trial ``n`` trains in ``<out>/trial-<n>``. The study lives in
@@ -146,6 +146,15 @@ def run(args: argparse.Namespace) -> int:
     config = load_toml(args.config) if args.config else {}
     config.update({k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None})
     space = search_space(args)
+    for name in list(space):  # a setting fixed by its own flag is not searched
+        key = "hidden" if name == "width" else name
+        if getattr(args, key, None) is not None:
+            if getattr(args, "search_" + name, None) is not None:
+                flag = "--" + key.replace("_", "-")
+                raise UsageError(
+                    f"{flag} fixes {name}; --search-{name.replace('_', '-')} searches it: give one"
+                )
+            del space[name]
     try:
         parse_space(space)
     except ValueError as e:
