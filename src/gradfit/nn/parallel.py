@@ -6,8 +6,9 @@ How it works (torch's design, on :mod:`gradfit.distributed`):
   start equal. In training mode buffers (BatchNorm statistics) are broadcast again
   before each forward (``broadcast_buffers=True``).
 - The parameters that require grad are grouped, in reverse order (the order backward
-  reaches them), into flat buckets of at most ``bucket_cap_mb`` (25 MB like torch), one per
-  dtype run. A gradient hook (``Tensor.register_hook``) on every parameter copies its
+  reaches them), into flat buckets of at most ``bucket_cap_mb`` (25 MB like torch; the
+  first bucket at most 1 MB, also like torch), one per dtype run. A gradient hook
+  (``Tensor.register_hook``) on every parameter copies its
   complete gradient into its bucket; as soon as a bucket is full its non-blocking
   ``MPI_Iallreduce`` starts, while backward goes on with the earlier layers (each later
   hook also polls the pending reductions so MPI makes progress). The hook of the last
@@ -37,6 +38,9 @@ from typing import Any
 import numpy as np
 
 from gradfit.nn.module import Module
+
+#: torch's ``dist._DEFAULT_FIRST_BUCKET_BYTES``: the first bucket holds at most 1 MB.
+FIRST_BUCKET_MB = 1.0
 
 
 class _Bucket:
@@ -144,9 +148,10 @@ class DistributedDataParallel(Module):
         buckets: list[_Bucket] = []
         cur: list[Any] = []
         size = 0
-        cap = cap_mb * 1024 * 1024
         for p in params:
             nbytes = p._data.nbytes
+            # like torch, the first bucket is small (1 MB) so its reduction starts early
+            cap = min(cap_mb, FIRST_BUCKET_MB if not buckets else cap_mb) * 1024 * 1024
             if cur and (size + nbytes > cap or p._data.dtype != cur[0]._data.dtype):
                 buckets.append(_Bucket(cur))
                 cur, size = [], 0
