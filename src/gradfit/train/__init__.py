@@ -21,6 +21,7 @@ from gradfit.train.callbacks import (
 )
 from gradfit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gradfit.train.history import History
+from gradfit.train.sweep import sweep  # Optuna loads only when a sweep runs
 from gradfit.train.trainer import Trainer, fit
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "fit",
     "load_checkpoint",
     "save_checkpoint",
+    "sweep",
 ]
 
 
