@@ -1237,3 +1237,15 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
 
 from gradfit.autograd.function import FunctionCtx as FunctionCtx  # noqa: E402
 from gradfit.autograd.function import once_differentiable as once_differentiable  # noqa: E402
+
+
+def __getattr__(name: str) -> Any:
+    """``gf.autograd.functional``, ``gf.autograd.gradcheck`` and ``gradgradcheck``, loaded
+    on first use (they import the Tensor, which imports this module)."""
+    import importlib
+
+    if name == "functional":
+        return importlib.import_module("gradfit.autograd.functional")
+    if name in ("gradcheck", "gradgradcheck"):
+        return getattr(importlib.import_module("gradfit.gradcheck"), name)
+    raise AttributeError(f"module 'gradfit.autograd' has no attribute {name!r}")
