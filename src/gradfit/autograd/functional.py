@@ -168,7 +168,7 @@ def jvp(
         >>> jvp(lambda x: x * x, gf.tensor([1.0, 2.0]), gf.tensor([1.0, 0.0]))[1]
         tensor([2., 0.])
     """
-    is_tuple, xs = _tuple(inputs, "inputs", "jvp")
+    _, xs = _tuple(inputs, "inputs", "jvp")
     xs = _prepare(xs, create_graph)
     out_tuple, outs = _call(func, xs, "jvp")
     vs = _vectors(v, xs, "jvp", "input")
