@@ -267,6 +267,23 @@ class Function:
             raise RuntimeError(f"double backward of {self.name}: input {i} was not saved")
         return _node_tensor(arr, p)
 
+    def input_standin(self, i: int, arr: np.ndarray) -> Tensor:
+        """A Tensor of value ``arr`` whose gradient goes to input ``i``, for
+        :meth:`backward_graph` (for a leaf input too, unlike :meth:`input_tensor`).
+
+        Right only where what is built from it depends on the input through operations
+        whose derivatives do not depend on the value (a difference x - y saved as ``d``,
+        a centered or shifted copy); the op says why where it uses one.
+        """
+        p = self.parents[i]
+        if p is None or isinstance(p, Function):
+            return _node_tensor(arr, p)
+        route = object.__new__(_Route)
+        route.saved, route.needs_input_grad, route.parents = (), (True,), (p,)
+        route.versions = ()
+        route.out_meta = (p.shape, p.dtype)
+        return _node_tensor(arr, route)
+
     def output_tensor(self, arr: np.ndarray) -> Tensor:
         """This node's output (saved as ``arr``) as a Tensor in the graph, for
         :meth:`backward_graph`: differentiating through it runs this node again."""
@@ -341,6 +358,16 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+class _Route(Function):
+    """The identity from a leaf to a stand-in of it (see :meth:`Function.input_standin`)."""
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (grad,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Tensor]:
+        return (grad,)
 
 
 _Tensor: Any = None  # set by gradfit.tensor to break the import cycle
