@@ -1136,9 +1136,10 @@ def _walk_graph(
 
 def _unshared(g: Tensor, given: set[int]) -> Tensor:
     """``g``, or a recorded copy of it if it was already handed out (to another leaf,
-    another result, or the caller): later in-place updates of one must not reach the other."""
-    if id(g) in given:
-        g = g.clone()
+    another result, or the caller) or if it is a view: later in-place updates of one must not
+    reach the other, and a leaf's ``.grad`` must be writeable (clip_grad_norm_ scales it)."""
+    if id(g) in given or g._data.base is not None or not g._data.flags.writeable:
+        g = g.clone()  # recorded: the copy stays in the graph
     given.add(id(g))
     return g
 
