@@ -1059,7 +1059,8 @@ def _as_grad_tensor(g: Any, t: Tensor) -> Tensor:
         g = _Tensor._wrap(np.asarray(g))
     if g.shape != t.shape:
         raise RuntimeError(
-            f"create_graph: the gradient has shape {g.shape} but the output has shape {t.shape}"
+            f"autograd.grad: mismatch in shape: the gradient has shape {g.shape} and the "
+            f"output has shape {t.shape}"
         )
     return g if g.dtype == t.dtype else g.to(t.dtype)
 
@@ -1196,6 +1197,11 @@ def _grad_graph(
             _root_grad(t._data, i)
             g = _Tensor._wrap(np.ones(t.shape, dtype=t.dtype))
         else:
+            if not isinstance(go, (_Tensor, np.ndarray)):
+                raise TypeError(
+                    f"autograd.grad: grad_outputs[{i}] must be a Tensor, an array or None, "
+                    f"got {type(go).__name__}"
+                )
             g = _as_grad_tensor(go, t)
             given.add(id(g))
         if t.grad_fn is None:
