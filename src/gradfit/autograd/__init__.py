@@ -13,6 +13,20 @@ and releases each node's saved arrays as it goes unless ``retain_graph=True``.
 :func:`grad` (PyTorch's ``torch.autograd.grad``) runs the same walk over only the
 nodes that lead to its inputs and returns their gradients instead of storing them.
 
+Gradients of gradients (``create_graph=True``). The first-order walk above works
+on arrays and is untouched by this: nothing is recorded unless asked. With
+``create_graph=True`` a second walk, :func:`_walk_graph`, passes Tensors as
+gradients and calls each node's :meth:`Function.backward_graph` (the op's backward
+written with gradfit Tensor operations) with recording on, so the gradients it
+returns are themselves in the graph, to any order. A backward_graph reaches the
+op's inputs and output through what the node already holds: ``parents`` (the
+input nodes or leaves) and the arrays it saved for its first-order backward
+(:meth:`Function.input_tensor` and :meth:`Function.output_tensor` wrap a saved array
+as a Tensor on the right node), so saving for double backward costs no memory on the
+first-order path. An op without a backward_graph raises ``NotImplementedError``
+naming the op, never a silently wrong (constant) gradient. The saved arrays are
+kept after a create_graph pass: the new graph goes back through the old nodes.
+
 Hooks (``Tensor.register_hook``) and ``Tensor.retain_grad`` are kept where the
 walk sees a tensor's gradient complete: on its node for a non-leaf, on the tensor
 for a leaf. While no hook or retain_grad exists anywhere (the usual case),
@@ -24,6 +38,9 @@ Example:
     >>> (x * x).sum().backward()
     >>> x.grad
     tensor([2., 4.])
+    >>> (g,) = gf.autograd.grad((x**3).sum(), x, create_graph=True)  # 3 x^2, in the graph
+    >>> gf.autograd.grad(g.sum(), x)  # 6 x
+    (tensor([ 6., 12.]),)
 """
 
 from __future__ import annotations
