@@ -349,3 +349,33 @@ def test_first_order_grads_carry_no_graph():
     x = gf.tensor([1.0, 2.0], requires_grad=True)
     (g,) = gf.autograd.grad((x**3).sum(), x)
     assert not g.requires_grad and g.grad_fn is None
+
+
+def test_nll_bce_dropout_second_order():
+    y = np.array([1, 0, 3])
+    second_order(
+        lambda m, F, x, y: F.nll_loss(F.log_softmax(x * x, dim=1), y), [rn(3, 4)], ints=[y]
+    )
+    second_order(
+        lambda m, F, x, y: F.nll_loss(x.tanh(), y, reduction="none", ignore_index=0),
+        [rn(3, 4)],
+        ints=[y],
+    )
+    t = (R.random((3, 4)) > 0.5).astype(np.float64)
+    second_order(
+        lambda m, F, x, t: F.binary_cross_entropy_with_logits(x * x, t), [rn(3, 4)], ints=[t]
+    )
+    pw = np.abs(rn(4)) + 0.5
+    second_order(
+        lambda m, F, x, t, pw: F.binary_cross_entropy_with_logits(
+            x**3, t, pos_weight=pw, reduction="sum"
+        ),
+        [rn(3, 4)],
+        ints=[t, pw],
+    )
+    x = gf.tensor(rn(3, 4), requires_grad=True)
+    y = gf.nn.functional.dropout(x, 0.5)
+    (g,) = gf.autograd.grad((y**3).sum(), x, create_graph=True)
+    (h,) = gf.autograd.grad(g.sum(), x)
+    mask = y.detach().numpy() / x.detach().numpy()
+    np.testing.assert_allclose(h.numpy(), 6 * x.detach().numpy() * mask**3)

@@ -453,6 +453,17 @@ class NLLLoss(Function):
         np.put_along_axis(gx, yidx, np.expand_dims(g, 1), axis=1)
         return gx, None
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        yidx, wy = self.saved
+        if self.reduction == "mean":
+            g = grad / float(self.denom) if self.denom != 0 else grad * 0.0
+        else:
+            g = grad
+        onehot = np.zeros(self.shape, dtype=wy.dtype)
+        np.put_along_axis(onehot, yidx, np.expand_dims(-wy, 1), axis=1)
+        gu = g.unsqueeze(1) if self.reduction == "none" else g
+        return Tensor._wrap(onehot) * gu, None
+
 
 def nll_loss(
     input: Tensor,  # noqa: A002
@@ -711,6 +722,24 @@ class BCEWithLogits(_Reduced):
             d = -x if pw is None else (pw - t(1)) * sp - pw * x
             gy = _grad_to(d * g, y.shape, y.dtype)
         return gx, gy
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        if self.needs_input_grad[1]:
+            raise NotImplementedError(
+                "double backward is not implemented for BCEWithLogits with respect to the target"
+            )
+        x, y, _ = self.saved
+        t = x.dtype.type
+        g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        if self.weight is not None:
+            g = g * Tensor._wrap(self.weight)
+        s = self.input_tensor(0, x).sigmoid()
+        pw = self.pos_weight
+        if pw is None:
+            d = s - Tensor._wrap(y)
+        else:
+            d = s * Tensor._wrap(t(1) - y + pw * y) - Tensor._wrap(pw * y)
+        return sum_to(d * g, x.shape), None
 
 
 def binary_cross_entropy_with_logits(
