@@ -379,3 +379,30 @@ def test_nll_bce_dropout_second_order():
     (h,) = gf.autograd.grad(g.sum(), x)
     mask = y.detach().numpy() / x.detach().numpy()
     np.testing.assert_allclose(h.numpy(), 6 * x.detach().numpy() * mask**3)
+
+
+def test_torch_style_function_double_backward():
+    class Cube(gf.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x**2
+
+    class Once(Cube):
+        @staticmethod
+        @gf.autograd.function.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x**2
+
+    x = gf.tensor([1.0, -2.0], requires_grad=True)
+    (g,) = gf.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+    (h,) = gf.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), [6.0, -12.0])
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        gf.autograd.grad(Once.apply(x).sum(), x, create_graph=True)
