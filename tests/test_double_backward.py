@@ -406,3 +406,12 @@ def test_torch_style_function_double_backward():
     np.testing.assert_allclose(h.numpy(), [6.0, -12.0])
     with pytest.raises(RuntimeError, match="once_differentiable"):
         gf.autograd.grad(Once.apply(x).sum(), x, create_graph=True)
+
+
+def test_layer_norm_second_order():
+    second_order(
+        lambda m, F, x, w, b: F.layer_norm(x * x, (4,), w, b, eps=1e-3).tanh(),
+        [rn(3, 4), rn(4), rn(4)],
+    )
+    second_order(lambda m, F, x: F.layer_norm(x, (2, 4)) ** 3, [rn(3, 2, 4)])
+    second_order(lambda m, F, x: F.layer_norm(x**3, (4,)) ** 2, [rn(4)])

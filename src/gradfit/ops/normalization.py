@@ -122,7 +122,7 @@ class LayerNorm(Function):
         xhat *= invstd
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
-        self.nd, self.flags = nd, (has_weight, has_bias)
+        self.nd, self.flags, self.eps = nd, (has_weight, has_bias), eps
         self.saved = (xhat, invstd, w)
         out = xhat if w is None else xhat * w
         if b is not None:
@@ -149,6 +149,37 @@ class LayerNorm(Function):
             grads.append((grad * xhat).sum(axis=lead) if needs[1] else None)
         if has_bias:
             grads.append(grad.sum(axis=lead) if needs[len(grads)] else None)
+        return tuple(grads)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        # Layer norm is invariant to shifting each normalized slice by a constant, so
+        # xhat / invstd (x minus its mean) stands in for x: same derivatives of every order.
+        xhat, invstd, w = self.saved
+        nd = self.nd
+        has_weight, has_bias = self.flags
+        axes = tuple(range(grad.ndim - nd, grad.ndim))
+        lead = tuple(range(grad.ndim - nd))
+        needs = self.needs_input_grad
+        x = self.input_standin(0, xhat / invstd)
+        xc = x - x.mean(dim=axes, keepdim=True)
+        inv = ((xc * xc).mean(dim=axes, keepdim=True) + float(self.eps)) ** -0.5
+        xh = xc * inv
+        grads: list[Any] = []
+        if needs[0]:
+            gxh = grad if w is None else grad * self.input_tensor(1, w)
+            gx = gxh - gxh.mean(dim=axes, keepdim=True)
+            gx = (gx - xh * (gxh * xh).mean(dim=axes, keepdim=True)) * inv
+            grads.append(gx)
+        else:
+            grads.append(None)
+
+        def lead_sum(t: Tensor) -> Tensor:
+            return t.sum(dim=lead) if lead else t
+
+        if has_weight:
+            grads.append(lead_sum(grad * xh) if needs[1] else None)
+        if has_bias:
+            grads.append(lead_sum(grad) if needs[len(grads)] else None)
         return tuple(grads)
 
 
