@@ -415,3 +415,34 @@ def test_layer_norm_second_order():
     )
     second_order(lambda m, F, x: F.layer_norm(x, (2, 4)) ** 3, [rn(3, 2, 4)])
     second_order(lambda m, F, x: F.layer_norm(x**3, (4,)) ** 2, [rn(4)])
+
+
+def test_hooks_retain_grad_and_non_leaf_inputs_under_create_graph():
+    res = {}
+    for lib in (gf, torch):
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        h = x.sin()
+        h.retain_grad()
+        h.register_hook(lambda g: g * 2)
+        y = (h**3).sum()
+        gh, gx = lib.autograd.grad(y, [h, x], create_graph=True)
+        (gg,) = lib.autograd.grad((gx * gx).sum() + gh.sum(), x)
+        res[lib] = (gh, gx, gg)
+    for a, e in zip(res[gf], res[torch]):
+        assert_close(a.detach(), e.detach(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph")
+def test_leaf_hook_and_accumulation_under_backward_create_graph():
+    res = {}
+    for lib in (gf, torch):
+        x = lib.tensor([0.5, -1.0], dtype=lib.float64, requires_grad=True)
+        x.register_hook(lambda g: g * 3)
+        (x**3).sum().backward(create_graph=True)
+        (x.exp()).sum().backward(create_graph=True)  # accumulates into x.grad
+        first = x.grad
+        x.grad = None
+        first.sum().backward()
+        res[lib] = (first, x.grad)
+    for a, e in zip(res[gf], res[torch]):
+        assert_close(a.detach(), e.detach(), rtol=1e-12, atol=1e-12)

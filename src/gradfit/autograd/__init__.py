@@ -1107,11 +1107,16 @@ def _walk_graph(
             g = grads.pop(fn, None)
             if g is None:
                 continue
-            g = _graph_hooks(fn, g)
-            if captures is not None and fn in captures:
-                captures[fn] = g
-                if needed is None or fn not in needed:
+            if captures is not None and fn in captures:  # as _capture: before the hooks
+                goes_on = needed is not None and fn in needed  # if the walk goes on
+                if goes_on:
+                    captures[fn] = g
+                g = _graph_hooks(fn, g)
+                if not goes_on:
+                    captures[fn] = g
                     continue
+            else:
+                g = _graph_hooks(fn, g)
             if fn.saved is None:
                 raise RuntimeError(
                     f"{who} through {fn.name} a second time: its saved arrays were freed by the "
