@@ -10,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradfit as gf
+import strategies
 from oracle import assert_close
 
 torch.set_num_threads(1)
@@ -446,3 +449,29 @@ def test_leaf_hook_and_accumulation_under_backward_create_graph():
         res[lib] = (first, x.grad)
     for a, e in zip(res[gf], res[torch]):
         assert_close(a.detach(), e.detach(), rtol=1e-12, atol=1e-12)
+
+
+HYP_BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "where"]
+
+
+@settings(max_examples=12, deadline=None)
+@given(shapes=strategies.pair_shapes, name=st.sampled_from(HYP_BINARY), seed=strategies.seeds)
+def test_binary_second_order_broadcast_shapes(shapes, name, seed):
+    sa, sb = shapes.input_shapes
+    a = strategies.rand(sa, np.float64, seed)
+    b = strategies.rand(sb, np.float64, seed + 1)
+    second_order(BINARY[name], [a, b], seed=seed)
+
+
+@settings(max_examples=10, deadline=None)
+@given(sd=strategies.shape_and_dims(), seed=strategies.seeds)
+def test_reductions_second_order_hypothesis_dims(sd, seed):
+    shape, dims = sd
+    x = strategies.rand(shape, np.float64, seed)
+    if dims is None:
+        fn = lambda m, F, x: x.sum() ** 2 + x.mean() ** 3 + x.logsumexp(tuple(range(x.ndim))) ** 2
+    else:
+        fn = lambda m, F, x: (
+            x.sum(dims, keepdim=True) ** 2 + x.mean(dims) ** 3 + x.logsumexp(dims) ** 2
+        )
+    second_order(fn, [x], seed=seed)
