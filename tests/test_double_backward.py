@@ -475,3 +475,35 @@ def test_reductions_second_order_hypothesis_dims(sd, seed):
             x.sum(dims, keepdim=True) ** 2 + x.mean(dims) ** 3 + x.logsumexp(dims) ** 2
         )
     second_order(fn, [x], seed=seed)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(stride=2, padding=1),
+        dict(padding=2, dilation=2),
+        dict(stride=(2, 1), padding=(1, 0)),
+    ],
+)
+def test_conv2d_second_order(kw):
+    second_order(
+        lambda m, F, x, w, b: F.conv2d(x * x, w, b, **kw).tanh(),
+        [rn(2, 2, 5, 6), rn(3, 2, 3, 2), rn(3)],
+    )
+
+
+def test_conv1d_second_order_and_gradgradcheck():
+    second_order(
+        lambda m, F, x, w: F.conv1d(x, w, stride=2, padding=1) ** 2, [rn(2, 2, 7), rn(3, 2, 3)]
+    )
+    x = gf.tensor(rn(1, 2, 5), requires_grad=True)
+    w = gf.tensor(rn(2, 2, 2), requires_grad=True)
+    assert gf.gradgradcheck(lambda x, w: gf.nn.functional.conv1d(x, w, padding=1).sin(), [x, w])
+
+
+def test_conv_groups_double_backward_names_itself():
+    x = gf.tensor(rn(1, 2, 4, 4), requires_grad=True)
+    w = gf.tensor(rn(2, 1, 3, 3), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="double backward is not implemented for ConvNd"):
+        gf.autograd.grad(gf.nn.functional.conv2d(x, w, groups=2).sum(), [x, w], create_graph=True)
