@@ -507,3 +507,16 @@ def test_conv_groups_double_backward_names_itself():
     w = gf.tensor(rn(2, 1, 3, 3), requires_grad=True)
     with pytest.raises(NotImplementedError, match="double backward is not implemented for ConvNd"):
         gf.autograd.grad(gf.nn.functional.conv2d(x, w, groups=2).sum(), [x, w], create_graph=True)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_second_order(training):
+    rm, rv = np.abs(rn(3)), np.abs(rn(3)) + 0.5
+
+    def fn(m, F, x, w, b):
+        return F.batch_norm(
+            x * x, m.tensor(rm), m.tensor(rv), w, b, training=training, eps=1e-3
+        ).tanh()
+
+    second_order(fn, [rn(4, 3, 2), rn(3), rn(3)])
+    second_order(lambda m, F, x: F.batch_norm(x**3, None, None, training=True) ** 2, [rn(5, 3)])

@@ -73,7 +73,7 @@ class BatchNorm(Function):
         xhat *= invstd.reshape(shape)
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
-        self.flags = (has_weight, has_bias)
+        self.flags, self.eps = (has_weight, has_bias), eps
         self.saved = (xhat, invstd, w)
         out = xhat if w is None else xhat * w.reshape(shape)
         if b is not None:
@@ -104,6 +104,38 @@ class BatchNorm(Function):
             grads.append(gdot if needs[1] else None)
         if has_bias:
             grads.append(gsum if needs[len(grads)] else None)
+        return tuple(grads)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        # x minus its (batch or running) mean, xhat / invstd, stands in for x: batch norm is
+        # invariant to shifting a channel by a constant, so the derivatives are the same.
+        xhat, invstd, w = self.saved
+        axes = (0, *range(2, grad.ndim))
+        shape = _param_shape(grad.ndim)
+        needs = self.needs_input_grad
+        inv_c = invstd.reshape(shape)
+        x = self.input_standin(0, xhat / inv_c)
+        if self.training:
+            xc = x - x.mean(dim=axes, keepdim=True)
+            inv = ((xc * xc).mean(dim=axes, keepdim=True) + float(self.eps)) ** -0.5
+        else:
+            xc, inv = x, Tensor._wrap(inv_c)
+        xh = xc * inv
+        wt = None if w is None else self.input_tensor(1, w).reshape(shape)
+        gx = None
+        if needs[0]:
+            gxh = grad if wt is None else grad * wt
+            if self.training:
+                gx = gxh - gxh.mean(dim=axes, keepdim=True)
+                gx = (gx - xh * (gxh * xh).mean(dim=axes, keepdim=True)) * inv
+            else:
+                gx = gxh * inv
+        grads: list[Any] = [gx]
+        has_weight, has_bias = self.flags
+        if has_weight:
+            grads.append((grad * xh).sum(dim=axes) if needs[1] else None)
+        if has_bias:
+            grads.append(grad.sum(dim=axes) if needs[len(grads)] else None)
         return tuple(grads)
 
 
