@@ -271,10 +271,12 @@ def test_sum_to_reduces_broadcast_dimensions():
     assert sum_to(g, (2, 3, 4)) is g
 
 
-def test_create_graph_is_reported_as_unsupported():
-    x = gf.ones(1, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        (x * x).sum().backward(create_graph=True)
+def test_create_graph_through_an_op_without_double_backward_names_it():
+    x = gf.ones(3, requires_grad=True)
+    (x * x).sum().backward(create_graph=True)  # supported: see test_double_backward.py
+    assert x.grad.requires_grad
+    with pytest.raises(NotImplementedError, match="double backward is not implemented for Prod"):
+        x.prod().backward(create_graph=True)
 
 
 def test_integer_tensor_cannot_require_grad():

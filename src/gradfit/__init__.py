@@ -122,6 +122,11 @@ from gradfit.serialization import load, save  # noqa: E402
 
 __all__ += ["load", "save"]
 
+# gradients of gradients (create_graph=True): second-derivative check
+from gradfit.gradcheck import gradgradcheck  # noqa: E402
+
+__all__ += ["gradgradcheck"]
+
 
 def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit.autograd import no_grad
+from gradfit.autograd import enable_grad, no_grad
 from gradfit.tensor import Tensor
 
 
@@ -115,3 +115,73 @@ def gradcheck(
                 f"(atol={atol}, rtol={rtol})"
             )
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor] | Tensor | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
+) -> bool:
+    """Check second derivatives: :func:`gradcheck` applied to ``fn``'s gradient.
+
+    PyTorch's ``torch.autograd.gradgradcheck``: the function checked is
+    ``(inputs, v) -> autograd.grad(fn(inputs), inputs, v, create_graph=True)``, with
+    ``v`` the upstream gradients (``grad_outputs``, random float64 ones when not
+    given), so both the gradient's dependence on the inputs (the Hessian) and on
+    ``v`` are compared with finite differences. ``gen_non_contig_grad_outputs`` is
+    accepted and ignored (arrays here have no layout that could matter).
+
+    Example:
+        >>> import gradfit as gf
+        >>> x = gf.randn(3, dtype="float64", requires_grad=True)
+        >>> gf.gradgradcheck(lambda t: (t * t * t).sin(), [x])
+        True
+    """
+    from gradfit.autograd import grad as autograd_grad
+
+    inputs = list(inputs)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not diff:
+        raise ValueError("gradgradcheck: no input has requires_grad=True")
+    with no_grad():
+        out = fn(*inputs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if grad_outputs is None:
+        rng = np.random.default_rng(4321)
+        vs = [Tensor._wrap(rng.standard_normal(o.shape)) for o in outs]
+    else:
+        given = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        if len(given) != len(outs):
+            raise ValueError(
+                f"gradgradcheck: got {len(given)} grad_outputs for {len(outs)} outputs"
+            )
+        vs = [Tensor._wrap(np.array(v._data, dtype=np.float64)) for v in given]
+    for v in vs:
+        v.requires_grad_(True)
+    n = len(inputs)
+
+    def first_grads(*args: Tensor) -> tuple[Tensor, ...]:
+        xs, v = list(args[:n]), list(args[n:])
+        with enable_grad():  # gradcheck's finite differences run this under no_grad
+            return _grads(xs, v)
+
+    def _grads(xs: list[Tensor], v: list[Tensor]) -> tuple[Tensor, ...]:
+        res = fn(*xs)
+        res = list(res) if isinstance(res, (tuple, list)) else [res]
+        pairs = [(r, g) for r, g in zip(res, v) if r.requires_grad]
+        if not pairs:
+            raise ValueError("gradgradcheck: no output of fn requires grad")
+        gs = autograd_grad(
+            [r for r, _ in pairs],
+            [xs[i] for i in diff],
+            [g for _, g in pairs],
+            create_graph=True,
+            allow_unused=True,
+        )
+        return tuple(g if g is not None else xs[i] * 0.0 for g, i in zip(gs, diff))
+
+    return gradcheck(first_grads, [*inputs, *vs], eps=eps, atol=atol, rtol=rtol)

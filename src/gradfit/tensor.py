@@ -376,7 +376,9 @@ class Tensor:
             tensor([3., 3.])
         """
         g = None
-        if gradient is not None:
+        if create_graph and isinstance(gradient, Tensor):
+            g = gradient  # kept in the graph: the result can depend on it
+        elif gradient is not None:
             g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         autograd.backward(self, g, retain_graph=retain_graph, create_graph=create_graph)
 

@@ -13,6 +13,20 @@ and releases each node's saved arrays as it goes unless ``retain_graph=True``.
 :func:`grad` (PyTorch's ``torch.autograd.grad``) runs the same walk over only the
 nodes that lead to its inputs and returns their gradients instead of storing them.
 
+Gradients of gradients (``create_graph=True``). The first-order walk above works
+on arrays and is untouched by this: nothing is recorded unless asked. With
+``create_graph=True`` a second walk, :func:`_walk_graph`, passes Tensors as
+gradients and calls each node's :meth:`Function.backward_graph` (the op's backward
+written with gradfit Tensor operations) with recording on, so the gradients it
+returns are themselves in the graph, to any order. A backward_graph reaches the
+op's inputs and output through what the node already holds: ``parents`` (the
+input nodes or leaves) and the arrays it saved for its first-order backward
+(:meth:`Function.input_tensor` and :meth:`Function.output_tensor` wrap a saved array
+as a Tensor on the right node), so saving for double backward costs no memory on the
+first-order path. An op without a backward_graph raises ``NotImplementedError``
+naming the op, never a silently wrong (constant) gradient. The saved arrays are
+kept after a create_graph pass: the new graph goes back through the old nodes.
+
 Hooks (``Tensor.register_hook``) and ``Tensor.retain_grad`` are kept where the
 walk sees a tensor's gradient complete: on its node for a non-leaf, on the tensor
 for a leaf. While no hook or retain_grad exists anywhere (the usual case),
@@ -24,6 +38,9 @@ Example:
     >>> (x * x).sum().backward()
     >>> x.grad
     tensor([2., 4.])
+    >>> (g,) = gf.autograd.grad((x**3).sum(), x, create_graph=True)  # 3 x^2, in the graph
+    >>> gf.autograd.grad(g.sum(), x)  # 6 x
+    (tensor([ 6., 12.]),)
 """
 
 from __future__ import annotations
@@ -177,6 +194,9 @@ def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
     )
+    if isinstance(grad, _Tensor):  # a double backward's gradient: recorded ops
+        out_t = grad.sum(dim=axes, keepdim=True) if axes else grad
+        return out_t.reshape(shape)
     out = grad.sum(axis=axes, keepdims=True) if axes else grad
     return out.reshape(shape)
 
@@ -237,6 +257,54 @@ class Function:
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError
+
+    def backward_graph(self, grad: Tensor) -> tuple[Tensor | None, ...]:
+        """``backward`` written with Tensor operations, so that it is itself recorded.
+
+        Used instead of :meth:`backward` by ``backward(create_graph=True)`` and
+        ``autograd.grad(..., create_graph=True)``; ``grad`` is a Tensor and so is every
+        gradient returned. An op without one cannot be differentiated twice.
+        """
+        raise NotImplementedError(
+            f"double backward is not implemented for {self.name}: its gradient cannot be "
+            "differentiated again (create_graph=True); compute it from ops that support it"
+        )
+
+    def input_tensor(self, i: int, arr: np.ndarray | None = None) -> Tensor:
+        """Input ``i`` as a Tensor in the graph, for :meth:`backward_graph`.
+
+        ``arr`` is the input's array as the op saved it (needed unless the input is a
+        leaf). A leaf is returned as it is; the output of another node is a new Tensor
+        on that node; an input that did not require grad is a constant.
+        """
+        p = self.parents[i]
+        if p is not None and not isinstance(p, Function):
+            return p  # a leaf: the tensor itself
+        if arr is None:
+            raise RuntimeError(f"double backward of {self.name}: input {i} was not saved")
+        return _node_tensor(arr, p)
+
+    def input_standin(self, i: int, arr: np.ndarray) -> Tensor:
+        """A Tensor of value ``arr`` whose gradient goes to input ``i``, for
+        :meth:`backward_graph` (for a leaf input too, unlike :meth:`input_tensor`).
+
+        Right only where what is built from it depends on the input through operations
+        whose derivatives do not depend on the value (a difference x - y saved as ``d``,
+        a centered or shifted copy); the op says why where it uses one.
+        """
+        p = self.parents[i]
+        if p is None or isinstance(p, Function):
+            return _node_tensor(arr, p)
+        route = object.__new__(_Route)
+        route.saved, route.needs_input_grad, route.parents = (), (True,), (p,)
+        route.versions = ()
+        route.out_meta = (p.shape, p.dtype)
+        return _node_tensor(arr, route)
+
+    def output_tensor(self, arr: np.ndarray) -> Tensor:
+        """This node's output (saved as ``arr``) as a Tensor in the graph, for
+        :meth:`backward_graph`: differentiating through it runs this node again."""
+        return _node_tensor(arr, self)
 
     @property
     def name(self) -> str:
@@ -309,7 +377,31 @@ class Function:
         return f"<{self.name}>"
 
 
+class _Route(Function):
+    """The identity from a leaf to a stand-in of it (see :meth:`Function.input_standin`)."""
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (grad,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Tensor]:
+        return (grad,)
+
+
 _Tensor: Any = None  # set by gradfit.tensor to break the import cycle
+
+
+def _node_tensor(arr: Any, fn: Function | None) -> Tensor:
+    """A Tensor around ``arr`` whose node is ``fn`` (a constant when ``fn`` is None),
+    without touching ``fn.out_meta`` (``arr`` may be a reshaped copy of the output)."""
+    if type(arr) is not np.ndarray:
+        arr = np.asarray(arr)
+    t = _Tensor._wrap(arr)
+    if fn is not None:
+        t.grad_fn = fn
+        t.requires_grad = True
+    return t
+
+
 _NO_GRADS = [(False,) * n for n in range(8)]
 _NEEDS_ONE = (True,)
 
@@ -719,15 +811,14 @@ def backward(
         >>> a.grad
         tensor(24.)
     """
-    if create_graph:
-        raise NotImplementedError(
-            "backward(create_graph=True): gradients of gradients are not supported yet"
-        )
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no grad_fn; "
             "create the inputs with requires_grad=True (and not under gf.no_grad())"
         )
+    if create_graph:
+        _backward_graph(tensor, grad)
+        return
     if grad is None:
         grad = _root_grad(tensor._data)
         owned: set[int] = set()
@@ -795,7 +886,8 @@ def grad(
     ``materialize_grads=True``, which implies ``allow_unused``). Tensor hooks run as
     in PyTorch: those of the inputs and of the tensors between them and the
     outputs; a ``retain_grad()`` tensor on the way gets its ``.grad`` too.
-    ``create_graph=True`` (gradients of gradients) is not supported.
+    ``create_graph=True`` records the backward pass: the gradients returned are in
+    the graph and can be differentiated again (see the module's docstring).
 
     The results never share memory with ``grad_outputs`` or with each other.
 
@@ -817,10 +909,6 @@ def grad(
         )
     if allow_unused is None:
         allow_unused = materialize_grads
-    if create_graph:
-        raise NotImplementedError(
-            "autograd.grad(create_graph=True): gradients of gradients are not supported"
-        )
     if retain_graph is None:
         retain_graph = create_graph
     outs = _as_tuple(outputs, "outputs")
@@ -838,6 +926,8 @@ def grad(
             f"autograd.grad: got {len(outs)} outputs and {len(gouts)} grad_outputs; "
             "give one gradient (or None) per output"
         )
+    if create_graph:
+        return _grad_graph(outs, ins, gouts, allow_unused, materialize_grads)
 
     # the inputs: leaves are summed in `pending`, nodes recorded in `captures`
     pending: dict[int, list[Any]] = {}
@@ -943,6 +1033,228 @@ def grad(
     return tuple(result)
 
 
+# --------------------------------------------------------------------------- create_graph
+
+
+def _needed(order: list[Function], captures: Any, pending: dict[int, Any]) -> set[Function]:
+    """The nodes of ``order`` that lead to an input of :func:`grad` (producers last)."""
+    needed: set[Function] = set()
+    for fn in reversed(order):
+        for p in fn.parents:
+            if isinstance(p, Function):
+                if p in needed or p in captures:
+                    needed.add(fn)
+                    break
+            elif p is not None and id(p) in pending:
+                needed.add(fn)
+                break
+    return needed
+
+
+def _graph_hooks(owner: Function | Tensor, g: Tensor) -> Tensor:
+    """Run ``owner``'s tensor hooks on the Tensor gradient ``g`` (recorded, as in PyTorch
+    under create_graph) and fill a retained ``.grad``."""
+    if id(owner) not in _TensorHooks.live:
+        return g
+    st = _active_hooks(owner)
+    if st is None:
+        return g
+    for hook in list(st.hooks.values()):
+        out = hook(g)
+        if out is not None:
+            _hook_result(hook, out, g.shape, g.dtype)
+            g = out
+    t = None if st.retain is None else st.retain()
+    if t is not None:
+        t.grad = g if t.grad is None else t.grad + g
+    return g
+
+
+def _as_grad_tensor(g: Any, t: Tensor) -> Tensor:
+    """An output's upstream gradient as a Tensor of its dtype (kept in the graph if it is one)."""
+    if not isinstance(g, _Tensor):
+        g = _Tensor._wrap(np.asarray(g))
+    if g.shape != t.shape:
+        raise RuntimeError(
+            f"autograd.grad: mismatch in shape: the gradient has shape {g.shape} and the "
+            f"output has shape {t.shape}"
+        )
+    return g if g.dtype == t.dtype else g.to(t.dtype)
+
+
+def _walk_graph(
+    order: list[Function],
+    grads: dict[Function, Tensor],
+    who: str,
+    leaf_sums: dict[int, list[Any]],
+    all_leaves: bool,
+    wanted: set[Function] | None = None,
+    captures: dict[Function, Tensor | None] | None = None,
+    needed: set[Function] | None = None,
+) -> None:
+    """The walk of ``create_graph=True``: as :func:`_walk`, with Tensor gradients.
+
+    Each node runs its ``backward_graph`` with recording on, so the gradients it
+    returns are in the graph. The saved arrays are kept (the new graph reaches the
+    old nodes through their inputs and outputs). A leaf's gradient is summed in
+    ``leaf_sums`` (``id -> [leaf, sum]``), for every leaf if ``all_leaves``, else for
+    those listed.
+    """
+    global _grad_enabled
+    prev_mode, _grad_enabled = _grad_enabled, True
+    try:
+        for fn in order:
+            g = grads.pop(fn, None)
+            if g is None:
+                continue
+            if captures is not None and fn in captures:  # as _capture: before the hooks
+                goes_on = needed is not None and fn in needed  # if the walk goes on
+                if goes_on:
+                    captures[fn] = g
+                g = _graph_hooks(fn, g)
+                if not goes_on:
+                    captures[fn] = g
+                    continue
+            else:
+                g = _graph_hooks(fn, g)
+            if fn.saved is None:
+                raise RuntimeError(
+                    f"{who} through {fn.name} a second time: its saved arrays were freed by the "
+                    "previous backward() or autograd.grad(). Pass retain_graph=True to that "
+                    "first call to keep them."
+                )
+            for counter, seen in fn.versions:
+                if counter[0] != seen:
+                    _check_versions(fn, who)
+            in_grads = fn.backward_graph(g)
+            del g
+            if len(in_grads) != len(fn.parents):
+                _bad_count(fn, in_grads)
+            for parent, gi in zip(fn.parents, in_grads):
+                if gi is None or parent is None:
+                    continue
+                if isinstance(parent, Function):
+                    if wanted is not None and parent not in wanted:
+                        continue
+                    shape, dtype = parent.out_meta
+                    if gi.shape != shape or gi.dtype != dtype:
+                        _bad_grad(fn, gi, shape, dtype)
+                    prev = grads.get(parent)
+                    grads[parent] = gi if prev is None else prev + gi
+                else:
+                    if gi.shape != parent.shape or gi.dtype != parent.dtype:
+                        _bad_grad(fn, gi, parent.shape, parent.dtype)
+                    entry = leaf_sums.get(id(parent))
+                    if entry is None:
+                        if all_leaves:
+                            leaf_sums[id(parent)] = [parent, gi]
+                    else:
+                        entry[1] = gi if entry[1] is None else entry[1] + gi
+        for entry in leaf_sums.values():
+            if entry[1] is not None:
+                entry[1] = _graph_hooks(entry[0], entry[1])
+    finally:
+        _grad_enabled = prev_mode
+
+
+def _unshared(g: Tensor, given: set[int]) -> Tensor:
+    """``g``, or a recorded copy of it if it was already handed out (to another leaf,
+    another result, or the caller) or if it is a view: later in-place updates of one must not
+    reach the other, and a leaf's ``.grad`` must be writeable (clip_grad_norm_ scales it)."""
+    if id(g) in given or g._data.base is not None or not g._data.flags.writeable:
+        g = g.clone()  # recorded: the copy stays in the graph
+    given.add(id(g))
+    return g
+
+
+def _backward_graph(tensor: Tensor, grad: Any) -> None:
+    """:func:`backward` with ``create_graph=True``: leaves get gradients that are in the graph."""
+    if grad is None:
+        _root_grad(tensor._data)  # the scalar check
+        g = _Tensor._wrap(np.ones(tensor.shape, dtype=tensor.dtype))
+    else:
+        g = _as_grad_tensor(grad, tensor)
+    given = {id(g)}
+    leaf_sums: dict[int, list[Any]] = {}
+    root = tensor.grad_fn
+    if root is None:
+        leaf_sums[id(tensor)] = [tensor, g]
+    else:
+        _walk_graph(_toposort([root]), {root: g}, "backward", leaf_sums, True)
+    for leaf, gl in leaf_sums.values():
+        if gl is None:
+            continue
+        leaf.grad = _unshared(gl, given) if leaf.grad is None else leaf.grad + gl
+
+
+def _grad_graph(
+    outs: tuple[Tensor, ...],
+    ins: tuple[Tensor, ...],
+    gouts: tuple[Any, ...],
+    allow_unused: bool,
+    materialize_grads: bool,
+) -> tuple[Tensor | None, ...]:
+    """:func:`grad` with ``create_graph=True``: the results are in the graph."""
+    leaf_sums: dict[int, list[Any]] = {}
+    captures: dict[Function, Tensor | None] = {}
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: inputs[{i}] does not require grad; every input must be a "
+                "tensor the outputs were computed from with requires_grad=True"
+            )
+        if t.grad_fn is None:
+            leaf_sums[id(t)] = [t, None]
+        else:
+            captures[t.grad_fn] = None
+    grads: dict[Function, Tensor] = {}
+    given: set[int] = set()
+    for i, (t, go) in enumerate(zip(outs, gouts)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: outputs[{i}] does not require grad and has no grad_fn; it "
+                "was not computed from a tensor with requires_grad=True"
+            )
+        if go is None:
+            _root_grad(t._data, i)
+            g = _Tensor._wrap(np.ones(t.shape, dtype=t.dtype))
+        else:
+            if not isinstance(go, (_Tensor, np.ndarray)):
+                raise TypeError(
+                    f"autograd.grad: grad_outputs[{i}] must be a Tensor, an array or None, "
+                    f"got {type(go).__name__}"
+                )
+            g = _as_grad_tensor(go, t)
+            given.add(id(g))
+        if t.grad_fn is None:
+            entry = leaf_sums.get(id(t))
+            if entry is not None:
+                entry[1] = g if entry[1] is None else entry[1] + g
+        else:
+            prev = grads.get(t.grad_fn)
+            grads[t.grad_fn] = g if prev is None else prev + g
+    if grads:
+        order = _toposort(list(grads))
+        needed = _needed(order, captures, leaf_sums)
+        wanted = needed.union(captures)
+        order = [fn for fn in order if fn in wanted]
+        _walk_graph(order, grads, "autograd.grad", leaf_sums, False, wanted, captures, needed)
+    result: list[Tensor | None] = []
+    for i, t in enumerate(ins):
+        g = leaf_sums[id(t)][1] if t.grad_fn is None else captures.get(t.grad_fn)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"autograd.grad: inputs[{i}] appears to not have been used in the graph "
+                    "(no gradient reached it from the outputs); pass allow_unused=True to "
+                    "get None for it, or materialize_grads=True to get zeros"
+                )
+            result.append(_Tensor._wrap(np.zeros_like(t._data)) if materialize_grads else None)
+            continue
+        result.append(_unshared(g, given))
+    return tuple(result)
+
+
 def _bad_grad(fn: Function, gi: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> None:
     raise RuntimeError(
         f"backward of {fn.name} returned a gradient of shape {gi.shape} and dtype {gi.dtype} "
@@ -981,3 +1293,15 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
 
 from gradfit.autograd.function import FunctionCtx as FunctionCtx  # noqa: E402
 from gradfit.autograd.function import once_differentiable as once_differentiable  # noqa: E402
+
+
+def __getattr__(name: str) -> Any:
+    """``gf.autograd.functional``, ``gf.autograd.gradcheck`` and ``gradgradcheck``, loaded
+    on first use (they import the Tensor, which imports this module)."""
+    import importlib
+
+    if name == "functional":
+        return importlib.import_module("gradfit.autograd.functional")
+    if name in ("gradcheck", "gradgradcheck"):
+        return getattr(importlib.import_module("gradfit.gradcheck"), name)
+    raise AttributeError(f"module 'gradfit.autograd' has no attribute {name!r}")

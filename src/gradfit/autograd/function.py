@@ -166,6 +166,51 @@ class CtxNode(Function):
             out.append(g)
         return tuple(out)
 
+    def backward_graph(self, grad: Any) -> tuple[Any, ...]:
+        """The user's ``backward`` run with recording on (create_graph=True): written with
+        Tensor operations on ``ctx.saved_tensors``, it is differentiable as it is."""
+        if self.multi:
+            raise NotImplementedError(
+                f"double backward is not implemented for {self.name}: a custom function "
+                "with several differentiable outputs"
+            )
+        if getattr(self.fn_cls.backward, "_once_differentiable", False):
+            raise RuntimeError(
+                f"double backward through {self.name}: its backward is marked "
+                "@once_differentiable, so it cannot be differentiated again"
+            )
+        T = autograd._Tensor
+        with autograd.enable_grad():
+            res = self.fn_cls.backward(self.ctx, grad)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n = self.n_args
+        if len(res) > n and all(r is None for r in res[n:]):
+            res = res[:n]
+        if len(res) != n:
+            raise RuntimeError(
+                f"function {self.name} returned an incorrect number of gradients "
+                f"(expected {n}, got {len(res)})"
+            )
+        out: list[Any] = []
+        for k, pos in enumerate(self.tensor_pos):
+            r = res[pos]
+            if r is None or not self.needs_input_grad[k]:
+                out.append(None)
+                continue
+            if not isinstance(r, T):
+                raise TypeError(
+                    f"function {self.name} returned a {type(r).__name__} as gradient {pos}; "
+                    "expected a Tensor or None"
+                )
+            shape, dtype = self.in_metas[k]
+            if r.shape != shape:
+                r = sum_to(r.expand(np.broadcast_shapes(r.shape, shape)), shape)
+            if r.dtype != dtype:
+                r = r.to(dtype)
+            out.append(r)
+        return tuple(out)
+
 
 class Select(Function):
     """Output ``i`` of a multi-output :class:`CtxNode`: its gradient goes in slot ``i``."""
@@ -259,4 +304,5 @@ def once_differentiable(fn: F) -> F:
         with autograd.no_grad():
             return fn(*args, **kwargs)
 
+    wrapper._once_differentiable = True  # type: ignore[attr-defined]  # create_graph refuses it
     return wrapper  # type: ignore[return-value]

@@ -32,6 +32,9 @@ class _Dropout(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any, None]:
         return grad * self.saved[0], None
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, None]:
+        return grad * Tensor._wrap(self.saved[0]), None
+
 
 def _check_p(p: Any, who: str) -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:

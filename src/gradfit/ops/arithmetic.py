@@ -21,6 +21,11 @@ from gradfit.autograd import Function, sum_to
 from gradfit.tensor import Tensor, tensors_of
 
 
+def _zero(like: Tensor) -> Tensor:
+    """A constant 0-d zero of ``like``'s dtype (for a double backward's masks)."""
+    return Tensor._wrap(np.zeros((), dtype=like.dtype))
+
+
 def _broadcast_error(op: str, a: np.ndarray, b: np.ndarray) -> ValueError:
     return ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together")
 
@@ -38,6 +43,11 @@ class Add(Function):
         na, nb = self.needs_input_grad
         return (sum_to(grad, sa) if na else None, sum_to(grad, sb) if nb else None)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (sum_to(grad, sa) if na else None, sum_to(grad, sb) if nb else None)
+
 
 class Sub(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -48,6 +58,11 @@ class Sub(Function):
             raise _broadcast_error("sub", a, b) from None
 
     def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        return (sum_to(grad, sa) if na else None, sum_to(-grad, sb) if nb else None)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
         sa, sb = self.shapes
         na, nb = self.needs_input_grad
         return (sum_to(grad, sa) if na else None, sum_to(-grad, sb) if nb else None)
@@ -68,6 +83,14 @@ class Mul(Function):
         sa, sb = self.shapes
         na, nb = self.needs_input_grad
         return (sum_to(grad * b, sa) if na else None, sum_to(grad * a, sb) if nb else None)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        b, a = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad * self.input_tensor(1, b), sa) if na else None
+        gb = sum_to(grad * self.input_tensor(0, a), sb) if nb else None
+        return ga, gb
 
 
 class Div(Function):
@@ -90,6 +113,15 @@ class Div(Function):
         gb = sum_to(-grad * out / b, sb) if nb else None
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        b, out = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        bt = self.input_tensor(1, b)
+        ga = sum_to(grad / bt, sa) if na else None
+        gb = sum_to(-grad * self.output_tensor(out) / bt, sb) if nb else None
+        return ga, gb
+
 
 class AddScalar(Function):
     """``x + c`` for a Python number ``c`` (NumPy keeps ``x``'s float dtype)."""
@@ -100,6 +132,9 @@ class AddScalar(Function):
         return a + c
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (grad,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
         return (grad,)
 
 
@@ -115,12 +150,18 @@ class MulScalar(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad * self.c,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * self.c,)
+
 
 class Neg(Function):
     def forward(self, a: np.ndarray) -> np.ndarray:
         return -a
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (-grad,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
         return (-grad,)
 
 
@@ -212,6 +253,15 @@ class PowScalar(Function):
                 return (grad * a.dtype.type(p) * out / a,)
         return (grad * (a.dtype.type(p) * np.power(a, a.dtype.type(p - 1))),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x = self.input_tensor(0, self.saved[0])
+        p = self.p
+        if p == 0:
+            return (grad * 0.0,)
+        if p == 2:
+            return (grad * (x * 2.0),)
+        return (grad * (x ** (p - 1) * float(p)),)
+
 
 class RPowScalar(Function):
     """``c ** x`` for a constant base ``c``."""
@@ -229,6 +279,13 @@ class RPowScalar(Function):
         if self.base == 0:  # 0 ** x: flat for x > 0 (PyTorch gives 0 there)
             return (np.where(a >= 0, grad.dtype.type(0), grad * out * self.log_base),)
         return (grad * out * self.log_base,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        out, a = self.saved
+        g = grad * self.output_tensor(out) * float(self.log_base)
+        if self.base == 0:
+            return (Where.apply(_zero(grad), g, cond=a >= 0),)
+        return (g,)
 
 
 def _int_pow_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -269,6 +326,20 @@ class Pow(Function):
                 gb = sum_to(np.where((a == 0) & (b >= 0), zero, gb), b.shape)
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        na, nb = self.needs_input_grad
+        at, bt = self.input_tensor(0, a), self.input_tensor(1, b)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:
+                ga = Where.apply(_zero(grad), grad * bt * at ** (bt - 1.0), cond=b == 0)
+                ga = sum_to(ga, a.shape)
+            if nb:
+                gb = grad * self.output_tensor(out) * at.log()
+                gb = sum_to(Where.apply(_zero(grad), gb, cond=(a == 0) & (b >= 0)), b.shape)
+        return ga, gb
+
 
 class Maximum(Function):
     """Elementwise maximum; ties split the gradient equally (as PyTorch does)."""
@@ -289,6 +360,14 @@ class Maximum(Function):
         gb = sum_to(grad * (1 - w), b.shape) if nb else None
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b = self.saved
+        w = (a > b).astype(grad.dtype) + (a == b).astype(grad.dtype) * 0.5
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad * Tensor._wrap(w), a.shape) if na else None
+        gb = sum_to(grad * Tensor._wrap(1 - w), b.shape) if nb else None
+        return ga, gb
+
 
 class Minimum(Function):
     """Elementwise minimum; ties split the gradient equally."""
@@ -307,6 +386,14 @@ class Minimum(Function):
         na, nb = self.needs_input_grad
         ga = sum_to(grad * w, a.shape) if na else None
         gb = sum_to(grad * (1 - w), b.shape) if nb else None
+        return ga, gb
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b = self.saved
+        w = (a < b).astype(grad.dtype) + (a == b).astype(grad.dtype) * 0.5
+        na, nb = self.needs_input_grad
+        ga = sum_to(grad * Tensor._wrap(w), a.shape) if na else None
+        gb = sum_to(grad * Tensor._wrap(1 - w), b.shape) if nb else None
         return ga, gb
 
 
@@ -334,6 +421,15 @@ class Where(Function):
         gb = sum_to(np.where(cond, zero, grad), sb) if nb else None
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        (cond,) = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        zero = _zero(grad)
+        ga = sum_to(Where.apply(grad, zero, cond=cond), sa) if na else None
+        gb = sum_to(Where.apply(zero, grad, cond=cond), sb) if nb else None
+        return ga, gb
+
 
 class Clamp(Function):
     """Clamp to [lo, hi]; the gradient flows where lo <= x <= hi (PyTorch's convention)."""
@@ -353,6 +449,15 @@ class Clamp(Function):
         if self.hi is not None:
             mask &= a <= self.hi
         return (grad * mask,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        (a,) = self.saved
+        mask = np.ones(a.shape, dtype=bool)
+        if self.lo is not None:
+            mask &= a >= self.lo
+        if self.hi is not None:
+            mask &= a <= self.hi
+        return (Where.apply(grad, _zero(grad), cond=mask),)
 
 
 class ClampTensor(Function):
@@ -377,6 +482,17 @@ class ClampTensor(Function):
         gx = sum_to(np.where(inside, grad, zero), x.shape) if nx else None
         glo = sum_to(np.where(below, grad, zero), lo.shape) if nlo else None
         ghi = sum_to(np.where(above, grad, zero), hi.shape) if nhi else None
+        return gx, glo, ghi
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any, Any]:
+        x, lo, hi = self.saved
+        zero = _zero(grad)
+        below, above = x < lo, (x > hi) & ~(x < lo)
+        nx, nlo, nhi = self.needs_input_grad
+        inside = ~(below | above)
+        gx = sum_to(Where.apply(grad, zero, cond=inside), x.shape) if nx else None
+        glo = sum_to(Where.apply(grad, zero, cond=below), lo.shape) if nlo else None
+        ghi = sum_to(Where.apply(grad, zero, cond=above), hi.shape) if nhi else None
         return gx, glo, ghi
 
 

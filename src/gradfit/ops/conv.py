@@ -360,6 +360,7 @@ class ConvNd(Function):
         dilation: tuple[int, int],
         groups: int,
     ) -> np.ndarray:
+        x_in = x  # kept (a reference) for a double backward of the weight gradient
         one_d = x.ndim == 3
         if one_d:
             x = x[:, :, None, :]
@@ -388,7 +389,7 @@ class ConvNd(Function):
             units = None
         self.plan, self.chunks = p, chunks
         self.has_bias = b is not None
-        self.saved = (units, w if needs[0] else None)
+        self.saved = (units, w if needs[0] else None, x_in if needs[1] else None)
         del units
         return res[:, :, 0, :] if one_d else res
 
@@ -403,7 +404,7 @@ class ConvNd(Function):
         return _Plan((1, w_shape[0], p.OH, p.OW), gpads, wf_shape, (1, 1), dilation, groups)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
-        units, w = self.saved
+        units, w = self.saved[:2]
         p: _Plan = self.plan
         chunks = self.chunks
         stride, pads, dilation, groups = self.opts
@@ -524,6 +525,60 @@ class ConvNd(Function):
             np.copyto(gx[n0:n1], inner.transpose(_FROM[p.full]))
 
         return step
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """The input gradient is a transposed convolution of ``grad`` by the weight, the
+        weight gradient a convolution of the input by ``grad`` (batch and channels swapped,
+        stride and dilation exchanged): both are conv ops, so they are recorded."""
+        from gradfit.ops.conv_transpose import conv_transpose2d
+
+        x = self.saved[2]
+        stride, pads, dilation, groups = self.opts
+        pt, pb, pl, pr = pads
+        if groups != 1 or pt != pb or pl != pr:
+            raise NotImplementedError(
+                f"double backward is not implemented for {self.name} with groups={groups} or "
+                f"uneven padding {pads}"
+            )
+        needs = self.needs_input_grad
+        g = grad.unsqueeze(2) if self.one_d else grad
+        H, W = self.x_shape[2:]
+        OH, OW = g.shape[2], g.shape[3]
+        gx = gw = gb = None
+        if needs[0]:
+            wt = self.input_tensor(1, self.saved[1])
+            w4 = wt.unsqueeze(2) if self.one_d else wt
+            kh, kw = w4.shape[2], w4.shape[3]
+            out_pad = tuple(
+                n + 2 * q - d * (k - 1) - 1 - (o - 1) * s_
+                for n, q, d, k, o, s_ in zip(
+                    (H, W), (pt, pl), dilation, (kh, kw), (OH, OW), stride, strict=True
+                )
+            )
+            gx = conv_transpose2d(
+                g, w4, stride=stride, padding=(pt, pl), output_padding=out_pad, dilation=dilation
+            )
+            if self.one_d:
+                gx = gx.squeeze(2)
+        if needs[1]:
+            xt = self.input_tensor(0, x)
+            x4 = xt.unsqueeze(2) if self.one_d else xt
+            kh, kw = self.plan.kh, self.plan.kw
+            full = conv2d(
+                x4.transpose(0, 1),
+                g.transpose(0, 1),
+                padding=(pt, pl),
+                stride=dilation,
+                dilation=stride,
+            )
+            gw = full[:, :, :kh, :kw].transpose(0, 1)
+            if self.one_d:
+                gw = gw.squeeze(2)
+        if self.has_bias:
+            if needs[2]:
+                gb = grad.sum(dim=(0, *range(2, grad.ndim)))
+            return gx, gw, gb
+        return gx, gw
 
 
 # --------------------------------------------------------------------------- argument checks

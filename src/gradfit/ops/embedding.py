@@ -51,6 +51,35 @@ class Embedding(Function):
             gw[self.padding_idx] = 0
         return gw, None
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        if not self.needs_input_grad[0]:
+            return None, None
+        return _EmbeddingBackward.apply(grad, src=self), None
+
+
+class _EmbeddingBackward(Function):
+    """Embedding's scatter-add as an op (for a double backward): its gradient is the lookup."""
+
+    def forward(self, grad: np.ndarray, src: Embedding) -> np.ndarray:
+        self.src = src
+        return src.backward(grad)[0]
+
+    def _mask(self) -> np.ndarray | None:
+        src = self.src
+        if src.padding_idx is None:
+            return None
+        return (src.saved[0] != src.padding_idx)[..., None]
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        out = grad[self.src.saved[0]]
+        mask = self._mask()
+        return (out if mask is None else out * mask,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        out = Embedding.apply(grad, Tensor._wrap(self.src.saved[0]), padding_idx=None)
+        mask = self._mask()
+        return (out if mask is None else out * Tensor._wrap(mask.astype(grad.dtype)),)
+
 
 def embedding(
     input: Tensor,  # noqa: A002 - PyTorch's name

@@ -58,6 +58,34 @@ class MatMul(Function):
             gb = sum_to(gb, sb)
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b = self.saved
+        sa, sb = self.shapes
+        na, nb = self.needs_input_grad
+        at = self.input_tensor(0, a) if nb else None
+        bt = self.input_tensor(1, b) if na else None
+        if len(sa) == 1 and len(sb) == 1:
+            return (grad * bt if na else None, grad * at if nb else None)
+        g = grad
+        if len(sa) == 1:
+            g = g.unsqueeze(-2)
+        if len(sb) == 1:
+            g = g.unsqueeze(-1)
+        ga = gb = None
+        if na:
+            b2 = bt.unsqueeze(-1) if len(sb) == 1 else bt
+            ga = g @ b2.transpose(-1, -2)
+            if len(sa) == 1:
+                ga = ga[..., 0, :]
+            ga = sum_to(ga, sa)
+        if nb:
+            a2 = at.unsqueeze(0) if len(sa) == 1 else at
+            gb = a2.transpose(-1, -2) @ g
+            if len(sb) == 1:
+                gb = gb[..., 0]
+            gb = sum_to(gb, sb)
+        return ga, gb
+
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (``a @ b``).

@@ -62,6 +62,23 @@ class Linear(Function):
             return gx, gw, gb
         return gx, gw
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        x2, w = self.saved
+        needs = self.needs_input_grad
+        n_out = grad.shape[-1]
+        g2 = grad.reshape(-1, n_out)
+        gx = gw = gb = None
+        if needs[0]:
+            gx = (g2 @ self.input_tensor(1, w)).reshape(*self.lead, w.shape[1])
+        if needs[1]:
+            x = self.input_tensor(0, x2.reshape(*self.lead, x2.shape[-1]))
+            gw = g2.transpose(0, 1) @ x.reshape(-1, x2.shape[-1])
+        if self.has_bias:
+            if needs[2]:
+                gb = g2.sum(dim=0)
+            return gx, gw, gb
+        return gx, gw
+
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias`` in one fused op; x is (*, in), weight (out, in), bias (out,).

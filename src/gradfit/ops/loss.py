@@ -261,6 +261,58 @@ class CrossEntropy(Function):
             gx -= coef
         return gx, None
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        # softmax is shift-invariant along the class axis, and the saved log-probabilities
+        # (or log of the saved probabilities) are x shifted per row: a stand-in for x with
+        # the same softmax, hence the same derivatives of every order.
+        t = grad.dtype.type
+        red = self.reduction
+        if self.needs_input_grad[1]:
+            raise NotImplementedError(
+                "double backward is not implemented for CrossEntropy with respect to the target"
+            )
+        if self.probs_target:
+            logp, A = self.saved
+            p = self.input_standin(0, logp).softmax(1)
+            g = grad.unsqueeze(1) if red == "none" else grad
+            if red == "mean":
+                g = g / float(max(self.n, 1))
+            gx = (p * Tensor._wrap(A.sum(axis=1, keepdims=True)) - Tensor._wrap(A)) * g
+            return gx, None
+        with np.errstate(divide="ignore"):
+            if self.fast:
+                probs, y = self.saved
+                n = probs.shape[0]
+                yidx = y[:, None]
+                wy = validf = np.ones(n, dtype=probs.dtype)
+                denom = t(n)
+            else:
+                probs, yidx, wy, validf = self.saved
+                denom = getattr(self, "denom", None)
+            p = self.input_standin(0, np.log(probs)).softmax(1)
+        eps = self.eps
+        if red == "mean":
+            g = grad / float(denom) if denom != 0 else grad * 0.0
+        else:
+            g = grad
+        hard = wy * (t(1) - eps) if eps else wy
+        rowsum = hard
+        C = probs.shape[1]
+        M = np.zeros(probs.shape, dtype=probs.dtype)
+        np.put_along_axis(M, yidx, np.expand_dims(hard, 1), axis=1)
+        if eps:
+            w = self.weight if self.weight is not None else np.ones(C, dtype=probs.dtype)
+            rowsum = hard + validf * (w.sum() * eps / t(C))
+            M = M + np.expand_dims(validf * (eps / t(C)), 1) * w.reshape(
+                (1, C) + (1,) * (M.ndim - 2)
+            )
+        if red == "none":
+            gu = g.unsqueeze(1)
+        else:
+            gu = g
+        gx = (p * Tensor._wrap(np.expand_dims(rowsum, 1)) - Tensor._wrap(M)) * gu
+        return gx, None
+
 
 def cross_entropy(
     input: Tensor,  # noqa: A002 - PyTorch's name
@@ -401,6 +453,17 @@ class NLLLoss(Function):
         np.put_along_axis(gx, yidx, np.expand_dims(g, 1), axis=1)
         return gx, None
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        yidx, wy = self.saved
+        if self.reduction == "mean":
+            g = grad / float(self.denom) if self.denom != 0 else grad * 0.0
+        else:
+            g = grad
+        onehot = np.zeros(self.shape, dtype=wy.dtype)
+        np.put_along_axis(onehot, yidx, np.expand_dims(-wy, 1), axis=1)
+        gu = g.unsqueeze(1) if self.reduction == "none" else g
+        return Tensor._wrap(onehot) * gu, None
+
 
 def nll_loss(
     input: Tensor,  # noqa: A002
@@ -485,6 +548,7 @@ class PointwiseLoss(_Reduced):
         self.saved = (deriv,)
         self.shapes = (x.shape, y.shape)
         self.reduction = reduction
+        self.kind = kind
         self.n = loss.size
         return _reduce(loss, reduction)
 
@@ -494,6 +558,29 @@ class PointwiseLoss(_Reduced):
         sx, sy = self.shapes
         gx = _grad_to(g, sx, grad.dtype) if self.needs_input_grad[0] else None
         gy = _grad_to(-g, sy, grad.dtype) if self.needs_input_grad[1] else None
+        return gx, gy
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        (deriv,) = self.saved
+        sx, sy = self.shapes
+        g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        if self.kind == "mse":
+            # d = x - y (saved as deriv / 2): subtraction's derivatives do not depend on values
+            if sx != deriv.shape or sy != deriv.shape:
+                raise NotImplementedError(
+                    "double backward is not implemented for mse_loss of broadcast shapes "
+                    f"{sx} and {sy}"
+                )
+            d = self.input_standin(0, deriv * 0.5)
+            if self.needs_input_grad[1]:
+                d = d - self.input_standin(1, np.zeros(sy, deriv.dtype))
+            gd = d * 2.0 * g
+        elif self.kind == "l1":
+            gd = Tensor._wrap(deriv) * g
+        else:
+            raise NotImplementedError(f"double backward is not implemented for {self.kind}_loss")
+        gx = sum_to(gd.expand(deriv.shape), sx) if self.needs_input_grad[0] else None
+        gy = sum_to(-gd.expand(deriv.shape), sy) if self.needs_input_grad[1] else None
         return gx, gy
 
 
@@ -648,6 +735,24 @@ class BCEWithLogits(_Reduced):
             d = -x if pw is None else (pw - t(1)) * sp - pw * x
             gy = _grad_to(d * g, y.shape, y.dtype)
         return gx, gy
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        if self.needs_input_grad[1]:
+            raise NotImplementedError(
+                "double backward is not implemented for BCEWithLogits with respect to the target"
+            )
+        x, y, _ = self.saved
+        t = x.dtype.type
+        g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        if self.weight is not None:
+            g = g * Tensor._wrap(self.weight)
+        s = self.input_tensor(0, x).sigmoid()
+        pw = self.pos_weight
+        if pw is None:
+            d = s - Tensor._wrap(y)
+        else:
+            d = s * Tensor._wrap(t(1) - y + pw * y) - Tensor._wrap(pw * y)
+        return sum_to(d * g, x.shape), None
 
 
 def binary_cross_entropy_with_logits(

@@ -73,7 +73,7 @@ class BatchNorm(Function):
         xhat *= invstd.reshape(shape)
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
-        self.flags = (has_weight, has_bias)
+        self.flags, self.eps = (has_weight, has_bias), eps
         self.saved = (xhat, invstd, w)
         out = xhat if w is None else xhat * w.reshape(shape)
         if b is not None:
@@ -106,6 +106,38 @@ class BatchNorm(Function):
             grads.append(gsum if needs[len(grads)] else None)
         return tuple(grads)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        # x minus its (batch or running) mean, xhat / invstd, stands in for x: batch norm is
+        # invariant to shifting a channel by a constant, so the derivatives are the same.
+        xhat, invstd, w = self.saved
+        axes = (0, *range(2, grad.ndim))
+        shape = _param_shape(grad.ndim)
+        needs = self.needs_input_grad
+        inv_c = invstd.reshape(shape)
+        x = self.input_standin(0, xhat / inv_c)
+        if self.training:
+            xc = x - x.mean(dim=axes, keepdim=True)
+            inv = ((xc * xc).mean(dim=axes, keepdim=True) + float(self.eps)) ** -0.5
+        else:
+            xc, inv = x, Tensor._wrap(inv_c)
+        xh = xc * inv
+        wt = None if w is None else self.input_tensor(1, w).reshape(shape)
+        gx = None
+        if needs[0]:
+            gxh = grad if wt is None else grad * wt
+            if self.training:
+                gx = gxh - gxh.mean(dim=axes, keepdim=True)
+                gx = (gx - xh * (gxh * xh).mean(dim=axes, keepdim=True)) * inv
+            else:
+                gx = gxh * inv
+        grads: list[Any] = [gx]
+        has_weight, has_bias = self.flags
+        if has_weight:
+            grads.append((grad * xh).sum(dim=axes) if needs[1] else None)
+        if has_bias:
+            grads.append(grad.sum(dim=axes) if needs[len(grads)] else None)
+        return tuple(grads)
+
 
 class LayerNorm(Function):
     """Inputs: x, then weight and/or bias (``has_weight`` / ``has_bias`` options)."""
@@ -122,7 +154,7 @@ class LayerNorm(Function):
         xhat *= invstd
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
-        self.nd, self.flags = nd, (has_weight, has_bias)
+        self.nd, self.flags, self.eps = nd, (has_weight, has_bias), eps
         self.saved = (xhat, invstd, w)
         out = xhat if w is None else xhat * w
         if b is not None:
@@ -149,6 +181,37 @@ class LayerNorm(Function):
             grads.append((grad * xhat).sum(axis=lead) if needs[1] else None)
         if has_bias:
             grads.append(grad.sum(axis=lead) if needs[len(grads)] else None)
+        return tuple(grads)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        # Layer norm is invariant to shifting each normalized slice by a constant, so
+        # xhat / invstd (x minus its mean) stands in for x: same derivatives of every order.
+        xhat, invstd, w = self.saved
+        nd = self.nd
+        has_weight, has_bias = self.flags
+        axes = tuple(range(grad.ndim - nd, grad.ndim))
+        lead = tuple(range(grad.ndim - nd))
+        needs = self.needs_input_grad
+        x = self.input_standin(0, xhat / invstd)
+        xc = x - x.mean(dim=axes, keepdim=True)
+        inv = ((xc * xc).mean(dim=axes, keepdim=True) + float(self.eps)) ** -0.5
+        xh = xc * inv
+        grads: list[Any] = []
+        if needs[0]:
+            gxh = grad if w is None else grad * self.input_tensor(1, w)
+            gx = gxh - gxh.mean(dim=axes, keepdim=True)
+            gx = (gx - xh * (gxh * xh).mean(dim=axes, keepdim=True)) * inv
+            grads.append(gx)
+        else:
+            grads.append(None)
+
+        def lead_sum(t: Tensor) -> Tensor:
+            return t.sum(dim=lead) if lead else t
+
+        if has_weight:
+            grads.append(lead_sum(grad * xh) if needs[1] else None)
+        if has_bias:
+            grads.append(lead_sum(grad) if needs[len(grads)] else None)
         return tuple(grads)
 
 

@@ -107,6 +107,15 @@ def _expand_grad(grad: np.ndarray, shape: tuple[int, ...], axes: Any, size: int)
     return out
 
 
+def _expand_grad_t(grad: Tensor, shape: tuple[int, ...], axes: Any) -> Tensor:
+    """:func:`_expand_grad` with Tensor ops (for a double backward)."""
+    if axes is not None and grad.ndim != len(shape):
+        grad = grad.reshape(_kept_shape(shape, axes))
+    elif axes is None:
+        grad = grad.reshape((1,) * len(shape))
+    return grad.expand(shape)
+
+
 def _check_nonempty(shape: tuple[int, ...], axes: Any, op: str) -> None:
     """Max/min of an empty tensor: defined over non-empty dims only, as in PyTorch."""
     if axes is None:
@@ -130,6 +139,9 @@ class Sum(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_expand_grad(grad, self.shape, self.axes, self.size),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (_expand_grad_t(grad, self.shape, self.axes),)
+
 
 class Mean(Function):
     def forward(self, x: np.ndarray, axes: Any, keepdim: bool) -> np.ndarray:
@@ -142,6 +154,10 @@ class Mean(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         g = grad / grad.dtype.type(self.count) if self.count else grad
         return (_expand_grad(g, self.shape, self.axes, self.size),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        g = grad / float(self.count) if self.count else grad
+        return (_expand_grad_t(g, self.shape, self.axes),)
 
 
 class Prod(Function):
@@ -186,6 +202,12 @@ class AMax(Function):
         count = mask.sum(axis=self.axes, keepdims=True).astype(grad.dtype)
         return (mask * (grad.reshape(out.shape) / count),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        mask = x == out
+        w = mask / mask.sum(axis=self.axes, keepdims=True).astype(grad.dtype)
+        return (grad.reshape(out.shape) * Tensor._wrap(w.astype(grad.dtype)),)
+
 
 class MaxDim(Function):
     """Max or min along one dim, returning the values; the gradient goes to the picked index."""
@@ -204,6 +226,14 @@ class MaxDim(Function):
         gk = grad if self.keepdim else np.expand_dims(grad, self.dim)
         np.put_along_axis(g, self.saved[0], gk, axis=self.dim)
         return (g,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        from gradfit.ops.arithmetic import Where
+
+        mask = np.zeros(self.shape, dtype=bool)
+        np.put_along_axis(mask, self.saved[0], True, axis=self.dim)
+        gk = grad if self.keepdim else grad.unsqueeze(self.dim)
+        return (Where.apply(gk, Tensor._wrap(np.zeros((), grad.dtype)), cond=mask),)
 
 
 class Var(Function):
@@ -227,6 +257,15 @@ class Var(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (c * (g * (c.dtype.type(2) / self.denom)),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        # Centering is linear and idempotent, so re-centering the saved centered values on the
+        # input's node gives the same values with the graph of x - mean(x).
+        (c,) = self.saved
+        ct = self.input_tensor(0, c)
+        ct = ct - ct.mean(dim=self.axes, keepdim=True)
+        g = grad.reshape(_kept_shape(c.shape, self.axes))
+        return (ct * (g * (2.0 / float(self.denom))),)
+
 
 class Std(Var):
     """Standard deviation; where it is 0 the gradient is 0 (as in PyTorch), not NaN."""
@@ -242,6 +281,13 @@ class Std(Var):
         g = grad.reshape(out.shape) / (safe * self.denom)
         return (c * g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        c, out = self.saved
+        ct = self.input_tensor(0, c)
+        ct = ct - ct.mean(dim=self.axes, keepdim=True)  # see Var.backward_graph
+        ot = self.output_tensor(out.reshape(self.out_meta[0])).reshape(out.shape)
+        return (ct * (grad.reshape(out.shape) / (ot * float(self.denom))),)
+
 
 class Norm2(Function):
     """Euclidean norm; the gradient at the zero vector is 0 (a subgradient), as in PyTorch."""
@@ -255,6 +301,11 @@ class Norm2(Function):
         x, out = self.saved
         safe = np.where(out == 0, out.dtype.type(1), out)
         return (x * (grad.reshape(out.shape) / safe),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        ot = self.output_tensor(out.reshape(self.out_meta[0])).reshape(out.shape)
+        return (self.input_tensor(0, x) * (grad.reshape(out.shape) / ot),)
 
 
 class NormP(Function):
@@ -291,6 +342,11 @@ class LogSumExp(Function):
         x, out = self.saved
         with np.errstate(invalid="ignore"):
             return (np.exp(x - out) * grad.reshape(out.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        ot = self.output_tensor(out.reshape(self.out_meta[0])).reshape(out.shape)
+        return ((self.input_tensor(0, x) - ot).exp() * grad.reshape(out.shape),)
 
 
 # ------------------------------------------------------------------ functional API

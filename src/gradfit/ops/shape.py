@@ -38,6 +38,9 @@ class Reshape(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad.reshape(self.shape),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad.reshape(self.shape),)
+
 
 class Permute(Function):
     def forward(self, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
@@ -46,6 +49,9 @@ class Permute(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad.transpose(self.inv),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad.permute(*[int(i) for i in self.inv]),)
 
 
 class Expand(Function):
@@ -60,6 +66,9 @@ class Expand(Function):
         from gradfit.autograd import sum_to
 
         return (sum_to(grad, self.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (autograd.sum_to(grad, self.shape),)
 
 
 class Repeat(Function):
@@ -79,6 +88,15 @@ class Repeat(Function):
         g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return (g.reshape(self.shape),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        reps = self.reps
+        shape = (1,) * (len(reps) - len(self.shape)) + self.shape
+        split: list[int] = []
+        for r, n in zip(reps, shape, strict=True):
+            split += [r, n]
+        g = grad.reshape(split).sum(dim=tuple(range(0, len(split), 2)))
+        return (g.reshape(self.shape),)
+
 
 class Cat(Function):
     def forward(self, *xs: np.ndarray, dim: int) -> np.ndarray:
@@ -93,6 +111,15 @@ class Cat(Function):
             p if need else None for p, need in zip(parts, self.needs_input_grad, strict=True)
         )
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        out: list[Any] = []
+        start = 0
+        for n, need in zip(self.sizes, self.needs_input_grad, strict=True):
+            idx = (slice(None),) * self.dim + (slice(start, start + n),)
+            out.append(grad[idx] if need else None)
+            start += n
+        return tuple(out)
+
 
 class Stack(Function):
     def forward(self, *xs: np.ndarray, dim: int) -> np.ndarray:
@@ -103,6 +130,12 @@ class Stack(Function):
         return tuple(
             np.take(grad, i, axis=self.dim) if need else None
             for i, need in enumerate(self.needs_input_grad)
+        )
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        pre = (slice(None),) * self.dim
+        return tuple(
+            grad[pre + (i,)] if need else None for i, need in enumerate(self.needs_input_grad)
         )
 
 
@@ -116,6 +149,10 @@ class Pad(Function):
         idx = tuple(slice(lo, grad.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
         return (grad[idx],)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        idx = tuple(slice(lo, grad.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
+        return (grad[idx],)
+
 
 class Flip(Function):
     def forward(self, x: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
@@ -124,6 +161,9 @@ class Flip(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.flip(grad, axis=self.dims),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad.flip(self.dims),)
 
 
 class GetItem(Function):
@@ -149,6 +189,27 @@ class GetItem(Function):
             view[self.index] = grad
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (_GetItemBackward.apply(grad, src=self),)
+
+
+class _GetItemBackward(Function):
+    """The scatter that is ``GetItem``'s backward, as an op (for a double backward):
+    its own gradient is the same indexing again."""
+
+    def forward(self, grad: np.ndarray, src: GetItem) -> np.ndarray:
+        self.src = src
+        return src.backward(grad)[0]
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        src = self.src
+        g = grad if src.pre is None else grad[src.pre]
+        return (np.array(g[src.index]),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        src = self.src
+        return (GetItem.apply(grad, index=src.index, advanced=src.advanced, pre=src.pre),)
+
 
 class Cast(Function):
     def forward(self, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -157,6 +218,9 @@ class Cast(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad.astype(self.src),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad.to(self.src),)
 
 
 class Alias(Function):
@@ -168,12 +232,18 @@ class Alias(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad,)
+
 
 class Clone(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
+        return (grad,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
         return (grad,)
 
 

@@ -34,6 +34,11 @@ class Softmax(Function):
         gs -= s * gs.sum(axis=self.dim, keepdims=True)
         return (gs,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        s = self.output_tensor(self.saved[0])
+        gs = grad * s
+        return (gs - s * gs.sum(dim=self.dim, keepdim=True),)
+
 
 class LogSoftmax(Function):
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
@@ -47,6 +52,10 @@ class LogSoftmax(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         (out,) = self.saved
         return (grad - np.exp(out) * grad.sum(axis=self.dim, keepdims=True),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        out = self.output_tensor(self.saved[0])
+        return (grad - out.exp() * grad.sum(dim=self.dim, keepdim=True),)
 
 
 def _check(x: Tensor, dim: int | None, op: str) -> tuple[Tensor, int]:

@@ -57,6 +57,9 @@ class Exp(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad * self.saved[0],)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * self.output_tensor(self.saved[0]),)
+
 
 class Log(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -68,6 +71,9 @@ class Log(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (grad / self.saved[0],)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad / self.input_tensor(0, self.saved[0]),)
+
 
 class Log1p(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -78,6 +84,9 @@ class Log1p(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (grad / (self.saved[0] + _c(grad, 1)),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad / (self.input_tensor(0, self.saved[0]) + 1.0),)
 
 
 class Sqrt(Function):
@@ -91,6 +100,9 @@ class Sqrt(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (grad * _c(grad, 0.5) / self.saved[0],)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * 0.5 / self.output_tensor(self.saved[0]),)
+
 
 class Abs(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -100,6 +112,9 @@ class Abs(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad * np.sign(self.saved[0]),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * Tensor._wrap(np.sign(self.saved[0])),)
+
 
 class Sign(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -107,6 +122,9 @@ class Sign(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.zeros_like(grad),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * 0.0,)
 
 
 class Sin(Function):
@@ -117,6 +135,9 @@ class Sin(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad * np.cos(self.saved[0]),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * self.input_tensor(0, self.saved[0]).cos(),)
+
 
 class Cos(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -125,6 +146,9 @@ class Cos(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (-grad * np.sin(self.saved[0]),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (-grad * self.input_tensor(0, self.saved[0]).sin(),)
 
 
 class Tanh(Function):
@@ -136,6 +160,10 @@ class Tanh(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         (out,) = self.saved
         return (grad * (_c(out, 1) - out * out),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        out = self.output_tensor(self.saved[0])
+        return (grad * (1.0 - out * out),)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -165,6 +193,10 @@ class Sigmoid(Function):
         (out,) = self.saved
         return (grad * out * (_c(out, 1) - out),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        out = self.output_tensor(self.saved[0])
+        return (grad * out * (1.0 - out),)
+
 
 class ReLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -175,6 +207,9 @@ class ReLU(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad * (self.saved[0] > 0),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * Tensor._wrap((self.saved[0] > 0).astype(grad.dtype)),)
+
 
 class LeakyReLU(Function):
     def forward(self, x: np.ndarray, negative_slope: float) -> np.ndarray:
@@ -184,6 +219,10 @@ class LeakyReLU(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.where(self.saved[0], grad, grad * self.slope),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        slope = np.where(self.saved[0], _c(self.slope, 1), self.slope)
+        return (grad * Tensor._wrap(slope),)
 
 
 class ELU(Function):
@@ -197,6 +236,12 @@ class ELU(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         pos, out = self.saved
         return (np.where(pos, grad, grad * (out + self.alpha)),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        from gradfit.ops.arithmetic import Where
+
+        pos, out = self.saved
+        return (Where.apply(grad, grad * (self.output_tensor(out) + float(self.alpha)), cond=pos),)
 
 
 def _erf_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +304,7 @@ class GELU(Function):
             gauss *= t(1 / math.sqrt(2 * math.pi))  # phi(x)
             gauss *= x
             gauss += cdf
-            self.saved = (gauss,)
+            self.saved = (gauss, x)  # x (a reference): for a double backward
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
@@ -270,8 +315,37 @@ class GELU(Function):
             dinner = k * (t(1) + t(3 * 0.044715) * x * x)
             d = t(0.5) * (t(1) + th) + t(0.5) * x * (t(1) - th * th) * dinner
             return (grad * d,)
-        (deriv,) = self.saved
+        deriv = self.saved[0]
         return (grad * deriv,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        if self.approximate == "tanh":
+            x = self.input_tensor(0, self.saved[0])
+            k = math.sqrt(2 / math.pi)
+            th = ((x + x * x * x * 0.044715) * k).tanh()
+            dinner = (x * x * (3 * 0.044715) + 1.0) * k
+            return (grad * ((th + 1.0) * 0.5 + x * (1.0 - th * th) * dinner * 0.5),)
+        deriv, x = self.saved
+        return (grad * _GELUDeriv.apply(self.input_tensor(0, x), deriv=deriv),)
+
+
+class _GELUDeriv(Function):
+    """GELU's derivative Phi(x) + x phi(x) as an op of x (for GELU's double backward);
+    its own derivative is phi(x) (2 - x^2), written with Tensor ops."""
+
+    def forward(self, x: np.ndarray, deriv: np.ndarray) -> np.ndarray:
+        self.saved = (x,)
+        return deriv
+
+    def backward(self, grad: np.ndarray) -> tuple[Any]:
+        (x,) = self.saved
+        t = x.dtype.type
+        return (grad * np.exp(-x * x * t(0.5)) * t(1 / math.sqrt(2 * math.pi)) * (t(2) - x * x),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x = self.input_tensor(0, self.saved[0])
+        phi = (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+        return (grad * phi * (2.0 - x * x),)
 
 
 class SiLU(Function):
@@ -283,6 +357,11 @@ class SiLU(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         x, s = self.saved
         return (grad * (s * (_c(x, 1) + x * (_c(x, 1) - s))),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x = self.input_tensor(0, self.saved[0])
+        s = x.sigmoid()
+        return (grad * (s * (x * (1.0 - s) + 1.0)),)
 
 
 class Softplus(Function):
@@ -298,6 +377,15 @@ class Softplus(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         (bx,) = self.saved
         return (np.where(bx > self.threshold, grad, grad * _sigmoid(bx)),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        from gradfit.ops.arithmetic import Where
+
+        (bx,) = self.saved
+        x = self.input_tensor(0, bx / self.beta)
+        return (
+            Where.apply(grad, grad * (x * float(self.beta)).sigmoid(), cond=bx > self.threshold),
+        )
 
 
 # ------------------------------------------------------------------ functional API

@@ -101,3 +101,18 @@ __all__ = [
     "unrolled_rnn",
     "write_report",
 ]
+
+# curvature: the top Hessian eigenvalue over training vs gradient descent's limit 2 / lr
+from gradfit.viz.curvature import (
+    SharpnessSeries,
+    plot_sharpness,
+    sharpness_during_training,
+    top_hessian_eigenvalue,
+)
+
+__all__ += [
+    "SharpnessSeries",
+    "plot_sharpness",
+    "sharpness_during_training",
+    "top_hessian_eigenvalue",
+]
