@@ -55,10 +55,11 @@ def _default_threads() -> int:
 
 
 def _check(n: Any, name: str) -> int:
+    """PyTorch's checks and error type (RuntimeError) for a number of threads."""
     if not isinstance(n, int) or isinstance(n, bool):
-        raise TypeError(f"{name}: expected an int number of threads, got {type(n).__name__}")
+        raise RuntimeError(f"{name} expects an int, but got {type(n).__name__}")
     if n < 1:
-        raise RuntimeError(f"{name}: number of threads must be positive, got {n}")
+        raise RuntimeError(f"{name} expects a positive integer, got {n}")
     return n
 
 
@@ -102,8 +103,7 @@ def set_num_threads(n: int) -> None:
         n: a positive number of threads.
 
     Raises:
-        TypeError: ``n`` is not an int.
-        RuntimeError: ``n`` is not positive (PyTorch's error type).
+        RuntimeError: ``n`` is not an int or not positive (PyTorch's error type for both).
 
     Example:
         >>> import gradfit as gf
@@ -163,11 +163,12 @@ def _executor(size: int) -> Any:
 
 
 def _run_busy(fn: Callable[[], T]) -> T:
+    busy = getattr(_local, "busy", False)
     _local.busy = True
     try:
         return fn()
     finally:
-        _local.busy = False
+        _local.busy = busy
 
 
 def workers(tasks: int) -> int:
@@ -192,15 +193,16 @@ def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     """
     if len(fns) <= 1 or workers(len(fns)) == 1:
         return [fn() for fn in fns]
-    pool = _executor(get_num_threads())
+    pool = _executor(get_num_threads() - 1)  # the caller runs the first callable itself
     libs = _blas().lib_controllers
     before = [lib.num_threads for lib in libs]
     for lib in libs:
         lib.set_num_threads(1)
     futures: list[Any] = []
     try:
-        futures = [pool.submit(_run_busy, fn) for fn in fns]
-        return [f.result() for f in futures]
+        futures = [pool.submit(_run_busy, fn) for fn in fns[1:]]
+        first = _run_busy(fns[0])
+        return [first] + [f.result() for f in futures]
     finally:
         for f in futures:  # on an error, let the others finish before BLAS is restored
             f.exception()
