@@ -6,10 +6,15 @@ BLAS library's own threads, through ``threadpoolctl``); :func:`get_num_threads` 
 The default is the ``OMP_NUM_THREADS`` environment variable when it is set (as PyTorch),
 otherwise the number of cores this process may run on.
 
-While a parallel operation runs its chunks on the pool, BLAS is held at one thread, so
-the two kinds of threads never oversubscribe the cores; each chunk writes its own part of
-the output and anything summed over the batch is summed in chunk order afterwards, so
-results are bit-identical whatever the number of threads.
+Once an operation has run its chunks on the pool, BLAS is held at one thread per caller
+until the next :func:`set_num_threads`: the pool is then the parallelism. Restoring BLAS's
+own threads after each such operation costs more than it gives: OpenBLAS's idle threads spin
+for about 0.1 s after every threaded call (even a small one, e.g. a CNN's last Linear) and
+take the cores the pool needs (a LeNet step at 2 threads used 1.5-1.8x the CPU time of one
+thread that way, against 1.0x with BLAS held; benchmarks/RESULTS.md). A program that never
+reaches the pool (an MLP) keeps ``n`` BLAS threads. Each chunk writes its own part of the
+output and anything summed over the batch is summed in a fixed chunk order, so results are
+bit-identical whatever the number of threads.
 
 ``threadpoolctl`` is imported on first use (``import gradfit`` stays NumPy-only).
 
@@ -38,6 +43,7 @@ _pool: Any = None  # concurrent.futures.ThreadPoolExecutor, made on first use
 _pool_size = 0
 _controller: Any = None  # threadpoolctl.ThreadpoolController, made on first use
 _local = threading.local()  # .busy: this thread is already running a parallel task
+_blas_held = False  # BLAS set to one thread by run_all (until set_num_threads)
 
 
 def _cores() -> int:
@@ -96,8 +102,9 @@ def set_num_threads(n: int) -> None:
     """Set the threads of intra-op parallelism (PyTorch's ``torch.set_num_threads``).
 
     gradfit runs batch chunks of convolution and pooling on a pool of ``n`` threads and
-    sets the BLAS library to ``n`` threads too (with ``threadpoolctl``); while chunks run on
-    the pool, BLAS is held at one thread per chunk so the cores are not oversubscribed.
+    sets the BLAS library to ``n`` threads too (with ``threadpoolctl``). Once chunks have
+    run on the pool, BLAS stays at one thread per caller (until the next call of this
+    function), so the two kinds of threads do not oversubscribe the cores.
 
     Args:
         n: a positive number of threads.
@@ -113,10 +120,11 @@ def set_num_threads(n: int) -> None:
         2
         >>> gf.set_num_threads(old)
     """
-    global _num_threads
+    global _num_threads, _blas_held
     n = _check(n, "set_num_threads")
     with _lock:
         _num_threads = n
+        _blas_held = False
         _set_blas_threads(n)
 
 
@@ -182,7 +190,7 @@ def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     """Run the callables, on the pool when there are several and more than one thread.
 
     Internal helper for ops: each callable must write only its own outputs. Results come back
-    in order; BLAS runs one thread per callable meanwhile, and is restored afterwards. The
+    in order; BLAS is set to one thread (and stays so until :func:`set_num_threads`). The
     first exception is raised after all have finished. Called from inside a pool task, it
     runs the callables in the calling thread.
 
@@ -193,18 +201,17 @@ def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     """
     if len(fns) <= 1 or workers(len(fns)) == 1:
         return [fn() for fn in fns]
+    global _blas_held
     pool = _executor(get_num_threads() - 1)  # the caller runs the first callable itself
-    libs = _blas().lib_controllers
-    before = [lib.num_threads for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
+    if not _blas_held:
+        with _lock:
+            _set_blas_threads(1)
+            _blas_held = True
     futures: list[Any] = []
     try:
         futures = [pool.submit(_run_busy, fn) for fn in fns[1:]]
         first = _run_busy(fns[0])
         return [first] + [f.result() for f in futures]
     finally:
-        for f in futures:  # on an error, let the others finish before BLAS is restored
+        for f in futures:  # on an error, let the others finish before raising
             f.exception()
-        for lib, k in zip(libs, before, strict=True):
-            lib.set_num_threads(k)
