@@ -162,3 +162,17 @@ def test_small_ops_stay_on_the_calling_thread(pool_calls):
     x = gf.randn(2, 3, 8, 8, requires_grad=True)
     F.max_pool2d(F.conv2d(x, gf.randn(4, 3, 3, 3)), 2).sum().backward()
     assert pool_calls == []
+
+
+def test_conv_holds_blas_at_one_thread_until_set_num_threads():
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    gf.set_num_threads(2)
+    assert set(blas()) == {2}
+    F.conv2d(gf.randn(1, 1, 5, 5), gf.randn(1, 1, 3, 3))  # too small to split: still held
+    assert set(blas()) == {1}
+    gf.set_num_threads(2)
+    assert set(blas()) == {2}

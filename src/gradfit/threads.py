@@ -6,13 +6,13 @@ BLAS library's own threads, through ``threadpoolctl``); :func:`get_num_threads` 
 The default is the ``OMP_NUM_THREADS`` environment variable when it is set (as PyTorch),
 otherwise the number of cores this process may run on.
 
-Once an operation has run its chunks on the pool, BLAS is held at one thread per caller
-until the next :func:`set_num_threads`: the pool is then the parallelism. Restoring BLAS's
+Once a convolution or pooling has run, BLAS is held at one thread per caller until the
+next :func:`set_num_threads`: gradfit's pool is then the parallelism. Restoring BLAS's
 own threads after each such operation costs more than it gives: OpenBLAS's idle threads spin
 for about 0.1 s after every threaded call (even a small one, e.g. a CNN's last Linear) and
 take the cores the pool needs (a LeNet step at 2 threads used 1.5-1.8x the CPU time of one
-thread that way, against 1.0x with BLAS held; benchmarks/RESULTS.md). A program that never
-reaches the pool (an MLP) keeps ``n`` BLAS threads. Each chunk writes its own part of the
+thread that way, against 1.0x with BLAS held; benchmarks/RESULTS.md). A program without
+convolution or pooling (an MLP) keeps ``n`` BLAS threads. Each chunk writes its own part of the
 output and anything summed over the batch is summed in a fixed chunk order, so results are
 bit-identical whatever the number of threads.
 
@@ -102,8 +102,8 @@ def set_num_threads(n: int) -> None:
     """Set the threads of intra-op parallelism (PyTorch's ``torch.set_num_threads``).
 
     gradfit runs batch chunks of convolution and pooling on a pool of ``n`` threads and
-    sets the BLAS library to ``n`` threads too (with ``threadpoolctl``). Once chunks have
-    run on the pool, BLAS stays at one thread per caller (until the next call of this
+    sets the BLAS library to ``n`` threads too (with ``threadpoolctl``). Once a convolution
+    or pooling has run, BLAS stays at one thread per caller (until the next call of this
     function), so the two kinds of threads do not oversubscribe the cores.
 
     Args:
@@ -186,6 +186,21 @@ def workers(tasks: int) -> int:
     return max(1, min(tasks, get_num_threads()))
 
 
+def hold_blas() -> None:
+    """Set BLAS to one thread until the next :func:`set_num_threads` (no-op at 1 thread).
+
+    Called by the ops that parallelise over the batch themselves (convolution, pooling),
+    also when a call is too small to split: a small convolution's GEMMs gain nothing from
+    BLAS threads, and OpenBLAS's idle threads would spin on the cores afterwards.
+    """
+    global _blas_held
+    if _blas_held or get_num_threads() == 1:
+        return
+    with _lock:
+        _set_blas_threads(1)
+        _blas_held = True
+
+
 def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     """Run the callables, on the pool when there are several and more than one thread.
 
@@ -201,12 +216,8 @@ def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     """
     if len(fns) <= 1 or workers(len(fns)) == 1:
         return [fn() for fn in fns]
-    global _blas_held
     pool = _executor(get_num_threads() - 1)  # the caller runs the first callable itself
-    if not _blas_held:
-        with _lock:
-            _set_blas_threads(1)
-            _blas_held = True
+    hold_blas()
     futures: list[Any] = []
     try:
         futures = [pool.submit(_run_busy, fn) for fn in fns[1:]]

@@ -240,6 +240,7 @@ def _parallel(count: int, body: Any, slots: int) -> None:
     sized the per-slot buffers.
     """
     groups = _groups(count)
+    threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
 
     def task(t: int) -> None:
         for g in groups[t::slots]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import threads
 from gradfit.ops.conv import (
     _TO,
     ConvNd,
@@ -68,6 +69,7 @@ class ConvTransposeNd(ConvNd):
         groups: int,
         size: tuple[int, int],
     ) -> np.ndarray:
+        threads.hold_blas()  # BLAS at one thread once gradfit's ops parallelise (threads.py)
         one_d = x.ndim == 3
         if one_d:
             x = x[:, :, None, :]

@@ -40,6 +40,7 @@ def _batch_spans(x: np.ndarray) -> list[tuple[int, int]]:
 
     Pooling sums nothing across samples, so any split gives the same bits.
     """
+    threads.hold_blas()
     n = x.shape[0] if x.ndim == 4 else 1
     k = threads.workers(n) if x.ndim == 4 and x.nbytes >= _PARALLEL_BYTES else 1
     return [(n * i // k, n * (i + 1) // k) for i in range(k)]
