@@ -176,3 +176,26 @@ def test_conv_holds_blas_at_one_thread_until_set_num_threads():
     assert set(blas()) == {1}
     gf.set_num_threads(2)
     assert set(blas()) == {2}
+
+
+def _conv_in_child(queue):
+    x = gf.randn(16, 3, 16, 16)
+    queue.put(F.conv2d(x, gf.randn(4, 3, 3, 3), padding=1).shape)
+
+
+def test_forked_child_gets_a_fresh_pool():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    gf.set_num_threads(2)
+    threads.run_all([lambda: 1, lambda: 2])  # the parent's pool exists
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_conv_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("a conv in a forked child hung on the parent's pool")
+    assert queue.get(timeout=5) == (16, 4, 16, 16)

@@ -46,6 +46,18 @@ _local = threading.local()  # .busy: this thread is already running a parallel t
 _blas_held = False  # BLAS set to one thread by run_all (until set_num_threads)
 
 
+def _after_fork_in_child() -> None:
+    """A forked child (e.g. a DataLoader worker) has none of the parent's pool threads."""
+    global _pool, _pool_size, _lock
+    _pool, _pool_size = None, 0
+    _lock = threading.Lock()
+    _local.busy = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
