@@ -199,3 +199,14 @@ def test_forked_child_gets_a_fresh_pool():
         child.kill()
         pytest.fail("a conv in a forked child hung on the parent's pool")
     assert queue.get(timeout=5) == (16, 4, 16, 16)
+
+
+def test_spans_split_large_arrays_only():
+    big = np.zeros((10, 1 << 16), np.float32)  # 2.5 MiB
+    gf.set_num_threads(2)
+    assert threads.spans(big) == [(0, 5), (5, 10)]
+    assert threads.spans(big[:1]) == [(0, 1)]
+    assert threads.spans(np.zeros((10, 4), np.float32)) == [(0, 10)]
+    assert threads.spans(np.zeros((), np.float32)) == [(0, 1)]
+    gf.set_num_threads(1)
+    assert threads.spans(big) == [(0, 10)]

@@ -213,6 +213,23 @@ def hold_blas() -> None:
         _blas_held = True
 
 
+def spans(a: Any, min_bytes: int = 1 << 20) -> list[tuple[int, int]]:
+    """Ranges of ``a``'s first axis, one per pool thread, when ``a`` is large; ``[(0, len)]`` else.
+
+    For ops that split an array across threads (with :func:`run_all`); arrays under
+    ``min_bytes`` (or 0-d) are not split, so small ops pay no pool overhead.
+
+    Example:
+        >>> import numpy as np
+        >>> from gradfit.threads import spans
+        >>> spans(np.zeros((4, 3)))
+        [(0, 4)]
+    """
+    n = a.shape[0] if a.ndim else 1
+    k = workers(n) if a.ndim and a.nbytes >= min_bytes else 1
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
 def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     """Run the callables, on the pool when there are several and more than one thread.
 

@@ -36,14 +36,14 @@ _PARALLEL_BYTES = 1 << 20
 
 
 def _batch_spans(x: np.ndarray) -> list[tuple[int, int]]:
-    """Sample ranges of a large (N, ...) input, one per pool thread; ``[(0, N)]`` otherwise.
+    """Sample ranges of a large (N, C, H, W) input, one per pool thread; ``[(0, N)]`` otherwise.
 
     Pooling sums nothing across samples, so any split gives the same bits.
     """
     threads.hold_blas()
-    n = x.shape[0] if x.ndim == 4 else 1
-    k = threads.workers(n) if x.ndim == 4 and x.nbytes >= _PARALLEL_BYTES else 1
-    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+    if x.ndim != 4:
+        return [(0, x.shape[0] if x.ndim else 1)]
+    return threads.spans(x, _PARALLEL_BYTES)
 
 
 def _span(start: int, count: int, step: int) -> slice:
