@@ -19,6 +19,12 @@ copy), so the elementwise ops and pooling after a convolution run on contiguous 
 The temporaries (unfoldings, GEMM results) come from a few reused scratch buffers
 (:class:`_Scratch`), which spares the page faults of fresh memory every step.
 
+Threads. The chunks form at most eight groups of consecutive chunks, which run on gradfit's
+thread pool (:mod:`gradfit.threads`, ``gf.set_num_threads``), each thread with its own
+scratch and BLAS at one thread. The chunking depends only on the shapes, and a weight or
+bias gradient is summed chunk by chunk inside a group, then group by group, so results are
+bit-identical whatever the number of threads.
+
 The backward pass works on the same chunks: the output gradient is copied to the
 layout once per chunk, the weight gradient accumulates the same GEMMs against the saved
 unfolding, the bias gradient is one GEMV, and the input gradient of a stride-1
@@ -83,7 +89,7 @@ class _Scratch:
     """
 
     MIN_BYTES = 1 << 20  # smaller arrays come from np.empty (the allocator reuses them)
-    MAX_BUFFERS = 16
+    MAX_BUFFERS = 16  # at one thread; each more thread of the pool gets 8 more (own scratch)
 
     def __init__(self) -> None:
         self.buffers: list[np.ndarray] = []
@@ -112,7 +118,7 @@ class _Scratch:
                 if spare >= 0:
                     bufs[spare] = buf  # a free buffer too small for this: replace it
                     pick = spare
-                elif len(bufs) < self.MAX_BUFFERS:
+                elif len(bufs) < self.MAX_BUFFERS + 8 * (threads.get_num_threads() - 1):
                     bufs.append(buf)
                     pick = len(bufs) - 1
                 else:
@@ -346,7 +352,7 @@ class _Work:
     buffer (saved for the weight gradient); otherwise every chunk reuses the same one.
     """
 
-    __slots__ = ("b2", "keep", "obufs", "p", "pads", "per", "tbufs", "ubufs", "wm", "xbufs")
+    __slots__ = ("b2", "obufs", "p", "pads", "per", "tbufs", "ubufs", "wm", "xbufs")
 
     def __init__(self, p: _Plan, pads: Pads, w: np.ndarray, bias: Any, nmax: int, dt: Any,
                  keep: int = 0, slots: int = 1) -> None:  # fmt: skip
@@ -354,7 +360,6 @@ class _Work:
         self.wm = p.weights(w)
         self.b2 = None if bias is None else bias.reshape(p.G, p.Og, 1)
         self.per = math.prod(p.unfold_shape(1))
-        self.keep = bool(keep)
         if keep:  # one place per sample, shared by all slots
             self.ubufs = [_scratch.empty((self.per * keep,), dt)] * slots
         else:
