@@ -210,3 +210,11 @@ def test_spans_split_large_arrays_only():
     assert threads.spans(np.zeros((), np.float32)) == [(0, 1)]
     gf.set_num_threads(1)
     assert threads.spans(big) == [(0, 10)]
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_transpose2d_bits_do_not_depend_on_threads(stride, pool_calls):
+    arrays = [_rand(32, 8, 16, 16), _rand(8, 4, 4, 4, seed=1), _rand(4, seed=2)]
+    _same_bits(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=1), arrays, pool_calls
+    )
