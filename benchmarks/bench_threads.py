@@ -6,6 +6,8 @@ Run from the repository root::
     python -m benchmarks.bench_threads --threads 1,2,4 --n 2560 --reps 5
     python -m benchmarks.bench_threads --scenario cnn1d_epoch --batch 100 --n 2000
     python -m benchmarks.bench_threads --scenario mlp_epoch --n 6400
+    python -m benchmarks.bench_threads --scenario conv_transpose_steps --n 320 --batch 64 \
+        --params '{"cin": 64, "cout": 32, "side": 8}'
 
 Every (contender, threads) pair runs in its own process (``benchmarks/worker.py``, with
 ``OPENBLAS/OMP/MKL_NUM_THREADS`` set to the count; gradfit's default ``gf.get_num_threads()``
@@ -19,6 +21,7 @@ adds a lane running another checkout's ``src`` (e.g. the main branch) for A/B ti
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=1280, help="samples per epoch")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--width", type=int, default=512, help="hidden width (mlp_epoch)")
+    ap.add_argument("--params", default="{}", help="more scenario parameters, as JSON")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--contenders", default="gradfit,torch")
@@ -67,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     lanes: dict[tuple[str, int], _Lane] = {}
     names = [c for c in a.contenders.split(",") if c]
     params: dict[str, Any] = {"n": a.n, "batch": a.batch, "width": a.width, "seed": 0}
+    params.update(json.loads(a.params))
     load0 = os.getloadavg()
     t_start = time.time()
     try:
