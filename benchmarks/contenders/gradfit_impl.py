@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,9 @@ import gradfit.nn.functional as F
 from benchmarks.contenders import common
 from gradfit import nn
 from gradfit.data import ArrayDataset, DataLoader
+
+if hasattr(gf, "set_num_threads"):  # the run's thread count (an older checkout has none)
+    gf.set_num_threads(int(os.environ.get("GRADFIT_BENCH_THREADS", "1")))
 
 
 def _train_epoch_runner(

@@ -127,6 +127,21 @@ from gradfit.gradcheck import gradgradcheck  # noqa: E402
 
 __all__ += ["gradgradcheck"]
 
+# threads of intra-op parallelism and BLAS, PyTorch's torch.set_num_threads and friends
+from gradfit.threads import (  # noqa: E402
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+)
+
+__all__ += [
+    "get_num_interop_threads",
+    "get_num_threads",
+    "set_num_interop_threads",
+    "set_num_threads",
+]
+
 
 def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""

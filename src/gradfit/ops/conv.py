@@ -19,6 +19,12 @@ copy), so the elementwise ops and pooling after a convolution run on contiguous 
 The temporaries (unfoldings, GEMM results) come from a few reused scratch buffers
 (:class:`_Scratch`), which spares the page faults of fresh memory every step.
 
+Threads. The chunks form at most eight groups of consecutive chunks, which run on gradfit's
+thread pool (:mod:`gradfit.threads`, ``gf.set_num_threads``), each thread with its own
+scratch and BLAS at one thread. The chunking depends only on the shapes, and a weight or
+bias gradient is summed chunk by chunk inside a group, then group by group, so results are
+bit-identical whatever the number of threads.
+
 The backward pass works on the same chunks: the output gradient is copied to the
 layout once per chunk, the weight gradient accumulates the same GEMMs against the saved
 unfolding, the bias gradient is one GEMV, and the input gradient of a stride-1
@@ -37,6 +43,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import sys
@@ -45,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -55,6 +63,12 @@ _FULL_IM2COL_MAX_K = 160
 # (it and the GEMM results stay in cache), each at least this many GEMM columns wide.
 _CHUNK_BYTES = 2 << 20
 _MIN_CHUNK_COLS = 1024
+# The batch is split into at least this many chunks where _MIN_CHUNK_COLS allows, so the
+# chunks can run on several threads; the chunks form at most _GROUPS groups of consecutive
+# chunks, the units of parallel work: a weight gradient is summed chunk by chunk inside a
+# group and then group by group, in an order that does not depend on the number of threads.
+_MIN_CHUNKS = 8
+_GROUPS = 8
 
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -75,7 +89,7 @@ class _Scratch:
     """
 
     MIN_BYTES = 1 << 20  # smaller arrays come from np.empty (the allocator reuses them)
-    MAX_BUFFERS = 16
+    MAX_BUFFERS = 16  # at one thread; each more thread of the pool gets 8 more (own scratch)
 
     def __init__(self) -> None:
         self.buffers: list[np.ndarray] = []
@@ -104,7 +118,7 @@ class _Scratch:
                 if spare >= 0:
                     bufs[spare] = buf  # a free buffer too small for this: replace it
                     pick = spare
-                elif len(bufs) < self.MAX_BUFFERS:
+                elif len(bufs) < self.MAX_BUFFERS + 8 * (threads.get_num_threads() - 1):
                     bufs.append(buf)
                     pick = len(bufs) - 1
                 else:
@@ -209,10 +223,41 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
     if batch == 0:  # an empty batch: one empty chunk (empty output, zero weight gradient)
         return [(0, 0)]
     nb = _CHUNK_BYTES // max(per_sample, 1)
-    nb = min(batch, max(1, nb, -(-_MIN_CHUNK_COLS // max(cols, 1))))
+    min_n = -(-_MIN_CHUNK_COLS // max(cols, 1))
+    nb = min(batch, max(1, nb, min_n))
     k = -(-batch // nb)  # as many chunks as needed, of balanced sizes
+    k = max(k, min(_MIN_CHUNKS, batch // min_n))  # enough to share between threads
     bounds = [batch * i // k for i in range(k + 1)]
     return list(itertools.pairwise(bounds))
+
+
+def _groups(count: int) -> list[range]:
+    """Consecutive chunk indices in at most ``_GROUPS`` balanced groups (fixed by ``count``)."""
+    g = min(count, _GROUPS)
+    bounds = [count * i // g for i in range(g + 1)]
+    return [range(a, b) for a, b in itertools.pairwise(bounds)]
+
+
+def _parallel(count: int, body: Any, slots: int) -> None:
+    """Run ``body(group, slot)`` for every group of ``count`` chunks on ``slots`` threads.
+
+    Thread ``t`` takes groups ``t, t + slots, ...`` with its own scratch (``slot = t``); one
+    slot runs them all in order in the caller. ``slots`` comes from :func:`_slots`, which
+    sized the per-slot buffers.
+    """
+    groups = _groups(count)
+    threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
+
+    def task(t: int) -> None:
+        for g in groups[t::slots]:
+            body(g, t)
+
+    threads.run_all([functools.partial(task, t) for t in range(slots)])
+
+
+def _slots(count: int) -> int:
+    """How many threads (and per-thread scratch sets) :func:`_parallel` will use for ``count`` chunks."""
+    return threads.workers(len(_groups(count)))
 
 
 def _flat_rows(p: _Plan, pads: Pads) -> bool:
@@ -307,35 +352,47 @@ class _Work:
     buffer (saved for the weight gradient); otherwise every chunk reuses the same one.
     """
 
-    __slots__ = ("b2", "obuf", "p", "pads", "per", "tbuf", "ubuf", "wm", "xbuf")
+    __slots__ = ("b2", "obufs", "p", "pads", "per", "tbufs", "ubufs", "wm", "xbufs")
 
     def __init__(self, p: _Plan, pads: Pads, w: np.ndarray, bias: Any, nmax: int, dt: Any,
-                 keep: int = 0) -> None:  # fmt: skip
+                 keep: int = 0, slots: int = 1) -> None:  # fmt: skip
         self.p, self.pads = p, pads
         self.wm = p.weights(w)
         self.b2 = None if bias is None else bias.reshape(p.G, p.Og, 1)
         self.per = math.prod(p.unfold_shape(1))
-        self.ubuf = _scratch.empty((self.per * (keep or nmax),), dt)
+        if keep:  # one place per sample, shared by all slots
+            self.ubufs = [_scratch.empty((self.per * keep,), dt)] * slots
+        else:
+            self.ubufs = [_scratch.empty((self.per * nmax,), dt) for _ in range(slots)]
         size = p.G * p.Og * p.OH * p.OW * nmax
-        self.obuf = _scratch.empty((size,), dt)
-        self.tbuf = None if p.full else _scratch.empty((size,), dt)
-        self.xbuf = None
+        self.obufs = [_scratch.empty((size,), dt) for _ in range(slots)]
+        self.tbufs = [None if p.full else _scratch.empty((size,), dt) for _ in range(slots)]
+        self.xbufs: list[Any] = [None] * slots
         if (p.full and any(pads)) or _flat_rows(p, pads):  # padded or contiguous input copy
-            self.xbuf = _scratch.empty((p.C * p.Hp * p.Wp * nmax,), dt)
+            self.xbufs = [_scratch.empty((p.C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
 
-    def run(self, src: np.ndarray, dst: np.ndarray, offset: int = 0) -> np.ndarray:
+    @property
+    def ubuf(self) -> np.ndarray:
+        return self.ubufs[0]
+
+    @property
+    def xbuf(self) -> Any:
+        return self.xbufs[0]
+
+    def run(self, src: np.ndarray, dst: np.ndarray, offset: int = 0, slot: int = 0) -> np.ndarray:
         """Convolve a (n, C, H, W) view into ``dst`` (n, n_out, OH, OW); returns the unfolding.
 
         The chunk is unfolded, multiplied and copied to NCHW (bias added on the way) while
-        it is in cache; ``offset`` (in samples) places the unfolding in the kept buffer.
+        it is in cache; ``offset`` (in samples) places the unfolding in the kept buffer;
+        ``slot`` picks the calling thread's own buffers.
         """
         p = self.p
         n = src.shape[0]
-        u = _take(self.ubuf, p.unfold_shape(n), self.per * offset)
-        _unfold(src, self.pads, p, u, self.xbuf)
+        u = _take(self.ubufs[slot], p.unfold_shape(n), self.per * offset)
+        _unfold(src, self.pads, p, u, self.xbufs[slot])
         M = p.OH * p.OW * n
-        out = _take(self.obuf, (p.G, p.Og, M))
-        tmp = None if self.tbuf is None else _take(self.tbuf, (p.G, p.Og, M))
+        out = _take(self.obufs[slot], (p.G, p.Og, M))
+        tmp = None if self.tbufs[slot] is None else _take(self.tbufs[slot], (p.G, p.Og, M))
         _gemms(u, self.wm, p, out, tmp)
         if self.b2 is not None:
             out += self.b2
@@ -382,15 +439,23 @@ class ConvNd(Function):
         chunks = _chunks(N, per, p.OH * p.OW)
         res = np.empty((N, p.G * p.Og, p.OH, p.OW), dtype=x.dtype)
         nmax = max(n1 - n0 for n0, n1 in chunks)
-        work = _Work(p, pads, w, b, nmax, x.dtype, keep=N if needs[1] else 0)
-        units = [work.run(x[n0:n1], res[n0:n1], n0 if needs[1] else 0) for n0, n1 in chunks]
-        del work
+        slots = _slots(len(chunks))
+        work = _Work(p, pads, w, b, nmax, x.dtype, keep=N if needs[1] else 0, slots=slots)
+        units: list[Any] = [None] * len(chunks)
+
+        def body(group: range, slot: int) -> None:
+            for c in group:
+                n0, n1 = chunks[c]
+                units[c] = work.run(x[n0:n1], res[n0:n1], n0 if needs[1] else 0, slot)
+
+        _parallel(len(chunks), body, slots)
+        work = body = None  # release the buffers (closure cells: no del)
         if not needs[1]:
             units = None
         self.plan, self.chunks = p, chunks
         self.has_bias = b is not None
         self.saved = (units, w if needs[0] else None, x_in if needs[1] else None)
-        del units
+        units = None
         return res[:, :, 0, :] if one_d else res
 
     @staticmethod
@@ -420,16 +485,20 @@ class ConvNd(Function):
         # the gradient in the plan's layout, a chunk at a time: for the weight gradient,
         # the bias gradient (one GEMV), and as the source of the input gradient
         use_gt = needs[1] or (needs[0] and strided)
-        gtbuf = _scratch.empty((n_out * M1 * nmax,), dt) if use_gt else None
-        gw_acc = gw_tmp = ones = gb = None
-        if needs[1]:
+        slots = _slots(len(chunks))
+        cgroups = _groups(len(chunks))
+        gtbufs = (
+            [_scratch.empty((n_out * M1 * nmax,), dt) for _ in range(slots)] if use_gt else None
+        )
+        gw_acc = gw_tmps = ones = gb = gb_acc = None
+        if needs[1]:  # one sum per group of chunks, then summed in group order
             K = p.Cg * p.kh * p.kw if p.full else p.Cg * p.kw
             rows = 1 if p.full else p.kh
-            gw_acc = np.empty((rows, p.G, p.Og, K), dt)
-            gw_tmp = np.empty((p.G, p.Og, K), dt)
+            gw_acc = np.empty((len(cgroups), rows, p.G, p.Og, K), dt)
+            gw_tmps = [np.empty((p.G, p.Og, K), dt) for _ in range(slots)]
         if want_b:
             if use_gt:
-                gb = np.zeros(n_out, dt)
+                gb_acc = np.zeros((len(cgroups), n_out), dt)
                 ones = np.ones(M1 * nmax, dt)
             else:
                 gb = grad.sum(axis=(0, 2, 3))
@@ -438,34 +507,49 @@ class ConvNd(Function):
             N, C, H, W = self.x_shape
             gx = np.empty((N, C, H, W), dtype=dt)
             if strided:
-                gx_step = self._col2im_step(w, p, pads, nmax, dt)
+                gx_step = self._col2im_step(w, p, pads, nmax, dt, slots)
             else:
-                gx_step = self._conv_step(w, p, pads, dilation, groups, nmax, dt)
-        for c, (n0, n1) in enumerate(chunks):
-            n = n1 - n0
-            gt = None
-            if use_gt:
-                gt = _take(gtbuf, (p.G, p.Og, M1 * n))
-                shape4 = p.out_shape(n)
-                np.copyto(gt.reshape(shape4), grad[n0:n1].transpose(_TO[p.full]))
-                if gb is not None:
-                    gb += gt.reshape(n_out, M1 * n) @ ones[: M1 * n]
-            if needs[1]:
-                u = units[c]
-                for i in range(gw_acc.shape[0]):
-                    m = u.reshape(p.G, K, M1 * n) if p.full else _row_block(u, p, i)
-                    if c == 0:
-                        np.matmul(gt, m.swapaxes(1, 2), out=gw_acc[i])
-                    else:
-                        np.matmul(gt, m.swapaxes(1, 2), out=gw_tmp)
-                        gw_acc[i] += gw_tmp
-                units[c] = None  # free as we go (the scratch buffer stays in use until the end)
-                del u, m
-            if gx_step is not None:
-                gx_step(grad, gt, n0, n1, gx)
-        del units
+                gx_step = self._conv_step(w, p, pads, dilation, groups, nmax, dt, slots)
+
+        def body(group: range, slot: int) -> None:
+            g = cgroups.index(group)
+            for c in group:
+                n0, n1 = chunks[c]
+                n = n1 - n0
+                gt = None
+                if use_gt:
+                    gt = _take(gtbufs[slot], (p.G, p.Og, M1 * n))
+                    shape4 = p.out_shape(n)
+                    np.copyto(gt.reshape(shape4), grad[n0:n1].transpose(_TO[p.full]))
+                    if gb_acc is not None:
+                        gb_acc[g] += gt.reshape(n_out, M1 * n) @ ones[: M1 * n]
+                if needs[1]:
+                    u = units[c]
+                    for i in range(rows):
+                        m = u.reshape(p.G, K, M1 * n) if p.full else _row_block(u, p, i)
+                        if c == group[0]:
+                            np.matmul(gt, m.swapaxes(1, 2), out=gw_acc[g, i])
+                        else:
+                            np.matmul(gt, m.swapaxes(1, 2), out=gw_tmps[slot])
+                            gw_acc[g, i] += gw_tmps[slot]
+                    units[c] = None  # free as we go (the scratch buffer stays in use until the end)
+                    del u, m
+                if gx_step is not None:
+                    gx_step(grad, gt, n0, n1, gx, slot)
+
+        _parallel(len(chunks), body, slots)
+        body = None
+        if gb_acc is not None:
+            gb = gb_acc[0]
+            for g in range(1, len(cgroups)):
+                gb += gb_acc[g]
+        units = None
         gw = None
         if needs[1]:
+            gw_acc, parts = gw_acc[0], gw_acc
+            for g in range(1, len(cgroups)):
+                gw_acc += parts[g]
+            del parts
             if p.full:
                 gw = gw_acc.reshape(n_out, p.Cg, p.kh, p.kw)
             else:
@@ -477,36 +561,50 @@ class ConvNd(Function):
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
     def _conv_step(
-        self, w: np.ndarray, p: _Plan, pads: Pads, dilation: Any, groups: int, nmax: int, dt: Any
+        self,
+        w: np.ndarray,
+        p: _Plan,
+        pads: Pads,
+        dilation: Any,
+        groups: int,
+        nmax: int,
+        dt: Any,
+        slots: int = 1,
     ) -> Any:
         """Stride 1: a chunk of dx = conv(grad padded by extent-1-pad, flipped transposed kernel)."""
         q = self._grad_plan(p, w.shape, pads, dilation, groups)
         wf = w.reshape(p.G, p.Og, p.Cg, p.kh, p.kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
         wf = np.ascontiguousarray(wf).reshape(p.G * p.Cg, p.Og, p.kh, p.kw)
-        work = _Work(q, q.pads, wf, None, nmax, dt)
+        work = _Work(q, q.pads, wf, None, nmax, dt, slots=slots)
 
-        def step(grad: np.ndarray, gt: Any, n0: int, n1: int, gx: np.ndarray) -> None:
+        def step(
+            grad: np.ndarray, gt: Any, n0: int, n1: int, gx: np.ndarray, slot: int = 0
+        ) -> None:
             if gt is not None:  # the chunk already in p's layout: a contiguous source
                 src = gt.reshape(p.out_shape(n1 - n0)).transpose(_FROM[p.full])
             else:
                 src = grad[n0:n1]
-            work.run(src, gx[n0:n1])
+            work.run(src, gx[n0:n1], slot=slot)
 
         return step
 
-    def _col2im_step(self, w: np.ndarray, p: _Plan, pads: Pads, nmax: int, dt: Any) -> Any:
+    def _col2im_step(
+        self, w: np.ndarray, p: _Plan, pads: Pads, nmax: int, dt: Any, slots: int = 1
+    ) -> Any:
         """Any stride: a chunk of columns = W^T @ grad, then each kernel offset's slice added back."""
         _, C, H, W = self.x_shape
         pt, pl = pads[0], pads[2]
         wt = w.reshape(p.G, p.Og, p.Cg * p.kh * p.kw).swapaxes(1, 2)
         K = p.Cg * p.kh * p.kw
         M1 = p.OH * p.OW
-        dbuf = _scratch.empty((p.G * K * M1 * nmax,), dt)
-        xbuf = _scratch.empty((C * p.Hp * p.Wp * nmax,), dt)
+        dbufs = [_scratch.empty((p.G * K * M1 * nmax,), dt) for _ in range(slots)]
+        xbufs = [_scratch.empty((C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
 
-        def step(grad: np.ndarray, gt: np.ndarray, n0: int, n1: int, gx: np.ndarray) -> None:
+        def step(grad: np.ndarray, gt: np.ndarray, n0: int, n1: int, gx: np.ndarray,
+                 slot: int = 0) -> None:  # fmt: skip
             n = n1 - n0
-            dcol = _take(dbuf, (p.G, K, M1 * n))
+            xbuf = xbufs[slot]
+            dcol = _take(dbufs[slot], (p.G, K, M1 * n))
             np.matmul(wt, gt, out=dcol)
             if p.full:
                 dcol = dcol.reshape(C, p.kh, p.kw, n, p.OH, p.OW)

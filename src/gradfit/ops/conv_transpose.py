@@ -29,13 +29,17 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import threads
 from gradfit.ops.conv import (
     _TO,
     ConvNd,
     _chunks,
+    _groups,
+    _parallel,
     _Plan,
     _row_block,
     _scratch,
+    _slots,
     _span,
     _take,
     _tuple,
@@ -68,6 +72,7 @@ class ConvTransposeNd(ConvNd):
         groups: int,
         size: tuple[int, int],
     ) -> np.ndarray:
+        threads.hold_blas()  # BLAS at one thread once gradfit's ops parallelise (threads.py)
         one_d = x.ndim == 3
         if one_d:
             x = x[:, :, None, :]
@@ -97,14 +102,19 @@ class ConvTransposeNd(ConvNd):
         full = (Hc, Wc) == (H, W)
         res = np.empty((N, y_shape[1], H, W), dt) if full else np.zeros((N, y_shape[1], H, W), dt)
         inner = res if full else res[:, :, :Hc, :Wc]
-        if stride == (1, 1):
-            step = self._conv_step(w, p, cpads, dilation, groups, nmax, dt)
-            for n0, n1 in chunks:
-                step(x, None, n0, n1, inner)
+        if stride == (1, 1):  # chunks on the thread pool (no sum over the batch here)
+            slots = _slots(len(chunks))
+            step = self._conv_step(w, p, cpads, dilation, groups, nmax, dt, slots)
+
+            def body(group: range, slot: int) -> None:
+                for c in group:
+                    n0, n1 = chunks[c]
+                    step(x, None, n0, n1, inner, slot)
+
+            _parallel(len(chunks), body, slots)
+            step = body = None  # release the scratch buffers (closure cells: no del)
         else:
             self._scatter(x, w, p, cpads, inner)
-            step = None
-        del step
         if b is not None:
             res += b.reshape(-1, 1, 1)
         needs = self.needs_input_grad
@@ -163,20 +173,29 @@ class ConvTransposeNd(ConvNd):
         if needs[0] or needs[1]:
             # the convolution of the output gradient is the input gradient; each chunk's
             # unfolding, still in cache, feeds the weight gradient's GEMMs right away
+            # (groups of chunks on the thread pool, as the convolution's backward)
             wk = w if w is not None else np.zeros((p.G * p.Og, p.Cg, p.kh, p.kw), dt)
-            work = _Work(p, self.cpads, wk, None, nmax, dt)
+            slots = _slots(len(chunks))
+            cgroups = _groups(len(chunks))
+            work = _Work(p, self.cpads, wk, None, nmax, dt, slots=slots)
             gx = np.empty((N, p.G * p.Og, p.OH, p.OW), dt) if needs[0] else None
-            acc = _WeightGrad(p, nmax, dt) if needs[1] else None
-            for c, (n0, n1) in enumerate(chunks):
-                if gx is not None:
-                    u = work.run(src[n0:n1], gx[n0:n1])
-                else:  # the unfolding alone
-                    u = _take(work.ubuf, p.unfold_shape(n1 - n0))
-                    _unfold(src[n0:n1], self.cpads, p, u, work.xbuf)
-                if acc is not None:
-                    acc.add(x[n0:n1], u, first=c == 0)
-                del u
-            del work
+            acc = _WeightGrad(p, nmax, dt, len(cgroups), slots) if needs[1] else None
+
+            def body(group: range, slot: int) -> None:
+                g = cgroups.index(group)
+                for c in group:
+                    n0, n1 = chunks[c]
+                    if gx is not None:
+                        u = work.run(src[n0:n1], gx[n0:n1], slot=slot)
+                    else:  # the unfolding alone
+                        u = _take(work.ubufs[slot], p.unfold_shape(n1 - n0))
+                        _unfold(src[n0:n1], self.cpads, p, u, work.xbufs[slot])
+                    if acc is not None:
+                        acc.add(x[n0:n1], u, g, slot, first=c == group[0])
+                    del u
+
+            _parallel(len(chunks), body, slots)
+            work = body = None  # release the scratch buffers (closure cells: no del)
             if acc is not None:
                 gw = acc.result()
         if self.one_d:
@@ -189,32 +208,38 @@ class _WeightGrad:
     """The convolution's weight-gradient GEMMs, chunk by chunk, with ``x`` as its output
     gradient and the unfolding of the transposed convolution's output gradient."""
 
-    def __init__(self, p: _Plan, nmax: int, dt: Any) -> None:
+    def __init__(self, p: _Plan, nmax: int, dt: Any, groups: int = 1, slots: int = 1) -> None:
         self.p = p
         self.K = p.Cg * p.kh * p.kw if p.full else p.Cg * p.kw
         self.rows = 1 if p.full else p.kh
-        self.acc = np.empty((self.rows, p.G, p.Og, self.K), dt)
-        self.tmp = np.empty((p.G, p.Og, self.K), dt)
-        self.gtbuf = _scratch.empty((p.G * p.Og * p.OH * p.OW * nmax,), dt)
+        self.acc = np.empty((groups, self.rows, p.G, p.Og, self.K), dt)  # one sum per group
+        self.tmps = [np.empty((p.G, p.Og, self.K), dt) for _ in range(slots)]
+        size = p.G * p.Og * p.OH * p.OW * nmax
+        self.gtbufs = [_scratch.empty((size,), dt) for _ in range(slots)]
 
-    def add(self, x: np.ndarray, u: np.ndarray, first: bool) -> None:
+    def add(self, x: np.ndarray, u: np.ndarray, group: int, slot: int, first: bool) -> None:
         p = self.p
         n = x.shape[0]
         M = p.OH * p.OW * n
-        gt = _take(self.gtbuf, (p.G, p.Og, M))
+        gt = _take(self.gtbufs[slot], (p.G, p.Og, M))
         np.copyto(gt.reshape(p.out_shape(n)), x.transpose(_TO[p.full]))
+        acc, tmp = self.acc[group], self.tmps[slot]
         for i in range(self.rows):
             m = u.reshape(p.G, self.K, M) if p.full else _row_block(u, p, i)
-            np.matmul(gt, m.swapaxes(1, 2), out=self.acc[i] if first else self.tmp)
+            np.matmul(gt, m.swapaxes(1, 2), out=acc[i] if first else tmp)
             if not first:
-                self.acc[i] += self.tmp
+                acc[i] += tmp
 
     def result(self) -> np.ndarray:
+        """The group sums added in group order (the same bits at any thread count)."""
         p = self.p
         n_out = p.G * p.Og
+        total = self.acc[0]
+        for g in range(1, self.acc.shape[0]):
+            total += self.acc[g]
         if p.full:
-            return self.acc.reshape(n_out, p.Cg, p.kh, p.kw)
-        gw = self.acc.reshape(p.kh, n_out, p.Cg, p.kw).transpose(1, 2, 0, 3)
+            return total.reshape(n_out, p.Cg, p.kh, p.kw)
+        gw = total.reshape(p.kh, n_out, p.Cg, p.kw).transpose(1, 2, 0, 3)
         return np.ascontiguousarray(gw)
 
 

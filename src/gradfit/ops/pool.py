@@ -20,13 +20,30 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
+from gradfit import threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
+
+# Inputs of at least this many bytes are pooled in batch chunks on the thread pool
+# (gf.set_num_threads); smaller ones stay on the calling thread (no pool overhead).
+_PARALLEL_BYTES = 1 << 20
+
+
+def _batch_spans(x: np.ndarray) -> list[tuple[int, int]]:
+    """Sample ranges of a large (N, C, H, W) input, one per pool thread; ``[(0, N)]`` otherwise.
+
+    Pooling sums nothing across samples, so any split gives the same bits.
+    """
+    threads.hold_blas()
+    if x.ndim != 4:
+        return [(0, x.shape[0] if x.ndim else 1)]
+    return threads.spans(x, _PARALLEL_BYTES)
 
 
 def _span(start: int, count: int, step: int) -> slice:
@@ -159,6 +176,36 @@ def _route(g: np.ndarray, idx: Any, outs: list[Any]) -> list[np.ndarray]:
     return res
 
 
+def _max_tiles(x: np.ndarray, geo: _Geometry, grad: bool) -> tuple[np.ndarray, Any]:
+    """stride == kernel, no padding or dilation: maxima of strided views, no copy of ``x``.
+
+    The windows are the axes ``(kh, kw)`` of ``x`` viewed as ``(..., oh, kh, ow, kw)``
+    (a view for any memory layout). The maximum runs over each window row first (W),
+    then over the rows (H): the first maximal row, then the first maximal column in it,
+    is the first maximum in row-major order, PyTorch's rule (NaN: see ``_first_max``).
+    Saved for backward: which column won in each row and which row won (bools for 2x2
+    windows), not the input.
+    """
+    (kh, kw), (oh, ow) = geo.k, geo.out
+    v = x[..., : oh * kh, : ow * kw].reshape(*x.shape[:-2], oh, kh, ow, kw)
+    nan = False
+    while True:
+        rows, idx_w = [], []
+        for a in range(kh):
+            m, idx = _first_max([v[..., a, :, j] for j in range(kw)], grad, nan)
+            rows.append(m)
+            idx_w.append(idx)
+        out, idx_h = _first_max(rows, grad, nan)
+        # NaN propagates to the output (and to its sum): only then is the exact NaN
+        # rule needed, and the indices are computed again with it (a rare, slower pass)
+        if not grad or nan or kh * kw == 1 or not np.isnan(out.sum()):
+            break
+        nan = True
+    if kh == 1 and kw == 1:
+        out = out.copy()
+    return out, ((idx_w, idx_h) if grad else None)
+
+
 class MaxPool2d(Function):
     def forward(self, x: np.ndarray, geo: _Geometry) -> np.ndarray:
         self.geo = geo
@@ -175,35 +222,22 @@ class MaxPool2d(Function):
         return out
 
     def _forward_tiled(self, x: np.ndarray, geo: _Geometry, grad: bool) -> np.ndarray:
-        """stride == kernel, no padding or dilation: maxima of strided views, no copy of ``x``.
+        """The tiled maximum (:func:`_max_tiles`), in batch chunks on the pool when large."""
+        spans = _batch_spans(x)
+        self.spans = spans
+        if len(spans) == 1:
+            out, saved = _max_tiles(x, geo, grad)
+            self.saved = (saved,)
+            return out
+        res = np.empty((*x.shape[:-2], *geo.out), x.dtype)
 
-        The windows are the axes ``(kh, kw)`` of ``x`` viewed as ``(..., oh, kh, ow, kw)``
-        (a view for any memory layout). The maximum runs over each window row first (W),
-        then over the rows (H): the first maximal row, then the first maximal column in it,
-        is the first maximum in row-major order, PyTorch's rule (NaN: see ``_first_max``).
-        Saved for backward: which column won in each row and which row won (bools for 2x2
-        windows), not the input.
-        """
-        (kh, kw), (oh, ow) = geo.k, geo.out
-        v = x[..., : oh * kh, : ow * kw].reshape(*x.shape[:-2], oh, kh, ow, kw)
-        nan = False
-        while True:
-            rows, idx_w = [], []
-            for a in range(kh):
-                m, idx = _first_max([v[..., a, :, j] for j in range(kw)], grad, nan)
-                rows.append(m)
-                idx_w.append(idx)
-            out, idx_h = _first_max(rows, grad, nan)
-            # NaN propagates to the output (and to its sum): only then is the exact NaN
-            # rule needed, and the indices are computed again with it (a rare, slower pass)
-            if not grad or nan or kh * kw == 1 or not np.isnan(out.sum()):
-                break
-            nan = True
-        if kh == 1 and kw == 1:
-            out = out.copy()
-        if grad:
-            self.saved = (idx_w, idx_h)
-        return out
+        def part(a: int, b: int) -> Any:
+            out, saved = _max_tiles(x[a:b], geo, grad)
+            res[a:b] = out
+            return saved
+
+        self.saved = tuple(threads.run_all([functools.partial(part, a, b) for a, b in spans]))
+        return res
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         geo: _Geometry = self.geo
@@ -231,16 +265,28 @@ class MaxPool2d(Function):
         return (geo.crop(gp),)
 
     def _backward_tiled(self, grad: np.ndarray, geo: _Geometry) -> np.ndarray:
-        idx_w, idx_h = self.saved
         (kh, kw), (oh, ow) = geo.k, geo.out
-        lead = grad.shape[:-2]
         covers = oh * kh == geo.size[0] and ow * kw == geo.size[1]
-        gx = (np.empty if covers else np.zeros)((*lead, *geo.size), dtype=grad.dtype)
-        gv = gx[..., : oh * kh, : ow * kw].reshape(*lead, oh, kh, ow, kw)
-        g_rows = _route(grad, idx_h, [None] * kh)
-        for a in range(kh):
-            _route(g_rows[a], idx_w[a], [gv[..., a, :, j] for j in range(kw)])
+        gx = (np.empty if covers else np.zeros)((*grad.shape[:-2], *geo.size), dtype=grad.dtype)
+        spans, saved = self.spans, self.saved
+        if len(spans) == 1:
+            _unpool_tiles(grad, saved[0], geo, gx)
+        else:
+            threads.run_all([
+                functools.partial(_unpool_tiles, grad[a:b], saved[c], geo, gx[a:b])
+                for c, (a, b) in enumerate(spans)
+            ])  # fmt: skip
         return gx
+
+
+def _unpool_tiles(grad: np.ndarray, saved: Any, geo: _Geometry, gx: np.ndarray) -> None:
+    """Route ``grad`` to the maxima that :func:`_max_tiles` recorded, written into ``gx``."""
+    idx_w, idx_h = saved
+    (kh, kw), (oh, ow) = geo.k, geo.out
+    gv = gx[..., : oh * kh, : ow * kw].reshape(*grad.shape[:-2], oh, kh, ow, kw)
+    g_rows = _route(grad, idx_h, [None] * kh)
+    for a in range(kh):
+        _route(g_rows[a], idx_w[a], [gv[..., a, :, j] for j in range(kw)])
 
 
 class AvgPool2d(Function):

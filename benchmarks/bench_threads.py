@@ -1,0 +1,127 @@
+"""Thread scaling: the same epoch at 1, 2, ... threads, gradfit and PyTorch side by side.
+
+Run from the repository root::
+
+    python -m benchmarks.bench_threads                      # LeNet epoch, 1 and 2 threads
+    python -m benchmarks.bench_threads --threads 1,2,4 --n 2560 --reps 5
+    python -m benchmarks.bench_threads --scenario cnn1d_epoch --batch 100 --n 2000
+    python -m benchmarks.bench_threads --scenario mlp_epoch --n 6400
+    python -m benchmarks.bench_threads --scenario conv_transpose_steps --n 320 --batch 64 \
+        --params '{"cin": 64, "cout": 32, "side": 8}'
+
+Every (contender, threads) pair runs in its own process (``benchmarks/worker.py``, with
+``OPENBLAS/OMP/MKL_NUM_THREADS`` set to the count; gradfit's default ``gf.get_num_threads()``
+follows ``OMP_NUM_THREADS`` as PyTorch's does). All processes are alive together; after
+one warm-up each, the repetitions rotate through them, so a slow phase of a shared machine
+hits every lane. The table gives medians, the speed-up over one thread, the parallel
+efficiency (speed-up / threads) and gradfit / PyTorch at each count. ``--compare DIR``
+adds a lane running another checkout's ``src`` (e.g. the main branch) for A/B timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import run
+from benchmarks.machine import describe
+
+
+class _Lane(run.Worker):
+    """A contender process at a thread count, importing gradfit from ``src`` (ours by default)."""
+
+    def __init__(self, contender: str, threads: int, src: Path | None = None) -> None:
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+        env["GRADFIT_BENCH_THREADS"] = str(threads)
+        env["PYTHONPATH"] = os.pathsep.join([str(run.ROOT), str(src or run.ROOT / "src")])
+        self.contender = contender
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker", contender],
+            cwd=run.ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._read()  # "ready"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenario", default="lenet_epoch")
+    ap.add_argument("--n", type=int, default=1280, help="samples per epoch")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--width", type=int, default=512, help="hidden width (mlp_epoch)")
+    ap.add_argument("--params", default="{}", help="more scenario parameters, as JSON")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--contenders", default="gradfit,torch")
+    ap.add_argument("--compare", type=Path, default=None, help="another checkout's root")
+    a = ap.parse_args(argv)
+    counts = [int(t) for t in a.threads.split(",")]
+    lanes: dict[tuple[str, int], _Lane] = {}
+    names = [c for c in a.contenders.split(",") if c]
+    params: dict[str, Any] = {"n": a.n, "batch": a.batch, "width": a.width, "seed": 0}
+    params.update(json.loads(a.params))
+    load0 = os.getloadavg()
+    t_start = time.time()
+    try:
+        for t in counts:
+            for c in names:
+                lanes[(c, t)] = _Lane(c, t)
+            if a.compare is not None:
+                lanes[("compare", t)] = _Lane("gradfit", t, a.compare / "src")
+        for lane in lanes.values():
+            lane.ask("setup", scenario=a.scenario, params=params)
+            lane.ask("run")  # warm-up
+        times: dict[tuple[str, int], list[float]] = {k: [] for k in lanes}
+        keys = list(lanes)
+        for r in range(a.reps):
+            order = keys[r % len(keys) :] + keys[: r % len(keys)]
+            for k in order:
+                times[k].append(lanes[k].ask("run")["seconds"])
+    finally:
+        for lane in lanes.values():
+            lane.close()
+    load1 = os.getloadavg()
+    info = describe()
+    print(
+        f"\n## Thread scaling: {a.scenario}, {a.n} samples, batch {a.batch}, median of {a.reps}\n"
+    )
+    print(f"- cpu: {info['cpu']}; cores: {info['cores']}; BLAS: {info.get('blas', '?')}")
+    print(f"- load average before / after: {' '.join(f'{x:.2f}' for x in load0)} / "
+          f"{' '.join(f'{x:.2f}' for x in load1)}; wall time {time.time() - t_start:.0f} s\n")  # fmt: skip
+    med = {k: statistics.median(v) for k, v in times.items()}
+    lane_names = sorted({k[0] for k in keys}, key=lambda s: (s != "gradfit", s))
+    head = "| threads | " + " | ".join(
+        f"{c} (s) | {c} speed-up | {c} efficiency" for c in lane_names
+    )
+    if "torch" in lane_names:
+        head += " | gradfit / torch"
+    print(head + " |")
+    print("|" + "---|" * (1 + 3 * len(lane_names) + ("torch" in lane_names)))
+    for t in counts:
+        row = [str(t)]
+        for c in lane_names:
+            base = med[(c, counts[0])] * counts[0]
+            row += [f"{med[(c, t)]:.3f}", f"{base / med[(c, t)]:.2f}x",
+                    f"{base / med[(c, t)] / t:.0%}"]  # fmt: skip
+        if "torch" in lane_names:
+            row.append(f"{med[('gradfit', t)] / med[('torch', t)]:.2f}")
+        print("| " + " | ".join(row) + " |")
+    print("\nall timings (s):")
+    for k in keys:
+        print(f"  {k[0]}@{k[1]}: {', '.join(f'{x:.3f}' for x in times[k])}")
+
+
+if __name__ == "__main__":
+    main()
