@@ -117,6 +117,11 @@ from gradfit.denormal import set_flush_denormal  # noqa: E402
 
 __all__ += ["set_flush_denormal"]
 
+# torch.Size: what Tensor.size() returns
+from gradfit.size import Size  # noqa: E402
+
+__all__ += ["Size"]
+
 # serialization (torch.save / torch.load without pickle)
 from gradfit.serialization import load, save  # noqa: E402
 

@@ -160,15 +160,19 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape, or the size of one dimension.
+        """The shape as a :class:`gf.Size` (a tuple with ``numel()``), or one dimension's size.
 
         Example:
             >>> import gradfit as gf
             >>> gf.zeros(2, 3).size(-1)
             3
+            >>> gf.zeros(2, 3).size().numel()
+            6
         """
         if dim is None:
-            return self._data.shape
+            from gradfit.size import Size
+
+            return Size(self._data.shape)
         return self._data.shape[_norm_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
