@@ -70,8 +70,25 @@ def did_you_mean(name: str, choices: Sequence[str]) -> str:
     """
     import difflib
 
-    close = difflib.get_close_matches(str(name).lower(), [str(c) for c in choices], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    word = str(name).lower()
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=3)
+    if not close:
+        return ""
+    # a swapped or dropped letter is the likeliest typo: fewest edits first ("adma" -> "adam")
+    best = min(close, key=lambda c: _edits(word, c.lower()))
+    return f" (did you mean {best!r}?)"
+
+
+def _edits(a: str, b: str) -> int:
+    """Edit distance counting an adjacent swap as one edit (optimal string alignment)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
 
 
 def _os_error_line(e: OSError) -> str:

@@ -457,10 +457,13 @@ def train_command(cfg: dict[str, Any], out: str = "runs/best") -> str:
     """
     import shlex
 
-    from gradfit.cli.config import DEFAULTS
+    from gradfit.cli.config import DEFAULTS, resolve
 
+    # defaults that depend on the data and model (batch norm for digits' MLP) as resolved
+    base = resolve({k: cfg[k] for k in ("data", "model") if k in cfg})
     parts = ["gradfit", "train"]
-    for key, default in DEFAULTS.items():
+    for key in DEFAULTS:
+        default = base.get(key, DEFAULTS[key])
         value = cfg.get(key, default)
         if value == default or value is None:
             continue
