@@ -166,6 +166,49 @@ def _labels(run_cfg: dict[str, Any], outputs: int) -> list[int]:
     return classes if classes is not None and len(classes) == outputs else list(range(outputs))
 
 
+def _read_table(path: str) -> tuple[list[str], list[list[str]]]:
+    """A CSV's header and rows as strings (for a model trained on ``--data csv``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"input {path}: no such file")
+    if p.stat().st_size > MAX_CSV_BYTES:
+        raise UsageError(f"input {path}: more than {MAX_CSV_BYTES} bytes; too large for a CSV")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise UsageError(f"input {path}: cannot read it: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"input {path}: not a text CSV file") from None
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise UsageError(
+            f"input {path}: expected a header row with the training CSV's column names and "
+            "at least one data row"
+        )
+    return [c.strip() for c in rows[0]], rows[1:]
+
+
+def _read_preprocessed(path: str, record: Any) -> np.ndarray:
+    """Read raw inputs and apply the checkpoint's preprocessing (``gf.data.preprocess``).
+
+    ``predict`` takes raw data as in the dataset's files: digits pixels 0..16, MNIST pixels
+    0..255, a CSV with the training CSV's columns by header name (any order). Checkpoints
+    saved without a record get the inputs as they are.
+    """
+    from gradfit.data import preprocess
+
+    if not isinstance(record, dict):
+        record = None
+    try:
+        if record and "columns" in record and Path(path).suffix.lower() != ".npy":
+            header, rows = _read_table(path)
+            x = preprocess.apply(record, rows, columns=header)
+            return _check_finite(x, path, first_row=2)
+        return _check_finite(preprocess.apply(record, read_inputs(path)), path)
+    except ValueError as e:
+        raise UsageError(f"input {path}: {e}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict; returns the exit code."""
     import gradfit as gf
@@ -177,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = ckpt.meta.get("config") or {}
     task = cfg.get("task", "classification")
     shape = tuple(cfg.get("input_shape") or ())
-    x = read_inputs(args.input)
+    x = _read_preprocessed(args.input, cfg.get("preprocess"))
     n_features = int(np.prod(shape)) if shape else None
     if n_features is not None:
         if x.ndim == 1:
