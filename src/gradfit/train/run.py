@@ -591,10 +591,16 @@ def _finish(
     test = trainer.evaluate(test_loader)
     results: dict[str, Any] = {f"test_{k}": v for k, v in test.items()}
     _token_metrics(results, data)
-    say(
-        f"test loss {results['test_loss']:.4f}  "
-        + "  ".join(f"{k} {v:.4f}" for k, v in results.items() if k != "test_loss")
-    )
+    if _is_tokens(data):  # a language model: nats per character, and their perplexity
+        say(
+            f"test loss {results['test_loss']:.4f} nats/char  perplexity "
+            f"{results['test_perplexity']:.3f}  accuracy {results['test_accuracy']:.4f}"
+        )
+    else:
+        say(
+            f"test loss {results['test_loss']:.4f}  "
+            + "  ".join(f"{k} {v:.4f}" for k, v in results.items() if k != "test_loss")
+        )
 
     rows: list[dict[str, Any]] = []
     net = {k[5:]: v for k, v in results.items() if k != "test_loss"}
