@@ -183,3 +183,40 @@ def test_a_language_model_run_reports_perplexity_and_count_baselines(tmp_path):
     assert any("nats/char" in line and "perplexity" in line for line in lines)
     meta = load_checkpoint(r.out / "checkpoint.safetensors").meta["config"]
     assert meta["vocab"] == data.description.extra["vocab"]
+
+
+def test_the_cnn_default_lr_applies_only_when_lr_and_optimizer_are_not_given():
+    from gradfit.train.run import MODEL_DEFAULT_LR, RUN_OPTIONS, _resolve
+
+    def lr(**flags):
+        return _resolve(flags, dict(RUN_OPTIONS))[0]["lr"]
+
+    assert lr(model="cnn") == MODEL_DEFAULT_LR["cnn"] < lr(model="mlp") == 0.1
+    assert lr(model="cnn", lr=0.1) == 0.1
+    assert lr(model="cnn", optimizer="adam") == 0.1  # another optimizer: no cnn-SGD default
+
+
+def test_a_collapse_with_early_stopping_stops_and_restores_the_best_epoch():
+    import io
+    from types import SimpleNamespace
+
+    from gradfit.train import CollapseWarning, EarlyStopping
+    from gradfit.train.run import _StopOnCollapse
+
+    model = gf.nn.Linear(2, 2)
+    best = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
+    trainer = SimpleNamespace(model=model, stop_training=False, epoch=1, log=lambda m: None)
+    collapse = CollapseWarning(chance=0.25, stream=io.StringIO())
+    stopper = EarlyStopping("val_loss", patience=10)
+    cbs = [collapse, stopper, _StopOnCollapse(collapse, stopper)]
+    for cb in cbs:
+        cb.on_epoch_end(trainer, {"epoch": 1, "val_loss": 0.3, "val_accuracy": 0.9})
+    assert not trainer.stop_training
+    with gf.no_grad():
+        model.weight.fill_(5.0)  # the collapsed epoch's weights
+    trainer.epoch = 2
+    for cb in cbs:
+        cb.on_epoch_end(trainer, {"epoch": 2, "val_loss": 0.9, "val_accuracy": 0.25})
+    assert trainer.stop_training and stopper.stopped_epoch == 2 and collapse.warnings
+    stopper.on_fit_end(trainer)
+    np.testing.assert_array_equal(model.weight.numpy(), best["weight"])
