@@ -3,6 +3,13 @@
 Classification writes the class and the probability of each class; regression
 writes the predicted values. Output goes to ``--out`` or standard output.
 
+Inputs are **raw data as in the dataset's files**: digits pixels 0..16, MNIST pixels
+0..255, for a model trained on ``--data csv`` a CSV with the training table's columns
+(by header name, in any order; the target column may be left out). The checkpoint carries
+the preprocessing its training data had (``config["preprocess"]``) and it is applied
+here with ``gf.data.preprocess.apply``, so train and predict never disagree. Checkpoints
+without that record take the inputs as they are.
+
 Example:
     >>> import argparse
     >>> p = argparse.ArgumentParser(); sub = p.add_subparsers(); register(sub)
@@ -29,7 +36,11 @@ def register(sub: Any) -> None:
     """Add the ``predict`` subcommand."""
     p = sub.add_parser("predict", help="predict for inputs in a CSV or .npy file")
     p.add_argument("checkpoint", help="a run directory or a .safetensors checkpoint")
-    p.add_argument("input", help="inputs: a .npy array or a CSV of numbers (header optional)")
+    p.add_argument(
+        "input",
+        help="raw inputs as in the dataset's files (digits 0..16): a .npy array or a CSV "
+        "(header optional; for a --data csv model, the training CSV's columns by name)",
+    )
     p.add_argument("--out", help="write the CSV here instead of standard output")
     p.set_defaults(func=run)
 

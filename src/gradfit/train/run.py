@@ -660,8 +660,7 @@ def _finish(
             confusion=cm,
             baselines=rows,
             summary=str(model_summary(trainer.model, shape)),
-            test_metrics=results,
-            network=network,
+            test_metrics=results,  # shown first; the baselines table gets the network's row
         )
         say(f"report: {out / 'report.html'}")
     say(f"wrote {out}/: checkpoint.safetensors, metrics.json, history.csv, plots")
