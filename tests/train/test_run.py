@@ -167,7 +167,7 @@ def test_report_shows_test_metrics(tmp_path):
     )
 
 
-def test_a_language_model_run_reports_perplexity_and_count_baselines(tmp_path):
+def test_a_language_model_run_reports_perplexity_and_count_baselines(tmp_path, capsys):
     cfg = {"data": "names", "model": "char_lm", "arch": "bigram", "epochs": 1}
     cfg |= {"optimizer": "adam", "lr": 0.01, "batch_size": 1024, "out": str(tmp_path / "r")}
     lines: list[str] = []
@@ -183,6 +183,9 @@ def test_a_language_model_run_reports_perplexity_and_count_baselines(tmp_path):
     assert any("nats/char" in line and "perplexity" in line for line in lines)
     meta = load_checkpoint(r.out / "checkpoint.safetensors").meta["config"]
     assert meta["vocab"] == data.description.extra["vocab"]
+    capsys.readouterr()
+    assert main(["sample", str(r.out), "--n", "3"]) == 0  # reads the recorded vocabulary
+    assert len(capsys.readouterr().out.splitlines()) == 3
 
 
 def test_the_cnn_default_lr_applies_only_when_lr_and_optimizer_are_not_given():

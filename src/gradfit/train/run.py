@@ -504,6 +504,7 @@ def run(
     if frozen:
         say(f"frozen: {', '.join(frozen)}")
     with run_lock(out):
+        _out_dir(opts, resume_path)  # again under the lock: another run may have just ended
         _fit(trainer, train_loader, val_loader, cfg, out)
         stopper = next((cb for cb in cbs if isinstance(cb, EarlyStopping)), None)
         if stopper is not None and stopper.stopped_epoch:
