@@ -9,15 +9,16 @@ baselines and writes the run directory; resuming (``resume``), fine-tuning
 (``shift``) and re-planning a schedule on resume behave exactly as on the command line,
 which is a thin layer over this function.
 
+Python users get what the command line does::
+
+    r = gf.train.run({"data": "mnist-5k", "model": "cnn", "classes": "0-4", "out": "runs/base"})
+    gf.train.run({"resume": "runs/base", "epochs": 40})  # continue it exactly
+    ft = gf.train.run({"init_from": "runs/base", "classes": "5-9", "freeze": ["features"],
+                       "data": "mnist-5k", "out": "runs/ft"})  # fine-tune with a new head
+
 Example:
-    >>> import tempfile, gradfit as gf
-    >>> out = tempfile.mkdtemp() + "/run"
-    >>> r = gf.train.run({"epochs": 1, "hidden": "32", "no_baselines": True, "out": out})
-    >>> r.epochs, sorted(r.metrics)
-    (1, ['test_accuracy', 'test_loss'])
-    >>> r2 = gf.train.run({"resume": out, "epochs": 2, "no_baselines": True})
-    >>> r2.epochs, r2.out == r.out
-    (2, True)
+    >>> sorted(RUN_OPTIONS)[:4]
+    ['config', 'freeze', 'init_from', 'no_baselines']
 """
 
 from __future__ import annotations
@@ -378,9 +379,12 @@ def run(
 
     Example:
         >>> import tempfile, gradfit as gf
-        >>> r = gf.train.run({"epochs": 1, "no_baselines": True, "out": tempfile.mkdtemp()})
+        >>> out = tempfile.mkdtemp() + "/run"
+        >>> r = gf.train.run({"epochs": 1, "hidden": "32", "no_baselines": True, "out": out})
         >>> r.metrics["test_accuracy"] > 0.5, (r.out / "checkpoint.safetensors").exists()
         (True, True)
+        >>> gf.train.run({"resume": out, "epochs": 2, "no_baselines": True}).epochs
+        2
     """
     from gradfit.cli import common
     from gradfit.fileio import run_lock
