@@ -162,7 +162,7 @@ BAD = [
     (["--data", "nope"], "--data: unknown dataset 'nope'; valid: "),
     (["--model", "nope"], "--model: unknown model 'nope'; valid: "),
     (["--optimizer", "nope"], "--optimizer: unknown optimizer 'nope'; valid: sgd, adam"),
-    (["--schedule", "nope"], "--schedule: unknown schedule 'nope'; valid: "),
+    (["--schedule", "nope"], "--schedule: unknown schedule 'nope'"),  # + did you mean 'none'
     (["--lr", "-1"], "--lr must be a positive number"),
     (["--lr", "0"], "--lr must be a positive number"),
     (["--batch-size", "0"], "--batch-size must be a positive integer"),
