@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
         help="no batch normalisation",
     )
     a("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad")
-    a("--lr", type=float, help="learning rate (default 0.1; 0.02 for --model cnn with SGD)")
+    a("--lr", type=float, help="learning rate (cnn: 0.02)")
     a("--momentum", type=float, help="momentum (SGD, RMSprop)")
     a("--nesterov", action="store_const", const=True, help="Nesterov momentum (SGD)")
     a("--weight-decay", type=float, help="L2 regularisation (biases and norms excluded)")
