@@ -34,7 +34,14 @@ def register(sub: Any) -> None:
     a("--data", help=f"dataset name (default {DEFAULTS['data']}; see `gradfit datasets`)")
     a("--data-dir", help="directory holding downloaded data files (MNIST, MovieLens)")
     a("--download", action="store_const", const=True, help="download missing data files")
-    a("--model", help="mlp, cnn, cnn1d, logistic, linear or matrix_factorization")
+    a(
+        "--model",
+        help="mlp, cnn, cnn1d, gru, lstm, char_lm, logistic, linear or matrix_factorization",
+    )
+    a("--arch", help="char_lm: bigram, mlp, rnn, gru or transformer (default transformer)")
+    a("--block-size", type=int, help="names/text: characters of context (default 8)")
+    a("--heads", type=int, help="char_lm transformer: attention heads (default 4)")
+    a("--layers", type=int, help="char_lm: blocks or recurrent layers; gru/lstm: layers")
     a("--hidden", help="hidden layer sizes of the MLP, e.g. 256,128")
     a("--activation", help="activation of the hidden layers (relu, tanh, sigmoid, gelu, ...)")
     a("--dropout", type=float, help="dropout probability after each hidden layer")
@@ -46,7 +53,7 @@ def register(sub: Any) -> None:
         const=False,
         help="no batch normalisation",
     )
-    a("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad")
+    a("--optimizer", help="sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam or radam")
     a("--lr", type=float, help="learning rate (cnn: 0.02)")
     a("--momentum", type=float, help="momentum (SGD, RMSprop)")
     a("--nesterov", action="store_const", const=True, help="Nesterov momentum (SGD)")
@@ -59,10 +66,6 @@ def register(sub: Any) -> None:
     a("--embedding-dim", type=int, help="factor dimension of matrix factorisation")
     a("--path", help="--data csv/text: the file to read (CSV: a table with a header row)")
     a("--target", help="--data csv: the column to predict")
-    a("--arch", help="--model char_lm: bigram, mlp, rnn, gru or transformer")
-    a("--block-size", type=int, help="--model char_lm: characters of context")
-    a("--heads", type=int, help="--model char_lm: attention heads (transformer)")
-    a("--layers", type=int, help="--model char_lm: blocks or recurrent layers")
     a("--early-stopping", type=int, help="stop after this many epochs without val improvement")
     a("--val-fraction", type=float, help="share of the training data held out for validation")
     a("--classes", help="train on these class labels only, e.g. 0-4 or 5,7 (relabelled 0..k-1)")

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from gradfit.nn import functional, init, utils
+from gradfit.nn import parallel as parallel  # DistributedDataParallel (mpi4py loads on use)
 
 # --- nn-layers (one block)
 from gradfit.nn.activation import (

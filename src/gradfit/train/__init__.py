@@ -22,6 +22,7 @@ from gradfit.train.callbacks import (
 from gradfit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gradfit.train.history import History
 from gradfit.train.run import RunInterrupted, RunResult, run
+from gradfit.train.sweep import sweep  # Optuna loads only when a sweep runs
 from gradfit.train.trainer import Trainer, fit
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "load_checkpoint",
     "run",
     "save_checkpoint",
+    "sweep",
 ]
 
 

@@ -34,7 +34,8 @@ from gradfit.data.sampler import (
     WeightedRandomSampler,
 )
 from gradfit.data.worker import WorkerInfo, get_worker_info
-from gradfit.utils.data import dataloader, dataset, sampler
+from gradfit.utils.data import dataloader, dataset, distributed, sampler
+from gradfit.utils.data.distributed import DistributedSampler
 
 __all__ = [
     "BatchSampler",
@@ -42,6 +43,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
@@ -56,6 +58,7 @@ __all__ = [
     "dataset",
     "default_collate",
     "default_convert",
+    "distributed",
     "get_worker_info",
     "random_split",
     "sampler",
