@@ -30,7 +30,7 @@ def test_evaluate_matches_the_training_run(run_dir):
 def test_predict_csv_and_npy(run_dir, tmp_path):
     from sklearn.datasets import load_digits
 
-    x = (load_digits().data[:5] / 16).astype(np.float32)
+    x = load_digits().data[:5].astype(np.float32)  # raw pixels 0..16: predict scales them
     np.save(tmp_path / "x.npy", x)
     np.savetxt(
         tmp_path / "x.csv",

@@ -109,8 +109,9 @@ def test_ctrl_c_saves_mid_epoch_and_the_resumed_run_equals_an_uninterrupted_one(
 
 def test_diverging_loss_stops_with_a_clear_message(tmp_path):
     r = gradfit("train", *FAST, "--lr", "1e30", "--out", str(tmp_path / "run"))
-    assert r.returncode == 1
+    assert r.returncode == 2, r.stderr  # a diverged run: one line and exit 2, as bad usage
     assert "the loss became" in r.stderr and "last finite loss" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -161,7 +162,7 @@ BAD = [
     (["--data", "nope"], "--data: unknown dataset 'nope'; valid: "),
     (["--model", "nope"], "--model: unknown model 'nope'; valid: "),
     (["--optimizer", "nope"], "--optimizer: unknown optimizer 'nope'; valid: sgd, adam"),
-    (["--schedule", "nope"], "--schedule: unknown schedule 'nope'; valid: "),
+    (["--schedule", "nope"], "--schedule: unknown schedule 'nope'"),  # + did you mean 'none'
     (["--lr", "-1"], "--lr must be a positive number"),
     (["--lr", "0"], "--lr must be a positive number"),
     (["--batch-size", "0"], "--batch-size must be a positive integer"),

@@ -3,6 +3,13 @@
 Classification writes the class and the probability of each class; regression
 writes the predicted values. Output goes to ``--out`` or standard output.
 
+Inputs are **raw data as in the dataset's files**: digits pixels 0..16, MNIST pixels
+0..255, for a model trained on ``--data csv`` a CSV with the training table's columns
+(by header name, in any order; the target column may be left out). The checkpoint carries
+the preprocessing its training data had (``config["preprocess"]``) and it is applied
+here with ``gf.data.preprocess.apply``, so train and predict never disagree. Checkpoints
+without that record take the inputs as they are.
+
 Example:
     >>> import argparse
     >>> p = argparse.ArgumentParser(); sub = p.add_subparsers(); register(sub)
@@ -29,7 +36,11 @@ def register(sub: Any) -> None:
     """Add the ``predict`` subcommand."""
     p = sub.add_parser("predict", help="predict for inputs in a CSV or .npy file")
     p.add_argument("checkpoint", help="a run directory or a .safetensors checkpoint")
-    p.add_argument("input", help="inputs: a .npy array or a CSV of numbers (header optional)")
+    p.add_argument(
+        "input",
+        help="raw inputs as in the dataset's files (digits 0..16): a .npy array or a CSV "
+        "(header optional; for a --data csv model, the training CSV's columns by name)",
+    )
     p.add_argument("--out", help="write the CSV here instead of standard output")
     p.set_defaults(func=run)
 
@@ -166,6 +177,49 @@ def _labels(run_cfg: dict[str, Any], outputs: int) -> list[int]:
     return classes if classes is not None and len(classes) == outputs else list(range(outputs))
 
 
+def _read_table(path: str) -> tuple[list[str], list[list[str]]]:
+    """A CSV's header and rows as strings (for a model trained on ``--data csv``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"input {path}: no such file")
+    if p.stat().st_size > MAX_CSV_BYTES:
+        raise UsageError(f"input {path}: more than {MAX_CSV_BYTES} bytes; too large for a CSV")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise UsageError(f"input {path}: cannot read it: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"input {path}: not a text CSV file") from None
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise UsageError(
+            f"input {path}: expected a header row with the training CSV's column names and "
+            "at least one data row"
+        )
+    return [c.strip() for c in rows[0]], rows[1:]
+
+
+def _read_preprocessed(path: str, record: Any) -> np.ndarray:
+    """Read raw inputs and apply the checkpoint's preprocessing (``gf.data.preprocess``).
+
+    ``predict`` takes raw data as in the dataset's files: digits pixels 0..16, MNIST pixels
+    0..255, a CSV with the training CSV's columns by header name (any order). Checkpoints
+    saved without a record get the inputs as they are.
+    """
+    from gradfit.data import preprocess
+
+    if not isinstance(record, dict):
+        record = None
+    try:
+        if record and "columns" in record and Path(path).suffix.lower() != ".npy":
+            header, rows = _read_table(path)
+            x = preprocess.apply(record, rows, columns=header)
+            return _check_finite(x, path, first_row=2)
+        return _check_finite(preprocess.apply(record, read_inputs(path)), path)
+    except ValueError as e:
+        raise UsageError(f"input {path}: {e}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict; returns the exit code."""
     import gradfit as gf
@@ -177,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = ckpt.meta.get("config") or {}
     task = cfg.get("task", "classification")
     shape = tuple(cfg.get("input_shape") or ())
-    x = read_inputs(args.input)
+    x = _read_preprocessed(args.input, cfg.get("preprocess"))
     n_features = int(np.prod(shape)) if shape else None
     if n_features is not None:
         if x.ndim == 1:

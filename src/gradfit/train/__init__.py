@@ -21,6 +21,7 @@ from gradfit.train.callbacks import (
 )
 from gradfit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gradfit.train.history import History
+from gradfit.train.run import RunInterrupted, RunResult, run
 from gradfit.train.sweep import sweep  # Optuna loads only when a sweep runs
 from gradfit.train.trainer import Trainer, fit
 
@@ -35,10 +36,13 @@ __all__ = [
     "ModelCheckpoint",
     "NaNGuard",
     "ProgressBar",
+    "RunInterrupted",
+    "RunResult",
     "Trainer",
     "TrainingDiverged",
     "fit",
     "load_checkpoint",
+    "run",
     "save_checkpoint",
     "sweep",
 ]

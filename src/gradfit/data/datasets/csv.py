@@ -160,6 +160,7 @@ def load(
     # ---- features
     blocks: list[np.ndarray] = []
     names: list[str] = []
+    spec: list[dict[str, object]] = []  # the columns predict reads (gradfit.data.preprocess)
     for h in header:
         if h == target or h in drop:
             continue
@@ -167,6 +168,7 @@ def load(
         if h not in categorical and _is_numeric(values):
             blocks.append(_numeric_column(values, lines, h, path)[:, None])
             names.append(h)
+            spec.append({"name": h})
             continue
         for i, s in enumerate(values):
             if s == "":
@@ -176,6 +178,7 @@ def load(
         vocab, codes = np.unique(np.array(values, dtype=object).astype(str), return_inverse=True)
         blocks.append(np.eye(len(vocab), dtype=np.float64)[codes.reshape(-1)])
         names.extend(f"{h}={v}" for v in vocab)
+        spec.append({"name": h, "values": [str(v) for v in vocab]})
     if blocks:
         x = np.concatenate(blocks, axis=1).astype(np.float32)
     else:
@@ -221,7 +224,7 @@ def load(
         classes=classes,
         summary=f"{len(rows)} rows from {path.name}, target {target!r}",
         feature_names=tuple(names),
-        extra={"target": target},
+        extra={"target": target, "preprocess": {"columns": spec, "target": target}},
     )
     # stratify when every class has at least two samples to share between the splits
     stratify = classes is not None and int(np.bincount(y).min()) >= 2

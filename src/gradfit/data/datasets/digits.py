@@ -63,6 +63,8 @@ def load(
         classes=tuple(str(d) for d in range(10)),
         summary="1,797 8x8 handwritten digits"
         + (", intensities scaled to [0, 1]" if normalize else ", intensities 0..16"),
+        # what gradfit predict applies to raw 0..16 pixels (see gradfit.data.preprocess)
+        extra={"preprocess": {"scale": 1.0 / 16.0}} if normalize else {},
     )
     return make_splits(
         x,

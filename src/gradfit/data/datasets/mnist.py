@@ -160,7 +160,8 @@ def _load(
         target_shape=(),
         classes=classes,
         summary=summary,
-        extra={"files": str(p[0].parent)},
+        extra={"files": str(p[0].parent)}
+        | ({"preprocess": {"scale": 1.0 / 255.0}} if normalize else {}),
     )
     return carve_validation(
         xs,

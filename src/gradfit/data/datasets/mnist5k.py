@@ -71,6 +71,8 @@ def load(
         target_shape=(),
         classes=tuple(str(d) for d in range(10)),
         summary="5,000 real 28x28 MNIST digits (500 per class)",
+        # what gradfit predict applies to raw 0..255 pixels (see gradfit.data.preprocess)
+        extra={"preprocess": {"scale": 1.0 / 255.0}} if normalize else {},
     )
     return make_splits(
         x,
