@@ -80,6 +80,12 @@ def register(sub: Any) -> None:
     a("--quiet", action="store_true", help="one line per epoch, no live progress bar")
     a("--report", action="store_true", help="write report.html with curves and tables")
     a("--config", metavar="FILE.toml", help="options as TOML (command-line flags win)")
+    a(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over the processes mpiexec started: mpiexec -n 2 gradfit train "
+        "--distributed (rank 0 prints and writes; --batch-size is the global batch)",
+    )
     p.set_defaults(func=run)
 
 
@@ -93,13 +99,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_training(config, callbacks=[ProgressBar(quiet=args.quiet)], log=print)
     except RunInterrupted as e:
-        print(f"\n{e.message}", file=sys.stderr)
+        if not _other_rank():  # with --distributed, rank 0 alone says how to resume
+            print(f"\n{e.message}", file=sys.stderr)
         return 130
     except TrainingDiverged as e:  # the last good epoch is saved; exit 2 with one line
         print(f"gradfit train: error: stopped: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     key = "test_accuracy" if "test_accuracy" in result.metrics else "test_rmse"
     return 1 if math.isnan(result.metrics.get(key, 0.0)) else 0
+
+
+def _other_rank() -> bool:
+    """Whether this process is a --distributed rank other than 0 (those stay quiet)."""
+    dist = sys.modules.get("gradfit.distributed")
+    return dist is not None and dist.is_initialized() and dist.get_rank() != 0
 
 
 def save_png(fig: Any, path: Any) -> None:

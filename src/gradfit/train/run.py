@@ -48,6 +48,9 @@ RUN_OPTIONS: dict[str, Any] = {
     "report": False,  # write report.html
     "config": None,  # a TOML file with training options (the given options win)
     "quiet": False,  # accepted for the command line's sake; run itself prints through ``log``
+    # data-parallel over the processes mpiexec started (gf.distributed); not a training
+    # setting, so a run may resume on another number of processes
+    "distributed": False,
 }
 
 # schedules whose shape depends on the number of epochs (see common.make_scheduler)
@@ -290,7 +293,7 @@ def _augmentation(cfg: dict[str, Any], data: Any) -> Any:
     return transform(shift)
 
 
-def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
+def _loaders(cfg: dict[str, Any], data: Any, world: int = 0) -> tuple[Any, Any, Any]:
     from gradfit.cli import common
     from gradfit.data import ArrayDataset, DataLoader
 
@@ -298,6 +301,23 @@ def _loaders(cfg: dict[str, Any], data: Any) -> tuple[Any, Any, Any]:
 
     def ds(split: Any) -> Any:
         return ArrayDataset(split.x, common.targets_for(task, split.y))
+
+    if world:  # each rank its share: batch k holds the same samples for any number of ranks
+        from gradfit.distributed import DistributedSampler
+
+        if cfg["batch_size"] % world:
+            raise UsageError(
+                f"--batch-size {cfg['batch_size']}: must be a multiple of the {world} processes"
+            )
+        train = DataLoader(
+            ds(data.train),
+            batch_size=cfg["batch_size"] // world,
+            sampler=DistributedSampler(ds(data.train), seed=cfg["seed"]),
+            transform=_augmentation(cfg, data),
+        )
+        bs = max(256, cfg["batch_size"])
+        val = DataLoader(ds(data.val), batch_size=bs) if len(data.val.x) else None
+        return train, val, DataLoader(ds(data.test), batch_size=bs)
 
     gen = np.random.Generator(np.random.PCG64(cfg["seed"]))
     train = DataLoader(
@@ -400,6 +420,18 @@ def run(
 
     say = log or (lambda _line: None)
     flags, opts = _split(_as_dict(config))
+    world, rank = 0, 0
+    if opts["distributed"]:
+        import gradfit.distributed as dist
+
+        try:
+            dist.init_process_group("mpi")
+        except (RuntimeError, ImportError) as e:
+            raise UsageError(f"--distributed: {e}") from None
+        world, rank = dist.get_world_size(), dist.get_rank()
+        if rank:  # rank 0 alone prints, writes and tests
+            say = lambda _line: None
+            callbacks = ()
     cfg, resume_ckpt, resume_path, saved = _resolve(flags, opts)
     given = cfg.pop("_given")
 
@@ -438,7 +470,11 @@ def run(
         except (ValueError, TypeError) as e:
             raise UsageError(f"--model {cfg['model']}: {e}") from None
 
-    train_loader, val_loader, test_loader = _loaders(cfg, data)
+    train_loader, val_loader, test_loader = _loaders(cfg, data, world)
+    if world:  # its hooks average the gradients; the trainer keeps (and saves) the plain model
+        from gradfit.nn.parallel import DistributedDataParallel
+
+        ddp = DistributedDataParallel(model)
     try:
         optimizer = common.make_optimizer(cfg, model)
     except ValueError as e:
@@ -447,7 +483,13 @@ def run(
     out = _out_dir(opts, resume_path)
 
     # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
-    cbs: list[Any] = [NaNGuard(), ModelCheckpoint(out), CSVLogger(out / "history.csv")]
+    cbs: list[Any] = [NaNGuard()]
+    if world:  # first: same epoch, same stop, averaged metrics on every rank
+        from gradfit.distributed import DistributedSync
+
+        cbs.insert(0, DistributedSync())
+    if rank == 0:
+        cbs += [ModelCheckpoint(out), CSVLogger(out / "history.csv")]
     chance = 1.0 / data.num_classes if data.task == "classification" else None
     collapse = CollapseWarning(chance=chance)
     cbs.append(collapse)
@@ -507,6 +549,10 @@ def run(
     )
     if frozen:
         say(f"frozen: {', '.join(frozen)}")
+    if rank:  # the other ranks train in step with rank 0 and leave the files to it
+        _fit(trainer, train_loader, val_loader, cfg, out)
+        del ddp
+        return RunResult(out, {}, trainer.history, model, cfg, [], trainer, trainer.epoch)
     with run_lock(out):
         _out_dir(opts, resume_path)  # again under the lock: another run may have just ended
         _fit(trainer, train_loader, val_loader, cfg, out)
