@@ -199,6 +199,11 @@ def run_graph(args: argparse.Namespace) -> int:
     model = common.build_for(cfg, data)
     loss_fn, _ = common.loss_and_metrics(data.task)
     n = min(args.batch_size, len(data.train.x))
+    if n < 2 and any("BatchNorm" in type(m).__name__ for m in model.modules()):
+        raise UsageError(
+            f"--batch-size {args.batch_size}: the {cfg['model']} has batch normalisation, which "
+            "needs at least 2 samples in a training batch"
+        )
     x = gf.tensor(np.asarray(data.train.x[:n]))
     y = gf.tensor(common.targets_for(data.task, np.asarray(data.train.y[:n])))
     loss = loss_fn(model(x), y)
