@@ -293,6 +293,38 @@ def _augmentation(cfg: dict[str, Any], data: Any) -> Any:
     return transform(shift)
 
 
+def _is_foreign_safetensors(path: str) -> bool:
+    """A ``.safetensors`` file without gradfit's checkpoint record (e.g. saved by PyTorch)."""
+    p = Path(path)
+    if p.suffix != ".safetensors" or not p.is_file():
+        return False
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(p), framework="numpy") as f:
+            meta = f.metadata() or {}
+    except Exception:
+        return False
+    return "gradfit" not in meta and "record" not in meta and "sha256" not in meta
+
+
+def _from_torch_weights(mcfg: dict[str, Any], path: str) -> Any:
+    """The model ``mcfg`` describes, with the weights of a torch-saved safetensors file."""
+    from gradfit.interop import read_torch_safetensors
+    from gradfit.models import build_model
+
+    try:
+        arrays = read_torch_safetensors(path)
+        model = build_model(mcfg)
+        model.load_state_dict(arrays)
+    except (ValueError, TypeError, KeyError, RuntimeError) as e:
+        raise UsageError(
+            f"--init-from {path}: a PyTorch safetensors file whose weights do not fit the "
+            f"{mcfg['name']} the options describe: {' '.join(str(e).split())[:300]}"
+        ) from None
+    return model
+
+
 def _loaders(cfg: dict[str, Any], data: Any, world: int = 0) -> tuple[Any, Any, Any]:
     from gradfit.cli import common
     from gradfit.data import ArrayDataset, DataLoader
@@ -440,7 +472,15 @@ def run(
     loss_fn, metrics = common.loss_and_metrics(data.task)
 
     frozen: list[str] = []
-    if opts["init_from"]:
+    if opts["init_from"] and _is_foreign_safetensors(str(opts["init_from"])):
+        # weights saved by PyTorch (safetensors.torch.save_file): the model named by the
+        # options, with torch's key names; its output layer must already fit the data
+        init_from = str(opts["init_from"])
+        mcfg = common.model_config_for(cfg, data)
+        model = _from_torch_weights(mcfg, init_from)
+        frozen = _freeze(model, list(opts["freeze"] or []))
+        cfg["init_from"], cfg["freeze"] = init_from, list(opts["freeze"] or [])
+    elif opts["init_from"]:
         init_from = str(opts["init_from"])
         base = common.open_checkpoint(common.checkpoint_path(init_from))
         model = common.model_from_checkpoint(base)
