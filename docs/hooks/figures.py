@@ -75,11 +75,59 @@ def relu_fit_fig():
 def descent_fig():
     import gradfit as gf
 
-    paths = gf.viz.descent_paths("rosenbrock", steps=300)
-    return gf.viz.plot_descent("rosenbrock", paths, title="Five optimizers, one surface")
+    paths = gf.viz.descent_paths("bowl")
+    return gf.viz.plot_descent("bowl", paths, title="Five optimizers, one surface")
+
+
+def draw_graph_fig(graph):
+    """Lay out a ``gf.viz.Graph`` in rows by distance from the output (no Graphviz needed)."""
+    from gradfit.viz._util import new_figure
+
+    consumers: dict[str, list[str]] = {}
+    for src, dst in graph.edges:
+        consumers.setdefault(src, []).append(dst)
+    depth: dict[str, int] = {}
+
+    def level(node_id: str) -> int:  # the graph is tiny; longest path to the output
+        if node_id not in depth:
+            depth[node_id] = 1 + max((level(c) for c in consumers.get(node_id, [])), default=-1)
+        return depth[node_id]
+
+    rows: dict[int, list] = {}
+    for node in graph.nodes:
+        rows.setdefault(level(node.id), []).append(node)
+    pos = {}
+    for d, nodes in rows.items():
+        for i, node in enumerate(nodes):
+            pos[node.id] = (i - (len(nodes) - 1) / 2, -d)
+    fig = new_figure(figsize=(5, 1.3 * len(rows) + 0.5))
+    ax = fig.add_subplot()
+    for src, dst in graph.edges:
+        ax.annotate("", xy=pos[dst], xytext=pos[src],
+                    arrowprops={"arrowstyle": "->", "shrinkA": 16, "shrinkB": 16})
+    colours = {"op": "#f2f2f2", "param": "#cfe2f3", "input": "#fde9c9"}
+    for node in graph.nodes:
+        ax.text(*pos[node.id], "\n".join(node.label[:2]), ha="center", va="center",
+                bbox={"boxstyle": "round", "fc": colours.get(node.kind, "white")})
+    xs = [p[0] for p in pos.values()]
+    ax.set_xlim(min(xs) - 1, max(xs) + 1)
+    ax.set_ylim(-len(rows) + 0.5, 0.5)
+    ax.axis("off")
+    return fig
+
+
+def graph_fig():
+    import gradfit as gf
+
+    x = gf.tensor(1.0, requires_grad=True)
+    w = gf.tensor(0.5, requires_grad=True)
+    b = gf.tensor(-0.2, requires_grad=True)
+    y = gf.tanh(w * x + b)
+    return draw_graph_fig(gf.viz.draw_graph(y, params={"x": x, "w": w, "b": b}))
 
 
 FIGURES = {
+    "graph.png": graph_fig,
     "neuron.png": neuron_fig,
     "activations.png": activations_fig,
     "relu_fit.png": relu_fit_fig,
