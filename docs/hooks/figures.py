@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "src") not in sys.path:  # build from a checkout without installing
     sys.path.insert(0, str(ROOT / "src"))
@@ -103,12 +101,21 @@ def draw_graph_fig(graph):
     fig = new_figure(figsize=(5, 1.3 * len(rows) + 0.5))
     ax = fig.add_subplot()
     for src, dst in graph.edges:
-        ax.annotate("", xy=pos[dst], xytext=pos[src],
-                    arrowprops={"arrowstyle": "->", "shrinkA": 16, "shrinkB": 16})
+        ax.annotate(
+            "",
+            xy=pos[dst],
+            xytext=pos[src],
+            arrowprops={"arrowstyle": "->", "shrinkA": 16, "shrinkB": 16},
+        )
     colours = {"op": "#f2f2f2", "param": "#cfe2f3", "input": "#fde9c9"}
     for node in graph.nodes:
-        ax.text(*pos[node.id], "\n".join(node.label[:2]), ha="center", va="center",
-                bbox={"boxstyle": "round", "fc": colours.get(node.kind, "white")})
+        ax.text(
+            *pos[node.id],
+            "\n".join(node.label[:2]),
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "round", "fc": colours.get(node.kind, "white")},
+        )
     xs = [p[0] for p in pos.values()]
     ax.set_xlim(min(xs) - 1, max(xs) + 1)
     ax.set_ylim(-len(rows) + 0.5, 0.5)
