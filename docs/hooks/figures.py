@@ -98,7 +98,7 @@ def draw_graph_fig(graph):
     for d, nodes in rows.items():
         for i, node in enumerate(nodes):
             pos[node.id] = (i - (len(nodes) - 1) / 2, -d)
-    fig = new_figure(figsize=(5, 1.3 * len(rows) + 0.5))
+    fig = new_figure(figsize=(5, min(1.3, 10 / len(rows)) * len(rows) + 0.5))
     ax = fig.add_subplot()
     for src, dst in graph.edges:
         ax.annotate(
@@ -133,7 +133,33 @@ def graph_fig():
     return draw_graph_fig(gf.viz.draw_graph(y, params={"x": x, "w": w, "b": b}))
 
 
+def unrolled_rnn_fig():
+    import gradfit as gf
+
+    return draw_graph_fig(gf.viz.unrolled_rnn(steps=3))
+
+
+def attention_fig():
+    import gradfit as gf
+    from gradfit.data import ArrayDataset, DataLoader
+
+    names = gf.data.load_dataset("names")
+    vocab = names.description.extra["vocab"]
+    gf.manual_seed(0)
+    lm = gf.models.char_lm(
+        vocab_size=27, block_size=8, arch="transformer", embed=32, layers=1, heads=2
+    )
+    loader = DataLoader(ArrayDataset(*names.train), batch_size=256, shuffle=True)
+    opt = gf.optim.Adam(lm.parameters(), lr=3e-3)
+    gf.train.fit(lm, loader, gf.nn.CrossEntropyLoss(), opt, epochs=1, callbacks=[])
+    context = "..emily."
+    maps = gf.viz.attention_maps(lm, gf.tensor([vocab.index(c) for c in context]))
+    return gf.viz.plot_attention(maps, context)
+
+
 FIGURES = {
+    "unrolled_rnn.png": unrolled_rnn_fig,
+    "attention.png": attention_fig,
     "graph.png": graph_fig,
     "neuron.png": neuron_fig,
     "activations.png": activations_fig,

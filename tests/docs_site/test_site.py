@@ -16,7 +16,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARN = sorted((ROOT / "docs" / "learn").glob("*.md"))
-FIGURES = ["neuron.png", "activations.png", "relu_fit.png", "descent.png", "graph.png"]
+FIGURES = [
+    "neuron.png",
+    "activations.png",
+    "relu_fit.png",
+    "descent.png",
+    "graph.png",
+    "unrolled_rnn.png",
+    "attention.png",
+]
 
 missing = [
     m
