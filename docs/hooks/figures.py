@@ -157,7 +157,51 @@ def attention_fig():
     return gf.viz.plot_attention(maps, context)
 
 
+def _trained_cnn():
+    """The CNN of the digits page, trained as there (once per build)."""
+    import gradfit as gf
+    from gradfit.data import ArrayDataset, DataLoader
+
+    if not hasattr(_trained_cnn, "cache"):
+        digits = gf.data.load_dataset("digits")
+        gf.manual_seed(0)
+        cnn = gf.models.cnn(in_channels=1, num_classes=10, image_size=8, channels=(8, 16))
+        images = digits.train.x.reshape(-1, 1, 8, 8)
+        loader = DataLoader(ArrayDataset(images, digits.train.y), batch_size=32, shuffle=True)
+        opt = gf.optim.Adam(cnn.parameters(), lr=3e-3)
+        gf.train.fit(cnn, loader, gf.nn.CrossEntropyLoss(), opt, epochs=3, callbacks=[])
+        _trained_cnn.cache = (cnn, digits)
+    return _trained_cnn.cache
+
+
+def cnn_filters_fig():
+    import gradfit as gf
+
+    cnn, _ = _trained_cnn()
+    return gf.viz.plot_first_layer_weights(cnn)
+
+
+def cnn_feature_maps_fig():
+    import gradfit as gf
+    from gradfit.viz._util import new_figure
+
+    cnn, digits = _trained_cnn()
+    image = gf.tensor(digits.test.x[:1].reshape(1, 1, 8, 8))
+    with gf.no_grad():
+        maps = cnn.features.act1(cnn.features.conv1(image)).numpy()[0]
+    fig = new_figure(figsize=(9, 1.6))
+    panels = [("input", image.numpy()[0, 0])] + [(f"map {i}", m) for i, m in enumerate(maps)]
+    for k, (title, a) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        ax.imshow(a, cmap="gray_r" if k == 0 else "viridis")
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    return fig
+
+
 FIGURES = {
+    "cnn_filters.png": cnn_filters_fig,
+    "cnn_feature_maps.png": cnn_feature_maps_fig,
     "unrolled_rnn.png": unrolled_rnn_fig,
     "attention.png": attention_fig,
     "graph.png": graph_fig,

@@ -24,6 +24,8 @@ FIGURES = [
     "graph.png",
     "unrolled_rnn.png",
     "attention.png",
+    "cnn_filters.png",
+    "cnn_feature_maps.png",
 ]
 
 missing = [
