@@ -6,10 +6,8 @@ from __future__ import annotations
 import html
 import importlib.util
 import io
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -40,27 +38,14 @@ def site(tmp_path_factory):
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (pip install -e '.[docs]')")
     out = tmp_path_factory.mktemp("site")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        "MPLBACKEND": "Agg",
-        "NO_MKDOCS_2_WARNING": "1",
-    }
+    from gradfit.cli.docs import build_command, build_env  # what `gradfit docs` runs
+
+    config = ROOT / "mkdocs.yml"
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "-f",
-            str(ROOT / "mkdocs.yml"),
-            "-d",
-            str(out),
-        ],
+        build_command(config, out),
         capture_output=True,
         text=True,
-        env=env,
+        env=build_env(config),
         cwd=ROOT,
         timeout=300,
     )
@@ -114,6 +99,10 @@ def test_learning_pages_link_their_figures(site):
     "page", [p for p in LEARN if "```python" in p.read_text()], ids=lambda p: p.stem
 )
 def test_learning_page_code_runs_in_order(page, tmp_path, monkeypatch, capsys):
+    if not [
+        m for m in ("nbformat", "nbclient", "ipykernel") if importlib.util.find_spec(m) is None
+    ]:
+        pytest.skip("run as its notebook in a real kernel by test_notebooks.py (same cells)")
     # a page's blocks share one namespace, like the cells of its notebook
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -121,3 +110,33 @@ def test_learning_page_code_runs_in_order(page, tmp_path, monkeypatch, capsys):
     for i, code in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S)):
         exec(compile(code, f"<{page.name} block {i}>", "exec"), ns)
         assert capsys.readouterr().out, f"block {i} of {page.name} shows the reader nothing"
+
+
+def test_gradfit_docs_explains_what_is_missing(monkeypatch, tmp_path):
+    import argparse
+
+    from gradfit.cli import docs
+    from gradfit.cli.main import UsageError
+
+    p = argparse.ArgumentParser()
+    docs.register(p.add_subparsers())
+    args = p.parse_args(["docs", "--no-open", "--config", str(tmp_path / "nope.yml")])
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda m, *a: None if m == "mkdocs" else real(m, *a)
+    )
+    with pytest.raises(UsageError, match=r"needs mkdocs; install them with pip install"):
+        docs.run(args)
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    if not missing:
+        with pytest.raises(UsageError, match="no such config file"):
+            docs.run(args)
+
+
+def test_gradfit_docs_finds_the_checkouts_config(tmp_path):
+    from gradfit.cli.docs import find_config
+
+    assert find_config(tmp_path) == ROOT / "mkdocs.yml"  # from anywhere: the checkout's
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    (tmp_path / "sub").mkdir()
+    assert find_config(tmp_path / "sub") == tmp_path / "mkdocs.yml"  # the nearest one up
