@@ -149,7 +149,8 @@ def attention_fig():
     lm = gf.models.char_lm(
         vocab_size=27, block_size=8, arch="transformer", embed=32, layers=1, heads=2
     )
-    loader = DataLoader(ArrayDataset(*names.train), batch_size=256, shuffle=True)
+    x_few, y_few = names.train.x[:10_000], names.train.y[:10_000]  # as on the page
+    loader = DataLoader(ArrayDataset(x_few, y_few), batch_size=128, shuffle=True)
     opt = gf.optim.Adam(lm.parameters(), lr=3e-3)
     gf.train.fit(lm, loader, gf.nn.CrossEntropyLoss(), opt, epochs=1, callbacks=[])
     context = "..emily."
