@@ -463,7 +463,7 @@ def train_command(cfg: dict[str, Any], out: str = "runs/best") -> str:
     base = resolve({k: cfg[k] for k in ("data", "model") if k in cfg})
     parts = ["gradfit", "train"]
     for key in DEFAULTS:
-        default = base.get(key, DEFAULTS[key])
+        default = DEFAULTS[key] if key in ("data", "model") else base.get(key, DEFAULTS[key])
         value = cfg.get(key, default)
         if value == default or value is None:
             continue
