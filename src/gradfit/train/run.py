@@ -18,7 +18,7 @@ Python users get what the command line does::
 
 Example:
     >>> sorted(RUN_OPTIONS)[:4]
-    ['config', 'freeze', 'init_from', 'no_baselines']
+    ['config', 'distributed', 'freeze', 'init_from']
 """
 
 from __future__ import annotations
