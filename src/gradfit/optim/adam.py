@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.optim._flags import backend_flags
-from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
+from gradfit.optim.optimizer import Optimizer, _check_betas, _check_range, _decayed_grad
 
 __all__ = ["Adam"]
 
@@ -98,12 +98,7 @@ class Adam(Optimizer):
         name = self._name
         _check_range(name, "lr", group["lr"], 0.0)
         _check_range(name, "eps", group["eps"], 0.0)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: invalid betas {betas!r}; expected a pair (beta1, beta2)")
-        group["betas"] = tuple(betas)
-        _check_range(name, "beta1 (betas[0])", betas[0], 0.0, 1.0)
-        _check_range(name, "beta2 (betas[1])", betas[1], 0.0, 1.0)
+        _check_betas(name, group)
         _check_range(name, "weight_decay", group["weight_decay"], 0.0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:

@@ -24,18 +24,9 @@ from typing import Any
 import numpy as np
 
 from gradfit.optim._flags import backend_flags
-from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
+from gradfit.optim.optimizer import Optimizer, _check_betas, _check_range, _decayed_grad
 
 __all__ = ["Adamax"]
-
-
-def _check_betas(name: str, group: dict[str, Any]) -> None:
-    betas = group["betas"]
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"{name}: invalid betas {betas!r}; expected a pair (beta1, beta2)")
-    group["betas"] = tuple(betas)
-    _check_range(name, "beta1 (betas[0])", betas[0], 0.0, 1.0)
-    _check_range(name, "beta2 (betas[1])", betas[1], 0.0, 1.0)
 
 
 class Adamax(Optimizer):

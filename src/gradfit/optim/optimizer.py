@@ -478,3 +478,13 @@ def _decayed_grad(
     else:
         out += grad
     return out
+
+
+def _check_betas(opt: str, group: dict[str, Any]) -> None:
+    """A group's ``betas``: a pair, each in [0, 1) (stored as a tuple); the Adam family's check."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{opt}: invalid betas {betas!r}; expected a pair (beta1, beta2)")
+    group["betas"] = tuple(betas)
+    _check_range(opt, "beta1 (betas[0])", betas[0], 0.0, 1.0)
+    _check_range(opt, "beta2 (betas[1])", betas[1], 0.0, 1.0)

@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.optim._flags import backend_flags
-from gradfit.optim.adamax import _check_betas
-from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
+from gradfit.optim.optimizer import Optimizer, _check_betas, _check_range, _decayed_grad
 
 __all__ = ["RAdam"]
 
