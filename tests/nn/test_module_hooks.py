@@ -302,3 +302,22 @@ def test_hooks_record_the_intermediate_activations_of_cnn1d():
     acts.clear()
     model(x)
     assert acts == {}
+
+
+def test_forward_pre_hook_with_kwargs_sees_and_replaces_keywords_as_torch():
+    import torch
+
+    seen = {}
+
+    def hook(module, args, kwargs):
+        seen[type(module).__module__.split(".")[0]] = sorted(kwargs)
+        return args, {**kwargs, "src_key_padding_mask": None}
+
+    for lib in (gf, torch):
+        layer = lib.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0)
+        handle = layer.register_forward_pre_hook(hook, with_kwargs=True)
+        mask = lib.zeros(2, 3, dtype=lib.bool)
+        out = layer(lib.randn(3, 2, 4), src_key_padding_mask=mask)
+        assert tuple(out.shape) == (3, 2, 4)
+        handle.remove()
+    assert seen["gradfit"] == seen["torch"] == ["src_key_padding_mask"]

@@ -173,6 +173,11 @@ class Module:
     def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         # tuple(...) so that a hook may remove itself (or others) while the hooks run
         for hook in tuple(self._forward_pre_hooks.values()):
+            if isinstance(hook, _WithKwargs):  # hook(module, args, kwargs) -> (args, kwargs)
+                result = hook.fn(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
@@ -184,7 +189,11 @@ class Module:
         return output
 
     def register_forward_pre_hook(
-        self, hook: Callable[[Module, tuple[Any, ...]], Any], *, prepend: bool = False
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
     ) -> RemovableHandle:
         """Call ``hook(module, args)`` before every ``forward``; it may replace the inputs.
 
@@ -192,7 +201,8 @@ class Module:
         ``forward`` only). A hook that returns None leaves them as they are; one that
         returns a tuple replaces them, and any other value ``v`` replaces them with
         ``(v,)``. Hooks run in the order registered; ``prepend=True`` puts this one
-        first. As in PyTorch; ``with_kwargs`` is not supported.
+        first. With ``with_kwargs=True`` the hook is called as ``hook(module, args,
+        kwargs)`` and may return a new ``(args, kwargs)`` pair, as in PyTorch.
 
         Example:
             >>> import gradfit as gf
@@ -204,6 +214,12 @@ class Module:
             tensor([1., 0.])
         """
         self._check_init("a hook")
+        if with_kwargs:
+            if not callable(hook):
+                raise TypeError(
+                    f"register_forward_pre_hook: hook must be callable, got {type(hook).__name__}"
+                )
+            hook = _WithKwargs(hook)
         return self._add_hook(self._forward_pre_hooks, hook, prepend, "register_forward_pre_hook")
 
     def register_forward_hook(
@@ -946,3 +962,15 @@ def _check_cpu(device: Any, who: str) -> None:
             f"{who}.to({name!r}): gradfit runs on the CPU only; available device: 'cpu'. "
             "Write device = 'cuda' if gf.cuda.is_available() else 'cpu' to pick it"
         )
+
+
+class _WithKwargs:
+    """A forward pre-hook registered with ``with_kwargs=True`` (it also sees the keywords)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)

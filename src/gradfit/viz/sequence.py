@@ -97,7 +97,7 @@ def attention_maps(model: Any, x: Any) -> np.ndarray:
 
     handles = []
     for layer in layers:
-        handles.append(_pre_hook_with_kwargs(layer, grab))
+        handles.append(layer.register_forward_pre_hook(grab, with_kwargs=True))
     was = model.training
     model.eval()
     try:
@@ -114,23 +114,6 @@ def attention_maps(model: Any, x: Any) -> np.ndarray:
             h.remove()
         model.train(was)
     return np.stack(maps)
-
-
-def _pre_hook_with_kwargs(layer: Any, fn: Any) -> Any:
-    """Call ``fn(layer, args, kwargs)`` before ``layer.forward`` (a hook that sees keywords)."""
-    original = layer.forward
-
-    def forward(*args: Any, **kwargs: Any) -> Any:
-        fn(layer, args, kwargs)
-        return original(*args, **kwargs)
-
-    object.__setattr__(layer, "forward", forward)
-
-    class _Handle:
-        def remove(self) -> None:
-            object.__delattr__(layer, "forward")
-
-    return _Handle()
 
 
 def plot_attention(maps: np.ndarray, tokens: list[str] | str | None = None) -> Any:
