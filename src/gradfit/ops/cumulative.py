@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
@@ -28,6 +29,11 @@ def _revcumsum(g: np.ndarray, axis: int) -> np.ndarray:
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
+def _revcumsum_graph(g: Tensor, dim: int) -> Tensor:
+    """:func:`_revcumsum` with Tensor operations (for a double backward)."""
+    return g.flip((dim,)).cumsum(dim).flip((dim,))
+
+
 class Cumsum(Function):
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
         self.dim = dim
@@ -35,6 +41,9 @@ class Cumsum(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_revcumsum(grad, self.dim),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: np.cumsum(g, self.dim, g.dtype))
 
 
 class Cumprod(Function):
@@ -66,6 +75,18 @@ class Cumprod(Function):
             at = (gm * p * (pos >= first)).sum(axis=-1, keepdims=True)
             g = np.where(pos == first, at, g)
         return (np.ascontiguousarray(np.moveaxis(g.astype(grad.dtype, copy=False), -1, d)),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        if x.size == 0:
+            return (grad * 0.0,)
+        if (x == 0).any():
+            raise NotImplementedError(
+                "double backward is not implemented for Cumprod with zeros in the input"
+            )
+        # dx_i = sum_{j >= i} grad_j out_j / x_i
+        s = _revcumsum_graph(grad * self.output_tensor(out), self.dim)
+        return (s / self.input_tensor(0, x),)
 
 
 def _prep(op: str, x: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:
@@ -172,6 +193,17 @@ class LogCumSumExp(Function):
             s = _revcumsum(grad * np.exp(m - out.astype(np.float64)), d)
             g = s * np.exp(x - m)
         return (g.astype(grad.dtype, copy=False),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        d = self.dim
+        if x.size == 0:
+            return (grad * 0.0,)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            m = np.max(out, axis=d, keepdims=True)  # a constant shift, as in backward
+            m = Tensor._wrap(np.where(np.isfinite(m), m, 0).astype(grad.dtype))
+            s = _revcumsum_graph(grad * (m - self.output_tensor(out)).exp(), d)
+            return (s * (self.input_tensor(0, x) - m).exp(),)
 
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:  # noqa: A002

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 # ------------------------------------------------------------------ helpers
@@ -114,6 +115,9 @@ class Gather(Function):
         np.add.at(g, self.idx, grad)  # repeated indices accumulate
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: g[self.idx])
+
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:  # noqa: A002
     """Pick values along ``dim`` at ``index``: ``out[i][j] = input[i][index[i][j]]`` for dim=1.
@@ -168,6 +172,24 @@ class Scatter(Function):
             gs = np.zeros(self.src_shape, dtype=grad.dtype)
             gs[tuple(slice(0, n) for n in self.ishape)] = grad[self.idx]
         return gx, gs
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        if self.mode in ("add_reduce", "multiply"):
+            return self.backward(grad._data)  # raises: no gradient (as in PyTorch)
+        shape, dtype, sl = grad.shape, grad.dtype, tuple(slice(0, n) for n in self.ishape)
+
+        def x_part(g: np.ndarray) -> np.ndarray:
+            return self.backward(g)[0] if self.mode == "set" else g  # a mask: self-adjoint
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            if self.mode == "set":
+                out[self.idx] = s[sl]
+            else:
+                np.add.at(out, self.idx, s[sl])
+            return out
+
+        return linear_backward_graph(self, grad, x_part, src_part)
 
 
 def _scatter(op: str, input: Tensor, dim: int, index: Any, src: Any, mode: str) -> Tensor:  # noqa: A002
@@ -324,6 +346,25 @@ class ScatterReduce(Function):
             gs[sl] = gsv
         return (gx.astype(grad.dtype) if self.needs_input_grad[0] else None), gs
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        if self.reduce not in ("sum", "mean"):
+            raise NotImplementedError(
+                f"double backward is not implemented for ScatterReduce(reduce={self.reduce!r})"
+            )
+        shape, dtype = grad.shape, grad.dtype
+        sl = tuple(slice(0, n) for n in self.ishape)
+        scale = self.cnt if self.reduce == "mean" else 1
+
+        def x_part(g: np.ndarray) -> np.ndarray:  # a diagonal scaling: self-adjoint
+            return self.backward(g)[0]
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            np.add.at(out, self.idx, s[sl])
+            return (out / scale).astype(dtype, copy=False)
+
+        return linear_backward_graph(self, grad, x_part, src_part)
+
 
 def scatter_reduce(
     input: Tensor,  # noqa: A002
@@ -380,6 +421,9 @@ class IndexSelect(Function):
         np.add.at(g, idx, grad)
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: np.take(g, self.index, axis=self.dim))
+
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
     """The entries at ``index`` (a 1-D integer tensor) along ``dim``.
@@ -425,6 +469,22 @@ class IndexPut(Function):
             if self.add and self.alpha != 1:
                 gs = gs * grad.dtype.type(self.alpha)
         return gx, gs
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        shape, dtype = grad.shape, grad.dtype
+
+        def x_part(g: np.ndarray) -> np.ndarray:
+            return g if self.add else self.backward(g)[0]  # a mask: self-adjoint
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            if self.add:
+                np.add.at(out, self.sl, s * dtype.type(self.alpha) if self.alpha != 1 else s)
+            else:
+                out[self.sl] = s
+            return out
+
+        return linear_backward_graph(self, grad, x_part, src_part)
 
 
 def _index_put(op: str, x: Tensor, dim: int, index: Any, source: Tensor, **kw: Any) -> Tensor:
@@ -518,6 +578,15 @@ class MaskedFill(Function):
             gv = np.asarray(np.where(m, grad, grad.dtype.type(0)).sum(), dtype=grad.dtype)
         return gx, gv
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        m, shape, zero = self.mask, grad.shape, np.zeros(grad.shape, dtype=grad.dtype)
+        return linear_backward_graph(
+            self,
+            grad,
+            lambda g: np.where(m, zero, np.broadcast_to(g, shape)),
+            lambda v: np.where(m, v, zero),
+        )
+
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
     """``input`` with ``value`` (a number or a 0-d tensor) wherever ``mask`` (bool, broadcast)
@@ -550,6 +619,10 @@ class MaskedSelect(Function):
         g = np.zeros(self.mask.shape, dtype=grad.dtype)
         g[self.mask] = grad
         return (sum_to(g, self.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        m = self.mask
+        return linear_backward_graph(self, grad, lambda g: np.broadcast_to(g, m.shape)[m])
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
@@ -589,6 +662,19 @@ class MaskedScatter(Function):
             gs[: self.n] = grad[self.mask]
             gs = gs.reshape(self.src_shape)
         return gx, gs
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        m, dtype = self.mask, grad.dtype
+
+        def x_part(g: np.ndarray) -> np.ndarray:
+            return np.where(m, dtype.type(0), np.broadcast_to(g, m.shape))
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(m.shape, dtype=dtype)
+            out[m] = s.reshape(-1)[: self.n]
+            return out
+
+        return linear_backward_graph(self, grad, x_part, src_part)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:  # noqa: A002
@@ -653,6 +739,9 @@ class Take(Function):
         g = np.zeros(int(np.prod(self.shape)), dtype=grad.dtype)
         np.add.at(g, self.index, grad)
         return (g.reshape(self.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: g.reshape(-1)[self.index])
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002

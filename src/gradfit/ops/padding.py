@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor
 
 _MODES = ("constant", "reflect", "replicate", "circular")
@@ -52,6 +53,16 @@ class ConstantPad(Function):
         g = np.zeros(self.shape, dtype=grad.dtype)
         g[self.src] = grad[self.dst]
         return (g,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        shape, dtype = grad.shape, grad.dtype
+
+        def pad_zeros(g: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            out[self.dst] = g[self.src]
+            return out
+
+        return linear_backward_graph(self, grad, pad_zeros)
 
 
 def _indices(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
@@ -96,6 +107,14 @@ class IndexPad(Function):
                     np.add.at(out, (..., ids), g[..., side])
             grad = np.moveaxis(out, -1, ax)
         return (np.ascontiguousarray(grad),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        def gather(g: np.ndarray) -> np.ndarray:  # the forward again
+            for ax, (lo, hi) in self.widths.items():
+                g = np.take(g, _indices(self.mode, g.shape[ax], lo, hi), axis=ax)
+            return g
+
+        return linear_backward_graph(self, grad, gather)
 
 
 def pad(

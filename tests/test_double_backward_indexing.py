@@ -1,0 +1,221 @@
+"""Second derivatives of the indexing, scatter, cumulative, sorting, structure and padding ops
+against torch (``second_order`` from test_double_backward: a random weighting of the gradient
+taken with create_graph=True is differentiated again), and gradgradcheck in float64.
+
+These ops are linear in their float inputs (except cumprod and logcumsumexp), so each is
+composed with a square or a product to give a second derivative that is not zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradfit as gf
+import strategies
+from test_double_backward import second_order
+
+R = np.random.default_rng(11)
+
+
+def rn(*shape):
+    return R.standard_normal(shape)
+
+
+IDX = np.array([[0, 2, 1], [1, 1, 0]])  # rows of a (2, 4) or (3, 3) input; repeats included
+PERM = np.array([[2, 0, 1], [0, 1, 2]])  # no repeats along dim 1 (scatter that sets)
+MASK = np.array(
+    [[True, False, True, False], [False, False, True, True], [True, True, False, False]]
+)
+SEL = np.array([2, 0, 2])
+
+CASES = {
+    "gather": (lambda m, F, x, i: m.gather(x, 1, i) ** 2, [(2, 4)], [IDX]),
+    "gather_dim0": (lambda m, F, x, i: m.gather(x * x, 0, i).sin(), [(3, 3)], [IDX]),
+    "scatter_set": (lambda m, F, x, s, i: m.scatter(x, 1, i, s) ** 2, [(2, 4), (2, 3)], [PERM]),
+    "scatter_add": (
+        lambda m, F, x, s, i: m.scatter_add(x, 1, i, s * x[:, :3]) ** 2,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "scatter_reduce_sum": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s, "sum", include_self=False) ** 2,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "scatter_reduce_mean": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s * s, "mean") ** 3,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "scatter_reduce_mean_excl": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s, "mean", include_self=False) * x,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "index_select": (lambda m, F, x, i: m.index_select(x, 0, i) ** 2, [(3, 4)], [SEL]),
+    "index_add": (
+        lambda m, F, x, s, i: x.index_add(0, i, s, alpha=2.0) ** 2,
+        [(3, 4), (3, 4)],
+        [SEL],
+    ),
+    "index_copy": (
+        lambda m, F, x, s, i: x.index_copy(1, i, s) ** 2,
+        [(3, 4), (3, 2)],
+        [np.array([3, 0])],
+    ),
+    "index_fill": (lambda m, F, x, i: x.index_fill(1, i, 0.5) * x, [(3, 4)], [SEL]),
+    "masked_fill": (lambda m, F, x, v, k: x.masked_fill(k, v) ** 2 * v, [(3, 4), ()], [MASK]),
+    "masked_fill_bcast": (
+        lambda m, F, x, k: m.masked_fill(x, k, 2.0) ** 3,
+        [(1, 4)],
+        [MASK],
+    ),
+    "masked_select": (lambda m, F, x, k: m.masked_select(x, k) ** 2, [(3, 4)], [MASK]),
+    "masked_select_bcast": (
+        lambda m, F, x, k: m.masked_select(x * x, k).sin(),
+        [(4,)],
+        [MASK],
+    ),
+    "masked_scatter": (
+        lambda m, F, x, s, k: x.masked_scatter(k, s) ** 2,
+        [(3, 4), (2, 5)],
+        [MASK],
+    ),
+    "take": (lambda m, F, x, i: m.take(x, i) ** 2, [(3, 4)], [np.array([[0, 11], [5, 5]])]),
+    "take_along_dim": (
+        lambda m, F, x, i: m.take_along_dim(x, i, dim=1) ** 2,
+        [(2, 4)],
+        [IDX],
+    ),
+    "tril_triu": (lambda m, F, x: m.tril(x, -1) ** 2 + m.triu(x * x, 1) * x, [(3, 4)], []),
+    "diagonal": (lambda m, F, x: m.diagonal(x, 1, 0, 2) ** 3, [(3, 2, 4)], []),
+    "diag_embed": (lambda m, F, x: m.diag_embed(x, offset=-1) ** 3, [(2, 3)], []),
+    "diag_trace": (lambda m, F, x: m.diag(x) ** 3 + m.trace(x) ** 2, [(3, 3)], []),
+    "roll": (lambda m, F, x: m.roll(x, (1, -2), (0, 1)) * x, [(3, 4)], []),
+    "roll_flat": (lambda m, F, x: m.roll(x, 5) * x, [(3, 4)], []),
+    "pad_constant": (lambda m, F, x: F.pad(x, (1, 2, -1, 0), value=0.5) ** 2, [(3, 4)], []),
+    "pad_reflect": (lambda m, F, x: F.pad(x, (2, 1), mode="reflect") ** 2, [(2, 3, 4)], []),
+    "pad_replicate": (lambda m, F, x: F.pad(x, (2, 1), mode="replicate") ** 2, [(2, 3, 4)], []),
+    "pad_circular": (lambda m, F, x: F.pad(x, (1, 2), mode="circular") ** 3, [(2, 3, 4)], []),
+    "nan_to_num": (
+        lambda m, F, x, c: m.nan_to_num(x + c, 0.0, 5.0, -5.0) ** 2 * x,
+        [(2, 3)],
+        [np.array([[0.0, np.nan, np.inf], [-np.inf, 1.0, 0.0]])],
+    ),
+    "cumsum": (lambda m, F, x: m.cumsum(x, 1) ** 2, [(3, 4)], []),
+    "cumprod": (lambda m, F, x: m.cumprod(x, 0), [(3, 4)], []),
+    "logcumsumexp": (lambda m, F, x: m.logcumsumexp(x, 1), [(3, 4)], []),
+    "cummax": (lambda m, F, x: m.cummax(x, 1).values ** 2, [(3, 4)], []),
+    "cummin": (lambda m, F, x: m.cummin(x, 0).values ** 2, [(3, 4)], []),
+    "sort": (lambda m, F, x: m.sort(x, 1, descending=True).values ** 2 * x, [(3, 4)], []),
+    "topk": (lambda m, F, x: m.topk(x, 2, dim=0).values ** 3, [(3, 4)], []),
+    "kthvalue": (lambda m, F, x: m.kthvalue(x, 2, dim=1).values ** 3, [(3, 4)], []),
+    "median": (lambda m, F, x: m.median(x, dim=1).values ** 3 + m.median(x) ** 2, [(3, 5)], []),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_second_order_vs_torch(name):
+    fn, shapes, ints = CASES[name]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        second_order(fn, [rn(*s) for s in shapes], ints=ints)
+
+
+GRADGRAD = [
+    "gather",
+    "scatter_add",
+    "scatter_reduce_mean",
+    "index_add",
+    "masked_fill",
+    "masked_scatter",
+    "take",
+    "diag_embed",
+    "pad_reflect",
+    "pad_constant",
+    "cumsum",
+    "cumprod",
+    "logcumsumexp",
+    "sort",
+]
+
+
+@pytest.mark.parametrize("name", GRADGRAD)
+def test_gradgradcheck(name):
+    fn, shapes, ints = CASES[name]
+    xs = [gf.tensor(rn(*s), requires_grad=True) for s in shapes]
+    consts = [gf.tensor(a) for a in ints]
+    assert gf.gradgradcheck(lambda *t: fn(gf, gf.nn.functional, *t, *consts), xs)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    sd=strategies.shape_and_dim(),
+    name=st.sampled_from(["cumsum", "cumprod", "logcumsumexp", "cummax", "sort", "roll"]),
+    seed=strategies.seeds,
+)
+def test_along_a_dim_second_order_hypothesis(sd, name, seed):
+    shape, dim = sd
+    fns = {
+        "cumsum": lambda m, F, x: m.cumsum(x, dim) ** 2,
+        "cumprod": lambda m, F, x: m.cumprod(x, dim),
+        "logcumsumexp": lambda m, F, x: m.logcumsumexp(x, dim),
+        "cummax": lambda m, F, x: m.cummax(x, dim).values * x,
+        "sort": lambda m, F, x: m.sort(x, dim).values * x,
+        "roll": lambda m, F, x: m.roll(x, 2, dim) * x,
+    }
+    second_order(fns[name], [strategies.rand(shape, np.float64, seed)], seed=seed)
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "logcumsumexp", "cummax", "sort", "roll"])
+def test_along_a_dim_second_order_0d(name):
+    fns = {
+        "cumsum": lambda m, F, x: m.cumsum(x, 0) ** 2,
+        "cumprod": lambda m, F, x: m.cumprod(x, -1) * x,
+        "logcumsumexp": lambda m, F, x: m.logcumsumexp(x, 0) * x,
+        "cummax": lambda m, F, x: m.cummax(x, 0).values * x,
+        "sort": lambda m, F, x: m.sort(x, 0).values * x,
+        "roll": lambda m, F, x: m.roll(x, 2) * x,
+    }
+    second_order(fns[name], [np.array(0.7)])
+
+
+def test_setitem_copyslices_second_order():
+    def fn(m, F, x, v):
+        y = x * 1.0
+        y[1:, ::2] = v * v  # CopySlices on a basic index
+        y[[0, 2], 1] = v[0] ** 3  # and on an advanced one
+        z = x.clone()
+        z[0] += y[1]  # in place on a view (ScatterFlat/GatherFlat)
+        return y * z
+
+    second_order(fn, [rn(3, 4), rn(2)])
+
+
+def test_unsupported_variants_name_themselves():
+    x = gf.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    s = gf.tensor([[5.0, 6.0]], requires_grad=True)
+    i = gf.tensor([[0, 1]])
+    y = x.scatter_reduce(0, i, s, "amax")
+    gf.autograd.grad(y.sum(), [x, s], retain_graph=True)  # first order works
+    with pytest.raises(NotImplementedError, match=r"ScatterReduce\(reduce='amax'\)"):
+        gf.autograd.grad(y.sum(), [x, s], create_graph=True)
+    z = gf.tensor([1.0, 0.0, 2.0], requires_grad=True)
+    with pytest.raises(NotImplementedError, match="Cumprod with zeros"):
+        gf.autograd.grad(z.cumprod(0).sum(), z, create_graph=True)
+
+
+def test_float32_stays_float32_and_third_order():
+    x = gf.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    (g,) = gf.autograd.grad((gf.cumsum(x, 1) ** 3).sum(), x, create_graph=True)
+    (h,) = gf.autograd.grad((g * g).sum(), x, create_graph=True)
+    (k,) = gf.autograd.grad(h.sum(), x)
+    assert g.dtype == h.dtype == k.dtype == gf.float32
+    xt = torch.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    (gt,) = torch.autograd.grad((torch.cumsum(xt, 1) ** 3).sum(), xt, create_graph=True)
+    (ht,) = torch.autograd.grad((gt * gt).sum(), xt, create_graph=True)
+    (kt,) = torch.autograd.grad(ht.sum(), xt)
+    np.testing.assert_allclose(k.numpy(), kt.numpy(), rtol=1e-5)
