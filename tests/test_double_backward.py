@@ -261,7 +261,7 @@ def test_grad_outputs_stay_in_the_graph_float32():
 
 
 def test_unsupported_op_names_itself():
-    x = gf.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = gf.tensor([1.0, 0.0, 3.0], requires_grad=True)
     (g,) = gf.autograd.grad(x.prod(), x)  # first order works
     assert g.shape == (3,)
     with pytest.raises(NotImplementedError, match="double backward is not implemented for Prod"):

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.arithmetic import Where
 from gradfit.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -105,6 +106,12 @@ def _grad_to(g: np.ndarray, shape: tuple[int, ...], dt: np.dtype) -> np.ndarray:
     if g.dtype != dt:
         g = g.astype(dt)
     return np.ascontiguousarray(g) if g.base is not None and not g.flags.writeable else g
+
+
+def _grad_to_graph(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """:func:`_grad_to` with Tensor operations (for a double backward)."""
+    full = np.broadcast_shapes(g.shape, shape)
+    return sum_to(g if g.shape == full else g.expand(full), shape)
 
 
 # --------------------------------------------------------------------------- cross-entropy
@@ -549,6 +556,7 @@ class PointwiseLoss(_Reduced):
         self.shapes = (x.shape, y.shape)
         self.reduction = reduction
         self.kind = kind
+        self.delta = delta  # for a double backward of huber / smooth_l1
         self.n = loss.size
         return _reduce(loss, reduction)
 
@@ -564,24 +572,32 @@ class PointwiseLoss(_Reduced):
         (deriv,) = self.saved
         sx, sy = self.shapes
         g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        quadratic = {"mse": 0.5, "huber": 1.0, "smooth_l1": self.delta}.get(self.kind)
+        if quadratic and (sx != deriv.shape or sy != deriv.shape):
+            raise NotImplementedError(
+                f"double backward is not implemented for {self.kind}_loss of broadcast shapes "
+                f"{sx} and {sy}"
+            )
         if self.kind == "mse":
-            # d = x - y (saved as deriv / 2): subtraction's derivatives do not depend on values
-            if sx != deriv.shape or sy != deriv.shape:
-                raise NotImplementedError(
-                    "double backward is not implemented for mse_loss of broadcast shapes "
-                    f"{sx} and {sy}"
-                )
-            d = self.input_standin(0, deriv * 0.5)
-            if self.needs_input_grad[1]:
-                d = d - self.input_standin(1, np.zeros(sy, deriv.dtype))
-            gd = d * 2.0 * g
-        elif self.kind == "l1":
+            gd = self._difference(deriv * 0.5) * 2.0 * g
+        elif quadratic:  # huber / smooth_l1 (delta > 0): d / quadratic where |d| < delta
+            small = np.abs(deriv) < (self.delta / quadratic)
+            # d = deriv * quadratic where small; elsewhere deriv is a constant +-delta / quadratic
+            d = self._difference(deriv * deriv.dtype.type(quadratic))
+            gd = Where.apply(d / quadratic, Tensor._wrap(deriv), cond=small) * g
+        else:  # l1, smooth_l1 with beta = 0: the sign, a constant
             gd = Tensor._wrap(deriv) * g
-        else:
-            raise NotImplementedError(f"double backward is not implemented for {self.kind}_loss")
         gx = sum_to(gd.expand(deriv.shape), sx) if self.needs_input_grad[0] else None
         gy = sum_to(-gd.expand(deriv.shape), sy) if self.needs_input_grad[1] else None
         return gx, gy
+
+    def _difference(self, d: np.ndarray) -> Tensor:
+        """d = x - y in the graph: a stand-in of value ``d`` for x, minus one of value 0 for y
+        (a difference's derivatives do not depend on the values)."""
+        t = self.input_standin(0, d)
+        if self.needs_input_grad[1]:
+            t = t - self.input_standin(1, np.zeros(self.shapes[1], d.dtype))
+        return t
 
 
 def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:  # noqa: A002
@@ -828,6 +844,20 @@ class BCE(_Reduced):
             gy = _grad_to((log1mp - logp) * g, y.shape, y.dtype)
         return gx, gy
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        p, y = self.saved[:2]
+        g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        if self.weight is not None:
+            g = g * Tensor._wrap(self.weight)
+        pt, yt = self.input_tensor(0, p), self.input_tensor(1, y)
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = _grad_to_graph((pt - yt) / ((1.0 - pt) * pt).clamp(min=1e-12) * g, p.shape)
+        if self.needs_input_grad[1]:
+            d = (1.0 - pt).log().clamp(min=-100.0) - pt.log().clamp(min=-100.0)
+            gy = _grad_to_graph(d * g, y.shape)
+        return gx, gy
+
 
 def binary_cross_entropy(
     input: Tensor,  # noqa: A002
@@ -918,6 +948,27 @@ class KLDiv(_Reduced):
                 gx = _grad_to(-y * g, x.shape, x.dtype)
             if self.needs_input_grad[1]:
                 gy = _grad_to((aux + t(1) - x) * g, y.shape, y.dtype)
+        return gx, gy
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        x, y = self.saved[:2]
+        g = grad / float(max(self.n, 1)) if self.reduction in ("mean", "batchmean") else grad
+        xt, yt = self.input_tensor(0, x), self.input_tensor(1, y)
+        gx = gy = None
+        if self.log_target:
+            ey = yt.exp()
+            if self.needs_input_grad[0]:
+                gx = _grad_to_graph(-ey * g, x.shape)
+            if self.needs_input_grad[1]:
+                gy = _grad_to_graph(ey * (yt - xt + 1.0) * g, y.shape)
+        else:
+            if self.needs_input_grad[0]:
+                gx = _grad_to_graph(-yt * g, x.shape)
+            if self.needs_input_grad[1]:
+                pos = y > 0  # log y, and 0 where y <= 0 (1 inside the log: no inf next time)
+                one = Tensor._wrap(np.ones((), dtype=grad.dtype))
+                logy = Where.apply(Where.apply(yt, one, cond=pos).log(), one * 0.0, cond=pos)
+                gy = _grad_to_graph((logy + 1.0 - xt) * g, y.shape)
         return gx, gy
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit.autograd import Function
+from gradfit.autograd import Function, sum_to
 from gradfit.tensor import Tensor, tensors_of
 
 _LETTERS = string.ascii_letters
@@ -142,7 +142,38 @@ class Einsum(Function):
             axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
             if axes:
                 g = g.sum(axis=axes, keepdims=True)
-            grads.append(np.ascontiguousarray(g) if not g.flags.writeable else g)
+            grads.append(np.array(g) if not g.flags.writeable else g)  # 0-d stays 0-d
+        return tuple(grads)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        xs, subs, sizes = self.saved, self.subs, self.sizes
+        ts = []  # each operand broadcast to its subscripts' sizes, in the graph
+        for j, (x, shape) in enumerate(zip(xs, self.shapes, strict=True)):
+            t = self.input_tensor(
+                j, x[tuple(slice(0, 1) if n == 1 else slice(None) for n in shape)]
+            )
+            ts.append(t if t.shape == x.shape else t.expand(x.shape))
+        grads: list[Any] = []
+        for i, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            allu = "".join(dict.fromkeys(subs[i]))
+            if len(allu) < len(subs[i]):
+                raise NotImplementedError(
+                    "double backward is not implemented for Einsum with a repeated subscript "
+                    f"in one operand ({subs[i]!r})"
+                )
+            # the same contraction as backward, on Tensors (so itself an Einsum node)
+            others = [s for j, s in enumerate(subs) if j != i]
+            known = set(self.out).union(*others) if others else set(self.out)
+            uniq = "".join(c for c in allu if c in known)
+            spec = ",".join([self.out, *others]) + "->" + uniq
+            g = einsum(spec, grad, *(t for j, t in enumerate(ts) if j != i))
+            if len(uniq) < len(allu):  # letters only this operand has: broadcast back
+                g = g.reshape(tuple(sizes[c] if c in uniq else 1 for c in allu))
+                g = g.expand(tuple(sizes[c] for c in allu))
+            grads.append(sum_to(g, self.shapes[i]))
         return tuple(grads)
 
 

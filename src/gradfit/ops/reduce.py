@@ -184,6 +184,23 @@ class Prod(Function):
         g = grad if self.keepdim else np.expand_dims(grad, axis)
         return (np.moveaxis(others, -1, axis) * g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        (x,) = self.saved
+        if x.size == 0:
+            return (grad.sum() * Tensor._wrap(np.zeros(x.shape, dtype=grad.dtype)),)
+        if (x == 0).any():
+            raise NotImplementedError(
+                "double backward is not implemented for Prod with zeros in the input"
+            )
+        # the product of every element but this one: out / x
+        axis = self.axis
+        out = self.output_tensor(x.prod(axis=axis, keepdims=self.keepdim))
+        if axis is None:
+            return (out.reshape(()) / self.input_tensor(0, x) * grad.reshape(()),)
+        if not self.keepdim:
+            out, grad = out.unsqueeze(axis), grad.unsqueeze(axis)
+        return (out / self.input_tensor(0, x) * grad,)
+
 
 class AMax(Function):
     """Max (or min) over axes; ties share the gradient equally, as PyTorch's amax."""
@@ -325,6 +342,20 @@ class NormP(Function):
             g = np.sign(x) * np.abs(x) ** t(self.p - 1) * out ** t(1 - self.p)
         g = np.where((out == 0) | (x == 0), t(0), g)
         return (g * grad.reshape(out.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        from gradfit.ops.arithmetic import Where
+
+        x, out = self.saved
+        p = self.p
+        zero = (out == 0) | (x == 0)
+        one = Tensor._wrap(np.ones((), dtype=grad.dtype))
+        # the masked places get 1 (not 0) inside the powers: no inf there in the next backward
+        xt = Where.apply(one, self.input_tensor(0, x), cond=zero)
+        ot = self.output_tensor(out.reshape(self.out_meta[0])).reshape(out.shape)
+        ot = Where.apply(one, ot, cond=out == 0)
+        g = xt.sign() * xt.abs() ** (p - 1) * ot ** (1 - p)
+        return (Where.apply(one * 0.0, g, cond=zero) * grad.reshape(out.shape),)
 
 
 class LogSumExp(Function):
