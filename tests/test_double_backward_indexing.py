@@ -1,6 +1,6 @@
-"""Second derivatives of the indexing, scatter, cumulative, sorting, structure and padding ops
-against torch (``second_order`` from test_double_backward: a random weighting of the gradient
-taken with create_graph=True is differentiated again), and gradgradcheck in float64.
+"""Second derivatives of the indexing, scatter, cumulative, sorting, structure, padding, fold and
+interpolation ops against torch (``second_order`` from test_double_backward: a random weighting
+of the gradient taken with create_graph=True is differentiated again), and gradgradcheck.
 
 These ops are linear in their float inputs (except cumprod and logcumsumexp), so each is
 composed with a square or a product to give a second derivative that is not zero.
@@ -106,6 +106,19 @@ CASES = {
         [(2, 3)],
         [np.array([[0.0, np.nan, np.inf], [-np.inf, 1.0, 0.0]])],
     ),
+    "unfold": (lambda m, F, x: F.unfold(x, 2, padding=1, stride=2) ** 2, [(1, 2, 3, 4)], []),
+    "fold": (lambda m, F, c: F.fold(c, (3, 3), 2, dilation=1) ** 3, [(2, 8, 4)], []),
+    "interpolate_nearest": (lambda m, F, x: F.interpolate(x, size=5) ** 3, [(1, 2, 3)], []),
+    "interpolate_bilinear": (
+        lambda m, F, x: F.interpolate(x, scale_factor=2, mode="bilinear") ** 2,
+        [(1, 1, 2, 3)],
+        [],
+    ),
+    "interpolate_bicubic": (
+        lambda m, F, x: F.interpolate(x, size=(3, 2), mode="bicubic", align_corners=True) ** 2,
+        [(1, 2, 2, 3)],
+        [],
+    ),
     "cumsum": (lambda m, F, x: m.cumsum(x, 1) ** 2, [(3, 4)], []),
     "cumprod": (lambda m, F, x: m.cumprod(x, 0), [(3, 4)], []),
     "logcumsumexp": (lambda m, F, x: m.logcumsumexp(x, 1), [(3, 4)], []),
@@ -136,6 +149,8 @@ GRADGRAD = [
     "diag_embed",
     "pad_reflect",
     "pad_constant",
+    "fold",
+    "interpolate_bilinear",
     "cumsum",
     "cumprod",
     "logcumsumexp",

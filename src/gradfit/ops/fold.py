@@ -24,6 +24,7 @@ import numpy as np
 
 from gradfit.autograd import Function
 from gradfit.ops.conv import _span, _tuple
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor
 
 _Geom = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -68,6 +69,9 @@ class Unfold(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_col2im(grad, self.geo, self.out_hw, self.C),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: _im2col(g, self.geo, self.out_hw))
+
 
 class Fold(Function):
     def forward(
@@ -78,6 +82,12 @@ class Fold(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_im2col(grad, self.geo, self.out_hw),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        channels = grad.shape[1]
+        return linear_backward_graph(
+            self, grad, lambda g: _col2im(g, self.geo, self.out_hw, channels)
+        )
 
 
 def _options(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:

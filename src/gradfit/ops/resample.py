@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor
 
 _NEEDS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -102,6 +103,15 @@ class Resample(Function):
         for i, m in enumerate(self.mats):
             grad = _along(grad, m.T, grad.ndim - k + i)
         return (np.ascontiguousarray(grad),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        def resample(g: np.ndarray) -> np.ndarray:  # the forward again
+            k = len(self.mats)
+            for i, m in enumerate(self.mats):
+                g = _along(g, m, g.ndim - k + i)
+            return np.ascontiguousarray(g)
+
+        return linear_backward_graph(self, grad, resample)
 
 
 def _spatial(v: Any, k: int, what: str, dims: Sequence[int]) -> list[Any]:
