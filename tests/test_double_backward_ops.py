@@ -45,6 +45,22 @@ UNARY = {
     "frac": (lambda m, F, x: m.frac(x) * x, -2, 2),
     "floor": (lambda m, F, x: m.floor(x) * x + x * x, -2, 2),
     "round": (lambda m, F, x: m.round(x) * x + x * x, -2, 2),
+    "exp": (lambda m, F, x: m.exp(x), -2, 2),
+    "log": (lambda m, F, x: m.log(x), 0.3, 3),
+    "log1p": (lambda m, F, x: m.log1p(x), -0.5, 2),
+    "sqrt": (lambda m, F, x: m.sqrt(x), 0.3, 3),
+    "sin_cos": (lambda m, F, x: m.sin(x) * m.cos(x), -3, 3),
+    "tanh": (lambda m, F, x: m.tanh(x), -2, 2),
+    "sigmoid": (lambda m, F, x: m.sigmoid(x), -3, 3),
+    "abs_sign": (lambda m, F, x: m.abs(x) * x + m.sign(x) * x * x, -2, 2),
+    "relu": (lambda m, F, x: F.relu(x) * x, -2, 2),
+    "leaky_relu": (lambda m, F, x: F.leaky_relu(x, 0.2) * x, -2, 2),
+    "elu": (lambda m, F, x: F.elu(x, 1.3), -2, 2),
+    "gelu": (lambda m, F, x: F.gelu(x), -3, 3),
+    "gelu_tanh": (lambda m, F, x: F.gelu(x, approximate="tanh"), -3, 3),
+    "silu": (lambda m, F, x: F.silu(x), -3, 3),
+    "softplus": (lambda m, F, x: F.softplus(x, beta=1.5, threshold=2.0), -3, 3),
+    "glu": (lambda m, F, x: F.glu(m.stack([x, x * x], -1), -1), -2, 2),
     "mish": (lambda m, F, x: F.mish(x), -3, 3),
     "logsigmoid": (lambda m, F, x: F.logsigmoid(x), -3, 3),
     "softsign": (lambda m, F, x: F.softsign(x), -3, 3),
@@ -106,6 +122,19 @@ def test_binary_gradgradcheck(name):
     a = gf.tensor(strategies.rand((2, 2), np.float64, 3, la, ha), requires_grad=True)
     b = gf.tensor(strategies.rand((2,), np.float64, 4, lb, hb), requires_grad=True)
     assert gf.gradgradcheck(lambda s, t: fn(gf, gf.nn.functional, s, t), [a, b])
+
+
+SOFTMAX = {
+    "softmax": lambda d: lambda m, F, x: F.softmax(x, dim=d) ** 2,
+    "log_softmax": lambda d: lambda m, F, x: F.log_softmax(x * x, dim=d),
+}
+
+
+@settings(max_examples=12, deadline=None)
+@given(sd=strategies.shape_and_dim(), name=st.sampled_from(sorted(SOFTMAX)), seed=strategies.seeds)
+def test_softmax_family_second_order_vs_torch(sd, name, seed):
+    shape, dim = sd
+    second_order(SOFTMAX[name](dim), [strategies.rand(shape, np.float64, seed)], seed=seed)
 
 
 def test_xlogy_at_zero_second_order():
