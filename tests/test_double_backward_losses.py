@@ -135,13 +135,40 @@ def test_prod_and_norm_hypothesis_dims(sd, seed):
     second_order(lambda m, F, x: x.prod(dim) ** 2 + x.norm(p=3, dim=dim) * x.prod(), [x], seed=seed)
 
 
-def test_einsum_repeated_subscript_and_prod_zero_name_themselves():
+def test_einsum_repeated_subscript_names_itself():
     a = gf.tensor(rn(3, 3), requires_grad=True)
     with pytest.raises(NotImplementedError, match="Einsum with a repeated subscript"):
         gf.autograd.grad(gf.einsum("ii->i", a).sum(), a, create_graph=True)
-    x = gf.tensor([1.0, 0.0, 2.0], requires_grad=True)
-    with pytest.raises(NotImplementedError, match="Prod with zeros"):
-        gf.autograd.grad(x.prod(), x, create_graph=True)
+
+
+ZEROS = np.array([[1.5, 0.0, -2.0, 0.5], [0.0, 0.7, 0.0, 1.2], [0.3, -1.1, 0.9, 2.0]])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m, F, x: x.prod() * x,
+        lambda m, F, x: x.prod(1) ** 2,
+        lambda m, F, x: x.prod(0, keepdim=True) * x,
+        lambda m, F, x: m.cumprod(x, 1) * x,
+        lambda m, F, x: m.cumprod(x, 0) ** 2,
+    ],
+)
+def test_prod_and_cumprod_with_zeros_vs_torch(fn):
+    second_order(fn, [ZEROS])
+    x = gf.tensor(ZEROS[:2, :3], requires_grad=True)
+    assert gf.gradgradcheck(lambda t: fn(gf, gf.nn.functional, t), [x])
+
+
+def test_prod_and_cumprod_with_zeros_third_order():
+    res = {}
+    for lib in (gf, torch):
+        x = lib.tensor(ZEROS, requires_grad=True)
+        y = (x.prod(1) * x.cumprod(1)[:, -2]).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x, create_graph=True)
+        res[lib] = lib.autograd.grad(h.sum(), x)[0]
+    np.testing.assert_allclose(res[gf].numpy(), res[torch].numpy(), rtol=1e-9, atol=1e-12)
 
 
 Y3 = np.array([0, 2, 1])

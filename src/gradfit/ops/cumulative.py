@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.arithmetic import Where
 from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
@@ -81,12 +82,27 @@ class Cumprod(Function):
         if x.size == 0:
             return (grad * 0.0,)
         if (x == 0).any():
-            raise NotImplementedError(
-                "double backward is not implemented for Cumprod with zeros in the input"
-            )
+            return (self._backward_graph_with_zeros(grad),)
         # dx_i = sum_{j >= i} grad_j out_j / x_i
         s = _revcumsum_graph(grad * self.output_tensor(out), self.dim)
         return (s / self.input_tensor(0, x),)
+
+    def _backward_graph_with_zeros(self, grad: Tensor) -> Tensor:
+        """dx_i = sum_{j >= i} grad_j prod_{k <= j, k != i} x_k, exact with zeros: row i of an
+        (n, n) copy of x has x_i replaced by 1 (n^2 memory)."""
+        x, d = self.saved[0], self.dim
+        n = x.shape[d]
+        if x.size * n > 1 << 24:
+            raise NotImplementedError(
+                "double backward is not implemented for Cumprod with zeros in an input of "
+                f"shape {x.shape}: it takes {n} times the input's memory"
+            )
+        xs = self.input_tensor(0, x).movedim(d, -1)
+        one = Tensor._wrap(np.ones((), dtype=x.dtype))
+        p = Where.apply(one, xs.unsqueeze(-2), cond=np.eye(n, dtype=bool)).cumprod(-1)
+        later = np.triu(np.ones((n, n), dtype=bool))  # j >= i
+        terms = Where.apply(grad.movedim(d, -1).unsqueeze(-2) * p, one * 0.0, cond=later)
+        return terms.sum(-1).movedim(-1, d)
 
 
 def _prep(op: str, x: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:

@@ -188,18 +188,38 @@ class Prod(Function):
         (x,) = self.saved
         if x.size == 0:
             return (grad.sum() * Tensor._wrap(np.zeros(x.shape, dtype=grad.dtype)),)
-        if (x == 0).any():
-            raise NotImplementedError(
-                "double backward is not implemented for Prod with zeros in the input"
-            )
-        # the product of every element but this one: out / x
         axis = self.axis
+        xt = self.input_tensor(0, x)
+        if axis is None:
+            grad = grad.reshape(())
+        elif not self.keepdim:
+            grad = grad.unsqueeze(axis)
+        if (x == 0).any():
+            return (_others_product(xt, axis, "Prod") * grad,)
+        # the product of every element but this one: out / x
         out = self.output_tensor(x.prod(axis=axis, keepdims=self.keepdim))
         if axis is None:
-            return (out.reshape(()) / self.input_tensor(0, x) * grad.reshape(()),)
-        if not self.keepdim:
-            out, grad = out.unsqueeze(axis), grad.unsqueeze(axis)
-        return (out / self.input_tensor(0, x) * grad,)
+            out = out.reshape(())
+        elif not self.keepdim:
+            out = out.unsqueeze(axis)
+        return (out / xt * grad,)
+
+
+def _others_product(x: Tensor, axis: int | None, op: str) -> Tensor:
+    """The product of all elements but each one along ``axis`` (all if None), on Tensors, exact
+    with zeros: row i of an (n, n) copy has its own element replaced by 1 (n^2 memory)."""
+    from gradfit.ops.arithmetic import Where
+
+    xs = x.reshape(-1) if axis is None else x.movedim(axis, -1)
+    n = xs.shape[-1]
+    if x.numel() * n > 1 << 24:
+        raise NotImplementedError(
+            f"double backward is not implemented for {op} with zeros in an input of shape "
+            f"{x.shape}: it takes {n} times the input's memory"
+        )
+    one = Tensor._wrap(np.ones((), dtype=x.dtype))
+    others = Where.apply(one, xs.unsqueeze(-2), cond=np.eye(n, dtype=bool)).prod(-1)
+    return others.reshape(x.shape) if axis is None else others.movedim(-1, axis)
 
 
 class AMax(Function):
