@@ -56,6 +56,26 @@ CASES = {
         [(2, 4), (2, 3)],
         [IDX],
     ),
+    "scatter_reduce_amax": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s * s, "amax") ** 2,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "scatter_reduce_amin_excl": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s, "amin", include_self=False) * x,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "scatter_reduce_prod": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s, "prod") ** 2,
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
+    "scatter_reduce_prod_excl": (
+        lambda m, F, x, s, i: x.scatter_reduce(1, i, s * x[:, 1:], "prod", include_self=False),
+        [(2, 4), (2, 3)],
+        [IDX],
+    ),
     "index_select": (lambda m, F, x, i: m.index_select(x, 0, i) ** 2, [(3, 4)], [SEL]),
     "index_add": (
         lambda m, F, x, s, i: x.index_add(0, i, s, alpha=2.0) ** 2,
@@ -142,6 +162,8 @@ GRADGRAD = [
     "gather",
     "scatter_add",
     "scatter_reduce_mean",
+    "scatter_reduce_amax",
+    "scatter_reduce_prod",
     "index_add",
     "masked_fill",
     "masked_scatter",
@@ -212,11 +234,10 @@ def test_setitem_copyslices_second_order():
 
 def test_unsupported_variants_name_themselves():
     x = gf.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-    s = gf.tensor([[5.0, 6.0]], requires_grad=True)
+    s = gf.tensor([[5.0, 0.0]], requires_grad=True)
     i = gf.tensor([[0, 1]])
-    y = x.scatter_reduce(0, i, s, "amax")
-    gf.autograd.grad(y.sum(), [x, s], retain_graph=True)  # first order works
-    with pytest.raises(NotImplementedError, match=r"ScatterReduce\(reduce='amax'\)"):
+    y = x.scatter_reduce(0, i, s, "prod", include_self=False)
+    with pytest.raises(NotImplementedError, match=r"ScatterReduce\(reduce='prod'\) with zeros"):
         gf.autograd.grad(y.sum(), [x, s], create_graph=True)
 
 
@@ -231,3 +252,18 @@ def test_float32_stays_float32_and_third_order():
     (ht,) = torch.autograd.grad((gt * gt).sum(), xt, create_graph=True)
     (kt,) = torch.autograd.grad(ht.sum(), xt)
     np.testing.assert_allclose(k.numpy(), kt.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("reduce", ["amin", "mean", "prod"])
+def test_scatter_reduce_third_order_vs_torch(reduce):
+    x0, s0 = rn(2, 4), rn(2, 3)
+    res = {}
+    for lib in (gf, torch):
+        x = lib.tensor(x0, requires_grad=True)
+        s = lib.tensor(s0, requires_grad=True)
+        y = (x.scatter_reduce(1, lib.tensor(IDX), s * s, reduce, include_self=False) ** 3).sum()
+        gx, gs = lib.autograd.grad(y, [x, s], create_graph=True)
+        hx, hs = lib.autograd.grad((gx**2).sum() + (gs**2).sum(), [x, s], create_graph=True)
+        res[lib] = lib.autograd.grad(hx.sum() + hs.sum(), [x, s])
+    for a, e in zip(res[gf], res[torch]):
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-9, atol=1e-10)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.arithmetic import Where
 from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
@@ -329,15 +330,7 @@ class ScatterReduce(Function):
                     "not implemented"
                 )
         else:
-            x, s, out = self.saved
-            # the gradient is shared evenly among the elements that reached the extreme
-            cnt = np.zeros(out.shape, dtype=grad.dtype)
-            sel = s == out[idx]
-            np.add.at(cnt, idx, sel.astype(grad.dtype))
-            xsel = (x == out) & (hit if self.include_self else False)
-            if self.include_self:
-                cnt += xsel
-            cnt[cnt == 0] = 1
+            sel, xsel, cnt = self._extreme_share(grad.dtype)
             g = grad / cnt
             gx = np.where(hit, np.where(xsel, g, 0), grad).astype(grad.dtype)
             gsv = np.where(sel, g[idx], 0)
@@ -346,24 +339,64 @@ class ScatterReduce(Function):
             gs[sl] = gsv
         return (gx.astype(grad.dtype) if self.needs_input_grad[0] else None), gs
 
+    def _extreme_share(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """amax / amin: which of src (``sel``) and x (``xsel``) reached the extreme, and how
+        many did per output element (``cnt``, at least 1): they share its gradient evenly."""
+        x, s, out = self.saved
+        cnt = np.zeros(out.shape, dtype=dtype)
+        sel = s == out[self.idx]
+        np.add.at(cnt, self.idx, sel.astype(dtype))
+        xsel = (x == out) & (self.hit if self.include_self else False)
+        if self.include_self:
+            cnt += xsel
+        cnt[cnt == 0] = 1
+        return sel, xsel, cnt
+
     def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
-        if self.reduce not in ("sum", "mean"):
-            raise NotImplementedError(
-                f"double backward is not implemented for ScatterReduce(reduce={self.reduce!r})"
-            )
+        if self.reduce == "prod":
+            return self._prod_backward_graph(grad)
         shape, dtype = grad.shape, grad.dtype
         sl = tuple(slice(0, n) for n in self.ishape)
-        scale = self.cnt if self.reduce == "mean" else 1
+        sel = None
+        if self.reduce in ("amax", "amin"):  # who shares is fixed near x: a linear map of grad
+            sel, xsel, scale = self._extreme_share(dtype)
+            # x's share, computed now: the saved arrays may be released before it is used
+            wx = np.where(self.hit, np.where(xsel, 1 / scale, 0), 1).astype(dtype)
+        else:
+            scale = self.cnt if self.reduce == "mean" else 1
 
         def x_part(g: np.ndarray) -> np.ndarray:  # a diagonal scaling: self-adjoint
-            return self.backward(g)[0]
+            return g * wx if sel is not None else self.backward(g)[0]
 
         def src_part(s: np.ndarray) -> np.ndarray:
             out = np.zeros(shape, dtype=dtype)
-            np.add.at(out, self.idx, s[sl])
+            np.add.at(out, self.idx, s[sl] if sel is None else np.where(sel, s[sl], 0))
             return (out / scale).astype(dtype, copy=False)
 
         return linear_backward_graph(self, grad, x_part, src_part)
+
+    def _prod_backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        x, s, out = self.saved
+        if (s == 0).any() or (self.include_self and (x == 0).any()):
+            raise NotImplementedError(
+                "double backward is not implemented for ScatterReduce(reduce='prod') with zeros "
+                "in the input"
+            )
+        if self.needs_input_grad[1] and self.src_shape != self.ishape:
+            raise NotImplementedError(
+                "double backward is not implemented for ScatterReduce(reduce='prod') with a "
+                f"src of shape {self.src_shape} larger than the index {self.ishape}"
+            )
+        gout = grad * self.output_tensor(out)  # out / x_i is the product of the others
+        gx = gs = None
+        if self.needs_input_grad[0]:
+            if self.include_self:
+                gx = gout / self.input_tensor(0, x)
+            else:
+                gx = Where.apply(Tensor._wrap(np.zeros((), dtype=grad.dtype)), grad, cond=self.hit)
+        if self.needs_input_grad[1]:
+            gs = gout[self.idx] / self.input_tensor(1, s)
+        return gx, gs
 
 
 def scatter_reduce(
