@@ -753,22 +753,27 @@ class BCEWithLogits(_Reduced):
         return gx, gy
 
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
-        if self.needs_input_grad[1]:
-            raise NotImplementedError(
-                "double backward is not implemented for BCEWithLogits with respect to the target"
-            )
+        from gradfit.ops.elementwise_extra import logaddexp
+
         x, y, _ = self.saved
-        t = x.dtype.type
         g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
         if self.weight is not None:
             g = g * Tensor._wrap(self.weight)
-        s = self.input_tensor(0, x).sigmoid()
-        pw = self.pos_weight
-        if pw is None:
-            d = s - Tensor._wrap(y)
-        else:
-            d = s * Tensor._wrap(t(1) - y + pw * y) - Tensor._wrap(pw * y)
-        return sum_to(d * g, x.shape), None
+        xt, yt = self.input_tensor(0, x), self.input_tensor(1, y)
+        pw = None if self.pos_weight is None else Tensor._wrap(self.pos_weight)
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            s = xt.sigmoid()
+            d = s - yt if pw is None else s * (1.0 - yt + pw * yt) - pw * yt
+            gx = _grad_to_graph(d * g, x.shape)
+        if self.needs_input_grad[1]:
+            if pw is None:
+                d = -xt
+            else:
+                sp = logaddexp(xt, Tensor._wrap(np.zeros((), dtype=x.dtype)))  # softplus
+                d = (pw - 1.0) * sp - pw * xt
+            gy = _grad_to_graph(d * g, y.shape)
+        return gx, gy
 
 
 def binary_cross_entropy_with_logits(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.linear_map import LinearMap
 from gradfit.tensor import Tensor, tensors_of
 
 _LETTERS = string.ascii_letters
@@ -159,11 +160,6 @@ class Einsum(Function):
                 grads.append(None)
                 continue
             allu = "".join(dict.fromkeys(subs[i]))
-            if len(allu) < len(subs[i]):
-                raise NotImplementedError(
-                    "double backward is not implemented for Einsum with a repeated subscript "
-                    f"in one operand ({subs[i]!r})"
-                )
             # the same contraction as backward, on Tensors (so itself an Einsum node)
             others = [s for j, s in enumerate(subs) if j != i]
             known = set(self.out).union(*others) if others else set(self.out)
@@ -173,8 +169,30 @@ class Einsum(Function):
             if len(uniq) < len(allu):  # letters only this operand has: broadcast back
                 g = g.reshape(tuple(sizes[c] if c in uniq else 1 for c in allu))
                 g = g.expand(tuple(sizes[c] for c in allu))
+            if len(allu) < len(subs[i]):  # a repeated letter: write onto the diagonal
+                g = _onto_diagonal(g, subs[i], sizes)
             grads.append(sum_to(g, self.shapes[i]))
         return tuple(grads)
+
+
+def _onto_diagonal(g: Tensor, sub: str, sizes: dict[str, int]) -> Tensor:
+    """``g`` (one axis per distinct letter of ``sub``) written onto the diagonal of a zero
+    tensor with one axis per letter (``ii``: a matrix with ``g`` on its diagonal), recorded:
+    its adjoint reads the diagonal back."""
+    allu = "".join(dict.fromkeys(sub))
+    idx = []
+    for c in sub:
+        v = [1] * len(allu)
+        v[allu.index(c)] = sizes[c]
+        idx.append(np.arange(sizes[c]).reshape(v))
+    index, shape = tuple(idx), tuple(sizes[c] for c in sub)
+
+    def embed(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape, dtype=a.dtype)
+        out[index] = a
+        return out
+
+    return LinearMap.apply(g, f=embed, ft=lambda a: a[index])
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:
