@@ -321,13 +321,16 @@ def test_losses_gradgradcheck(name):
     assert gf.gradgradcheck(lambda *t: fn(gf, gf.nn.functional, *t, *cs), xs)
 
 
-def test_loss_variants_without_double_backward_name_themselves():
-    x = gf.tensor(rn(3, 1), requires_grad=True)
-    y = gf.tensor(rn(3))
-    with pytest.warns(UserWarning):
-        loss = gf.nn.functional.huber_loss(x, y)  # broadcast (3, 1) against (3,)
-    with pytest.raises(NotImplementedError, match="huber_loss of broadcast shapes"):
-        gf.autograd.grad(loss, x, create_graph=True)
+@pytest.mark.filterwarnings("ignore:Using a target size")
+@pytest.mark.parametrize("kind", ["mse", "huber", "smooth_l1"])
+@pytest.mark.parametrize("shapes", [((3, 1), (3,)), ((3, 4), (4,)), ((4,), (3, 4))])
+def test_broadcast_pointwise_losses_vs_torch(kind, shapes):
+    fns = {
+        "mse": lambda m, F, x, y: F.mse_loss(x, y) * x.sum(),
+        "huber": lambda m, F, x, y: F.huber_loss(x * x, y, delta=0.5, reduction="sum"),
+        "smooth_l1": lambda m, F, x, y: F.smooth_l1_loss(x, y * y, beta=0.7) ** 2,
+    }
+    second_order(fns[kind], [rn(*shapes[0]), rn(*shapes[1])])
 
 
 @settings(max_examples=8, deadline=None)

@@ -557,6 +557,8 @@ class PointwiseLoss(_Reduced):
         self.reduction = reduction
         self.kind = kind
         self.delta = delta  # for a double backward of huber / smooth_l1
+        if x.shape != y.shape:  # broadcast (torch warns): x and y kept for a double backward
+            self.broadcast_inputs = (x, y)
         self.n = loss.size
         return _reduce(loss, reduction)
 
@@ -573,11 +575,6 @@ class PointwiseLoss(_Reduced):
         sx, sy = self.shapes
         g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
         quadratic = {"mse": 0.5, "huber": 1.0, "smooth_l1": self.delta}.get(self.kind)
-        if quadratic and (sx != deriv.shape or sy != deriv.shape):
-            raise NotImplementedError(
-                f"double backward is not implemented for {self.kind}_loss of broadcast shapes "
-                f"{sx} and {sy}"
-            )
         if self.kind == "mse":
             gd = self._difference(deriv * 0.5) * 2.0 * g
         elif quadratic:  # huber / smooth_l1 (delta > 0): d / quadratic where |d| < delta
@@ -593,7 +590,11 @@ class PointwiseLoss(_Reduced):
 
     def _difference(self, d: np.ndarray) -> Tensor:
         """d = x - y in the graph: a stand-in of value ``d`` for x, minus one of value 0 for y
-        (a difference's derivatives do not depend on the values)."""
+        (a difference's derivatives do not depend on the values); x - y itself when they
+        were broadcast."""
+        if self.shapes[0] != self.shapes[1]:
+            x, y = self.broadcast_inputs
+            return self.input_tensor(0, x) - self.input_tensor(1, y)
         t = self.input_standin(0, d)
         if self.needs_input_grad[1]:
             t = t - self.input_standin(1, np.zeros(self.shapes[1], d.dtype))
