@@ -150,3 +150,21 @@ def test_second_derivative_stays_float32(name):
     (g,) = gf.autograd.grad(fn(gf, gf.nn.functional, x).sum(), x, create_graph=True)
     (h,) = gf.autograd.grad(g.sum(), x)
     assert g.dtype == gf.float32 and h.dtype == gf.float32
+
+
+def test_multi_output_custom_function_names_itself():
+    class Two(gf.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x, x * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            (x,) = ctx.saved_tensors
+            return 2 * x * a + 3 * b
+
+    x = gf.tensor([1.0, 2.0], requires_grad=True)
+    p, q = Two.apply(x)
+    with pytest.raises(NotImplementedError, match="for TwoBackward: a custom function with sev"):
+        gf.autograd.grad((p * p).sum() + q.sum(), x, create_graph=True)
