@@ -267,3 +267,69 @@ def test_scatter_reduce_third_order_vs_torch(reduce):
         res[lib] = lib.autograd.grad(hx.sum() + hs.sum(), [x, s])
     for a, e in zip(res[gf], res[torch]):
         np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def _index_along(rng, shape, dim, n_max=4):
+    """An int64 index for gather/scatter along ``dim`` of ``shape`` (repeats included)."""
+    ishape = list(shape)
+    ishape[dim] = int(rng.integers(1, n_max + 1))
+    return rng.integers(0, shape[dim], ishape)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    sd=strategies.shape_and_dim(),
+    name=st.sampled_from(
+        ["gather", "scatter_add", "index_select", "masked_fill", "masked_select", "take"]
+    ),
+    seed=strategies.seeds,
+)
+def test_indexing_second_order_hypothesis(sd, name, seed):
+    shape, dim = sd
+    rng = np.random.default_rng(seed)
+    x = strategies.rand(shape, np.float64, seed)
+    if name == "gather":
+        fn, arrays, ints = (
+            lambda m, F, x, i: m.gather(x, dim, i) ** 2,
+            [x],
+            [_index_along(rng, shape, dim)],
+        )
+    elif name == "scatter_add":
+        i = _index_along(rng, shape, dim)
+        src = strategies.rand(i.shape, np.float64, seed + 1)
+        fn, arrays, ints = lambda m, F, x, s, i: m.scatter_add(x, dim, i, s * s) ** 2, [x, src], [i]
+    elif name == "index_select":
+        i = rng.integers(0, shape[dim], int(rng.integers(1, 5)))
+        fn, arrays, ints = lambda m, F, x, i: m.index_select(x * x, dim, i).sin(), [x], [i]
+    elif name == "masked_fill":
+        k = rng.random(shape[dim:]) > 0.5  # broadcast over the leading dims
+        fn, arrays, ints = lambda m, F, x, k: m.masked_fill(x, k, 0.5) ** 3, [x], [k]
+    elif name == "masked_select":
+        k = rng.random(shape) > 0.3
+        fn, arrays, ints = lambda m, F, x, k: m.masked_select(x, k) ** 3, [x], [k]
+    else:
+        i = rng.integers(0, x.size, (2, 3))
+        fn, arrays, ints = lambda m, F, x, i: m.take(x * x, i).exp(), [x], [i]
+    second_order(fn, arrays, ints=ints, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda m, F, x: m.gather(x, 0, m.tensor(0)) * x,
+        lambda m, F, x: m.index_select(x, 0, m.tensor([0])) * x,
+        lambda m, F, x: m.take(x, m.tensor([0, 0])) ** 3,
+        lambda m, F, x: m.masked_fill(x, m.tensor(False), 1.0) ** 3,
+        lambda m, F, x: m.masked_select(x * x, m.tensor(True)).sin(),
+        lambda m, F, x: m.scatter_add(x, 0, m.tensor(0), x * x) ** 2,
+        lambda m, F, x: m.cumsum(x, 0) ** 3 + m.logcumsumexp(x, 0) * x,
+    ],
+)
+def test_indexing_0d_second_order(fn):
+    second_order(fn, [np.array(0.7)])
+
+
+def test_index_select_of_a_scalar_takes_one_index_as_torch():
+    for lib in (gf, torch):
+        with pytest.raises(RuntimeError, match="Index to scalar can have only 1 value"):
+            lib.index_select(lib.tensor(0.7), 0, lib.tensor([0, 0]))

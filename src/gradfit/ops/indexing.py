@@ -469,6 +469,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
     d = _norm_dim(dim, input.ndim, "index_select")
     if input.ndim == 0:
         idx = _select_index(index, "index_select", 1)
+        if idx.size != 1:
+            raise RuntimeError(
+                f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
+            )
         return IndexSelect.apply(input.reshape(1), index=idx, dim=0).reshape(())
     idx = _select_index(index, "index_select", input.shape[d])
     return IndexSelect.apply(input, index=idx, dim=d)
