@@ -260,6 +260,23 @@ LOSSES = {
         [rn(3, 4)],
         [Y3, pos(4)],
     ),
+    "cross_entropy_soft_target": (
+        lambda m, F, x, q: F.cross_entropy(x * x, q.softmax(1)),
+        [rn(3, 4), rn(3, 4)],
+        [],
+    ),
+    "cross_entropy_soft_target_smoothing_weight": (
+        lambda m, F, x, q, w: (
+            F.cross_entropy(x, q * q, weight=w, label_smoothing=0.2, reduction="none") ** 2
+        ),
+        [rn(3, 4, 2), prob(3, 4, 2)],
+        [pos(4)],
+    ),
+    "cross_entropy_soft_target_sum": (
+        lambda m, F, x, q: F.cross_entropy(x.sin(), q, reduction="sum") * q.sum(),
+        [rn(2, 3), prob(2, 3)],
+        [],
+    ),
     "poisson_nll": (
         lambda m, F, x, y: F.poisson_nll_loss(x, y, full=True),
         [rn(3, 4), pos(3, 4)],
@@ -312,7 +329,16 @@ def test_losses_vs_torch(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["bce", "kl_div_zero_target", "kl_div_log_target", "huber_none", "smooth_l1", "poisson_nll"],
+    [
+        "bce",
+        "bce_logits_target_pos_weight",
+        "cross_entropy_soft_target_smoothing_weight",
+        "kl_div_zero_target",
+        "kl_div_log_target",
+        "huber_none",
+        "smooth_l1",
+        "poisson_nll",
+    ],
 )
 def test_losses_gradgradcheck(name):
     fn, arrays, consts = LOSSES[name]

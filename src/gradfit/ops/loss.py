@@ -274,18 +274,8 @@ class CrossEntropy(Function):
         # the same softmax, hence the same derivatives of every order.
         t = grad.dtype.type
         red = self.reduction
-        if self.needs_input_grad[1]:
-            raise NotImplementedError(
-                "double backward is not implemented for CrossEntropy with respect to the target"
-            )
         if self.probs_target:
-            logp, A = self.saved
-            p = self.input_standin(0, logp).softmax(1)
-            g = grad.unsqueeze(1) if red == "none" else grad
-            if red == "mean":
-                g = g / float(max(self.n, 1))
-            gx = (p * Tensor._wrap(A.sum(axis=1, keepdims=True)) - Tensor._wrap(A)) * g
-            return gx, None
+            return self._probs_backward_graph(grad)
         with np.errstate(divide="ignore"):
             if self.fast:
                 probs, y = self.saved
@@ -319,6 +309,26 @@ class CrossEntropy(Function):
             gu = g
         gx = (p * Tensor._wrap(np.expand_dims(rowsum, 1)) - Tensor._wrap(M)) * gu
         return gx, None
+
+    def _probs_backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """Class-probability targets: A = w ((1 - eps) y + eps / C), loss = -sum_c A logp."""
+        logp, A = self.saved
+        xs = self.input_standin(0, logp)  # same softmax as x (see backward_graph)
+        g = grad.unsqueeze(1) if self.reduction == "none" else grad
+        if self.reduction == "mean":
+            g = g / float(max(self.n, 1))
+        w = np.ones((), A.dtype) if self.weight is None else self.weight
+        w = Tensor._wrap(w.reshape((1, -1) + (1,) * (A.ndim - 2)) if w.ndim else w)
+        At = Tensor._wrap(A)
+        if self.needs_input_grad[1]:  # A is affine in y: a stand-in of value 0, times (1 - eps) w
+            y0 = self.input_standin(1, np.zeros(A.shape, A.dtype))
+            At = y0 * w * (1.0 - float(self.eps)) + At
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = (xs.softmax(1) * At.sum(1, keepdim=True) - At) * g
+        if self.needs_input_grad[1]:
+            gy = -(xs.log_softmax(1) * w) * (1.0 - float(self.eps)) * g
+        return gx, gy
 
 
 def cross_entropy(
