@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -168,3 +169,19 @@ def test_multi_output_custom_function_names_itself():
     p, q = Two.apply(x)
     with pytest.raises(NotImplementedError, match="for TwoBackward: a custom function with sev"):
         gf.autograd.grad((p * p).sum() + q.sum(), x, create_graph=True)
+
+
+def test_hessian_through_many_ops_equals_torch():
+    def f(m, F):
+        def fn(x):
+            y = F.mish(x) * m.cumsum(x, 0) + m.einsum("i,i->i", m.erf(x), m.atan(x))
+            z = m.gather(F.log_softmax(m.stack([x, x.sinh()]), dim=0), 0, m.tensor([[1, 0, 1]]))
+            t = m.tensor([0.1, -0.2, 0.3], dtype=m.float64)
+            return y.sum() + F.huber_loss(z[0], t, delta=0.3)
+
+        return fn
+
+    x0 = np.array([0.3, -0.8, 1.1])
+    h = gf.autograd.functional.hessian(f(gf, gf.nn.functional), gf.tensor(x0))
+    ht = torch.autograd.functional.hessian(f(torch, torch.nn.functional), torch.tensor(x0))
+    np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-9, atol=1e-12)
