@@ -376,3 +376,36 @@ def test_losses_hypothesis_shapes(shape, name, red, seed):
         "smooth_l1": lambda m, F, x, y: F.smooth_l1_loss(x * 3, y, reduction=red, beta=0.7),
     }
     second_order(fns[name], [x, y], rtol=1e-7, atol=1e-9, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "einsum_three",
+        "einsum_diagonal",
+        "prod_dim",
+        "norm_p3",
+        "cross",
+        "cdist",
+        "bce",
+        "bce_logits_target_pos_weight",
+        "kl_div_log_target",
+        "huber",
+        "cross_entropy_soft_target_smoothing_weight",
+    ],
+)
+def test_float32_second_order_stays_float32(name):
+    table = {**PRODUCTS, **LOSSES}
+    fn, arrays, *consts = table[name]
+    consts = consts[0] if consts else []
+    out = {}
+    for dt, lib in ((np.float32, gf), (np.float64, torch)):
+        xs = [lib.tensor(a.astype(dt), requires_grad=True) for a in arrays]
+        cs = [lib.tensor(c.astype(dt)) for c in consts]
+        y = fn(lib, gf.nn.functional if lib is gf else torch.nn.functional, *xs, *cs)
+        gs = lib.autograd.grad(y.sum(), xs, create_graph=True)
+        hs = lib.autograd.grad(sum((g * g).sum() for g in gs), xs)
+        out[lib] = (gs, hs)
+    for a, e in zip(out[gf][0] + out[gf][1], out[torch][0] + out[torch][1]):
+        assert a.dtype == gf.float32
+        np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), rtol=2e-4, atol=2e-5)
