@@ -333,3 +333,24 @@ def test_index_select_of_a_scalar_takes_one_index_as_torch():
     for lib in (gf, torch):
         with pytest.raises(RuntimeError, match="Index to scalar can have only 1 value"):
             lib.index_select(lib.tensor(0.7), 0, lib.tensor([0, 0]))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gather", "scatter_reduce_mean", "scatter_reduce_amax", "masked_fill", "index_add", "take",
+     "pad_reflect", "interpolate_bilinear", "fold", "cumprod", "logcumsumexp", "diag_embed"],
+)  # fmt: skip
+def test_float32_second_order_stays_float32(name):
+    fn, shapes, ints = CASES[name]
+    arrays = [rn(*s) for s in shapes]
+    out = {}
+    for dt, lib in ((np.float32, gf), (np.float64, torch)):
+        xs = [lib.tensor(a.astype(dt), requires_grad=True) for a in arrays]
+        cs = [lib.tensor(c.astype(dt) if c.dtype.kind == "f" else c) for c in ints]
+        y = fn(lib, gf.nn.functional if lib is gf else torch.nn.functional, *xs, *cs)
+        gs = lib.autograd.grad(y.sum(), xs, create_graph=True)
+        hs = lib.autograd.grad(sum((g * g).sum() for g in gs), xs)
+        out[lib] = (gs, hs)
+    for a, e in zip(out[gf][0] + out[gf][1], out[torch][0] + out[torch][1]):
+        assert a.dtype == gf.float32
+        np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), rtol=2e-4, atol=2e-5)
