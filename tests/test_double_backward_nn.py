@@ -1,0 +1,152 @@
+"""Second derivatives of the layer ops (pooling, padding, resampling, fold, convolution,
+normalisation, embedding, recurrent layers) against torch, and gradgradcheck in float64.
+
+:func:`double_vjp` differentiates the first gradient ``g = d<v, f(x)>/dx`` (made with
+``create_graph=True``) again, with respect to the inputs *and* to the upstream gradient
+``v``: the second catches a wrong transpose in an op whose backward is linear in ``v``
+(pooling, padding, resampling), where the first alone may be zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradfit as gf
+from oracle import assert_close
+
+torch.set_num_threads(1)
+
+R = np.random.default_rng(7)
+
+
+def rn(*shape: int) -> np.ndarray:
+    return R.standard_normal(shape)
+
+
+def _F(lib):
+    return gf.nn.functional if lib is gf else torch.nn.functional
+
+
+def double_vjp(fn, arrays, consts=(), seed=0, rtol=1e-8, atol=1e-10):
+    """Compare with torch: g = grad(f(x), x, v, create_graph), then d(sum_i u_i . g_i)/d(x, v).
+
+    ``fn(F, *tensors, *consts)``; ``consts`` are arrays passed as tensors without grad.
+    """
+    res = {}
+    for lib in (gf, torch):
+        F = _F(lib)
+        xs = [lib.tensor(a.copy(), requires_grad=True) for a in arrays]
+        cs = [lib.tensor(a.copy()) for a in consts]
+        out = fn(F, *xs, *cs)
+        r = np.random.default_rng(seed)
+        v = lib.tensor(r.standard_normal(tuple(out.shape)), requires_grad=True)
+        gs = lib.autograd.grad(out, xs, v, create_graph=True, allow_unused=True)
+        z = None
+        for g, a in zip(gs, arrays, strict=True):
+            u = lib.tensor(r.standard_normal(a.shape))
+            if g is not None and g.requires_grad:
+                term = (g * u).sum()
+                z = term if z is None else z + term
+        second = lib.autograd.grad(z, [*xs, v], allow_unused=True)
+        res[lib] = (gs, second)
+    for level in (0, 1):
+        for k, (a, e) in enumerate(zip(res[gf][level], res[torch][level], strict=True)):
+            what = f"{'v' if k == len(arrays) else f'x{k}'} order {level + 1}"
+            if e is None:
+                assert a is None or np.allclose(a.numpy(), 0), what
+                continue
+            if a is None:
+                assert np.allclose(e.detach().numpy(), 0), f"{what}: gradfit gave none"
+                continue
+            assert_close(a.detach(), e.detach(), rtol=rtol, atol=atol, what=what)
+
+
+def ggcheck(fn, arrays):
+    xs = [gf.tensor(a.copy(), requires_grad=True) for a in arrays]
+    assert gf.gradgradcheck(fn, xs)
+
+
+# --------------------------------------------------------------------------- pooling
+
+POOL = {
+    "max2d_tiles": (lambda F, x: F.max_pool2d(x, 2) ** 2, (2, 2, 4, 6)),
+    "max2d_tiles_3x3": (lambda F, x: F.max_pool2d(x, 3) ** 2, (1, 2, 7, 6)),
+    "max2d_tiles_3x1": (lambda F, x: F.max_pool2d(x, (3, 1)).sin(), (1, 2, 6, 3)),
+    "max2d_overlap_pad": (lambda F, x: F.max_pool2d(x, 3, 2, 1) ** 2, (2, 1, 5, 6)),
+    "max2d_dilation_ceil": (
+        lambda F, x: F.max_pool2d(x, 2, 2, dilation=2, ceil_mode=True) ** 2,
+        (1, 2, 7, 7),
+    ),
+    "max1d": (lambda F, x: F.max_pool1d(x, 3, 2, 1) ** 2, (2, 3, 9)),
+    "max1d_unbatched": (lambda F, x: F.max_pool1d(x, 2) ** 2, (3, 8)),
+    "avg2d": (lambda F, x: F.avg_pool2d(x * x, 2) ** 2, (2, 2, 4, 6)),
+    "avg2d_pad_nocount": (
+        lambda F, x: F.avg_pool2d(x * x, 3, 2, 1, count_include_pad=False).sin(),
+        (1, 2, 5, 6),
+    ),
+    "avg2d_ceil_divisor": (
+        lambda F, x: F.avg_pool2d(x, 2, ceil_mode=True, divisor_override=3) ** 3,
+        (1, 1, 5, 5),
+    ),
+    "avg1d": (lambda F, x: F.avg_pool1d(x * x, 3, 2, 1) ** 2, (2, 2, 8)),
+    "adaptive_avg2d": (lambda F, x: F.adaptive_avg_pool2d(x * x, (2, 3)) ** 2, (2, 2, 5, 7)),
+    "adaptive_avg2d_divisible": (lambda F, x: F.adaptive_avg_pool2d(x, 2) ** 3, (1, 2, 4, 4)),
+    "adaptive_avg1d": (lambda F, x: F.adaptive_avg_pool1d(x, 3).sin(), (2, 2, 7)),
+    "adaptive_max2d": (lambda F, x: F.adaptive_max_pool2d(x, (2, 3)) ** 2, (2, 2, 5, 7)),
+    "adaptive_max1d": (lambda F, x: F.adaptive_max_pool1d(x, 3) ** 2, (2, 2, 7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOL))
+def test_pool_second_order(name):
+    fn, shape = POOL[name]
+    double_vjp(fn, [rn(*shape)])
+
+
+def test_pool_ties_follow_torch():
+    # windows of equal values (zeros after a relu): the gradient goes to the first one
+    x = np.maximum(rn(1, 2, 4, 6), 0) * 0
+    x[0, 0, 1, 1] = 0.5
+    double_vjp(
+        lambda F, x: (F.max_pool2d(x, 2) ** 2).sum() + F.max_pool2d(x, 3, 1, 1).sin().sum(), [x]
+    )
+
+
+def test_max_pool_large_batch_split_across_threads():
+    # over 1 MB: the tiled max pool runs (and saves its argmax) in batch chunks
+    old = gf.get_num_threads()
+    gf.set_num_threads(2)
+    try:
+        double_vjp(lambda F, x: F.max_pool2d(x, 2) ** 2, [rn(33, 8, 16, 32)])
+    finally:
+        gf.set_num_threads(old)
+
+
+@pytest.mark.parametrize("name", ["max2d_overlap_pad", "avg2d_pad_nocount", "adaptive_max2d"])
+def test_pool_gradgradcheck(name):
+    fn, shape = POOL[name]
+    ggcheck(lambda x: fn(gf.nn.functional, x), [rn(*shape)])
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    k=st.integers(1, 3),
+    s=st.integers(1, 3),
+    p=st.integers(0, 1),
+    h=st.integers(3, 7),
+    w=st.integers(3, 7),
+    ceil=st.booleans(),
+    avg=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_pool_second_order_hypothesis(k, s, p, h, w, ceil, avg, seed):
+    p = min(p, k // 2)
+    x = np.random.default_rng(seed).standard_normal((2, 2, h, w))
+    if avg:
+        double_vjp(lambda F, x: F.avg_pool2d(x * x, k, s, p, ceil_mode=ceil) ** 2, [x], seed=seed)
+    else:
+        double_vjp(lambda F, x: F.max_pool2d(x, k, s, p, ceil_mode=ceil) ** 2, [x], seed=seed)
