@@ -150,3 +150,45 @@ def test_pool_second_order_hypothesis(k, s, p, h, w, ceil, avg, seed):
         double_vjp(lambda F, x: F.avg_pool2d(x * x, k, s, p, ceil_mode=ceil) ** 2, [x], seed=seed)
     else:
         double_vjp(lambda F, x: F.max_pool2d(x, k, s, p, ceil_mode=ceil) ** 2, [x], seed=seed)
+
+
+# --------------------------------------------------------------------------- padding, resampling, fold
+
+RESHAPE = {
+    "pad_constant": (lambda F, x: F.pad(x, (1, 2, 0, 1), value=0.5) ** 2, (2, 2, 3, 4)),
+    "pad_negative": (lambda F, x: F.pad(x * x, (-1, 2, 1, -1)).sin(), (1, 2, 4, 5)),
+    "pad_reflect": (lambda F, x: F.pad(x, (2, 1, 1, 2), mode="reflect") ** 2, (1, 2, 4, 4)),
+    "pad_replicate": (lambda F, x: F.pad(x, (3, 1), mode="replicate") ** 2, (2, 2, 4)),
+    "pad_circular": (lambda F, x: F.pad(x, (1, 2, 2, 1), mode="circular") ** 2, (1, 1, 3, 4)),
+    "nearest": (lambda F, x: F.interpolate(x, scale_factor=2) ** 2, (1, 2, 3, 4)),
+    "nearest_exact": (
+        lambda F, x: F.interpolate(x, size=5, mode="nearest-exact") ** 2,
+        (1, 2, 3),
+    ),
+    "linear": (lambda F, x: F.interpolate(x, size=7, mode="linear") ** 2, (2, 1, 4)),
+    "bilinear_align": (
+        lambda F, x: F.interpolate(x * x, size=(5, 3), mode="bilinear", align_corners=True).sin(),
+        (1, 2, 3, 4),
+    ),
+    "bicubic": (lambda F, x: F.interpolate(x, scale_factor=1.5, mode="bicubic") ** 2, (1, 1, 4, 4)),
+    "area": (lambda F, x: F.interpolate(x, size=(2, 3), mode="area") ** 2, (1, 2, 5, 7)),
+    "pixel_shuffle": (lambda F, x: F.pixel_shuffle(x, 2) ** 2, (1, 8, 2, 3)),
+    "pixel_unshuffle": (lambda F, x: F.pixel_unshuffle(x, 2) ** 2, (1, 2, 4, 6)),
+    "unfold": (
+        lambda F, x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)) ** 2,
+        (2, 2, 4, 5),
+    ),
+    "fold": (lambda F, x: F.fold(x, (4, 5), 2, padding=1, stride=2).sin(), (2, 8, 9)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESHAPE))
+def test_padding_resample_fold_second_order(name):
+    fn, shape = RESHAPE[name]
+    double_vjp(fn, [rn(*shape)])
+
+
+@pytest.mark.parametrize("name", ["pad_reflect", "bilinear_align", "fold"])
+def test_padding_resample_fold_gradgradcheck(name):
+    fn, shape = RESHAPE[name]
+    ggcheck(lambda x: fn(gf.nn.functional, x), [rn(*shape)])

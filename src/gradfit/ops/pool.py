@@ -28,6 +28,7 @@ import numpy as np
 
 from gradfit import threads
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 # Inputs of at least this many bytes are pooled in batch chunks on the thread pool
@@ -282,8 +283,6 @@ class MaxPool2d(Function):
         """The backward is linear in ``grad`` (each window's gradient goes to its saved argmax),
         so it is recorded as a :func:`~gradfit.ops.linear_map.linear_map` whose transpose reads
         each window's argmax (:meth:`_gather`); the argmax itself has zero derivative."""
-        from gradfit.ops.linear_map import linear_map
-
         return (linear_map(grad, lambda g: self.backward(g)[0], self._gather, self.name),)
 
     def _gather(self, gx: np.ndarray) -> np.ndarray:
@@ -365,8 +364,6 @@ class AvgPool2d(Function):
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
         """The backward is the transpose of this linear op, whose transpose is its forward."""
-        from gradfit.ops.linear_map import linear_map
-
         geo, div = self.geo, self.divisor
         again = lambda g: AvgPool2d().forward(g, geo, div)
         return (linear_map(grad, lambda g: self.backward(g)[0], again, self.name),)
@@ -656,8 +653,6 @@ class AdaptiveMax(Function):
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
         """Linear in ``grad`` (a scatter to the saved argmax); its transpose reads them."""
-        from gradfit.ops.linear_map import linear_map
-
         B, C, H, W = self.shape
 
         def gather(gx: np.ndarray) -> np.ndarray:
