@@ -192,3 +192,79 @@ def test_padding_resample_fold_second_order(name):
 def test_padding_resample_fold_gradgradcheck(name):
     fn, shape = RESHAPE[name]
     ggcheck(lambda x: fn(gf.nn.functional, x), [rn(*shape)])
+
+
+# --------------------------------------------------------------------------- convolution
+
+CONV2D = [
+    dict(groups=2),
+    dict(groups=2, stride=2, padding=1, dilation=(1, 2)),
+    dict(groups=4, stride=(1, 2)),
+    dict(padding="same"),  # even kernel: one more row/column of padding at the end
+    dict(padding="same", dilation=(1, 3), groups=2),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("kw", CONV2D, ids=str)
+def test_conv2d_groups_and_uneven_padding_second_order(kw):
+    double_vjp(
+        lambda F, x, w, b: F.conv2d(x * x, w, b, **kw).tanh(),
+        [rn(2, 4, 5, 6), rn(4, 4 // kw.get("groups", 1), 2, 3), rn(4)],
+    )
+
+
+def test_conv1d_groups_same_second_order_and_gradgradcheck():
+    double_vjp(
+        lambda F, x, w: F.conv1d(x, w, padding="same", groups=3) ** 2,
+        [rn(2, 3, 6), rn(6, 1, 4)],
+    )
+    double_vjp(lambda F, x, w: F.conv1d(x, w, stride=3, dilation=2) ** 2, [rn(3, 7), rn(2, 3, 2)])
+    ggcheck(
+        lambda x, w: gf.nn.functional.conv1d(x, w, padding="same", groups=2).sin(),
+        [rn(1, 2, 5), rn(2, 1, 2)],
+    )
+
+
+def test_conv2d_gradgradcheck_groups_stride():
+    ggcheck(
+        lambda x, w, b: gf.nn.functional.conv2d(x, w, b, stride=2, padding=1, groups=2).sin(),
+        [rn(1, 2, 4, 5), rn(4, 1, 3, 2), rn(4)],
+    )
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    groups=st.sampled_from([1, 2]),
+    k=st.integers(1, 3),
+    s=st.integers(1, 2),
+    d=st.integers(1, 2),
+    p=st.integers(0, 2),
+    hw=st.tuples(st.integers(4, 6), st.integers(4, 6)),
+    seed=st.integers(0, 2**16),
+)
+def test_conv2d_second_order_hypothesis(groups, k, s, d, p, hw, seed):
+    r = np.random.default_rng(seed)
+    arrays = [r.standard_normal((2, 2, *hw)), r.standard_normal((2, 2 // groups, k, k))]
+    opts = dict(stride=s, dilation=d, padding=p, groups=groups)
+    double_vjp(lambda F, x, w: F.conv2d(x, w, **opts) ** 2, arrays, seed=seed)
+
+
+def test_conv_transpose_under_create_graph_names_itself_or_works():
+    # ConvTransposeNd subclasses ConvNd: it must not run the convolution's backward_graph
+    x = gf.tensor(rn(1, 2, 3, 3), requires_grad=True)
+    w = gf.tensor(rn(2, 3, 2, 2), requires_grad=True)
+    out = (gf.nn.functional.conv_transpose2d(x, w, stride=2) ** 2).sum()
+    try:
+        (g,) = gf.autograd.grad(out, [x], create_graph=True)
+    except NotImplementedError as e:
+        assert "ConvTranspose" in str(e)
+    else:
+        xt = torch.tensor(x.numpy(), requires_grad=True)
+        wt = torch.tensor(w.numpy())
+        (gt,) = torch.autograd.grad(
+            (torch.nn.functional.conv_transpose2d(xt, wt, stride=2) ** 2).sum(),
+            [xt],
+            create_graph=True,
+        )
+        assert_close(g.detach(), gt.detach(), rtol=1e-8, atol=1e-10)
