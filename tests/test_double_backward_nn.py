@@ -315,3 +315,136 @@ def test_group_norm_float32_second_order_keeps_dtype():
     (ht,) = torch.autograd.grad((gt * gt).sum(), [xt])
     assert g.dtype == gf.float32 and h.dtype == gf.float32
     assert_close(h, ht, rtol=2e-3, atol=2e-3)
+
+
+# --------------------------------------------------------------------------- embedding
+
+
+def test_embedding_second_order_padding_idx_and_gradgradcheck():
+    idx = np.array([[1, 2, 4], [4, 3, 0]])
+    double_vjp(lambda F, w, i: F.embedding(i, w, padding_idx=4) ** 3, [rn(5, 3)], consts=[idx])
+    ggcheck(lambda w: gf.nn.functional.embedding(gf.tensor(idx), w).sin(), [rn(5, 2)])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_second_order(mode):
+    # torch 2.13 has no double backward for embedding_bag: compared with the same bags
+    # written as embedding + reductions in torch, and by gradgradcheck
+    idx, offsets = np.array([1, 2, 4, 5, 4, 3, 2, 9]), np.array([0, 3])
+    rows = [idx[:3], idx[3:]]
+
+    def fn(F, w, i, o):
+        if F is gf.nn.functional:
+            return F.embedding_bag(i, w, o, mode=mode) ** 2
+        bags = [F.embedding(torch.tensor(r), w) for r in rows]
+        red = {"sum": lambda b: b.sum(0), "mean": lambda b: b.mean(0), "max": lambda b: b.amax(0)}
+        return torch.stack([red[mode](b) for b in bags]) ** 2
+
+    double_vjp(fn, [rn(10, 3)], consts=[idx, offsets])
+    i, o = gf.tensor(idx), gf.tensor(offsets)
+    ggcheck(lambda w: gf.nn.functional.embedding_bag(i, w, o, mode=mode).sin(), [rn(10, 2)])
+
+
+def test_embedding_bag_per_sample_weights_gradgradcheck():
+    i, o = gf.tensor(np.array([1, 2, 4, 0])), gf.tensor(np.array([0, 1]))
+    ggcheck(
+        lambda w, p: gf.nn.functional.embedding_bag(
+            i, w, o, mode="sum", per_sample_weights=p
+        ).sin(),
+        [rn(5, 2), rn(4)],
+    )
+
+
+# --------------------------------------------------------------------------- recurrent layers
+
+
+def _pair(cls, *args, **kw):
+    torch.manual_seed(0)
+    t = getattr(torch.nn, cls)(*args, **kw).double()
+    g = getattr(gf.nn, cls)(*args, dtype="float64", **kw)
+    for name, p in t.named_parameters():
+        getattr(g, name)._data[...] = p.detach().numpy()
+    return g, t
+
+
+def module_second_order(cls, x, hx, lengths=None, rtol=1e-8, **kw):
+    """Second derivatives of a loss of a recurrent module's outputs and states with respect
+    to the input, the initial states and every parameter, against torch."""
+    g, t = _pair(cls, x.shape[-1], 3, **kw)
+    names = [n for n, _ in t.named_parameters()]
+    cell = cls.endswith("Cell")
+    res = {}
+    for lib, mod in ((gf, g), (torch, t)):
+        xs = [lib.tensor(a.copy(), requires_grad=True) for a in [x, *hx]]
+        leaves = xs + [getattr(mod, n) for n in names]
+        inp = xs[0]
+        if lengths is not None:
+            pack = gf.nn.utils.rnn if lib is gf else torch.nn.utils.rnn
+            inp = pack.pack_padded_sequence(inp, lengths, enforce_sorted=False)
+        state = tuple(xs[1:]) if len(hx) == 2 else xs[1]
+        if cell:
+            res_out = mod(inp, state)
+            outs = list(res_out) if isinstance(res_out, tuple) else [res_out]
+        else:
+            out, h = mod(inp, state)
+            outs = [out.data if lengths is not None else out, *(h if isinstance(h, tuple) else [h])]
+        r = np.random.default_rng(1)
+        loss = sum(
+            ((o * o).sin() * lib.tensor(r.standard_normal(tuple(o.shape)))).sum() for o in outs
+        )
+        gs = lib.autograd.grad(loss, leaves, create_graph=True)
+        z = sum((gi * lib.tensor(r.standard_normal(tuple(gi.shape)))).sum() for gi in gs)
+        res[lib] = (gs, lib.autograd.grad(z, leaves))
+    labels = ["x", *(f"h{k}" for k in range(len(hx))), *names]
+    for level in (0, 1):
+        for k, (a, e) in enumerate(zip(res[gf][level], res[torch][level], strict=True)):
+            assert_close(a.detach(), e.detach(), rtol=rtol, atol=1e-10,
+                         what=f"{cls} {labels[k]} order {level + 1}")  # fmt: skip
+
+
+RNN_CASES = {
+    "rnn_tanh": ("RNN", dict()),
+    "rnn_relu_2layers": ("RNN", dict(nonlinearity="relu", num_layers=2)),
+    "gru_bidirectional": ("GRU", dict(bidirectional=True)),
+    "gru_no_bias": ("GRU", dict(bias=False)),
+    "lstm": ("LSTM", dict()),
+    "lstm_proj_bidir": ("LSTM", dict(proj_size=2, bidirectional=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RNN_CASES))
+def test_recurrent_modules_second_order(name):
+    cls, kw = RNN_CASES[name]
+    D = 2 if kw.get("bidirectional") else 1
+    L = kw.get("num_layers", 1) * D
+    P = kw.get("proj_size") or 3
+    hx = [rn(L, 2, P)] + ([rn(L, 2, 3)] if cls == "LSTM" else [])
+    module_second_order(cls, rn(4, 2, 2), hx, **kw)
+
+
+@pytest.mark.parametrize("cls", ["RNN", "GRU", "LSTM"])
+def test_recurrent_packed_second_order(cls):
+    hx = [rn(2, 3, 3)] + ([rn(2, 3, 3)] if cls == "LSTM" else [])
+    module_second_order(cls, rn(4, 3, 2), hx, lengths=[2, 4, 1], bidirectional=True)
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_recurrent_cells_second_order(cls):
+    hx = [rn(2, 3)] + ([rn(2, 3)] if cls == "LSTMCell" else [])
+    module_second_order(cls, rn(2, 2), hx)
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "GRU", "LSTM"])
+def test_recurrent_op_gradgradcheck_non_leaf_biases_and_packing(mode):
+    from gradfit.ops.rnn import recurrent
+
+    G = {"RNN_TANH": 1, "GRU": 3, "LSTM": 4}[mode]
+    bs = np.array([2, 2, 1])
+
+    def f(x, h0, w_ih, w_hh, b):
+        c0 = h0 * 0.5 if mode == "LSTM" else None
+        out, h, c = recurrent(mode, x, h0, c0, w_ih, w_hh, b * 2.0, b[::-1] + 0.1,
+                              reverse=True, batch_sizes=bs)  # fmt: skip
+        return out.sum(0).tanh() + h if c is None else out.sum(0) + h * c
+
+    ggcheck(f, [rn(3, 2, 2), rn(2, 2), rn(2 * G, 2), rn(2 * G, 2), rn(2 * G)])
