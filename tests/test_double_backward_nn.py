@@ -448,3 +448,106 @@ def test_recurrent_op_gradgradcheck_non_leaf_biases_and_packing(mode):
         return out.sum(0).tanh() + h if c is None else out.sum(0) + h * c
 
     ggcheck(f, [rn(3, 2, 2), rn(2, 2), rn(2 * G, 2), rn(2 * G, 2), rn(2 * G)])
+
+
+# --------------------------------------------------------------------------- whole models
+
+
+def _cnn(F, x, w1, b1, gamma, beta, w2, w3, b3, y):
+    h = F.conv2d(x, w1, b1, padding=1)
+    h = F.batch_norm(h, None, None, gamma, beta, training=True)
+    h = F.max_pool2d(F.relu(h), 2)
+    h = F.conv2d(F.pad(h, (1, 0, 1, 0), mode="replicate"), w2, groups=2, stride=(1, 2))
+    h = F.adaptive_avg_pool2d(F.group_norm(h.tanh(), 2), (1, 1)).flatten(1)
+    return F.cross_entropy(F.linear(h, w3, b3), y)
+
+
+def test_cnn_loss_hessian_vector_product():
+    r = np.random.default_rng(3)
+    x, y = r.standard_normal((3, 2, 6, 6)), np.array([0, 2, 1])
+    shapes = [(4, 2, 3, 3), (4,), (4,), (4,), (4, 2, 2, 2), (3, 4), (3,)]
+    params = [r.standard_normal(s) * 0.5 for s in shapes]
+    vs = [r.standard_normal(s) for s in shapes]
+    res = {}
+    for lib in (gf, torch):
+        F, xt, yt = _F(lib), lib.tensor(x), lib.tensor(y)
+        ps = tuple(lib.tensor(p) for p in params)
+        v = tuple(lib.tensor(a) for a in vs)
+        res[lib] = lib.autograd.functional.hvp(lambda *ps: _cnn(F, xt, *ps, yt), ps, v)
+    assert_close(res[gf][0], res[torch][0], rtol=1e-10, atol=1e-12, what="loss")
+    for k, (a, e) in enumerate(zip(res[gf][1], res[torch][1], strict=True)):
+        assert_close(a, e, rtol=1e-7, atol=1e-10, what=f"Hv of parameter {k}")
+
+
+def test_maml_step_with_a_gru_on_sine_sequences():
+    # inner step on a support set of sine sequences, outer loss on a query set through the
+    # adapted weights; torch runs the adapted module with torch.func.functional_call
+    from gradfit.ops.rnn import recurrent
+
+    r = np.random.default_rng(11)
+    t = np.linspace(0, 3, 6)
+
+    def task(n):
+        ph = r.uniform(0, np.pi, (1, n, 1))
+        seq = np.sin(t[:, None, None] + ph)  # (T, n, 1)
+        return seq[:-1], seq[1:]
+
+    (xs, ys), (xq, yq) = task(3), task(4)
+    g, tm = _pair("GRU", 1, 3)
+    names = [n for n, _ in tm.named_parameters()]
+    head_w, head_b = r.standard_normal((1, 3)) * 0.5, np.zeros(1)
+    res = {}
+    for lib in (gf, torch):
+        F = _F(lib)
+        ps = [lib.tensor(getattr(g, n).numpy().copy(), requires_grad=True) for n in names]
+        ps += [
+            lib.tensor(head_w.copy(), requires_grad=True),
+            lib.tensor(head_b.copy(), requires_grad=True),
+        ]
+
+        def predict(ws, x):
+            if lib is gf:
+                h0 = gf.zeros(x.shape[1], 3, dtype=x.dtype)
+                out = recurrent("GRU", x, h0, None, *ws[:4])[0]
+            else:
+                out = torch.func.functional_call(tm, dict(zip(names, ws[:4])), (x,))[0]
+            return F.linear(out, ws[4], ws[5])
+
+        inner = F.mse_loss(predict(ps, lib.tensor(xs)), lib.tensor(ys))
+        gs = lib.autograd.grad(inner, ps, create_graph=True)
+        fast = [p - 0.3 * gi for p, gi in zip(ps, gs, strict=True)]
+        outer = F.mse_loss(predict(fast, lib.tensor(xq)), lib.tensor(yq))
+        outer.backward()
+        res[lib] = [outer.detach()] + [p.grad for p in ps]
+    for k, (a, e) in enumerate(zip(res[gf], res[torch], strict=True)):
+        assert_close(a, e, rtol=1e-8, atol=1e-11, what=f"outer loss / meta-gradient {k}")
+
+
+# --------------------------------------------------------------------------- third order
+
+
+THIRD = {
+    "max_pool": lambda F, x: F.max_pool2d(x, 2, 1) ** 3,
+    "avg_pool": lambda F, x: F.avg_pool2d(x, 2, 1, 1) ** 3,
+    "adaptive_max": lambda F, x: F.adaptive_max_pool2d(x, 2) ** 3,
+    "pad_reflect": lambda F, x: F.pad(x, (1, 1, 1, 0), mode="reflect") ** 3,
+    "bilinear": lambda F, x: F.interpolate(x, scale_factor=2, mode="bilinear") ** 3,
+    "unfold": lambda F, x: F.unfold(x, 2) ** 3,
+    "group_norm": lambda F, x: F.group_norm(x, 2) ** 3,
+}
+
+
+@pytest.mark.parametrize("name", sorted(THIRD))
+def test_third_order(name):
+    x = rn(1, 4, 3, 3)
+    res = {}
+    for lib in (gf, torch):
+        xt = lib.tensor(x.copy(), requires_grad=True)
+        r = np.random.default_rng(0)
+        out = THIRD[name](_F(lib), xt)
+        z = (out * lib.tensor(r.standard_normal(tuple(out.shape)))).sum()
+        for _ in range(2):
+            (gx,) = lib.autograd.grad(z, [xt], create_graph=True)
+            z = (gx * lib.tensor(r.standard_normal(x.shape))).sum()
+        res[lib] = lib.autograd.grad(z, [xt])[0]
+    assert_close(res[gf], res[torch], rtol=1e-8, atol=1e-10, what=f"{name} third order")
