@@ -551,3 +551,59 @@ def test_third_order(name):
             z = (gx * lib.tensor(r.standard_normal(x.shape))).sum()
         res[lib] = lib.autograd.grad(z, [xt])[0]
     assert_close(res[gf], res[torch], rtol=1e-8, atol=1e-10, what=f"{name} third order")
+
+
+# --------------------------------------------------------------------------- nn layers
+
+LAYERS = [
+    ("Conv2d", (4, 4, 3), dict(padding=1, padding_mode="circular", groups=2), (2, 4, 5, 5)),
+    ("Conv2d", (2, 4, 2), dict(padding="same", padding_mode="reflect"), (2, 2, 5, 5)),
+    ("Conv1d", (2, 4, 3), dict(padding=2, padding_mode="replicate", dilation=2), (2, 2, 7)),
+    ("BatchNorm2d", (3,), {}, (4, 3, 2, 2)),
+    ("LayerNorm", ((2, 3),), {}, (2, 2, 3)),
+    ("GroupNorm", (2, 4), {}, (2, 4, 3)),
+    ("InstanceNorm2d", (3,), dict(affine=True, track_running_stats=True), (2, 3, 2, 3)),
+    ("MaxPool2d", (2,), {}, (2, 2, 4, 4)),
+    ("AvgPool1d", (3, 2, 1), {}, (2, 2, 7)),
+    ("AdaptiveAvgPool2d", ((2, 3),), {}, (2, 2, 5, 5)),
+    ("AdaptiveMaxPool1d", (3,), {}, (2, 2, 7)),
+    ("Upsample", (), dict(scale_factor=2, mode="nearest"), (1, 2, 2, 3)),
+    ("PixelShuffle", (2,), {}, (1, 4, 2, 2)),
+    ("ZeroPad2d", ((1, 2, 0, 1),), {}, (1, 2, 2, 3)),
+    ("ReflectionPad1d", (2,), {}, (1, 2, 4)),
+    ("ReplicationPad2d", (1,), {}, (1, 2, 3, 3)),
+    ("CircularPad2d", (1,), {}, (1, 2, 3, 3)),
+    ("Unfold", (2,), {}, (1, 2, 3, 3)),
+    ("Fold", ((3, 3), 2), {}, (1, 8, 4)),
+    ("Embedding", (6, 3), dict(padding_idx=1), None),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("name, args, kw, shape", LAYERS, ids=[f"{c[0]}-{c[2]}" for c in LAYERS])
+def test_layers_second_order(name, args, kw, shape):
+    """Second derivatives with respect to the input and every parameter of a layer."""
+    torch.manual_seed(0)
+    t = getattr(torch.nn, name)(*args, **kw).double()
+    g = getattr(gf.nn, name)(*args, **kw).to(gf.float64)
+    names = [n for n, _ in t.named_parameters()]
+    for n in names:
+        getattr(g, n)._data[...] = getattr(t, n).detach().numpy()
+    x = np.array([[0, 1, 3], [5, 3, 2]]) if shape is None else rn(*shape)
+    res = {}
+    for lib, mod in ((gf, g), (torch, t)):
+        xt = lib.tensor(x.copy(), requires_grad=shape is not None)
+        leaves = ([xt] if shape is not None else []) + [getattr(mod, n) for n in names]
+        out = mod(xt)
+        r = np.random.default_rng(1)
+        loss = ((out * out).sin() * lib.tensor(r.standard_normal(tuple(out.shape)))).sum()
+        gs = lib.autograd.grad(loss, leaves, create_graph=True)
+        z = sum((gi * lib.tensor(r.standard_normal(tuple(gi.shape)))).sum() for gi in gs)
+        res[lib] = (gs, lib.autograd.grad(z, leaves, allow_unused=True))
+    for level in (0, 1):
+        for k, (a, e) in enumerate(zip(res[gf][level], res[torch][level], strict=True)):
+            what = f"{name} leaf {k} order {level + 1}"
+            if e is None:
+                assert a is None or np.allclose(a.numpy(), 0), what
+            else:
+                assert_close(a.detach(), e.detach(), rtol=1e-8, atol=1e-10, what=what)
