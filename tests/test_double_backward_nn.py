@@ -523,6 +523,38 @@ def test_maml_step_with_a_gru_on_sine_sequences():
         assert_close(a, e, rtol=1e-8, atol=1e-11, what=f"outer loss / meta-gradient {k}")
 
 
+@pytest.mark.parametrize("pool", ["tiles", "overlap", "embedding"])
+def test_input_gradient_penalty_in_the_same_loss(pool):
+    # "double backpropagation": loss + |d loss / d x|^2 in one backward. The walk may pass
+    # (and release) a node before the node recorded from its gradient, which still needs
+    # the first node's saved argmax or indices
+    r = np.random.default_rng(4)
+    idx = np.array([[0, 2, 2, 1]])
+    x = r.standard_normal((2, 1, 4, 4)) if pool != "embedding" else r.standard_normal((3, 2))
+    arrays = [x, r.standard_normal((2, 1, 3, 3)), r.standard_normal((3, 8))]
+    c = r.standard_normal((2, 3))
+    res = {}
+    for lib in (gf, torch):
+        F = _F(lib)
+        xt, w, v = (lib.tensor(a.copy(), requires_grad=True) for a in arrays)
+        if pool == "embedding":
+            h = F.embedding(lib.tensor(idx), xt).reshape(1, 8)
+        else:
+            h = F.conv2d(xt, w, padding=1).tanh()
+            h = F.max_pool2d(h, 2) if pool == "tiles" else F.max_pool2d(h, 3, 2, 1)
+            h = h.reshape(2, 8)
+        # linear after the pool: the gradient there does not depend on the pool's output
+        loss = (F.linear(h, v) * lib.tensor(c[: h.shape[0]])).sum()
+        (gx,) = lib.autograd.grad(loss, [xt], create_graph=True)
+        (loss + (gx * gx).sum()).backward()
+        res[lib] = [t.grad for t in (xt, w, v)]
+    for k, (a, e) in enumerate(zip(res[gf], res[torch], strict=True)):
+        if e is None:
+            assert a is None or np.allclose(a.numpy(), 0)
+        else:
+            assert_close(a, e, rtol=1e-8, atol=1e-10, what=f"{pool} input {k}")
+
+
 # --------------------------------------------------------------------------- third order
 
 

@@ -53,6 +53,23 @@ class LinearMap(Function):
         return f"LinearMap({self.op})"
 
 
+def snapshot(fn: Function) -> Function:
+    """A copy of node ``fn`` (its options and saved arrays, not its place in the graph) for
+    maps that call its ``backward`` later: a backward pass releases ``fn.saved`` as it
+    passes ``fn``, possibly before it reaches a map recorded from ``fn``'s gradient.
+
+    Example:
+        >>> import gradfit as gf
+        >>> y = gf.nn.functional.max_pool2d(gf.randn(1, 1, 2, 2, requires_grad=True), 2)
+        >>> snapshot(y.grad_fn).saved is y.grad_fn.saved
+        True
+    """
+    cp = object.__new__(type(fn))
+    cp.saved, cp.needs_input_grad = fn.saved, fn.needs_input_grad
+    cp.__dict__.update(getattr(fn, "__dict__", {}))
+    return cp
+
+
 def linear_map(x: Tensor, apply: ArrayMap, transpose: ArrayMap, name: str = "linear_map") -> Tensor:
     """``apply(x)`` as a graph node, with ``transpose`` (``apply``'s adjoint) as its backward.
 
@@ -66,4 +83,4 @@ def linear_map(x: Tensor, apply: ArrayMap, transpose: ArrayMap, name: str = "lin
     return LinearMap.apply(x, apply=apply, transpose=transpose, name=name)
 
 
-__all__ = ["LinearMap", "linear_map"]
+__all__ = ["LinearMap", "linear_map", "snapshot"]

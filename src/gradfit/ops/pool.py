@@ -28,7 +28,7 @@ import numpy as np
 
 from gradfit import threads
 from gradfit.autograd import Function
-from gradfit.ops.linear_map import linear_map
+from gradfit.ops.linear_map import linear_map, snapshot
 from gradfit.tensor import Tensor
 
 # Inputs of at least this many bytes are pooled in batch chunks on the thread pool
@@ -283,7 +283,8 @@ class MaxPool2d(Function):
         """The backward is linear in ``grad`` (each window's gradient goes to its saved argmax),
         so it is recorded as a :func:`~gradfit.ops.linear_map.linear_map` whose transpose reads
         each window's argmax (:meth:`_gather`); the argmax itself has zero derivative."""
-        return (linear_map(grad, lambda g: self.backward(g)[0], self._gather, self.name),)
+        node = snapshot(self)  # its saved argmax outlive this node's release
+        return (linear_map(grad, lambda g: node.backward(g)[0], node._gather, self.name),)
 
     def _gather(self, gx: np.ndarray) -> np.ndarray:
         """The transpose of :meth:`backward`: each window's value of ``gx`` at its argmax."""
