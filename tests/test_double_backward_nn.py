@@ -639,3 +639,64 @@ def test_layers_second_order(name, args, kw, shape):
                 assert a is None or np.allclose(a.numpy(), 0), what
             else:
                 assert_close(a.detach(), e.detach(), rtol=1e-8, atol=1e-10, what=what)
+
+
+# --------------------------------------------------------------------------- edge cases and shapes
+
+EDGES = {
+    "conv1d_unbatched": (lambda F, x, w: F.conv1d(x, w, padding=1) ** 2, [(2, 5), (3, 2, 2)], []),
+    "conv2d_unbatched_groups_same": (
+        lambda F, x, w: F.conv2d(x, w, groups=2, padding="same") ** 2,
+        [(2, 4, 4), (2, 1, 2, 2)],
+        [],
+    ),
+    "conv_input_only": (lambda F, x, w: F.conv2d(x, w) ** 2, [(1, 2, 4, 4)], [(3, 2, 2, 2)]),
+    "conv_weight_only": (
+        lambda F, w, x: F.conv2d(x, w, stride=2) ** 2,
+        [(3, 2, 2, 2)],
+        [(1, 2, 5, 5)],
+    ),
+    "group_norm_weight_only": (lambda F, w, x: F.group_norm(x, 2, w) ** 2, [(4,)], [(2, 4, 3)]),
+    "empty_batch_max_pool": (lambda F, x: F.max_pool2d(x, 2) ** 2, [(0, 2, 4, 4)], []),
+    "empty_batch_avg_pool": (lambda F, x: F.avg_pool2d(x, 2) ** 2, [(0, 2, 4, 4)], []),
+    "empty_batch_conv": (lambda F, x, w: F.conv2d(x, w) ** 2, [(0, 2, 4, 4), (3, 2, 2, 2)], []),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_edge_cases_second_order(name):
+    fn, shapes, consts = EDGES[name]
+    double_vjp(fn, [rn(*s) for s in shapes], consts=[rn(*s) for s in consts])
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    groups=st.sampled_from([1, 2, 4]),
+    spatial=st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    affine=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_group_norm_second_order_hypothesis(n, groups, spatial, affine, seed):
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((n, 4, *spatial))
+    if affine:
+        double_vjp(
+            lambda F, x, w, b: F.group_norm(x, groups, w, b).sin(),
+            [x, r.standard_normal(4), r.standard_normal(4)],
+            seed=seed,
+        )
+    else:
+        double_vjp(lambda F, x: F.group_norm(x, groups) ** 3, [x], seed=seed)
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    mode=st.sampled_from(["constant", "reflect", "replicate", "circular"]),
+    pads=st.lists(st.integers(0, 2), min_size=4, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_pad_second_order_hypothesis(mode, pads, seed):
+    x = np.random.default_rng(seed).standard_normal((1, 2, 3, 4))
+    double_vjp(lambda F, x: F.pad(x * x, tuple(pads), mode=mode).sin(), [x], seed=seed)
