@@ -507,13 +507,6 @@ def test_conv1d_second_order_and_gradgradcheck():
     assert gf.gradgradcheck(lambda x, w: gf.nn.functional.conv1d(x, w, padding=1).sin(), [x, w])
 
 
-def test_conv_groups_double_backward_names_itself():
-    x = gf.tensor(rn(1, 2, 4, 4), requires_grad=True)
-    w = gf.tensor(rn(2, 1, 3, 3), requires_grad=True)
-    with pytest.raises(NotImplementedError, match="double backward is not implemented for ConvNd"):
-        gf.autograd.grad(gf.nn.functional.conv2d(x, w, groups=2).sum(), [x, w], create_graph=True)
-
-
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_second_order(training):
     rm, rv = np.abs(rn(3)), np.abs(rn(3)) + 0.5

@@ -24,7 +24,7 @@ import numpy as np
 
 from gradfit.autograd import Function
 from gradfit.ops.conv import _span, _tuple
-from gradfit.ops.linear_map import linear_backward_graph
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 _Geom = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -70,7 +70,10 @@ class Unfold(Function):
         return (_col2im(grad, self.geo, self.out_hw, self.C),)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
-        return linear_backward_graph(self, grad, lambda g: _im2col(g, self.geo, self.out_hw))
+        """The backward (col2im) recorded as a linear map; its transpose is im2col, the forward."""
+        geo, hw = self.geo, self.out_hw
+        back = lambda g: self.backward(g)[0]
+        return (linear_map(grad, back, lambda g: _im2col(g, geo, hw), self.name),)
 
 
 class Fold(Function):
@@ -84,10 +87,10 @@ class Fold(Function):
         return (_im2col(grad, self.geo, self.out_hw),)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
-        channels = grad.shape[1]
-        return linear_backward_graph(
-            self, grad, lambda g: _col2im(g, self.geo, self.out_hw, channels)
-        )
+        """The backward (im2col) recorded as a linear map; its transpose is col2im, the forward."""
+        geo, hw, c = self.geo, self.out_hw, grad.shape[1]
+        back = lambda g: self.backward(g)[0]
+        return (linear_map(grad, back, lambda g: _col2im(g, geo, hw, c), self.name),)
 
 
 def _options(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:

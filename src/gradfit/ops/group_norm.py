@@ -81,6 +81,35 @@ class GroupNorm(Function):
             out[0] = gx.reshape(self.shape)
         return tuple(out)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """The backward with Tensor ops, from a stand-in for x: each group minus its mean,
+        ``xhat / rstd`` (group norm is invariant to shifting a group by a constant, so the
+        derivatives of every order are the same)."""
+        xhat, rstd, w = self.saved
+        n, c, sp, groups = self.shape[0], self.shape[1], self.sp, self.g
+        m = c // groups * sp
+        needs = self.needs_input_grad
+        xc_arr = xhat.reshape(n, groups, m) / rstd
+        # eps (not kept) as the part of 1 / rstd^2 that is not the variance: the value of
+        # var + eps below is then 1 / rstd^2 to rounding, whatever the cancellation in eps
+        eps = 1 / (rstd * rstd) - np.mean(xc_arr * xc_arr, axis=2, keepdims=True)
+        xg = self.input_standin(0, xc_arr.reshape(self.shape)).reshape(n, groups, m)
+        xc = xg - xg.mean(dim=2, keepdim=True)
+        inv = ((xc * xc).mean(dim=2, keepdim=True) + Tensor._wrap(eps)) ** -0.5
+        xh = xc * inv
+        g = grad.reshape(n, c, sp)
+        out: list[Any] = [None] * len(needs)
+        if w is not None and needs[1]:
+            out[1] = (g * xh.reshape(n, c, sp)).sum(dim=(0, 2))
+        if len(needs) > 2 and needs[2]:
+            out[2] = g.sum(dim=(0, 2))
+        if needs[0]:
+            gxh = g if w is None else g * self.input_tensor(1, w).reshape(1, c, 1)
+            gxh = gxh.reshape(n, groups, m)
+            gx = gxh - gxh.mean(dim=2, keepdim=True) - xh * (gxh * xh).mean(dim=2, keepdim=True)
+            out[0] = (gx * inv).reshape(self.shape)
+        return tuple(out)
+
 
 def _check_affine(p: Any, c: int, op: str, name: str) -> None:
     if p is not None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
-from gradfit.ops.linear_map import linear_backward_graph
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 _MODES = ("constant", "reflect", "replicate", "circular")
@@ -55,14 +55,15 @@ class ConstantPad(Function):
         return (g,)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
-        shape, dtype = grad.shape, grad.dtype
+        """The backward (a crop) recorded as a linear map; its transpose pads with zeros."""
+        out_shape, src, dst = grad.shape, self.src, self.dst
 
-        def pad_zeros(g: np.ndarray) -> np.ndarray:
-            out = np.zeros(shape, dtype=dtype)
-            out[self.dst] = g[self.src]
+        def zero_pad(g: np.ndarray) -> np.ndarray:
+            out = np.zeros(out_shape, dtype=g.dtype)
+            out[dst] = g[src]
             return out
 
-        return linear_backward_graph(self, grad, pad_zeros)
+        return (linear_map(grad, lambda g: self.backward(g)[0], zero_pad, self.name),)
 
 
 def _indices(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
@@ -109,12 +110,10 @@ class IndexPad(Function):
         return (np.ascontiguousarray(grad),)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
-        def gather(g: np.ndarray) -> np.ndarray:  # the forward again
-            for ax, (lo, hi) in self.widths.items():
-                g = np.take(g, _indices(self.mode, g.shape[ax], lo, hi), axis=ax)
-            return g
-
-        return linear_backward_graph(self, grad, gather)
+        """The backward (a scatter-add) recorded as a linear map; its transpose is the forward."""
+        mode, widths = self.mode, self.widths
+        again = lambda g: IndexPad().forward(g, mode, widths)
+        return (linear_map(grad, lambda g: self.backward(g)[0], again, self.name),)
 
 
 def pad(

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
-from gradfit.ops.linear_map import LinearMap
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor, tensors_of
 
 _LETTERS = string.ascii_letters
@@ -192,7 +192,7 @@ def _onto_diagonal(g: Tensor, sub: str, sizes: dict[str, int]) -> Tensor:
         out[index] = a
         return out
 
-    return LinearMap.apply(g, f=embed, ft=lambda a: a[index])
+    return linear_map(g, embed, lambda a: a[index], "Einsum")
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
-from gradfit.ops.linear_map import linear_backward_graph
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 _NEEDS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -105,13 +105,10 @@ class Resample(Function):
         return (np.ascontiguousarray(grad),)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
-        def resample(g: np.ndarray) -> np.ndarray:  # the forward again
-            k = len(self.mats)
-            for i, m in enumerate(self.mats):
-                g = _along(g, m, g.ndim - k + i)
-            return np.ascontiguousarray(g)
-
-        return linear_backward_graph(self, grad, resample)
+        """A linear op: its backward is recorded as a linear map whose transpose is the forward."""
+        mats = self.mats
+        again = lambda g: Resample().forward(g, mats)
+        return (linear_map(grad, lambda g: self.backward(g)[0], again, self.name),)
 
 
 def _spatial(v: Any, k: int, what: str, dims: Sequence[int]) -> list[Any]:
