@@ -185,3 +185,25 @@ def test_hessian_through_many_ops_equals_torch():
     h = gf.autograd.functional.hessian(f(gf, gf.nn.functional), gf.tensor(x0))
     ht = torch.autograd.functional.hessian(f(torch, torch.nn.functional), torch.tensor(x0))
     np.testing.assert_allclose(h.numpy(), ht.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_elementwise_op_without_a_tensor_derivative_names_itself():
+    from gradfit.ops.activation import _Elementwise
+    from gradfit.ops.elementwise_extra import _Unary
+
+    class Cube(_Unary):
+        f = staticmethod(lambda x: x**3)
+        df = staticmethod(lambda x, out: 3 * x * x)
+
+    class Square(_Elementwise):
+        def f(self, x):
+            return x * x
+
+        def df(self, x):
+            return 2 * x
+
+    x = gf.tensor([1.0, 2.0], requires_grad=True)
+    for op in (Cube, Square):
+        gf.autograd.grad(op.apply(x).sum(), x)  # first order works
+        with pytest.raises(NotImplementedError, match=f"not implemented for {op.__name__}"):
+            gf.autograd.grad(op.apply(x).sum(), x, create_graph=True)

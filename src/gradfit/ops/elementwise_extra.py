@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,12 +51,13 @@ class _Unary(Function):
         with np.errstate(all="ignore"):
             return ((grad * type(self).df(x, out)).astype(grad.dtype, copy=False),)
 
-    @staticmethod
-    def df_graph(x: Tensor, out: Tensor) -> Tensor:
-        """``df`` written with Tensor operations (``x`` and ``out`` in the graph)."""
-        raise NotImplementedError
+    #: ``df`` written with Tensor operations (``x`` and ``out`` in the graph), for a
+    #: double backward; None where a subclass has none.
+    df_graph: Callable[[Tensor, Tensor], Tensor] | None = None
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        if self.df_graph is None:
+            raise NotImplementedError(f"double backward is not implemented for {self.name}")
         x, out = self.saved
         with np.errstate(all="ignore"):
             d = type(self).df_graph(self.input_tensor(0, x), self.output_tensor(out))
