@@ -52,6 +52,20 @@ from gradfit.tensor import Tensor
 _SCATTER_BYTES = 16 << 20
 
 
+def _batch_last(src: np.ndarray, dst: np.ndarray) -> None:
+    """Copy a (n, C, H, W) view into a (C, H, W, n) view in two steps.
+
+    First whole (H, W) planes move to (C, n, H, W) (contiguous runs), then each channel's
+    (n, H*W) block is transposed while it is in cache: several times faster than one
+    copy whose reads stride across the batch (power-of-two strides thrash the cache).
+    """
+    n, C, H, W = src.shape
+    tmp = _scratch.empty((C, n, H, W), src.dtype)
+    np.copyto(tmp, src.transpose(1, 0, 2, 3))
+    np.copyto(dst, tmp.transpose(0, 2, 3, 1))
+    del tmp
+
+
 class ConvTransposeNd(ConvNd):
     """Transposed convolution of a (N, C_in, H, W) or (N, C_in, L) input (1-D as 2-D, H = 1).
 
@@ -113,21 +127,24 @@ class ConvTransposeNd(ConvNd):
 
             _parallel(len(chunks), body, slots)
             step = body = None  # release the scratch buffers (closure cells: no del)
-        else:
-            self._scatter(x, w, p, cpads, inner)
-        if b is not None:
+        else:  # the bias is the scatter's starting value where it covers the whole output
+            self._scatter(x, w, p, cpads, inner, b if full else None)
+        if b is not None and (stride == (1, 1) or not full):
             res += b.reshape(-1, 1, 1)
         needs = self.needs_input_grad
         self.saved = (x if needs[1] else None, w if needs[0] else None)
         return res[:, :, 0, :] if one_d else res
 
     @staticmethod
-    def _scatter(x: np.ndarray, w: np.ndarray, p: _Plan, pads: Any, out: np.ndarray) -> None:
+    def _scatter(
+        x: np.ndarray, w: np.ndarray, p: _Plan, pads: Any, out: np.ndarray, b: Any = None
+    ) -> None:
         """Strided: columns = W^T @ x, then each kernel offset's slice added into the output.
 
         The convolution's col2im step, in a batch-last layout (C, H, W, n): the strided
         slice additions then run over contiguous runs of n samples instead of rows of
-        W / stride elements (about twice as fast for a DCGAN-sized layer).
+        W / stride elements (about twice as fast for a DCGAN-sized layer). A bias ``b``
+        is the starting value of the scattered sums (``out`` is then the whole output).
         """
         N = x.shape[0]
         dt = x.dtype
@@ -142,13 +159,16 @@ class ConvTransposeNd(ConvNd):
             n = min(nb, N - n0)
             M = OH * OW * n
             gt = _scratch.empty((p.G * p.Og * M,), dt)
-            np.copyto(gt.reshape(p.G * p.Og, OH, OW, n), x[n0 : n0 + n].transpose(1, 2, 3, 0))
+            _batch_last(x[n0 : n0 + n], gt.reshape(p.G * p.Og, OH, OW, n))
             dcol = _scratch.empty((p.G * K * M,), dt)
             np.matmul(wt, gt.reshape(p.G, p.Og, M), out=dcol.reshape(p.G, K, M))
             del gt
             dcol6 = dcol.reshape(C, kh, kw, OH, OW, n)
             dxp = _scratch.empty((C * p.Hp * p.Wp * n,), dt).reshape(C, p.Hp, p.Wp, n)
-            dxp.fill(0)
+            if b is None:
+                dxp.fill(0)
+            else:
+                np.copyto(dxp, b.reshape(C, 1, 1, 1))
             for i in range(kh):
                 rows = _span(i * p.dh, OH, p.sh)
                 for j in range(kw):
@@ -170,7 +190,9 @@ class ConvTransposeNd(ConvNd):
         chunks = self.chunks
         nmax = max(n1 - n0 for n0, n1 in chunks)
         gx = gw = None
-        if needs[0] or needs[1]:
+        if (needs[0] or needs[1]) and p.sh * p.sw > 1:
+            gx, gw = self._backward_batch_last(src, x, w, dt)
+        elif needs[0] or needs[1]:
             # the convolution of the output gradient is the input gradient; each chunk's
             # unfolding, still in cache, feeds the weight gradient's GEMMs right away
             # (groups of chunks on the thread pool, as the convolution's backward)
@@ -202,6 +224,77 @@ class ConvTransposeNd(ConvNd):
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def _backward_batch_last(
+        self, src: np.ndarray, x: Any, w: Any, dt: Any
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Strided: both gradients from one unfolding of the output gradient per chunk, in
+        the batch-last layout of :meth:`_scatter` (C, H, W, n).
+
+        The unfolding's strided windows are then copies of contiguous runs of n samples (a
+        (C, n, H, W) or (C, H, n, W) unfolding copies runs of W / stride elements at a
+        stride); the input gradient is one GEMM with the weight, the weight gradient one
+        GEMM against the input in the same layout.
+        """
+        p: _Plan = self.plan
+        pt, pl = self.cpads[0], self.cpads[2]
+        N, C, Hc, Wc = self.x_shape
+        kh, kw, OH, OW = p.kh, p.kw, p.OH, p.OW
+        K, n_in = p.Cg * kh * kw, p.G * p.Og
+        isz = np.dtype(dt).itemsize
+        per = (C * p.Hp * p.Wp + C * kh * kw * OH * OW + 2 * n_in * OH * OW) * isz
+        chunks = _chunks(N, per, OH * OW)  # as the convolution's: the same at any thread count
+        cgroups = _groups(len(chunks))
+        slots = _slots(len(chunks))
+        nmax = max(n1 - n0 for n0, n1 in chunks)
+        gx = np.empty((N, n_in, OH, OW), dt) if w is not None else None
+        acc = np.zeros((len(cgroups), p.G, p.Og, K), dt) if x is not None else None
+        wm = None if w is None else w.reshape(p.G, p.Og, K)
+
+        def body(group: range, slot: int) -> None:
+            gi = cgroups.index(group)
+            ybuf = _scratch.empty((C * p.Hp * p.Wp * nmax,), dt)
+            ubuf = _scratch.empty((C * kh * kw * OH * OW * nmax,), dt)
+            obuf = _scratch.empty((n_in * OH * OW * nmax,), dt)
+            tmp = None if acc is None else np.empty(acc.shape[1:], dt)
+            for c in group:
+                n0, n1 = chunks[c]
+                n = n1 - n0
+                M = OH * OW * n
+                yp = _take(ybuf, (C, p.Hp, p.Wp, n))
+                yp[:, :pt] = 0
+                yp[:, pt + Hc :] = 0
+                yp[:, pt : pt + Hc, :pl] = 0
+                yp[:, pt : pt + Hc, pl + Wc :] = 0
+                _batch_last(src[n0:n1], yp[:, pt : pt + Hc, pl : pl + Wc])
+                u = _take(ubuf, (C, kh, kw, OH, OW, n))
+                for i in range(kh):
+                    rows = _span(i * p.dh, OH, p.sh)
+                    for j in range(kw):
+                        u[:, i, j] = yp[:, rows, _span(j * p.dw, OW, p.sw)]
+                um = u.reshape(p.G, K, M)
+                if gx is not None:
+                    o = _take(obuf, (p.G, p.Og, M))
+                    np.matmul(wm, um, out=o)
+                    np.copyto(gx[n0:n1], o.reshape(n_in, OH, OW, n).transpose(3, 0, 1, 2))
+                if acc is not None:
+                    xt = _take(obuf, (n_in, OH, OW, n))
+                    _batch_last(x[n0:n1], xt)
+                    first = c == group[0]
+                    np.matmul(
+                        xt.reshape(p.G, p.Og, M), um.swapaxes(1, 2), out=acc[gi] if first else tmp
+                    )
+                    if not first:
+                        acc[gi] += tmp
+
+        _parallel(len(chunks), body, slots)
+        gw = None
+        if acc is not None:
+            total = acc[0]
+            for g in range(1, acc.shape[0]):  # in group order: the same bits at any thread count
+                total += acc[g]
+            gw = total.reshape(n_in, p.Cg, kh, kw)
+        return gx, gw
 
 
 class _WeightGrad:
