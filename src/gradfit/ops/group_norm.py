@@ -52,35 +52,63 @@ def _moments(
     return mean, 1.0 / np.sqrt(np.maximum(var, 0.0) + eps), rows
 
 
+class _Rows:
+    """Broadcasting over rows of ``length`` elements at NumPy's full speed.
+
+    With rows shorter than its ufunc buffer (8192 elements), NumPy 2 copies the rows of a
+    broadcast operand into buffers, which makes ``a (R, L) * b (R, 1)`` about twice as
+    slow as ``a * a``; a buffer no longer than a row turns that off. The setting lives in
+    NumPy's errstate context, so it is restored on exit and other threads never see it.
+    """
+
+    def __init__(self, length: int) -> None:
+        self.size = max(16, min(length, 8192) // 16 * 16)  # NumPy wants a multiple of 16
+
+    def __enter__(self) -> None:
+        self.state = np.errstate()
+        self.state.__enter__()
+        np.setbufsize(self.size)
+
+    def __exit__(self, *exc: object) -> None:
+        self.state.__exit__(*exc)
+
+
+def _per_channel(v: np.ndarray, sp: int, dt: Any) -> np.ndarray:
+    """A (C,) vector repeated over the ``sp`` positions of each channel: (1, C * sp)."""
+    return np.repeat(v.astype(dt, copy=False), sp)[None]
+
+
 class GroupNorm(Function):
-    # torch's CPU kernel, vectorised: forward is y = x * a + b with a, b per (sample,
-    # channel); backward needs only two sums per channel (of dy and of dy * x) and gives
-    # dx = dy * c1 + x * c2 + c3 with c1 per channel and c2, c3 per group. It saves the
-    # input itself (no normalised copy) and the float64 statistics of each group.
+    # torch's CPU algorithm in NumPy passes over contiguous rows: forward centres and
+    # scales each group's row (N*G rows of C/G * positions elements), then applies the
+    # affine as a (1, C * positions) row over the N samples; backward needs only two sums
+    # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
+    # with c2, c3 per group. It saves the input itself (no normalised copy) and the
+    # float64 statistics of each group.
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
         g = num_groups
         self.g, self.sp = g, sp
         x = np.ascontiguousarray(x)
-        out = np.empty(x.shape, x.dtype)
+        dt = x.dtype
+        out = np.empty(x.shape, dt)
         w = wb[0] if wb else None
         if x.size == 0:
             self.saved = (x, np.zeros((n, g, 1)), np.zeros((n, g, 1)), w, None)
             return out
-        x2 = x.reshape(n * c, sp)
-        mean, rstd, bad = _moments(x.reshape(n * g, -1), _rowsum(x2).reshape(n * g, -1).sum(1), eps)
-        mean, rstd = mean.reshape(n, g, 1), rstd.reshape(n, g, 1)
-        a = np.broadcast_to(rstd, (n, g, c // g))
+        xg = x.reshape(n * g, -1)
+        s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
+        mean, rstd, bad = _moments(xg, s1, eps)
+        og, o3 = out.reshape(n * g, -1), out.reshape(n, c * sp)
+        with _Rows(xg.shape[1]):
+            np.subtract(xg, mean.astype(dt)[:, None], out=og)
+            og *= rstd.astype(dt)[:, None]
         if w is not None:
-            a = a * w.reshape(1, g, -1)
-        shift = -mean * a
+            o3 *= _per_channel(w, sp, dt)
         if len(wb) > 1:
-            shift += wb[1].reshape(1, g, -1)
-        o2 = out.reshape(n * c, sp)
-        np.multiply(x2, a.reshape(n * c, 1).astype(x.dtype), out=o2)
-        o2 += shift.reshape(n * c, 1).astype(x.dtype)
-        self.saved = (x, mean, rstd, w, bad)
+            o3 += _per_channel(wb[1], sp, dt)
+        self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
@@ -116,19 +144,27 @@ class GroupNorm(Function):
             c2 = -(sdyx * wg).sum(2, keepdims=True) * rstd**3 / m  # (n, g, 1)
             db = (sdy * wg).sum(2, keepdims=True) * rstd / m
             c3 = -c2 * mean - db
-            c1 = (rstd * wg).reshape(n * c, 1).astype(dt)
             dx = np.empty(x.shape, dt)
-            d2 = dx.reshape(n * c, sp)
-            np.multiply(dy, c1, out=d2)
-            xg, dg = x.reshape(n * g, -1), dx.reshape(n * g, -1)
-            tmp = np.multiply(xg, c2.reshape(n * g, 1).astype(dt))
-            tmp += c3.reshape(n * g, 1).astype(dt)
-            dg += tmp
+            d3, dy3 = dx.reshape(n, c * sp), dy.reshape(n, c * sp)
+            if w is not None:
+                np.multiply(dy3, _per_channel(w, sp, dt), out=d3)
+            else:
+                np.copyto(d3, dy3)
+            xg, dg = x.reshape(n * g, m), dx.reshape(n * g, m)
+            with _Rows(m):
+                dg *= rstd.reshape(n * g, 1).astype(dt)
+                tmp = np.multiply(xg, c2.reshape(n * g, 1).astype(dt))
+                tmp += c3.reshape(n * g, 1).astype(dt)
+                dg += tmp
             if bad.size:  # x * c2 + c3 cancels there too: (x - mean) * c2 - db instead
                 xc = xg[bad] - mean.reshape(-1)[bad, None].astype(x.dtype)
                 xc *= c2.reshape(-1)[bad, None].astype(dt)
                 xc -= db.reshape(-1)[bad, None].astype(dt)
-                dg[bad] = (dy[ch] * c1[ch]).reshape(bad.size, -1) + xc
+                wr = dy.reshape(n * g, m)[bad]
+                if w is not None:
+                    wr = wr * _per_channel(w, sp, dt).reshape(g, m)[bad % g]
+                wr *= rstd.reshape(-1)[bad, None].astype(dt)
+                dg[bad] = wr + xc
             out[0] = dx
         return tuple(out)
 
