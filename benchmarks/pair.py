@@ -134,7 +134,10 @@ def main(
     from benchmarks.machine import describe, markdown
 
     rounds = a.rounds or (5 if a.quick else 15)
-    print(f"machine: {markdown(describe())}; load average {os.getloadavg()[0]:.2f} (start)\n")
+    info = describe()
+    info["blas"] = info.get("blas", "").split(" (")[0] + " (1 thread in the workers)"
+    info["torch"] = info.get("torch", "").split(" (")[0] + " (1 thread in the workers)"
+    print(f"machine: {markdown(info)}; load average {os.getloadavg()[0]:.2f} (start)\n")
     for case in a.case or list(cases):
         times = run_case(module, case, ["gradfit", "torch"], rounds, calls(case, a.quick))
         print(f"## {cases[case]}\n")

@@ -88,10 +88,13 @@ class ConvTransposeNd(ConvNd):
     ) -> np.ndarray:
         threads.hold_blas()  # BLAS at one thread once gradfit's ops parallelise (threads.py)
         one_d = x.ndim == 3
+        needs = self.needs_input_grad
+        # the inputs as given (what backward_graph differentiates through)
+        self.saved = (x if needs[1] else None, w if needs[0] else None)
         if one_d:
             x = x[:, :, None, :]
             w = w[:, :, None, :]
-        self.one_d = one_d
+        self.one_d, self.tpads, self.in_hw = one_d, pads, x.shape[2:]
         N = x.shape[0]
         H, W = size
         pt, pb, pl, pr = pads
@@ -131,8 +134,6 @@ class ConvTransposeNd(ConvNd):
             self._scatter(x, w, p, cpads, inner, b if full else None)
         if b is not None and (stride == (1, 1) or not full):
             res += b.reshape(-1, 1, 1)
-        needs = self.needs_input_grad
-        self.saved = (x if needs[1] else None, w if needs[0] else None)
         return res[:, :, 0, :] if one_d else res
 
     @staticmethod
@@ -183,6 +184,8 @@ class ConvTransposeNd(ConvNd):
         needs = self.needs_input_grad
         if self.one_d:
             grad = grad[:, :, None, :]
+            x = None if x is None else x[:, :, None, :]
+            w = None if w is None else w[:, :, None, :]
         dt = grad.dtype
         gb = grad.sum(axis=(0, 2, 3)) if self.has_bias and needs[2] else None
         N, _, Hc, Wc = self.x_shape
@@ -224,6 +227,49 @@ class ConvTransposeNd(ConvNd):
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """Both gradients are convolutions, recorded so they can be differentiated again:
+        the input gradient is the convolution of ``grad`` by the weight (this op's own
+        definition), the weight gradient the convolution of ``grad`` by the input with batch
+        and channels swapped (stride and dilation exchanged), cropped to the kernel."""
+        from gradfit.ops.conv import conv2d
+
+        stride, _, dilation, groups = self.opts
+        pt, pl = self.tpads[0], self.tpads[2]
+        if groups != 1:
+            raise NotImplementedError(
+                f"double backward is not implemented for {self.name} with groups={groups}"
+            )
+        needs = self.needs_input_grad
+        g = grad.unsqueeze(2) if self.one_d else grad
+        x_arr, w_arr = self.saved
+        gx = gw = gb = None
+        if needs[0]:
+            wt = self.input_tensor(1, w_arr)
+            w4 = wt.unsqueeze(2) if wt.ndim == 3 else wt
+            H, W = self.in_hw
+            gx = conv2d(g, w4, stride=stride, padding=(pt, pl), dilation=dilation)
+            if gx.shape[2:] != (H, W):  # output_padding >= stride (allowed below dilation)
+                gx = gx[:, :, :H, :W]
+            if self.one_d:
+                gx = gx.squeeze(2)
+        if needs[1]:
+            xt = self.input_tensor(0, x_arr)
+            x4 = xt.unsqueeze(2) if xt.ndim == 3 else xt
+            kh, kw = self.plan.kh, self.plan.kw
+            full = conv2d(
+                g.transpose(0, 1), x4.transpose(0, 1), stride=dilation, dilation=stride,
+                padding=(pt, pl),
+            )  # fmt: skip
+            gw = full[:, :, :kh, :kw].transpose(0, 1)
+            if self.one_d:
+                gw = gw.squeeze(2)
+        if self.has_bias:
+            if needs[2]:
+                gb = grad.sum(dim=(0, *range(2, grad.ndim)))
+            return gx, gw, gb
+        return gx, gw
 
     def _backward_batch_last(
         self, src: np.ndarray, x: Any, w: Any, dt: Any
