@@ -293,13 +293,15 @@ class ConvTransposeNd(ConvNd):
         cgroups = _groups(len(chunks))
         slots = _slots(len(chunks))
         nmax = max(n1 - n0 for n0, n1 in chunks)
+        sw = p.sw
+        Wq = -(-p.Wp // sw)
         gx = np.empty((N, n_in, OH, OW), dt) if w is not None else None
         acc = np.zeros((len(cgroups), p.G, p.Og, K), dt) if x is not None else None
         wm = None if w is None else w.reshape(p.G, p.Og, K)
 
         def body(group: range, slot: int) -> None:
             gi = cgroups.index(group)
-            ybuf = _scratch.empty((C * p.Hp * p.Wp * nmax,), dt)
+            ybuf = _scratch.empty((C * p.Hp * sw * Wq * nmax,), dt)
             ubuf = _scratch.empty((C * kh * kw * OH * OW * nmax,), dt)
             obuf = _scratch.empty((n_in * OH * OW * nmax,), dt)
             tmp = None if acc is None else np.empty(acc.shape[1:], dt)
@@ -307,17 +309,25 @@ class ConvTransposeNd(ConvNd):
                 n0, n1 = chunks[c]
                 n = n1 - n0
                 M = OH * OW * n
-                yp = _take(ybuf, (C, p.Hp, p.Wp, n))
-                yp[:, :pt] = 0
-                yp[:, pt + Hc :] = 0
-                yp[:, pt : pt + Hc, :pl] = 0
-                yp[:, pt : pt + Hc, pl + Wc :] = 0
-                _batch_last(src[n0:n1], yp[:, pt : pt + Hc, pl : pl + Wc])
+                # padded column c = sw * q + r is yp[:, :, r, q]: a window of columns at
+                # stride sw is then a run of OW * n contiguous elements
+                yp = _take(ybuf, (C, p.Hp, sw, Wq, n))
+                yp.fill(0)
+                tmp_ = _scratch.empty((C, n, Hc, Wc), dt)
+                np.copyto(tmp_, src[n0:n1].transpose(1, 0, 2, 3))
+                for r in range(sw):
+                    w0 = (r - pl) % sw  # the first input column that lands in phase r
+                    if w0 < Wc:
+                        cnt, q0 = len(range(w0, Wc, sw)), (w0 + pl) // sw
+                        dst = yp[:, pt : pt + Hc, r, q0 : q0 + cnt]
+                        np.copyto(dst, tmp_[:, :, :, w0::sw].transpose(0, 2, 3, 1))
+                del tmp_
                 u = _take(ubuf, (C, kh, kw, OH, OW, n))
                 for i in range(kh):
                     rows = _span(i * p.dh, OH, p.sh)
                     for j in range(kw):
-                        u[:, i, j] = yp[:, rows, _span(j * p.dw, OW, p.sw)]
+                        q0, r = divmod(j * p.dw, sw)
+                        u[:, i, j] = yp[:, rows, r, q0 : q0 + OW]
                 um = u.reshape(p.G, K, M)
                 if gx is not None:
                     o = _take(obuf, (p.G, p.Og, M))
