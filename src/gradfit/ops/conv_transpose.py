@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -49,7 +50,7 @@ from gradfit.ops.conv import (
 from gradfit.tensor import Tensor
 
 # the strided forward scatters chunks of samples whose buffers take about this many bytes
-_SCATTER_BYTES = 16 << 20
+_SCATTER_BYTES = 4 << 20
 
 
 def _batch_last(src: np.ndarray, dst: np.ndarray) -> None:
@@ -155,9 +156,9 @@ class ConvTransposeNd(ConvNd):
         H, W = out.shape[2], out.shape[3]
         wt = w.reshape(p.G, p.Og, K).swapaxes(1, 2)
         per = (C * kh * kw * OH * OW + C * p.Hp * p.Wp + p.G * p.Og * OH * OW) * dt.itemsize
-        nb = max(1, min(N, _SCATTER_BYTES // per))
-        for n0 in range(0, N, nb):
-            n = min(nb, N - n0)
+        k = -(-N // max(1, _SCATTER_BYTES // per))  # chunks of balanced sizes
+        for n0, n1 in itertools.pairwise([N * i // k for i in range(k + 1)]):
+            n = n1 - n0
             M = OH * OW * n
             gt = _scratch.empty((p.G * p.Og * M,), dt)
             _batch_last(x[n0 : n0 + n], gt.reshape(p.G * p.Og, OH, OW, n))
