@@ -156,7 +156,7 @@ class ConvTransposeNd(ConvNd):
         H, W = out.shape[2], out.shape[3]
         wt = w.reshape(p.G, p.Og, K).swapaxes(1, 2)
         per = (C * kh * kw * OH * OW + C * p.Hp * p.Wp + p.G * p.Og * OH * OW) * dt.itemsize
-        k = -(-N // max(1, _SCATTER_BYTES // per))  # chunks of balanced sizes
+        k = max(1, -(-N // max(1, _SCATTER_BYTES // per)))  # chunks of balanced sizes
         for n0, n1 in itertools.pairwise([N * i // k for i in range(k + 1)]):
             n = n1 - n0
             M = OH * OW * n
