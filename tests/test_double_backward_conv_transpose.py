@@ -34,7 +34,12 @@ def test_conv_transpose2d_second_order(kw):
 
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1)])
 def test_conv_transpose1d_second_order(kw):
+    # leaves, then inputs made by other ops (the saved arrays become graph nodes)
     second_order(lambda m, F, x, w: F.conv_transpose1d(x, w, **kw) ** 2, [rn(2, 2, 5), rn(2, 3, 3)])
+    second_order(
+        lambda m, F, x, w: F.conv_transpose1d(x.sin(), w * 1.5, **kw) ** 2,
+        [rn(2, 2, 5), rn(2, 3, 3)],
+    )
 
 
 def test_conv_transpose_second_order_through_the_weight_alone():
