@@ -276,12 +276,12 @@ class ConvTransposeNd(ConvNd):
         self, src: np.ndarray, x: Any, w: Any, dt: Any
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Strided: both gradients from one unfolding of the output gradient per chunk, in
-        the batch-last layout of :meth:`_scatter` (C, H, W, n).
+        a batch-last layout (C, H, column phase, W / stride, n).
 
-        The unfolding's strided windows are then copies of contiguous runs of n samples (a
-        (C, n, H, W) or (C, H, n, W) unfolding copies runs of W / stride elements at a
-        stride); the input gradient is one GEMM with the weight, the weight gradient one
-        GEMM against the input in the same layout.
+        The unfolding's strided windows are then copies of contiguous runs of OW * n
+        elements (a (C, n, H, W) or (C, H, n, W) unfolding copies runs of W / stride
+        elements at a stride); the input gradient is one GEMM with the weight, the weight
+        gradient one GEMM against the input in batch-last layout (C, H, W, n).
         """
         p: _Plan = self.plan
         pt, pl = self.cpads[0], self.cpads[2]
