@@ -169,18 +169,16 @@ class GroupNorm(Function):
         return tuple(out)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
-        """The backward with Tensor ops, from a stand-in for x: each group minus its mean,
-        ``xhat / rstd`` (group norm is invariant to shifting a group by a constant, so the
-        derivatives of every order are the same)."""
-        xhat, rstd, w = self.saved
-        n, c, sp, groups = self.shape[0], self.shape[1], self.sp, self.g
+        """The backward with Tensor ops, recomputing the normalisation from the saved input."""
+        x, mean, rstd, w, _ = self.saved
+        n, c, sp, groups = x.shape[0], x.shape[1], self.sp, self.g
         m = c // groups * sp
         needs = self.needs_input_grad
-        xc_arr = xhat.reshape(n, groups, m) / rstd
+        xc_arr = x.reshape(n, groups, m) - mean
         # eps (not kept) as the part of 1 / rstd^2 that is not the variance: the value of
         # var + eps below is then 1 / rstd^2 to rounding, whatever the cancellation in eps
-        eps = 1 / (rstd * rstd) - np.mean(xc_arr * xc_arr, axis=2, keepdims=True)
-        xg = self.input_standin(0, xc_arr.reshape(self.shape)).reshape(n, groups, m)
+        eps = (1 / (rstd * rstd) - np.mean(xc_arr * xc_arr, axis=2, keepdims=True)).astype(x.dtype)
+        xg = self.input_standin(0, x).reshape(n, groups, m)
         xc = xg - xg.mean(dim=2, keepdim=True)
         inv = ((xc * xc).mean(dim=2, keepdim=True) + Tensor._wrap(eps)) ** -0.5
         xh = xc * inv
@@ -194,7 +192,7 @@ class GroupNorm(Function):
             gxh = g if w is None else g * self.input_tensor(1, w).reshape(1, c, 1)
             gxh = gxh.reshape(n, groups, m)
             gx = gxh - gxh.mean(dim=2, keepdim=True) - xh * (gxh * xh).mean(dim=2, keepdim=True)
-            out[0] = (gx * inv).reshape(self.shape)
+            out[0] = (gx * inv).reshape(x.shape)
         return tuple(out)
 
 
