@@ -7,6 +7,7 @@ Subcommands::
     gradfit viz curves RUN_DIR --out curves.png
     gradfit viz landscape RUN_DIR_OR_CHECKPOINT --out landscape.png [--2d]
     gradfit viz explain "x * w + b" --values x=3,w=2,b=1
+    gradfit viz curvature RUN_DIR --out sharpness.png
 
 Example:
     >>> from gradfit.cli.main import main
@@ -93,6 +94,10 @@ def register(sub: Any) -> None:
     e.add_argument("expression", help='e.g. "(x * w + b).relu()"; operators and tensor methods')
     e.add_argument("--values", required=True, help="leaf values, e.g. x=3,w=2,b=-1")
     e.set_defaults(func=run_explain)
+
+    from gradfit.cli.viz_curvature import add_curvature
+
+    add_curvature(vsub)
 
 
 def _no_subcommand(p: argparse.ArgumentParser) -> int:

@@ -107,6 +107,7 @@ from gradfit.viz.curvature import (
     SharpnessSeries,
     plot_sharpness,
     sharpness_during_training,
+    sharpness_from_history,
     top_hessian_eigenvalue,
 )
 
@@ -114,5 +115,6 @@ __all__ += [
     "SharpnessSeries",
     "plot_sharpness",
     "sharpness_during_training",
+    "sharpness_from_history",
     "top_hessian_eigenvalue",
 ]
