@@ -167,3 +167,80 @@ def run_curvature(args: argparse.Namespace) -> int:
         print(f"epoch {e}: sharpness {v:.4g}  limit {limit:.4g}  ({v / limit:.0%} of it)")
     print(f"wrote {out} (sharpness {what})")
     return 0
+
+
+def _run_lr(ckpt: Any) -> float | None:
+    """The learning rate of the checkpoint's last epoch (else its configured one)."""
+    rows = ckpt.meta.get("history")
+    if isinstance(rows, list):
+        for row in reversed(rows):
+            lr = row.get("lr") if isinstance(row, dict) else None
+            if isinstance(lr, int | float) and not isinstance(lr, bool):
+                return float(lr)
+    cfg = ckpt.meta.get("config") or {}
+    lr = cfg.get("run", cfg).get("lr")
+    return float(lr) if isinstance(lr, int | float) and not isinstance(lr, bool) else None
+
+
+def newton_landscape(
+    args: argparse.Namespace, ckpt: Any, model: Any, loss_fn: Any, x: Any, y: Any, out: Path
+) -> int:
+    """``gradfit viz landscape --newton``: the slice through the gradient and Newton steps.
+
+    The model is evaluated in float64 (the Newton step solves a linear system with
+    Hessian-vector products, which float32 rounding would blur).
+    """
+    import numpy as np
+
+    import gradfit as gf
+    from gradfit.viz._util import save_figure
+    from gradfit.viz.newton import newton_landscape as landscape
+    from gradfit.viz.newton import plot_newton_landscape
+
+    lr = args.lr if args.lr is not None else _run_lr(ckpt)
+    if lr is None:
+        raise UsageError(f"checkpoint {ckpt.path}: it records no learning rate; give --lr")
+    if not (math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr must be a positive number, got {lr}")
+    if not (math.isfinite(args.damping) and args.damping >= 0):
+        raise UsageError(f"--damping must be a finite number >= 0, got {args.damping}")
+    model = model.double()
+    if x.dtype in (gf.float16, gf.float32):
+        x = x.double()
+    if y.dtype in (gf.float16, gf.float32):
+        y = y.double()
+
+    def loss_of(m: Any) -> Any:
+        return loss_fn(m(x), y)
+
+    try:
+        with np.errstate(all="ignore"):
+            a, b, z, arrows, steps = landscape(
+                model, loss_of, lr, steps=args.steps, damping=args.damping
+            )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    save_figure(plot_newton_landscape(a, b, z, arrows, steps), out)
+    how = (
+        "exact Hessian"
+        if steps.method == "exact"
+        else f"conjugate gradients, {steps.iterations} Hessian-vector products"
+    )
+    print(
+        f"gradient step |lr g| = {np.linalg.norm(steps.gradient):.4g} (lr {lr:.3g}); Newton step "
+        f"|H^-1 g| = {np.linalg.norm(steps.newton):.4g} ({how}, relative residual "
+        f"{steps.residual:.2g})"
+    )
+    if steps.negative_curvature:
+        print(
+            "the Hessian is not positive definite here: the quadratic model has no minimum and "
+            + ("the Newton step heads for a saddle" if steps.method == "exact" else
+               "conjugate gradients stopped at a direction of negative curvature")
+        )  # fmt: skip
+    elif steps.residual > 1e-3:
+        print(
+            f"note: the Newton step is not solved (relative residual {steps.residual:.2g}): the "
+            "Hessian is nearly singular here; --damping 0.01 or so regularises it"
+        )
+    print(f"wrote {out} (loss at the trained weights {steps.loss:.4g} on {len(x)} test samples)")
+    return 0

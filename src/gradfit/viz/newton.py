@@ -327,11 +327,11 @@ def plot_newton_landscape(
         fig = new_figure(figsize=(6, 5))
         ax = fig.add_subplot()
     plot_surface_2d(alphas, betas, Z, ax=ax)
-    lr = f" (lr {steps.lr:.3g})" if steps is not None else ""
-    styles = {
-        "gradient": ("white", f"gradient step -lr g{lr}" if lr else "gradient step -lr g"),
-        "newton": ("orange", "Newton step -H⁻¹ g"),
-    }
+    labels = {"gradient": "gradient step -lr g", "newton": "Newton step -H⁻¹ g"}
+    if steps is not None:  # the true lengths: one arrow is often far shorter than the other
+        labels["gradient"] += f" (lr {steps.lr:.3g}, |s| = {np.linalg.norm(steps.gradient):.3g})"
+        labels["newton"] += f" (|s| = {np.linalg.norm(steps.newton):.3g})"
+    styles = {"gradient": ("white", labels["gradient"]), "newton": ("orange", labels["newton"])}
     for key, (color, label) in styles.items():
         if key not in arrows:
             continue
@@ -344,7 +344,11 @@ def plot_newton_landscape(
     ax.set_aspect("equal", adjustable="box")
     title = "Gradient step and Newton step"
     if steps is not None and steps.negative_curvature:
-        title += "\n(H is not positive definite: the Newton step heads for a saddle)"
+        title += "\n(H is not positive definite: " + (
+            "the Newton step heads for a saddle)"
+            if steps.method == "exact"
+            else "CG stopped at negative curvature)"
+        )
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left", framealpha=0.8)
     return ax.figure
