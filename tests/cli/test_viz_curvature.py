@@ -114,3 +114,21 @@ def test_landscape_newton_arrows_of_a_checkpoint(tmp_path, capsys):
     assert "not solved" not in text  # damped, the system is well posed: CG solves it
     assert main(["viz", "landscape", str(tmp_path), "--lr", "0.1", "--out", str(out)]) == 2
     assert "add --newton" in capsys.readouterr().err
+
+
+def test_a_model_without_second_derivatives_is_refused_before_training(
+    tmp_path, capsys, monkeypatch
+):
+    from gradfit.train.sharpness import TrackSharpness
+
+    def no_double_backward(self, model, loss_fn):
+        raise NotImplementedError("double backward is not implemented for SomeLayer")
+
+    monkeypatch.setattr(TrackSharpness, "check", no_double_backward)
+    out = tmp_path / "run"
+    argv = ["train", "--hidden", "8", "--epochs", "1", "--no-baselines", "--quiet",
+            "--track-curvature", "1", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--track-curvature" in err and "SomeLayer" in err and "Traceback" not in err
+    assert not (out / "checkpoint.safetensors").exists()

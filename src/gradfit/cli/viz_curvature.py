@@ -87,8 +87,10 @@ def _measure(ckpt: Any, samples: int, iters: int) -> float:
             value = gf.viz.top_hessian_eigenvalue(
                 model, loss_fn, tracker.inputs, tracker.targets, iters=iters
             )
-    except (ValueError, TypeError, RuntimeError) as e:
-        raise UsageError(f"checkpoint {ckpt.path}: cannot measure its curvature: {e}") from None
+    except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
+        raise UsageError(
+            f"checkpoint {ckpt.path}: cannot measure its curvature: {' '.join(str(e).split())}"
+        ) from None
     return value
 
 
@@ -218,8 +220,8 @@ def newton_landscape(
             a, b, z, arrows, steps = landscape(
                 model, loss_of, lr, steps=args.steps, damping=args.damping
             )
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    except (ValueError, NotImplementedError) as e:
+        raise UsageError(f"--newton: {' '.join(str(e).split())}") from None
     save_figure(plot_newton_landscape(a, b, z, arrows, steps), out)
     how = (
         "exact Hessian"

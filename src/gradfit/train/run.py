@@ -529,7 +529,12 @@ def run(
     # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
     cbs: list[Any] = [NaNGuard()]
     if opts["track_curvature"]:  # before the loggers, so the files hold its column
-        cbs.append(_sharpness_tracker(opts["track_curvature"], data))
+        tracker = _sharpness_tracker(opts["track_curvature"], data)
+        try:  # a layer without second derivatives: refused now, not after an epoch
+            tracker.check(model, loss_fn)
+        except NotImplementedError as e:
+            raise UsageError(f"--track-curvature: {' '.join(str(e).split())}") from None
+        cbs.append(tracker)
     if world:  # first: same epoch, same stop, averaged metrics on every rank
         from gradfit.distributed import DistributedSync
 

@@ -69,20 +69,47 @@ class TrackSharpness(Callback):
             )
         self.inputs, self.targets = inputs, targets
         self.every, self.iters, self.loss_fn = every, iters, loss_fn
+        self.checked = False
 
-    def measure(self, trainer: Any) -> float:
-        """The top Hessian eigenvalue of the loss at the trainer's current weights."""
+    def _top(self, model: Any, loss_fn: Any, iters: int) -> float:
         from gradfit.viz.curvature import top_hessian_eigenvalue
 
-        model = trainer.model
         was_training = getattr(model, "training", False)
         model.eval()
         try:
             return top_hessian_eigenvalue(
-                model, self.loss_fn or trainer.loss_fn, self.inputs, self.targets, self.iters
+                model, self.loss_fn or loss_fn, self.inputs, self.targets, iters
             )
         finally:
             model.train(was_training)
+
+    def check(self, model: Any, loss_fn: Any) -> None:
+        """One Hessian-vector product, before any training: a model with a layer whose
+        gradient cannot be differentiated again raises ``NotImplementedError`` now, not
+        after its first epoch.
+
+        Example:
+            >>> import gradfit as gf
+            >>> cb = TrackSharpness(gf.randn(4, 2), gf.randn(4, 1))
+            >>> cb.check(gf.nn.Linear(2, 1), gf.nn.MSELoss())
+            >>> cb.checked
+            True
+        """
+        try:
+            self._top(model, loss_fn, 1)
+        except NotImplementedError as e:
+            raise NotImplementedError(
+                f"TrackSharpness needs second derivatives of the loss, and {e}"
+            ) from None
+        self.checked = True
+
+    def measure(self, trainer: Any) -> float:
+        """The top Hessian eigenvalue of the loss at the trainer's current weights."""
+        return self._top(trainer.model, trainer.loss_fn, self.iters)
+
+    def on_fit_start(self, trainer: Any) -> None:
+        if not self.checked:
+            self.check(trainer.model, trainer.loss_fn)
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         epoch = int(logs.get("epoch", trainer.epoch))
