@@ -342,6 +342,9 @@ def plot_newton_landscape(
         )  # fmt: skip
         ax.plot([a], [b], "o", color=color, mec="k", ms=5, label=label)
     ax.set_aspect("equal", adjustable="box")
+    if arrows.get("gradient", (0.0, None))[1] == 0.0:  # the plane of the steps (the default)
+        ax.set_xlabel("along -g (distance in weight space)")
+        ax.set_ylabel("across, toward the Newton step")
     title = "Gradient step and Newton step"
     if steps is not None and steps.negative_curvature:
         title += "\n(H is not positive definite: " + (
