@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 from PIL import Image
@@ -39,6 +40,12 @@ def test_a_tracked_run_is_drawn_from_its_history(runs, tmp_path, capsys):
     assert "limit 76 " in text  # SGD lr 0.05 with momentum 0.9: 2 (1 + 0.9) / 0.05
     im = Image.open(out)
     assert im.format == "PNG" and im.size[0] > 200
+    # the history alone (no checkpoint): metrics.json still says SGD with momentum 0.9
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(tracked.out / "metrics.json", alone)
+    assert main(["viz", "curvature", str(alone), "--out", str(tmp_path / "a.png")]) == 0
+    assert "limit 76 " in capsys.readouterr().out
 
 
 def test_an_untracked_run_is_measured_at_its_checkpoint(runs, tmp_path, capsys):

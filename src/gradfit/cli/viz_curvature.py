@@ -52,6 +52,19 @@ def _history(run: Path, ckpt: Any) -> list[dict[str, Any]]:
     return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
+def _metrics_config(run: Path) -> dict[str, Any]:
+    """The training options metrics.json records (a run folder without its checkpoint)."""
+    import json
+
+    f = run / "metrics.json"
+    try:
+        rec = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return {}
+    cfg = rec.get("config") if isinstance(rec, dict) else None
+    return cfg if isinstance(cfg, dict) else {}
+
+
 def _momentum(cfg: dict[str, Any]) -> tuple[float, str]:
     """The heavy-ball momentum that moves the limit, and a note for optimizers it does not fit."""
     opt = str(cfg.get("optimizer", "sgd")).lower()
@@ -112,8 +125,8 @@ def run_curvature(args: argparse.Namespace) -> int:
     path = Path(common.checkpoint_path(str(run)))
     ckpt = common.open_checkpoint(str(path)) if path.is_file() or run.is_file() else None
     rows = _history(run, ckpt)
-    cfg = (ckpt.meta.get("config") or {}) if ckpt is not None else {}
-    cfg = cfg.get("run", cfg)
+    cfg = (ckpt.meta.get("config") or {}) if ckpt is not None else _metrics_config(run)
+    cfg = cfg.get("run", cfg) if isinstance(cfg, dict) else {}
     momentum, note = _momentum(cfg)
     try:
         series = sharpness_from_history(rows, momentum=momentum)
