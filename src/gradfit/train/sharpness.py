@@ -84,9 +84,10 @@ class TrackSharpness(Callback):
             model.train(was_training)
 
     def check(self, model: Any, loss_fn: Any) -> None:
-        """One Hessian-vector product, before any training: a model with a layer whose
-        gradient cannot be differentiated again raises ``NotImplementedError`` now, not
-        after its first epoch.
+        """Two Hessian-vector products (the second reuses the first's graph, as every
+        measurement does), before any training: a model with a layer whose gradient
+        cannot be differentiated again raises ``NotImplementedError`` now, not after its
+        first epoch.
 
         Example:
             >>> import gradfit as gf
@@ -96,7 +97,7 @@ class TrackSharpness(Callback):
             True
         """
         try:
-            self._top(model, loss_fn, 1)
+            self._top(model, loss_fn, 2)
         except NotImplementedError as e:
             raise NotImplementedError(
                 f"TrackSharpness needs second derivatives of the loss, and {e}"
