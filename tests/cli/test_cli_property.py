@@ -93,7 +93,7 @@ def _options(w: Path, out: Path) -> dict[str, dict[str, list[str]]]:
         "--classes": ["0-1", "0", "1-0", "0-100000000", "a"], "--train-per-class": INTS,
         "--shift": INTS, "--out": outs, "--config": paths, "--resume": paths,
         "--init-from": paths, "--path": paths, "--target": ["a", "b", "zz"],
-        "--freeze": ["0", "layers", ""], "--early-stopping": INTS,
+        "--freeze": ["0", "layers", ""], "--early-stopping": INTS, "--track-curvature": INTS,
     }  # fmt: skip
     return {
         "train": train,
@@ -114,6 +114,11 @@ def _options(w: Path, out: Path) -> dict[str, dict[str, list[str]]]:
                         "--values": ["x=3,y=2", "x=nan", "x=1", "y", "x=1e400,y=1"]},
         "viz landscape": {"": [str(w / "run"), *paths], "--steps": ["2", "3", "1", "100000"],
                           "--span": FLOATS, "--samples": ["1", "8", "0"], "--out": outs},
+        "viz landscape --newton": {"": [str(w / "run"), *paths], "--lr": FLOATS,
+                                   "--damping": FLOATS, "--steps": ["2", "3", "1"],
+                                   "--samples": ["1", "8", "0"], "--out": outs},
+        "viz curvature": {"": [str(w / "run"), *paths], "--samples": ["1", "8", "0", "100001"],
+                          "--iters": ["1", "3", "0", "x"], "--out": outs},
         "viz curves": {"": [str(w / "run"), *paths], "--out": outs,
                        "--metrics": ["loss", "nope", ""]},
         "viz graph": {"--model": models, "--data": data, "--hidden": ["4", "0", "x"],
@@ -131,6 +136,7 @@ def _valid(w: Path, out: Path) -> dict[str, list[str]]:
         "--steps": ["3"], "--span": ["0.5"], "--samples": ["8"], "--lr": ["0.1", "0.01"],
         "--values": ["x=3,y=2"], "--function": ["bowl", "beale"], "--hidden": ["4", "2,2"],
         "--optimizers": ["sgd,adam"], "--split": ["test", "val"], "--metrics": ["loss"],
+        "--iters": ["3"], "--damping": ["0.1"], "--track-curvature": ["1"],
     }  # fmt: skip
 
 

@@ -79,6 +79,13 @@ def register(sub: Any) -> None:
     a("--no-baselines", action="store_true", help="skip the scikit-learn baselines")
     a("--quiet", action="store_true", help="one line per epoch, no live progress bar")
     a("--report", action="store_true", help="write report.html with curves and tables")
+    a(
+        "--track-curvature",
+        type=int,
+        metavar="K",
+        help="record the top Hessian eigenvalue (sharpness) every K epochs; see "
+        "`gradfit viz curvature`",
+    )
     a("--config", metavar="FILE.toml", help="options as TOML (command-line flags win)")
     a(
         "--distributed",

@@ -5,8 +5,9 @@ Subcommands::
     gradfit viz descent --function rosenbrock --lr 0.001 --out path.png [--gif]
     gradfit viz graph --model mlp --out graph.svg        (or .dot without Graphviz)
     gradfit viz curves RUN_DIR --out curves.png
-    gradfit viz landscape RUN_DIR_OR_CHECKPOINT --out landscape.png [--2d]
+    gradfit viz landscape RUN_DIR_OR_CHECKPOINT --out landscape.png [--2d | --newton]
     gradfit viz explain "x * w + b" --values x=3,w=2,b=1
+    gradfit viz curvature RUN_DIR --out sharpness.png
 
 Example:
     >>> from gradfit.cli.main import main
@@ -87,12 +88,25 @@ def register(sub: Any) -> None:
     s.add_argument("--span", type=float, default=1.0, help="range of the slice: -span..span")
     s.add_argument("--samples", type=int, default=256, help="test samples the loss is taken on")
     s.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    s.add_argument(
+        "--newton",
+        action="store_true",
+        help="2-D slice through the gradient step and the Newton step -H^-1 g, drawn as arrows",
+    )
+    s.add_argument("--lr", type=float, help="--newton: the gradient step's lr (default the run's)")
+    s.add_argument(
+        "--damping", type=float, default=0.0, help="--newton: solve (H + damping I) s = -g"
+    )
     s.set_defaults(func=run_landscape)
 
     e = vsub.add_parser("explain", help="the chain rule step by step for a small expression")
     e.add_argument("expression", help='e.g. "(x * w + b).relu()"; operators and tensor methods')
     e.add_argument("--values", required=True, help="leaf values, e.g. x=3,w=2,b=-1")
     e.set_defaults(func=run_explain)
+
+    from gradfit.cli.viz_curvature import add_curvature
+
+    add_curvature(vsub)
 
 
 def _no_subcommand(p: argparse.ArgumentParser) -> int:
@@ -319,6 +333,12 @@ def run_landscape(args: argparse.Namespace) -> int:
     def loss_of(m: Any) -> Any:
         return loss_fn(m(x), y)
 
+    if args.newton:
+        from gradfit.cli.viz_curvature import newton_landscape
+
+        return newton_landscape(args, ckpt, model, loss_fn, x, y, out)
+    if args.lr is not None or args.damping:
+        raise UsageError("--lr and --damping set the steps of --newton; add --newton")
     rng = np.random.default_rng(args.seed)
     if args.two_d:
         a, b, z = landscape.loss_surface_2d(

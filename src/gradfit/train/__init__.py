@@ -56,3 +56,9 @@ def __getattr__(name: str) -> object:
         mod = importlib.import_module(f"gradfit.train.{name}")
         return getattr(mod, name, mod) if name != "metrics" else mod
     raise AttributeError(f"module 'gradfit.train' has no attribute {name!r}")
+
+
+# curvature while training: the top Hessian eigenvalue every k epochs (gradfit train --track-curvature)
+from gradfit.train.sharpness import TrackSharpness  # noqa: E402
+
+__all__ += ["TrackSharpness"]

@@ -51,6 +51,9 @@ RUN_OPTIONS: dict[str, Any] = {
     # data-parallel over the processes mpiexec started (gf.distributed); not a training
     # setting, so a run may resume on another number of processes
     "distributed": False,
+    # record the top Hessian eigenvalue every K epochs into the history (0: off); it
+    # measures the run, it does not change it, so a resumed run may turn it on or off
+    "track_curvature": 0,
 }
 
 # schedules whose shape depends on the number of epochs (see common.make_scheduler)
@@ -413,7 +416,8 @@ def run(
             line's option names: training options such as ``data``, ``model``, ``lr``,
             ``epochs`` (missing ones take their defaults) and the run options ``out``,
             ``overwrite``, ``resume``, ``init_from``, ``freeze``, ``no_baselines``,
-            ``report``, ``config`` (a TOML file).
+            ``report``, ``config`` (a TOML file), ``track_curvature`` (record the top
+            Hessian eigenvalue every K epochs as the history's ``sharpness``).
         callbacks: more :class:`~gradfit.train.Callback` objects, run after the built-in
             ones (NaN guard, checkpoint, CSV log, collapse warning, early stopping), for
             example ``ProgressBar()``.
@@ -524,6 +528,13 @@ def run(
 
     # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
     cbs: list[Any] = [NaNGuard()]
+    if opts["track_curvature"]:  # before the loggers, so the files hold its column
+        tracker = _sharpness_tracker(opts["track_curvature"], data)
+        try:  # a layer without second derivatives: refused now, not after an epoch
+            tracker.check(model, loss_fn)
+        except NotImplementedError as e:
+            raise UsageError(f"--track-curvature: {' '.join(str(e).split())}") from None
+        cbs.append(tracker)
     if world:  # first: same epoch, same stop, averaged metrics on every rank
         from gradfit.distributed import DistributedSync
 
@@ -601,6 +612,27 @@ def run(
             # the weights were set back to the best epoch: the checkpoint is the model tested
             trainer.save_checkpoint(out / "checkpoint.safetensors")
         return _finish(trainer, data, test_loader, cfg, out, opts, say)
+
+
+CURVATURE_SAMPLES = 256  # training samples the sharpness is measured on (enough for its scale)
+
+
+def _sharpness_tracker(every: Any, data: Any, samples: int = CURVATURE_SAMPLES) -> Any:
+    """``track_curvature``: a :class:`~gradfit.train.TrackSharpness` on a fixed, seeded
+    sample of the training data."""
+    from gradfit.cli import common
+    from gradfit.train.sharpness import TrackSharpness
+
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise UsageError(
+            f"--track-curvature must be a non-negative integer (epochs between two "
+            f"measurements; 0: off), got {every!r}"
+        )
+    x, y = np.asarray(data.train.x), np.asarray(data.train.y)
+    rows = np.random.default_rng(0).permutation(len(x))[:samples]
+    rows.sort()
+    targets = common.targets_for(data.task, y[rows])
+    return TrackSharpness(gf.tensor(x[rows]), gf.tensor(targets), every=every)
 
 
 class _StopOnCollapse(Callback):

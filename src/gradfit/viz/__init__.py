@@ -107,6 +107,7 @@ from gradfit.viz.curvature import (
     SharpnessSeries,
     plot_sharpness,
     sharpness_during_training,
+    sharpness_from_history,
     top_hessian_eigenvalue,
 )
 
@@ -114,5 +115,16 @@ __all__ += [
     "SharpnessSeries",
     "plot_sharpness",
     "sharpness_during_training",
+    "sharpness_from_history",
     "top_hessian_eigenvalue",
 ]
+
+# the Newton step beside the gradient step on a 2-D slice of the loss landscape
+from gradfit.viz.newton import (  # noqa: E402
+    StepComparison,
+    newton_landscape,
+    newton_step,
+    plot_newton_landscape,
+)
+
+__all__ += ["StepComparison", "newton_landscape", "newton_step", "plot_newton_landscape"]

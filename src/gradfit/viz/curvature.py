@@ -107,20 +107,69 @@ class SharpnessSeries:
     """Sharpness recorded during training: ``steps[i]``, ``sharpness[i]`` (the top Hessian
     eigenvalue) and ``loss[i]``; ``limit`` is gradient descent's stability limit 2 / lr.
 
+    A run whose learning rate changes (a schedule) gives ``lrs[i]``, the learning rate at
+    ``steps[i]``; ``momentum`` > 0 (heavy-ball SGD) moves the limit to 2 (1 + momentum) / lr.
+    ``unit`` names the x axis ("step" or "epoch"); ``note`` is printed under the plot.
+
     Example:
         >>> s = SharpnessSeries(lr=0.1)
         >>> s.limit
         20.0
+        >>> SharpnessSeries(lr=0.1, momentum=0.9).limit
+        38.0
     """
 
     lr: float
     steps: list[int] = field(default_factory=list)
     sharpness: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
+    lrs: list[float] | None = None
+    momentum: float = 0.0
+    unit: str = "step"
+    note: str = ""
 
     @property
     def limit(self) -> float:
-        return 2.0 / self.lr
+        return 2.0 * (1.0 + self.momentum) / self.lr
+
+
+def sharpness_from_history(history: Any, momentum: float = 0.0) -> SharpnessSeries:
+    """The ``sharpness`` column of a training history (recorded by
+    :class:`gradfit.train.TrackSharpness`, ``gradfit train --track-curvature K``) with each
+    epoch's ``lr``, ready for :func:`plot_sharpness`.
+
+    ``history`` is a :class:`gradfit.train.History` or its rows (dicts with ``epoch``,
+    ``lr`` and, on measured epochs, ``sharpness``). Raises ValueError when no row holds
+    a sharpness.
+
+    Example:
+        >>> rows = [{"epoch": 1, "lr": 0.1, "train_loss": 1.0, "sharpness": 3.0},
+        ...         {"epoch": 2, "lr": 0.05, "train_loss": 0.5}]
+        >>> s = sharpness_from_history(rows)
+        >>> s.steps, s.sharpness, s.lrs, s.unit
+        ([1], [3.0], [0.1], 'epoch')
+    """
+    rows = list(getattr(history, "rows", history))
+    picked = [r for r in rows if _finite(r.get("sharpness")) and _finite(r.get("lr"))]
+    if not picked:
+        raise ValueError(
+            "sharpness_from_history: no epoch records a sharpness (train with "
+            "gf.train.TrackSharpness, or gradfit train --track-curvature K)"
+        )
+    lrs = [float(r["lr"]) for r in picked]
+    return SharpnessSeries(
+        lr=lrs[-1],
+        steps=[int(r.get("epoch", i + 1)) for i, r in enumerate(picked)],
+        sharpness=[float(r["sharpness"]) for r in picked],
+        loss=[float(r["train_loss"]) for r in picked if _finite(r.get("train_loss"))],
+        lrs=lrs,
+        momentum=float(momentum),
+        unit="epoch",
+    )
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
 
 
 def sharpness_during_training(
@@ -168,8 +217,12 @@ def sharpness_during_training(
     return series
 
 
-def plot_sharpness(series: SharpnessSeries, ax: Any = None) -> Any:
-    """Draw the sharpness over training with the stability limit 2 / lr as a dashed line.
+def plot_sharpness(series: SharpnessSeries, ax: Any = None, limit_curve: Any = None) -> Any:
+    """Draw the sharpness over training with the stability limit 2 / lr as a dashed line
+    (a curve when the learning rate changes: ``series.lrs``).
+
+    ``limit_curve`` = ``(steps, lrs)`` draws the limit along other points than the
+    measured ones (every epoch of a run measured only at its checkpoints).
 
     Example:
         >>> fig = plot_sharpness(SharpnessSeries(lr=0.5, steps=[0, 1], sharpness=[1.0, 3.0]))
@@ -177,12 +230,48 @@ def plot_sharpness(series: SharpnessSeries, ax: Any = None) -> Any:
         [1.0, 3.0]
     """
     if ax is None:
-        fig = new_figure(figsize=(5, 3.5))
+        fig = new_figure(figsize=(5.5, 3.8) if series.note else (5, 3.5))
         ax = fig.add_subplot()
-    ax.plot(series.steps, series.sharpness, "o-", lw=1.8, ms=3, label="top Hessian eigenvalue")
-    ax.axhline(series.limit, ls="--", color="crimson", label=f"2 / lr = {series.limit:.3g}")
-    ax.set_xlabel("step")
+    many = len(series.steps) > 1
+    ax.plot(
+        series.steps, series.sharpness, "o-" if many else "o", lw=1.8, ms=3 if many else 7,
+        label="top Hessian eigenvalue",
+    )  # fmt: skip
+    factor = 2.0 * (1.0 + series.momentum)
+    name = "2 (1 + momentum) / lr" if series.momentum else "2 / lr"
+    if limit_curve is None and series.lrs is not None:
+        limit_curve = (series.steps, series.lrs)
+    if limit_curve is None:
+        ax.axhline(series.limit, ls="--", color="crimson", label=f"{name} = {series.limit:.3g}")
+    else:
+        xs, lrs = (np.asarray(v, np.float64) for v in limit_curve)
+        limit = factor / lrs
+        same = np.allclose(limit, limit[0])
+        label = f"{name} = {limit[0]:.3g}" if same else f"{name} (the lr changes)"
+        if len(xs) == 1:
+            ax.axhline(limit[0], ls="--", color="crimson", label=label)
+        else:
+            ax.plot(xs, limit, "--", color="crimson", drawstyle="steps-mid", label=label)
+        if series.momentum:  # plain gradient descent's limit, for comparison
+            ax.plot(xs, 2.0 / lrs, ":", color="gray", drawstyle="steps-mid", label="2 / lr")
+    ax.set_xlabel(series.unit)
     ax.set_ylabel("sharpness")
-    ax.set_title("Curvature over training (gradient descent)", fontsize=10)
+    top = max([abs(v) for v in series.sharpness if np.isfinite(v)], default=0.0)
+    if top > 0 and max(ax.get_ylim()) > 8 * top:  # far below its limit: both on a log scale
+        if min(series.sharpness) > 0:
+            ax.set_yscale("log")
+        else:  # a negative top eigenvalue (a saddle): linear near zero
+            ax.set_yscale("symlog", linthresh=min(1.0, top))
+    if series.unit == "epoch":
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    title = "gradient descent" if series.unit == "step" else "training run"
+    ax.set_title(f"Curvature over training ({title})", fontsize=10)
     ax.legend(fontsize=8)
+    if series.note:
+        import textwrap
+
+        ax.figure.text(0.01, 0.005, textwrap.fill(series.note, 95), fontsize=7, va="bottom")
+        ax.figure.get_layout_engine().set(rect=(0, 0.1, 1, 0.9))
     return ax.figure
