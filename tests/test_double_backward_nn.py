@@ -702,3 +702,24 @@ def test_group_norm_second_order_hypothesis(n, groups, spatial, affine, seed):
 def test_pad_second_order_hypothesis(mode, pads, seed):
     x = np.random.default_rng(seed).standard_normal((1, 2, 3, 4))
     double_vjp(lambda F, x: F.pad(x * x, tuple(pads), mode=mode).sin(), [x], seed=seed)
+
+
+def test_conv_graph_walked_twice_with_retain_graph():
+    # a Hessian-vector product repeated (power iteration) walks the recorded conv twice:
+    # its backward must keep its saved columns when retain_graph=True
+    import torch
+
+    rng = np.random.default_rng(0)
+    xv = rng.standard_normal((2, 2, 6, 6))
+    wv = rng.standard_normal((3, 2, 3, 3))
+    res = []
+    for lib in (gf, torch):
+        x = lib.tensor(xv)
+        w = lib.tensor(wv, requires_grad=True)
+        conv = gf.nn.functional.conv2d if lib is gf else torch.nn.functional.conv2d
+        (g,) = lib.autograd.grad((conv(x, w) ** 2).mean(), [w], create_graph=True)
+        first = lib.autograd.grad((g * g).sum(), [w], retain_graph=True)[0]
+        second = lib.autograd.grad((g * g).sum(), [w], retain_graph=True)[0]
+        res.append((np.asarray(first.detach().numpy()), np.asarray(second.detach().numpy())))
+    np.testing.assert_array_equal(res[0][0], res[0][1])
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-10)

@@ -649,7 +649,34 @@ def _toposort(roots: list[Function]) -> list[Function]:
     return order
 
 
-def _walk(
+#: whether the backward walk now running keeps its saved arrays (``retain_graph``)
+_retaining = [False]
+
+
+def retaining_saved() -> bool:
+    """True while a backward walk that keeps saved arrays (``retain_graph=True``) runs.
+
+    An op whose backward releases parts of its saved arrays as it goes (to lower peak
+    memory) must keep them when this is True: the graph will be walked again.
+
+    Example:
+        >>> retaining_saved()
+        False
+    """
+    return _retaining[0]
+
+
+def _walk(*args: Any, **kwargs: Any) -> None:
+    """:func:`_walk_nodes`, with :func:`retaining_saved` telling ops its ``retain_graph``."""
+    old = _retaining[0]
+    _retaining[0] = bool(args[3] if len(args) > 3 else kwargs["retain_graph"])
+    try:
+        _walk_nodes(*args, **kwargs)
+    finally:
+        _retaining[0] = old
+
+
+def _walk_nodes(
     order: list[Function],
     grads: dict[Function, np.ndarray],
     owned: set[int],

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from gradfit import threads
-from gradfit.autograd import Function
+from gradfit.autograd import Function, retaining_saved
 from gradfit.tensor import Tensor
 
 # A kernel whose unfolded column (channels per group * kh * kw) is at most this long uses
@@ -470,6 +470,7 @@ class ConvNd(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         units, w = self.saved[:2]
+        keep = retaining_saved()  # retain_graph: the next walk needs the units again
         p: _Plan = self.plan
         chunks = self.chunks
         stride, pads, dilation, groups = self.opts
@@ -532,7 +533,8 @@ class ConvNd(Function):
                         else:
                             np.matmul(gt, m.swapaxes(1, 2), out=gw_tmps[slot])
                             gw_acc[g, i] += gw_tmps[slot]
-                    units[c] = None  # free as we go (the scratch buffer stays in use until the end)
+                    if not keep:  # free as we go (the scratch buffer stays in use until the end)
+                        units[c] = None
                     del u, m
                 if gx_step is not None:
                     gx_step(grad, gt, n0, n1, gx, slot)
