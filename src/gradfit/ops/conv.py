@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit import threads
+from gradfit import allocator, threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -247,6 +247,7 @@ def _parallel(count: int, body: Any, slots: int) -> None:
     """
     groups = _groups(count)
     threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
+    allocator.tune()  # freed outputs and gradients are reused next step without page faults
 
     def task(t: int) -> None:
         for g in groups[t::slots]:
