@@ -227,6 +227,9 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
     nb = min(batch, max(1, nb, min_n))
     k = -(-batch // nb)  # as many chunks as needed, of balanced sizes
     k = max(k, min(_MIN_CHUNKS, batch // min_n))  # enough to share between threads
+    up = -(-k // _GROUPS) * _GROUPS
+    if k > _GROUPS and up <= batch // min_n:  # groups of equal size: equal shares per thread
+        k = up  # (LeNet's conv2: 10 chunks made groups of 1 and 2, and 4 vs 6 chunks per thread)
     bounds = [batch * i // k for i in range(k + 1)]
     return list(itertools.pairwise(bounds))
 
