@@ -76,6 +76,35 @@ def main(argv: list[str] | None = None) -> None:
 
         setattr(cls, name, timed)
 
+    # the pool's work: CPU per task (task 0 runs on the calling thread) and the calling
+    # thread's CPU inside parallel runs (the rest of its CPU is the serial part of the step)
+    from gradfit import threads
+
+    real_run_all = threads.run_all
+    task_cpu: dict[int, float] = defaultdict(float)
+    in_pool = [0.0]
+
+    def task(fn: Any, i: int) -> Any:
+        def run() -> Any:
+            c0 = time.thread_time()
+            try:
+                return fn()
+            finally:
+                task_cpu[i] += time.thread_time() - c0
+
+        return run
+
+    def run_all(fns: Any, **kw: Any) -> Any:
+        if len(fns) <= 1:
+            return real_run_all(fns, **kw)
+        c0 = time.thread_time()
+        try:
+            return real_run_all([task(f, i) for i, f in enumerate(fns)], **kw)
+        finally:
+            in_pool[0] += time.thread_time() - c0
+
+    threads.run_all = run_all
+
     for cls in _subclasses(Function):
         for name in ("forward", "backward"):
             if name in cls.__dict__:
@@ -91,7 +120,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"LeNet step, batch {a.batch}, {a.threads} thread(s), {a.steps} steps; "
           f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}")  # fmt: skip
     print(f"wall {wall:.1f} ms/step, CPU {cpu:.1f} ms/step (calling thread {main_cpu:.1f}), "
-          f"{faults:.0f} minor faults/step\n")  # fmt: skip
+          f"{faults:.0f} minor faults/step")  # fmt: skip
+    if task_cpu:
+        serial = main_cpu - in_pool[0] / a.steps * 1e3
+        tasks = ", ".join(f"{v / a.steps * 1e3:.1f}" for _, v in sorted(task_cpu.items()))
+        print(f"serial (calling thread outside the pool) {serial:.1f} ms/step = {serial / cpu:.0%} "
+              f"of the CPU; CPU ms/step of pool task 0, 1, ...: {tasks}")  # fmt: skip
+    print()
     print("| op | wall ms / step | share | calling thread's CPU ms / step |\n|---|---|---|---|")
     total = cpu_total = 0.0
     for k, v in sorted(acc.items(), key=lambda kv: -kv[1]):
