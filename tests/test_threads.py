@@ -29,10 +29,10 @@ def pool_calls(monkeypatch):
     calls = []
     real = threads.run_all
 
-    def spy(fns):
+    def spy(fns, **kw):
         if len(fns) > 1:
             calls.append(len(fns))
-        return real(fns)
+        return real(fns, **kw)
 
     monkeypatch.setattr(threads, "run_all", spy)
     return calls
@@ -218,3 +218,20 @@ def test_conv_transpose2d_bits_do_not_depend_on_threads(stride, pool_calls):
     _same_bits(
         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=1), arrays, pool_calls
     )
+
+
+def test_relu_bits_do_not_depend_on_threads(pool_calls):
+    x = _rand(16, 8, 48, 48)  # 1.2 MiB: split
+    x[0, 0, 0, :4] = [0.0, -0.0, np.nan, -np.inf]
+    _same_bits(F.relu, [x], pool_calls)
+    out = F.relu(gf.tensor(x.transpose(3, 1, 2, 0)))  # a non-contiguous input, split too
+    np.testing.assert_array_equal(out.numpy(), np.maximum(x.transpose(3, 1, 2, 0), 0))
+
+
+def test_elementwise_split_leaves_blas_threads():
+    from threadpoolctl import threadpool_info
+
+    gf.set_num_threads(2)
+    x = gf.tensor(_rand(64, 1 << 13), requires_grad=True)  # 2 MiB
+    F.relu(x).sum().backward()
+    assert all(p["num_threads"] == 2 for p in threadpool_info() if p["user_api"] == "blas")

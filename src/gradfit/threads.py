@@ -2,7 +2,9 @@
 
 PyTorch's names and meaning: :func:`set_num_threads` sets the threads of intra-op
 parallelism (here: the pool that runs batch chunks of convolution and pooling, and the
-BLAS library's own threads, through ``threadpoolctl``); :func:`get_num_threads` reads it.
+BLAS library's own threads, through ``threadpoolctl``; ReLU's forward and backward on
+arrays of 1 MiB or more are split on the same pool by :func:`elementwise`);
+:func:`get_num_threads` reads it.
 The default is the ``OMP_NUM_THREADS`` environment variable when it is set (as PyTorch),
 otherwise the number of cores this process may run on.
 
@@ -29,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -230,11 +233,38 @@ def spans(a: Any, min_bytes: int = 1 << 20) -> list[tuple[int, int]]:
     return [(n * i // k, n * (i + 1) // k) for i in range(k)]
 
 
-def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
+def elementwise(fn: Callable[..., Any], out: Any, *ins: Any, min_bytes: int = 1 << 20) -> Any:
+    """``fn(*ins, out=out)`` for an elementwise ``fn``, in slices of the first axis on the pool.
+
+    ``out`` is large (``min_bytes``, as :func:`spans`) and there are several threads: each
+    thread computes its own rows of ``out``; the inputs (same shape as ``out``, or 0-d) are
+    sliced alike. Elementwise work sums nothing, so the bits do not depend on the split.
+    BLAS is left as it is (an MLP's ReLU must not take its GEMMs' threads). Returns ``out``.
+
+    Example:
+        >>> import numpy as np
+        >>> from gradfit.threads import elementwise
+        >>> elementwise(np.add, np.empty(3), np.ones(3), np.ones(3)).tolist()
+        [2.0, 2.0, 2.0]
+    """
+    parts = spans(out, min_bytes)
+    if len(parts) == 1:
+        fn(*ins, out=out)
+        return out
+
+    def part(a: int, b: int) -> None:
+        fn(*[x[a:b] if getattr(x, "ndim", 0) else x for x in ins], out=out[a:b])
+
+    run_all([functools.partial(part, a, b) for a, b in parts], hold=False)
+    return out
+
+
+def run_all(fns: Sequence[Callable[[], T]], hold: bool = True) -> list[T]:
     """Run the callables, on the pool when there are several and more than one thread.
 
     Internal helper for ops: each callable must write only its own outputs. Results come back
-    in order; BLAS is set to one thread (and stays so until :func:`set_num_threads`). The
+    in order; with ``hold``, BLAS is set to one thread (and stays so until
+    :func:`set_num_threads`; ops whose callables run no BLAS pass ``hold=False``). The
     first exception is raised after all have finished. Called from inside a pool task, it
     runs the callables in the calling thread.
 
@@ -246,7 +276,8 @@ def run_all(fns: Sequence[Callable[[], T]]) -> list[T]:
     if len(fns) <= 1 or workers(len(fns)) == 1:
         return [fn() for fn in fns]
     pool = _executor(get_num_threads() - 1)  # the caller runs the first callable itself
-    hold_blas()
+    if hold:
+        hold_blas()
     futures: list[Any] = []
     try:
         futures = [pool.submit(_run_busy, fn) for fn in fns[1:]]

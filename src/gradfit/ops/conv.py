@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit import threads
+from gradfit import allocator, threads
 from gradfit.autograd import Function, retaining_saved
 from gradfit.tensor import Tensor
 
@@ -227,6 +227,9 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
     nb = min(batch, max(1, nb, min_n))
     k = -(-batch // nb)  # as many chunks as needed, of balanced sizes
     k = max(k, min(_MIN_CHUNKS, batch // min_n))  # enough to share between threads
+    up = -(-k // _GROUPS) * _GROUPS
+    if k > _GROUPS and up <= batch // min_n:  # groups of equal size: equal shares per thread
+        k = up  # (LeNet's conv2: 10 chunks made groups of 1 and 2, and 4 vs 6 chunks per thread)
     bounds = [batch * i // k for i in range(k + 1)]
     return list(itertools.pairwise(bounds))
 
@@ -247,6 +250,7 @@ def _parallel(count: int, body: Any, slots: int) -> None:
     """
     groups = _groups(count)
     threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
+    allocator.tune()  # freed outputs and gradients are reused next step without page faults
 
     def task(t: int) -> None:
         for g in groups[t::slots]:
@@ -491,12 +495,17 @@ class ConvNd(Function):
         gtbufs = (
             [_scratch.empty((n_out * M1 * nmax,), dt) for _ in range(slots)] if use_gt else None
         )
-        gw_acc = gw_tmps = ones = gb = gb_acc = None
+        gw_acc = gw_tmps = gttbufs = ones = gb = gb_acc = None
         if needs[1]:  # one sum per group of chunks, then summed in group order
             K = p.Cg * p.kh * p.kw if p.full else p.Cg * p.kw
             rows = 1 if p.full else p.kh
-            gw_acc = np.empty((len(cgroups), rows, p.G, p.Og, K), dt)
-            gw_tmps = [np.empty((p.G, p.Og, K), dt) for _ in range(slots)]
+            # accumulated transposed, (K, Og): the GEMM unfolding @ gt^T has both operands
+            # in BLAS's plain orientation, 1.4-2x faster than gt @ unfolding^T (both
+            # operands with the summed axis innermost) for LeNet's shapes; gt^T is a
+            # small copy per chunk
+            gw_acc = np.empty((len(cgroups), rows, p.G, K, p.Og), dt)
+            gw_tmps = [np.empty((p.G, K, p.Og), dt) for _ in range(slots)]
+            gttbufs = [_scratch.empty((n_out * M1 * nmax,), dt) for _ in range(slots)]
         if want_b:
             if use_gt:
                 gb_acc = np.zeros((len(cgroups), n_out), dt)
@@ -526,12 +535,14 @@ class ConvNd(Function):
                         gb_acc[g] += gt.reshape(n_out, M1 * n) @ ones[: M1 * n]
                 if needs[1]:
                     u = units[c]
+                    gtt = _take(gttbufs[slot], (p.G, M1 * n, p.Og))
+                    np.copyto(gtt, gt.swapaxes(1, 2))
                     for i in range(rows):
                         m = u.reshape(p.G, K, M1 * n) if p.full else _row_block(u, p, i)
                         if c == group[0]:
-                            np.matmul(gt, m.swapaxes(1, 2), out=gw_acc[g, i])
+                            np.matmul(m, gtt, out=gw_acc[g, i])
                         else:
-                            np.matmul(gt, m.swapaxes(1, 2), out=gw_tmps[slot])
+                            np.matmul(m, gtt, out=gw_tmps[slot])
                             gw_acc[g, i] += gw_tmps[slot]
                     if not keep:  # free as we go (the scratch buffer stays in use until the end)
                         units[c] = None
@@ -552,8 +563,9 @@ class ConvNd(Function):
             for g in range(1, len(cgroups)):
                 gw_acc += parts[g]
             del parts
+            gw_acc = gw_acc.swapaxes(-1, -2)  # (rows, G, Og, K)
             if p.full:
-                gw = gw_acc.reshape(n_out, p.Cg, p.kh, p.kw)
+                gw = np.ascontiguousarray(gw_acc).reshape(n_out, p.Cg, p.kh, p.kw)
             else:
                 gw = gw_acc.reshape(p.kh, n_out, p.Cg, p.kw).transpose(1, 2, 0, 3)
                 gw = np.ascontiguousarray(gw)

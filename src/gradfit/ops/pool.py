@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit import threads
+from gradfit import allocator, threads
 from gradfit.autograd import Function
 from gradfit.ops.linear_map import linear_map, snapshot
 from gradfit.tensor import Tensor
@@ -42,6 +42,7 @@ def _batch_spans(x: np.ndarray) -> list[tuple[int, int]]:
     Pooling sums nothing across samples, so any split gives the same bits.
     """
     threads.hold_blas()
+    allocator.tune()
     if x.ndim != 4:
         return [(0, x.shape[0] if x.ndim else 1)]
     return threads.spans(x, _PARALLEL_BYTES)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -46,6 +47,29 @@ def _zeros_like(x: np.ndarray) -> Any:
         buf.flags.writeable = False
         _ZEROS[x.dtype] = buf
     return buf[: x.size].reshape(x.shape)
+
+
+# ReLU's input, output and gradient at least this large are split across gradfit's thread
+# pool (gf.set_num_threads); smaller ones run on the calling thread, as before.
+_SPLIT_BYTES = 1 << 20
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0), in batch slices on the thread pool when ``x`` is large."""
+    if x.nbytes < _SPLIT_BYTES or threads.get_num_threads() == 1 or x.ndim == 0:
+        return np.maximum(x, _zeros_like(x))
+    out = np.empty(x.shape, x.dtype)
+    return threads.elementwise(np.maximum, out, x, _zeros_like(x), min_bytes=_SPLIT_BYTES)
+
+
+def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """grad where the ReLU's output is positive, else 0 (split like :func:`_relu`)."""
+    if grad.nbytes < _SPLIT_BYTES or threads.get_num_threads() == 1 or grad.shape != out.shape:
+        return grad * (out > 0)
+    res = np.empty(grad.shape, np.result_type(grad.dtype, np.bool_))
+    return threads.elementwise(
+        lambda g, o, out: np.multiply(g, o > 0, out=out), res, grad, out, min_bytes=_SPLIT_BYTES
+    )
 
 
 class Exp(Function):
@@ -200,12 +224,12 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, _zeros_like(x))
+        out = _relu(x)
         self.saved = (out,)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
-        return (grad * (self.saved[0] > 0),)
+        return (_relu_grad(grad, self.saved[0]),)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
         return (grad * Tensor._wrap((self.saved[0] > 0).astype(grad.dtype)),)
