@@ -347,33 +347,38 @@ class MultiheadAttention(Module):
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        elif self.batch_first and not fast:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         L, N, E = query.shape
-        S = key.shape[0]
+        if fast and self.batch_first:  # query not transposed: (N, L, E)
+            N, L = L, N
+        S = L if fast else key.shape[0]
         if self.embed_dim != E:
             raise AssertionError(
                 f"{who}: was expecting embedding dimension of {self.embed_dim}, but got {E}"
             )
-        if key.shape[:2] != value.shape[:2] or key.shape[1] != N:
+        if not fast and (key.shape[:2] != value.shape[:2] or key.shape[1] != N):
             raise AssertionError(
                 f"{who}: key shape {tuple(key.shape)} does not match value shape "
                 f"{tuple(value.shape)} (or the query's batch size {N})"
             )
         H, hd = self.num_heads, self.head_dim
         b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
-        if self._qkv_same_embed_dim:
+        if fast:
+            pass  # the packed weight is used whole below
+        elif self._qkv_same_embed_dim:
+            bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
             w = self.in_proj_weight
             wq, wk, wv = w[:E], w[E : 2 * E], w[2 * E :]
         else:
+            bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
             if key.shape[2] != self.kdim or value.shape[2] != self.vdim:
                 raise AssertionError(
                     f"{who}: expected key/value widths {self.kdim}/{self.vdim}, got "
                     f"{key.shape[2]}/{value.shape[2]}"
                 )
-        dt = wq.dtype
+        dt = self.out_proj.weight.dtype
         attn_bias = _bias_from_mask(attn_mask, False, dt, who)
         if attn_bias is not None:
             if attn_bias.ndim == 2:
