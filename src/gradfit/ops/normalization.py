@@ -149,8 +149,8 @@ class LayerNorm(Function):
         # einsum dot products, much faster than NumPy's reductions over short rows
         dt = x.dtype.type
         lead = x.shape[: x.ndim - nd]
-        D = int(np.prod(x.shape[x.ndim - nd :]))
-        x2 = x.reshape(-1, D) if D else x.reshape(int(np.prod(lead)), 0)
+        D = math.prod(x.shape[x.ndim - nd :])
+        x2 = x.reshape(-1, D) if D else x.reshape(math.prod(lead), 0)
         mean = x2 @ np.full(D, 1 / D if D else 0, x.dtype)
         xhat = x2 - mean[:, None]
         var = np.einsum("ij,ij->i", xhat, xhat)
@@ -175,7 +175,7 @@ class LayerNorm(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         xhat, invstd, w = self.saved
         has_weight, has_bias = self.flags
-        D = int(np.prod(grad.shape[grad.ndim - self.nd :]))
+        D = math.prod(grad.shape[grad.ndim - self.nd :])
         g2 = grad.reshape(-1, D)
         xh = xhat.reshape(g2.shape)
         dt = xhat.dtype
