@@ -2,9 +2,12 @@
 
     python benchmarks/bench_distributed.py                 # the default problem
     python benchmarks/bench_distributed.py --samples 4096  # shorter
+    python benchmarks/bench_distributed.py --model cnn     # the README's LeNet instead
 
 The problem (as in the main suite): random float32 inputs (784 features), 10 classes, an
-MLP 784-512-256-10, SGD with momentum, a global batch of ``--batch`` samples per step.
+MLP 784-512-256-10 (``--model mlp``, 535k parameters: much to all-reduce per FLOP) or the
+README's LeNet-style CNN on 1x28x28 images (``--model cnn``, 44k parameters: little to
+all-reduce per FLOP), SGD with momentum, a global batch of ``--batch`` samples per step.
 Every process uses 1 thread (``OMP/OPENBLAS/MKL_NUM_THREADS=1``, ``torch.set_num_threads(1)``).
 
 - gradfit, 1 process: the plain model and a shuffled ``DataLoader``.
@@ -46,6 +49,31 @@ def _data(n: int) -> tuple:
     return x, y
 
 
+def _build(nn: object, model: str) -> object:
+    """The benchmark's model from ``nn`` (``gradfit.nn`` or ``torch.nn``: the same code)."""
+    if model == "cnn":  # the README's LeNet-style CNN
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, 10),
+        )
+    layers = []
+    for i in range(len(SIZES) - 1):
+        layers.append(nn.Linear(SIZES[i], SIZES[i + 1]))
+        if i < len(SIZES) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
 def gradfit_worker(args: argparse.Namespace) -> None:
     import gradfit as gf
     import gradfit.distributed as dist
@@ -53,14 +81,11 @@ def gradfit_worker(args: argparse.Namespace) -> None:
 
     distributed = "PMI_RANK" in os.environ or "OMPI_COMM_WORLD_RANK" in os.environ
     x, y = _data(args.samples)
+    if args.model == "cnn":
+        x = x.reshape(-1, 1, 28, 28)
     ds = ArrayDataset(x, y)
     gf.manual_seed(0)
-    layers = []
-    for i in range(len(SIZES) - 1):
-        layers.append(gf.nn.Linear(SIZES[i], SIZES[i + 1]))
-        if i < len(SIZES) - 2:
-            layers.append(gf.nn.ReLU())
-    model = gf.nn.Sequential(*layers)
+    model = _build(gf.nn, args.model)
     if distributed:
         dist.init_process_group("mpi")
         world, rank = dist.get_world_size(), dist.get_rank()
@@ -100,14 +125,11 @@ def torch_worker(args: argparse.Namespace) -> None:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     x, y = _data(args.samples)
+    if args.model == "cnn":
+        x = x.reshape(-1, 1, 28, 28)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     torch.manual_seed(0)
-    layers: list[torch.nn.Module] = []
-    for i in range(len(SIZES) - 1):
-        layers.append(torch.nn.Linear(SIZES[i], SIZES[i + 1]))
-        if i < len(SIZES) - 2:
-            layers.append(torch.nn.ReLU())
-    model: torch.nn.Module = torch.nn.Sequential(*layers)
+    model: torch.nn.Module = _build(torch.nn, args.model)
     sampler = None
     if world > 1:
         tdist.init_process_group("gloo", rank=rank, world_size=world)
@@ -151,6 +173,7 @@ def _run(kind: str, procs: int, args: argparse.Namespace) -> float:
     env["PYTHONPATH"] = f"{ROOT / 'src'}{os.pathsep}{env.get('PYTHONPATH', '')}"
     me = [sys.executable, str(Path(__file__).resolve()), "--worker", kind]
     me += ["--samples", str(args.samples), "--batch", str(args.batch), "--epochs", str(args.epochs)]
+    me += ["--model", args.model]
     if kind == "gradfit":
         mpiexec = str(Path(sys.executable).parent / "mpiexec")
         if not Path(mpiexec).exists():
@@ -179,6 +202,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2, help="timed epochs per run (after 1 warm-up)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--contenders", default="gradfit,torch")
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
     args = p.parse_args()
     if args.worker == "gradfit":
         return gradfit_worker(args)
@@ -192,8 +216,9 @@ def main() -> None:
             for procs in (1, 2) if r % 2 == 0 else (2, 1):
                 results.setdefault((kind, procs), []).append(_run(kind, procs, args))
                 loads.append(os.getloadavg()[0])
+    what = f"MLP {'-'.join(map(str, SIZES))}" if args.model == "mlp" else "LeNet-style CNN"
     print(
-        f"MLP {'-'.join(map(str, SIZES))}, {args.samples} samples, global batch {args.batch}, "
+        f"{what}, {args.samples} samples, global batch {args.batch}, "
         f"1 thread per process, median of {args.rounds} runs x {args.epochs} epochs; "
         f"load average (1 min) during the run {min(loads):.1f}-{max(loads):.1f} on "
         f"{os.cpu_count()} cores\n"

@@ -1,6 +1,9 @@
 """GroupNorm forward + backward (input, weight and bias gradients), gradfit vs PyTorch single-thread.
 
-Run: python -m benchmarks.bench_norm [--quick]
+Run: python -m benchmarks.bench_norm [--quick] [--rounds R]
+
+gradfit and torch run in two single-thread processes, timed in alternating rounds
+(see benchmarks/pair.py); the table gives wall and CPU-time ratios gradfit / torch.
 
 Shape (32, 64, 16, 16) with 8 groups: a U-Net-sized block. Target (issue 13): gradfit within
 1.3x of PyTorch on one thread.
@@ -8,15 +11,12 @@ Shape (32, 64, 16, 16) with 8 groups: a U-Net-sized block. Target (issue 13): gr
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
 import numpy as np
 
 import gradfit as gf
 import gradfit.nn.functional as F
-from benchmarks.bench_ops import timeit
-from benchmarks.machine import describe, markdown
 
 SHAPE, GROUPS = (32, 64, 16, 16), 8
 
@@ -59,19 +59,16 @@ def groupnorm_contenders(
     return out
 
 
+def contenders(case: str) -> dict[str, Callable[[], object]]:
+    """The paired benchmark's contenders (see :mod:`benchmarks.pair`)."""
+    return groupnorm_contenders()
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args()
-    reps = 5 if args.quick else 15
-    print(f"machine: {markdown(describe())}\n")
-    print(f"## GroupNorm {SHAPE}, {GROUPS} groups, forward + backward\n")
-    res = {k: timeit(f, reps, 3) * 1e3 for k, f in groupnorm_contenders().items()}
-    print("| contender | ms | ratio to torch |")
-    print("|---|---|---|")
-    for k, v in res.items():
-        ratio = f"{v / res['torch']:.2f}" if "torch" in res else "-"
-        print(f"| {k} | {v:.3f} | {ratio} |")
+    from benchmarks import pair
+
+    title = f"GroupNorm {SHAPE}, {GROUPS} groups, forward + backward (x, weight, bias)"
+    pair.main("benchmarks.bench_norm", __doc__, contenders, {"groupnorm": title}, lambda c, q: 20)
 
 
 if __name__ == "__main__":

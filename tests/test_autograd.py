@@ -275,8 +275,16 @@ def test_create_graph_through_an_op_without_double_backward_names_it():
     x = gf.ones(3, requires_grad=True)
     (x * x).sum().backward(create_graph=True)  # supported: see test_double_backward.py
     assert x.grad.requires_grad
-    with pytest.raises(NotImplementedError, match="double backward is not implemented for Prod"):
-        x.prod().backward(create_graph=True)
+
+    class Twice(gf.Function):  # an op with a backward and no backward_graph
+        def forward(self, a):
+            return a * 2
+
+        def backward(self, grad):
+            return (grad * 2,)
+
+    with pytest.raises(NotImplementedError, match="double backward is not implemented for Twice"):
+        Twice.apply(x).sum().backward(create_graph=True)
 
 
 def test_integer_tensor_cannot_require_grad():

@@ -138,6 +138,10 @@ class _Normal(Function):
             None,
         )
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any, None]:
+        g = self.backward(grad._data)  # zeros: a constant, whose derivative is zero
+        return tuple(None if a is None else Tensor._wrap(a) for a in g)  # type: ignore[return-value]
+
 
 def normal(
     mean: Any = 0.0,

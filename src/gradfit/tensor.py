@@ -363,6 +363,11 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
+    def _repr_html_(self) -> str:  # Jupyter: a table of the values under a shape/dtype line
+        from gradfit.notebook import tensor_html
+
+        return tensor_html(self)
+
     # ----------------------------------------------------------------- autograd
     def backward(
         self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False

@@ -7,10 +7,10 @@ import html
 import importlib.util
 import io
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from tests.docs_site.conftest import MISSING
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARN = sorted((ROOT / "docs" / "learn").glob("*.md"))
@@ -25,32 +25,6 @@ FIGURES = [
     "cnn_filters.png",
     "cnn_feature_maps.png",
 ]
-
-missing = [
-    m
-    for m in ("mkdocs", "material", "mkdocstrings_handlers")
-    if importlib.util.find_spec(m) is None
-]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (pip install -e '.[docs]')")
-    out = tmp_path_factory.mktemp("site")
-    from gradfit.cli.docs import build_command, build_env  # what `gradfit docs` runs
-
-    config = ROOT / "mkdocs.yml"
-    run = subprocess.run(
-        build_command(config, out),
-        capture_output=True,
-        text=True,
-        env=build_env(config),
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
-    return out
 
 
 def _text(page: Path) -> str:
@@ -128,7 +102,7 @@ def test_gradfit_docs_explains_what_is_missing(monkeypatch, tmp_path):
     with pytest.raises(UsageError, match=r"needs mkdocs; install them with pip install"):
         docs.run(args)
     monkeypatch.setattr(importlib.util, "find_spec", real)
-    if not missing:
+    if not MISSING:
         with pytest.raises(UsageError, match="no such config file"):
             docs.run(args)
 

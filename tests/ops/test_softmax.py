@@ -50,3 +50,26 @@ def test_softmax_sums_to_one_and_is_float32():
     y = gf.randn(5, 7).softmax(-1)
     assert y.dtype == np.float32
     np.testing.assert_allclose(y.sum(-1).numpy(), np.ones(5), rtol=1e-6)
+
+
+@given(sd=shape_and_dim(), dtype=dtypes, seed=seeds)
+def test_softmin_matches_torch(sd, dtype, seed):
+    import torch
+
+    shape, dim = sd
+    x = rand(shape, dtype, seed, -5, 5)
+    check(lambda a: gf.nn.functional.softmin(a, dim), lambda a: torch.nn.functional.softmin(a, dim), [x])  # fmt: skip
+    check(lambda a: gf.nn.Softmin(dim)(a), lambda a: torch.nn.Softmin(dim)(a), [x])
+
+
+def test_softmin_dtype_and_errors():
+    import torch
+
+    x = rand((2, 3), np.float32, 0)
+    got = gf.nn.functional.softmin(gf.tensor(x), 1, dtype=gf.float64)
+    want = torch.nn.functional.softmin(torch.tensor(x), 1, dtype=torch.float64)
+    assert got.dtype == gf.float64
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    assert repr(gf.nn.Softmin(dim=1)) == repr(torch.nn.Softmin(dim=1))
+    with pytest.raises(TypeError, match="softmin: dim is required"):
+        gf.nn.functional.softmin(gf.ones(3))

@@ -223,6 +223,12 @@ class Select(Function):
         packed[self.i] = grad
         return (packed,)
 
+    def backward_graph(self, grad: Any) -> tuple[Any]:
+        raise NotImplementedError(
+            f"double backward is not implemented for {self.parents[0].name}: a custom function "
+            "with several differentiable outputs"
+        )
+
 
 def torch_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
     """``Function.apply`` of a torch-style function: forward unrecorded, then one node."""

@@ -23,6 +23,7 @@ from gradfit.ops import activation as _a
 from gradfit.ops import unary as _u
 from gradfit.ops.softmax import log_softmax as _log_softmax
 from gradfit.ops.softmax import softmax as _softmax
+from gradfit.ops.softmax import softmin as _softmin
 from gradfit.tensor import Tensor
 
 
@@ -212,6 +213,26 @@ class LogSoftmax(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return _log_softmax(_tensor(self, x), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmin(Module):
+    """exp(-x) / sum(exp(-x)) along ``dim``: the softmax of ``-x``.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.Softmin(dim=1)(gf.zeros(1, 2))
+        tensor([[0.5, 0.5]])
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _softmin(_tensor(self, x), self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -85,7 +85,7 @@ from gradfit.ops.resample import (
     upsample_bilinear,
     upsample_nearest,
 )
-from gradfit.ops.softmax import log_softmax, softmax
+from gradfit.ops.softmax import log_softmax, softmax, softmin
 from gradfit.ops.unary import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
 
 __all__ = [
@@ -160,6 +160,7 @@ __all__ = [
     "smooth_l1_loss",
     "soft_margin_loss",
     "softmax",
+    "softmin",
     "softplus",
     "softshrink",
     "softsign",

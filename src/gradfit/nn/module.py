@@ -935,6 +935,11 @@ class Module:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
 
+    def _repr_html_(self) -> str:  # Jupyter: the layers as a table, the repr folded below
+        from gradfit.notebook import module_html
+
+        return module_html(self)
+
 
 def _as_array(value: Any) -> np.ndarray:
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, duck-typed

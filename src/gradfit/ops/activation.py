@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.arithmetic import Where
 from gradfit.tensor import Tensor
 
 
@@ -51,8 +52,25 @@ class _Elementwise(Function):
         with np.errstate(over="ignore"):
             return (np.asarray(grad * self.df(x, **kw), dtype=grad.dtype),)
 
+    #: True where ``f`` is piecewise linear: ``df`` is then a constant of the graph.
+    piecewise_linear = False
+
+    def df_graph(self, x: Tensor, **kw: float) -> Tensor:
+        """``df`` written with Tensor operations (``x`` in the graph), for a double backward."""
+        raise NotImplementedError(f"double backward is not implemented for {self.name}")
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, kw = self.saved
+        if self.piecewise_linear:
+            return (grad * Tensor._wrap(np.asarray(self.df(x, **kw), dtype=grad.dtype)),)
+        opts = {k: float(v) for k, v in kw.items()}
+        with np.errstate(over="ignore"):
+            return (grad * self.df_graph(self.input_tensor(0, x), **opts),)
+
 
 class Hardtanh(_Elementwise):
+    piecewise_linear = True
+
     def f(self, x: np.ndarray, min_val: Any, max_val: Any) -> Any:
         return np.clip(x, min_val, max_val)
 
@@ -69,6 +87,12 @@ class Mish(_Elementwise):
         sig = 0.5 * (1 + np.tanh(0.5 * x))
         return t + x * sig * (1 - t * t)
 
+    def df_graph(self, x: Tensor) -> Tensor:
+        from gradfit.ops.elementwise_extra import logaddexp
+
+        t = logaddexp(x, Tensor._wrap(np.zeros((), dtype=x.dtype))).tanh()
+        return t + x * x.sigmoid() * (1.0 - t * t)
+
 
 class LogSigmoid(_Elementwise):
     def f(self, x: np.ndarray) -> Any:
@@ -76,6 +100,9 @@ class LogSigmoid(_Elementwise):
 
     def df(self, x: np.ndarray) -> Any:
         return 0.5 * (1 - np.tanh(0.5 * x))  # sigmoid(-x)
+
+    def df_graph(self, x: Tensor) -> Tensor:
+        return (-x).sigmoid()
 
 
 class Softsign(_Elementwise):
@@ -86,6 +113,10 @@ class Softsign(_Elementwise):
         d = 1 + np.abs(x)
         return 1 / (d * d)
 
+    def df_graph(self, x: Tensor) -> Tensor:
+        d = x.abs() + 1.0
+        return 1.0 / (d * d)
+
 
 class Tanhshrink(_Elementwise):
     def f(self, x: np.ndarray) -> Any:
@@ -93,6 +124,10 @@ class Tanhshrink(_Elementwise):
 
     def df(self, x: np.ndarray) -> Any:
         t = np.tanh(x)
+        return t * t
+
+    def df_graph(self, x: Tensor) -> Tensor:
+        t = x.tanh()
         return t * t
 
 
@@ -103,8 +138,15 @@ class Hardswish(_Elementwise):
     def df(self, x: np.ndarray) -> Any:
         return np.where(x < -3, 0, np.where(x <= 3, x / 3 + x.dtype.type(0.5), 1))
 
+    def df_graph(self, x: Tensor) -> Tensor:
+        xa = x._data
+        outside = Tensor._wrap(np.asarray(self.df(xa), dtype=x.dtype))
+        return Where.apply(x * (1 / 3) + 0.5, outside, cond=(xa >= -3) & (xa <= 3))
+
 
 class Hardsigmoid(_Elementwise):
+    piecewise_linear = True
+
     def f(self, x: np.ndarray) -> Any:
         return np.clip(x + 3, 0, 6) / 6
 
@@ -113,6 +155,8 @@ class Hardsigmoid(_Elementwise):
 
 
 class Softshrink(_Elementwise):
+    piecewise_linear = True
+
     def f(self, x: np.ndarray, lambd: Any) -> Any:
         return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0))
 
@@ -121,6 +165,8 @@ class Softshrink(_Elementwise):
 
 
 class Hardshrink(_Elementwise):
+    piecewise_linear = True
+
     def f(self, x: np.ndarray, lambd: Any) -> Any:
         return np.where((x > lambd) | (x < -lambd), x, 0)
 
@@ -129,6 +175,8 @@ class Hardshrink(_Elementwise):
 
 
 class Threshold(_Elementwise):
+    piecewise_linear = True
+
     def f(self, x: np.ndarray, threshold: Any, value: Any) -> Any:
         return np.where(x > threshold, x, value)
 
@@ -143,6 +191,10 @@ class CELU(_Elementwise):
     def df(self, x: np.ndarray, alpha: Any) -> Any:
         return np.where(x > 0, 1, np.exp(np.minimum(x, 0) / alpha))
 
+    def df_graph(self, x: Tensor, alpha: float) -> Tensor:
+        one = Tensor._wrap(np.ones((), dtype=x.dtype))
+        return Where.apply(one, (x.clamp(max=0.0) / alpha).exp(), cond=x._data > 0)
+
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -156,6 +208,11 @@ class SELU(_Elementwise):
     def df(self, x: np.ndarray) -> Any:
         a, s = x.dtype.type(_SELU_ALPHA), x.dtype.type(_SELU_SCALE)
         return np.where(x > 0, s, s * a * np.exp(np.minimum(x, 0)))
+
+    def df_graph(self, x: Tensor) -> Tensor:
+        s = Tensor._wrap(np.asarray(_SELU_SCALE, dtype=x.dtype))
+        neg = x.clamp(max=0.0).exp() * (_SELU_SCALE * _SELU_ALPHA)
+        return Where.apply(s, neg, cond=x._data > 0)
 
 
 def hardtanh(

@@ -627,49 +627,24 @@ class ConvNd(Function):
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
         """The input gradient is a transposed convolution of ``grad`` by the weight, the
         weight gradient a convolution of the input by ``grad`` (batch and channels swapped,
-        stride and dilation exchanged): both are conv ops, so they are recorded."""
-        from gradfit.ops.conv_transpose import conv_transpose2d
-
-        x = self.saved[2]
+        stride and dilation exchanged, one per group): both are conv ops, so they are recorded."""
+        if type(self) is not ConvNd:  # a subclass (the transposed convolution) needs its own
+            return Function.backward_graph(self, grad)
         stride, pads, dilation, groups = self.opts
-        pt, pb, pl, pr = pads
-        if groups != 1 or pt != pb or pl != pr:
-            raise NotImplementedError(
-                f"double backward is not implemented for {self.name} with groups={groups} or "
-                f"uneven padding {pads}"
-            )
         needs = self.needs_input_grad
         g = grad.unsqueeze(2) if self.one_d else grad
-        H, W = self.x_shape[2:]
-        OH, OW = g.shape[2], g.shape[3]
         gx = gw = gb = None
         if needs[0]:
             wt = self.input_tensor(1, self.saved[1])
             w4 = wt.unsqueeze(2) if self.one_d else wt
-            kh, kw = w4.shape[2], w4.shape[3]
-            out_pad = tuple(
-                n + 2 * q - d * (k - 1) - 1 - (o - 1) * s_
-                for n, q, d, k, o, s_ in zip(
-                    (H, W), (pt, pl), dilation, (kh, kw), (OH, OW), stride, strict=True
-                )
-            )
-            gx = conv_transpose2d(
-                g, w4, stride=stride, padding=(pt, pl), output_padding=out_pad, dilation=dilation
-            )
+            gx = _graph_input_grad(g, w4, self.x_shape[2:], stride, pads, dilation, groups)
             if self.one_d:
                 gx = gx.squeeze(2)
         if needs[1]:
-            xt = self.input_tensor(0, x)
+            xt = self.input_tensor(0, self.saved[2])
             x4 = xt.unsqueeze(2) if self.one_d else xt
-            kh, kw = self.plan.kh, self.plan.kw
-            full = conv2d(
-                x4.transpose(0, 1),
-                g.transpose(0, 1),
-                padding=(pt, pl),
-                stride=dilation,
-                dilation=stride,
-            )
-            gw = full[:, :, :kh, :kw].transpose(0, 1)
+            k = (self.plan.kh, self.plan.kw)
+            gw = _graph_weight_grad(x4, g, k, stride, pads, dilation, groups)
             if self.one_d:
                 gw = gw.squeeze(2)
         if self.has_bias:
@@ -677,6 +652,54 @@ class ConvNd(Function):
                 gb = grad.sum(dim=(0, *range(2, grad.ndim)))
             return gx, gw, gb
         return gx, gw
+
+
+def _graph_input_grad(
+    g: Tensor, w: Tensor, size: Any, stride: Any, pads: Pads, dilation: Any, groups: int
+) -> Tensor:
+    """The input gradient of a convolution as a (recorded) transposed convolution of ``g``;
+    with uneven padding, that of the padded input, cropped."""
+    from gradfit.ops.conv_transpose import conv_transpose2d
+
+    pt, pb, pl, pr = pads
+    even = pt == pb and pl == pr
+    lo = (pt, pl) if even else (0, 0)
+    full = tuple(size) if even else (size[0] + pt + pb, size[1] + pl + pr)
+    ks = w.shape[2:]
+    out_pad = tuple(
+        n + 2 * q - d * (k - 1) - 1 - (o - 1) * s_
+        for n, q, d, k, o, s_ in zip(full, lo, dilation, ks, g.shape[2:], stride, strict=True)
+    )
+    gx = conv_transpose2d(g, w, stride=stride, padding=lo, output_padding=out_pad,
+                          groups=groups, dilation=dilation)  # fmt: skip
+    return gx if even else gx[:, :, pt : pt + size[0], pl : pl + size[1]]
+
+
+def _graph_weight_grad(
+    x: Tensor, g: Tensor, ks: Any, stride: Any, pads: Pads, dilation: Any, groups: int
+) -> Tensor:
+    """The weight gradient of a convolution as (recorded) convolutions of the input by ``g``,
+    batch and channels swapped, one per group."""
+    pt, pb, pl, pr = pads
+    if pt == pb and pl == pr:
+        lo = (pt, pl)
+    else:
+        from gradfit.ops.padding import pad
+
+        x, lo = pad(x, (pl, pr, pt, pb)), (0, 0)
+    cg, og = x.shape[1] // groups, g.shape[1] // groups
+    parts = []
+    for i in range(groups):
+        xi = x if groups == 1 else x[:, i * cg : (i + 1) * cg]
+        gi = g if groups == 1 else g[:, i * og : (i + 1) * og]
+        full = conv2d(xi.transpose(0, 1), gi.transpose(0, 1), padding=lo, stride=dilation,
+                      dilation=stride)  # fmt: skip
+        parts.append(full[:, :, : ks[0], : ks[1]].transpose(0, 1))
+    if groups == 1:
+        return parts[0]
+    from gradfit.ops.shape import cat
+
+    return cat(parts, dim=0)
 
 
 # --------------------------------------------------------------------------- argument checks

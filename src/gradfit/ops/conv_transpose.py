@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -49,7 +50,21 @@ from gradfit.ops.conv import (
 from gradfit.tensor import Tensor
 
 # the strided forward scatters chunks of samples whose buffers take about this many bytes
-_SCATTER_BYTES = 16 << 20
+_SCATTER_BYTES = 4 << 20
+
+
+def _batch_last(src: np.ndarray, dst: np.ndarray) -> None:
+    """Copy a (n, C, H, W) view into a (C, H, W, n) view in two steps.
+
+    First whole (H, W) planes move to (C, n, H, W) (contiguous runs), then each channel's
+    (n, H*W) block is transposed while it is in cache: several times faster than one
+    copy whose reads stride across the batch (power-of-two strides thrash the cache).
+    """
+    n, C, H, W = src.shape
+    tmp = _scratch.empty((C, n, H, W), src.dtype)
+    np.copyto(tmp, src.transpose(1, 0, 2, 3))
+    np.copyto(dst, tmp.transpose(0, 2, 3, 1))
+    del tmp
 
 
 class ConvTransposeNd(ConvNd):
@@ -74,10 +89,13 @@ class ConvTransposeNd(ConvNd):
     ) -> np.ndarray:
         threads.hold_blas()  # BLAS at one thread once gradfit's ops parallelise (threads.py)
         one_d = x.ndim == 3
+        needs = self.needs_input_grad
+        # the inputs as given (what backward_graph differentiates through)
+        self.saved = (x if needs[1] else None, w if needs[0] else None)
         if one_d:
             x = x[:, :, None, :]
             w = w[:, :, None, :]
-        self.one_d = one_d
+        self.one_d, self.tpads, self.in_hw = one_d, pads, x.shape[2:]
         N = x.shape[0]
         H, W = size
         pt, pb, pl, pr = pads
@@ -113,21 +131,22 @@ class ConvTransposeNd(ConvNd):
 
             _parallel(len(chunks), body, slots)
             step = body = None  # release the scratch buffers (closure cells: no del)
-        else:
-            self._scatter(x, w, p, cpads, inner)
-        if b is not None:
+        else:  # the bias is the scatter's starting value where it covers the whole output
+            self._scatter(x, w, p, cpads, inner, b if full else None)
+        if b is not None and (stride == (1, 1) or not full):
             res += b.reshape(-1, 1, 1)
-        needs = self.needs_input_grad
-        self.saved = (x if needs[1] else None, w if needs[0] else None)
         return res[:, :, 0, :] if one_d else res
 
     @staticmethod
-    def _scatter(x: np.ndarray, w: np.ndarray, p: _Plan, pads: Any, out: np.ndarray) -> None:
+    def _scatter(
+        x: np.ndarray, w: np.ndarray, p: _Plan, pads: Any, out: np.ndarray, b: Any = None
+    ) -> None:
         """Strided: columns = W^T @ x, then each kernel offset's slice added into the output.
 
         The convolution's col2im step, in a batch-last layout (C, H, W, n): the strided
         slice additions then run over contiguous runs of n samples instead of rows of
-        W / stride elements (about twice as fast for a DCGAN-sized layer).
+        W / stride elements (about twice as fast for a DCGAN-sized layer). A bias ``b``
+        is the starting value of the scattered sums (``out`` is then the whole output).
         """
         N = x.shape[0]
         dt = x.dtype
@@ -137,18 +156,21 @@ class ConvTransposeNd(ConvNd):
         H, W = out.shape[2], out.shape[3]
         wt = w.reshape(p.G, p.Og, K).swapaxes(1, 2)
         per = (C * kh * kw * OH * OW + C * p.Hp * p.Wp + p.G * p.Og * OH * OW) * dt.itemsize
-        nb = max(1, min(N, _SCATTER_BYTES // per))
-        for n0 in range(0, N, nb):
-            n = min(nb, N - n0)
+        k = max(1, -(-N // max(1, _SCATTER_BYTES // per)))  # chunks of balanced sizes
+        for n0, n1 in itertools.pairwise([N * i // k for i in range(k + 1)]):
+            n = n1 - n0
             M = OH * OW * n
             gt = _scratch.empty((p.G * p.Og * M,), dt)
-            np.copyto(gt.reshape(p.G * p.Og, OH, OW, n), x[n0 : n0 + n].transpose(1, 2, 3, 0))
+            _batch_last(x[n0 : n0 + n], gt.reshape(p.G * p.Og, OH, OW, n))
             dcol = _scratch.empty((p.G * K * M,), dt)
             np.matmul(wt, gt.reshape(p.G, p.Og, M), out=dcol.reshape(p.G, K, M))
             del gt
             dcol6 = dcol.reshape(C, kh, kw, OH, OW, n)
             dxp = _scratch.empty((C * p.Hp * p.Wp * n,), dt).reshape(C, p.Hp, p.Wp, n)
-            dxp.fill(0)
+            if b is None:
+                dxp.fill(0)
+            else:
+                np.copyto(dxp, b.reshape(C, 1, 1, 1))
             for i in range(kh):
                 rows = _span(i * p.dh, OH, p.sh)
                 for j in range(kw):
@@ -163,6 +185,8 @@ class ConvTransposeNd(ConvNd):
         needs = self.needs_input_grad
         if self.one_d:
             grad = grad[:, :, None, :]
+            x = None if x is None else x[:, :, None, :]
+            w = None if w is None else w[:, :, None, :]
         dt = grad.dtype
         gb = grad.sum(axis=(0, 2, 3)) if self.has_bias and needs[2] else None
         N, _, Hc, Wc = self.x_shape
@@ -170,7 +194,9 @@ class ConvTransposeNd(ConvNd):
         chunks = self.chunks
         nmax = max(n1 - n0 for n0, n1 in chunks)
         gx = gw = None
-        if needs[0] or needs[1]:
+        if (needs[0] or needs[1]) and p.sh * p.sw > 1:
+            gx, gw = self._backward_batch_last(src, x, w, dt)
+        elif needs[0] or needs[1]:
             # the convolution of the output gradient is the input gradient; each chunk's
             # unfolding, still in cache, feeds the weight gradient's GEMMs right away
             # (groups of chunks on the thread pool, as the convolution's backward)
@@ -202,6 +228,130 @@ class ConvTransposeNd(ConvNd):
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """Both gradients are convolutions, recorded so they can be differentiated again:
+        the input gradient is the convolution of ``grad`` by the weight (this op's own
+        definition), the weight gradient the convolution of ``grad`` by the input with batch
+        and channels swapped (stride and dilation exchanged), cropped to the kernel."""
+        from gradfit.ops.conv import conv2d
+
+        stride, _, dilation, groups = self.opts
+        pt, pl = self.tpads[0], self.tpads[2]
+        if groups != 1:
+            raise NotImplementedError(
+                f"double backward is not implemented for {self.name} with groups={groups}"
+            )
+        needs = self.needs_input_grad
+        g = grad.unsqueeze(2) if self.one_d else grad
+        x_arr, w_arr = self.saved
+        gx = gw = gb = None
+        if needs[0]:
+            wt = self.input_tensor(1, w_arr)
+            w4 = wt.unsqueeze(2) if wt.ndim == 3 else wt
+            H, W = self.in_hw
+            gx = conv2d(g, w4, stride=stride, padding=(pt, pl), dilation=dilation)
+            if gx.shape[2:] != (H, W):  # output_padding >= stride (allowed below dilation)
+                gx = gx[:, :, :H, :W]
+            if self.one_d:
+                gx = gx.squeeze(2)
+        if needs[1]:
+            xt = self.input_tensor(0, x_arr)
+            x4 = xt.unsqueeze(2) if xt.ndim == 3 else xt
+            kh, kw = self.plan.kh, self.plan.kw
+            full = conv2d(
+                g.transpose(0, 1), x4.transpose(0, 1), stride=dilation, dilation=stride,
+                padding=(pt, pl),
+            )  # fmt: skip
+            gw = full[:, :, :kh, :kw].transpose(0, 1)
+            if self.one_d:
+                gw = gw.squeeze(2)
+        if self.has_bias:
+            if needs[2]:
+                gb = grad.sum(dim=(0, *range(2, grad.ndim)))
+            return gx, gw, gb
+        return gx, gw
+
+    def _backward_batch_last(
+        self, src: np.ndarray, x: Any, w: Any, dt: Any
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Strided: both gradients from one unfolding of the output gradient per chunk, in
+        a batch-last layout (C, H, column phase, W / stride, n).
+
+        The unfolding's strided windows are then copies of contiguous runs of OW * n
+        elements (a (C, n, H, W) or (C, H, n, W) unfolding copies runs of W / stride
+        elements at a stride); the input gradient is one GEMM with the weight, the weight
+        gradient one GEMM against the input in batch-last layout (C, H, W, n).
+        """
+        p: _Plan = self.plan
+        pt, pl = self.cpads[0], self.cpads[2]
+        N, C, Hc, Wc = self.x_shape
+        kh, kw, OH, OW = p.kh, p.kw, p.OH, p.OW
+        K, n_in = p.Cg * kh * kw, p.G * p.Og
+        isz = np.dtype(dt).itemsize
+        per = (C * p.Hp * p.Wp + C * kh * kw * OH * OW + 2 * n_in * OH * OW) * isz
+        chunks = _chunks(N, per, OH * OW)  # as the convolution's: the same at any thread count
+        cgroups = _groups(len(chunks))
+        slots = _slots(len(chunks))
+        nmax = max(n1 - n0 for n0, n1 in chunks)
+        sw = p.sw
+        Wq = -(-p.Wp // sw)
+        gx = np.empty((N, n_in, OH, OW), dt) if w is not None else None
+        acc = np.zeros((len(cgroups), p.G, p.Og, K), dt) if x is not None else None
+        wm = None if w is None else w.reshape(p.G, p.Og, K)
+
+        def body(group: range, slot: int) -> None:
+            gi = cgroups.index(group)
+            ybuf = _scratch.empty((C * p.Hp * sw * Wq * nmax,), dt)
+            ubuf = _scratch.empty((C * kh * kw * OH * OW * nmax,), dt)
+            obuf = _scratch.empty((n_in * OH * OW * nmax,), dt)
+            tmp = None if acc is None else np.empty(acc.shape[1:], dt)
+            for c in group:
+                n0, n1 = chunks[c]
+                n = n1 - n0
+                M = OH * OW * n
+                # padded column c = sw * q + r is yp[:, :, r, q]: a window of columns at
+                # stride sw is then a run of OW * n contiguous elements
+                yp = _take(ybuf, (C, p.Hp, sw, Wq, n))
+                yp.fill(0)
+                tmp_ = _scratch.empty((C, n, Hc, Wc), dt)
+                np.copyto(tmp_, src[n0:n1].transpose(1, 0, 2, 3))
+                for r in range(sw):
+                    w0 = (r - pl) % sw  # the first input column that lands in phase r
+                    if w0 < Wc:
+                        cnt, q0 = len(range(w0, Wc, sw)), (w0 + pl) // sw
+                        dst = yp[:, pt : pt + Hc, r, q0 : q0 + cnt]
+                        np.copyto(dst, tmp_[:, :, :, w0::sw].transpose(0, 2, 3, 1))
+                del tmp_
+                u = _take(ubuf, (C, kh, kw, OH, OW, n))
+                for i in range(kh):
+                    rows = _span(i * p.dh, OH, p.sh)
+                    for j in range(kw):
+                        q0, r = divmod(j * p.dw, sw)
+                        u[:, i, j] = yp[:, rows, r, q0 : q0 + OW]
+                um = u.reshape(p.G, K, M)
+                if gx is not None:
+                    o = _take(obuf, (p.G, p.Og, M))
+                    np.matmul(wm, um, out=o)
+                    np.copyto(gx[n0:n1], o.reshape(n_in, OH, OW, n).transpose(3, 0, 1, 2))
+                if acc is not None:
+                    xt = _take(obuf, (n_in, OH, OW, n))
+                    _batch_last(x[n0:n1], xt)
+                    first = c == group[0]
+                    np.matmul(
+                        xt.reshape(p.G, p.Og, M), um.swapaxes(1, 2), out=acc[gi] if first else tmp
+                    )
+                    if not first:
+                        acc[gi] += tmp
+
+        _parallel(len(chunks), body, slots)
+        gw = None
+        if acc is not None:
+            total = acc[0]
+            for g in range(1, acc.shape[0]):  # in group order: the same bits at any thread count
+                total += acc[g]
+            gw = total.reshape(n_in, p.Cg, kh, kw)
+        return gx, gw
 
 
 class _WeightGrad:

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.arithmetic import Where
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
@@ -28,6 +30,11 @@ def _revcumsum(g: np.ndarray, axis: int) -> np.ndarray:
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
+def _revcumsum_graph(g: Tensor, dim: int) -> Tensor:
+    """:func:`_revcumsum` with Tensor operations (for a double backward)."""
+    return g.flip((dim,)).cumsum(dim).flip((dim,))
+
+
 class Cumsum(Function):
     def forward(self, x: np.ndarray, dim: int) -> np.ndarray:
         self.dim = dim
@@ -35,6 +42,9 @@ class Cumsum(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_revcumsum(grad, self.dim),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: np.cumsum(g, self.dim, g.dtype))
 
 
 class Cumprod(Function):
@@ -66,6 +76,33 @@ class Cumprod(Function):
             at = (gm * p * (pos >= first)).sum(axis=-1, keepdims=True)
             g = np.where(pos == first, at, g)
         return (np.ascontiguousarray(np.moveaxis(g.astype(grad.dtype, copy=False), -1, d)),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        if x.size == 0:
+            return (grad * 0.0,)
+        if (x == 0).any():
+            return (self._backward_graph_with_zeros(grad),)
+        # dx_i = sum_{j >= i} grad_j out_j / x_i
+        s = _revcumsum_graph(grad * self.output_tensor(out), self.dim)
+        return (s / self.input_tensor(0, x),)
+
+    def _backward_graph_with_zeros(self, grad: Tensor) -> Tensor:
+        """dx_i = sum_{j >= i} grad_j prod_{k <= j, k != i} x_k, exact with zeros: row i of an
+        (n, n) copy of x has x_i replaced by 1 (n^2 memory)."""
+        x, d = self.saved[0], self.dim
+        n = x.shape[d]
+        if x.size * n > 1 << 24:
+            raise NotImplementedError(
+                "double backward is not implemented for Cumprod with zeros in an input of "
+                f"shape {x.shape}: it takes {n} times the input's memory"
+            )
+        xs = self.input_tensor(0, x).movedim(d, -1)
+        one = Tensor._wrap(np.ones((), dtype=x.dtype))
+        p = Where.apply(one, xs.unsqueeze(-2), cond=np.eye(n, dtype=bool)).cumprod(-1)
+        later = np.triu(np.ones((n, n), dtype=bool))  # j >= i
+        terms = Where.apply(grad.movedim(d, -1).unsqueeze(-2) * p, one * 0.0, cond=later)
+        return terms.sum(-1).movedim(-1, d)
 
 
 def _prep(op: str, x: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:
@@ -172,6 +209,17 @@ class LogCumSumExp(Function):
             s = _revcumsum(grad * np.exp(m - out.astype(np.float64)), d)
             g = s * np.exp(x - m)
         return (g.astype(grad.dtype, copy=False),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        x, out = self.saved
+        d = self.dim
+        if x.size == 0:
+            return (grad * 0.0,)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            m = np.max(out, axis=d, keepdims=True)  # a constant shift, as in backward
+            m = Tensor._wrap(np.where(np.isfinite(m), m, 0).astype(grad.dtype))
+            s = _revcumsum_graph(grad * (m - self.output_tensor(out)).exp(), d)
+            return (s * (self.input_tensor(0, x) - m).exp(),)
 
 
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:  # noqa: A002

@@ -14,11 +14,13 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.arithmetic import Where
 from gradfit.ops.unary import _erf
 from gradfit.tensor import Tensor, tensors_of
 
@@ -49,6 +51,18 @@ class _Unary(Function):
         with np.errstate(all="ignore"):
             return ((grad * type(self).df(x, out)).astype(grad.dtype, copy=False),)
 
+    #: ``df`` written with Tensor operations (``x`` and ``out`` in the graph), for a
+    #: double backward; None where a subclass has none.
+    df_graph: Callable[[Tensor, Tensor], Tensor] | None = None
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        if self.df_graph is None:
+            raise NotImplementedError(f"double backward is not implemented for {self.name}")
+        x, out = self.saved
+        with np.errstate(all="ignore"):
+            d = type(self).df_graph(self.input_tensor(0, x), self.output_tensor(out))
+            return (grad * d,)
+
 
 def _c(x: np.ndarray, v: float) -> Any:
     return x.dtype.type(v)
@@ -57,66 +71,79 @@ def _c(x: np.ndarray, v: float) -> Any:
 class Log10(_Unary):
     f = staticmethod(np.log10)
     df = staticmethod(lambda x, out: 1 / (x * _c(x, math.log(10))))
+    df_graph = staticmethod(lambda x, out: 1.0 / (x * math.log(10)))
 
 
 class Log2(_Unary):
     f = staticmethod(np.log2)
     df = staticmethod(lambda x, out: 1 / (x * _c(x, math.log(2))))
+    df_graph = staticmethod(lambda x, out: 1.0 / (x * math.log(2)))
 
 
 class Exp2(_Unary):
     f = staticmethod(np.exp2)
     df = staticmethod(lambda x, out: out * _c(x, math.log(2)))
+    df_graph = staticmethod(lambda x, out: out * math.log(2))
 
 
 class Expm1(_Unary):
     f = staticmethod(np.expm1)
     df = staticmethod(lambda x, out: out + _c(x, 1))
+    df_graph = staticmethod(lambda x, out: out + 1.0)
 
 
 class Sinh(_Unary):
     f = staticmethod(np.sinh)
     df = staticmethod(lambda x, out: np.cosh(x))
+    df_graph = staticmethod(lambda x, out: x.cosh())
 
 
 class Cosh(_Unary):
     f = staticmethod(np.cosh)
     df = staticmethod(lambda x, out: np.sinh(x))
+    df_graph = staticmethod(lambda x, out: x.sinh())
 
 
 class Tan(_Unary):
     f = staticmethod(np.tan)
     df = staticmethod(lambda x, out: _c(x, 1) + out * out)
+    df_graph = staticmethod(lambda x, out: out * out + 1.0)
 
 
 class Asin(_Unary):
     f = staticmethod(np.arcsin)
     df = staticmethod(lambda x, out: 1 / np.sqrt(_c(x, 1) - x * x))
+    df_graph = staticmethod(lambda x, out: (1.0 - x * x) ** -0.5)
 
 
 class Acos(_Unary):
     f = staticmethod(np.arccos)
     df = staticmethod(lambda x, out: -1 / np.sqrt(_c(x, 1) - x * x))
+    df_graph = staticmethod(lambda x, out: -((1.0 - x * x) ** -0.5))
 
 
 class Atan(_Unary):
     f = staticmethod(np.arctan)
     df = staticmethod(lambda x, out: 1 / (_c(x, 1) + x * x))
+    df_graph = staticmethod(lambda x, out: 1.0 / (x * x + 1.0))
 
 
 class Asinh(_Unary):
     f = staticmethod(np.arcsinh)
     df = staticmethod(lambda x, out: 1 / np.sqrt(x * x + _c(x, 1)))
+    df_graph = staticmethod(lambda x, out: (x * x + 1.0) ** -0.5)
 
 
 class Acosh(_Unary):
     f = staticmethod(np.arccosh)
     df = staticmethod(lambda x, out: 1 / np.sqrt(x * x - _c(x, 1)))
+    df_graph = staticmethod(lambda x, out: (x * x - 1.0) ** -0.5)
 
 
 class Atanh(_Unary):
     f = staticmethod(np.arctanh)
     df = staticmethod(lambda x, out: 1 / (_c(x, 1) - x * x))
+    df_graph = staticmethod(lambda x, out: 1.0 / (1.0 - x * x))
 
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
@@ -125,6 +152,7 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 class Erf(_Unary):
     f = staticmethod(_erf)
     df = staticmethod(lambda x, out: _c(x, _TWO_OVER_SQRT_PI) * np.exp(-x * x))
+    df_graph = staticmethod(lambda x, out: (-x * x).exp() * _TWO_OVER_SQRT_PI)
 
 
 class Erfc(_Unary):
@@ -134,6 +162,7 @@ class Erfc(_Unary):
         )
     )
     df = staticmethod(lambda x, out: _c(x, -_TWO_OVER_SQRT_PI) * np.exp(-x * x))
+    df_graph = staticmethod(lambda x, out: (-x * x).exp() * -_TWO_OVER_SQRT_PI)
 
 
 def _erfinv(x: np.ndarray) -> np.ndarray:
@@ -165,6 +194,7 @@ def _erfinv(x: np.ndarray) -> np.ndarray:
 class Erfinv(_Unary):
     f = staticmethod(_erfinv)
     df = staticmethod(lambda x, out: _c(x, math.sqrt(math.pi) / 2) * np.exp(out * out))
+    df_graph = staticmethod(lambda x, out: (out * out).exp() * (math.sqrt(math.pi) / 2))
 
 
 _UNARY = {
@@ -223,6 +253,9 @@ class _Round(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.zeros_like(grad),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad * 0.0,)
+
 
 def _rounding(how: str, doc: str, example: str) -> Any:
     def fn(input: Tensor) -> Tensor:  # noqa: A002
@@ -267,6 +300,9 @@ class Frac(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (grad,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return (grad,)
+
 
 def frac(input: Tensor) -> Tensor:  # noqa: A002
     """The fractional part ``x - trunc(x)`` (gradient 1).
@@ -298,6 +334,15 @@ class Atan2(Function):
             gb = sum_to(-grad * a / den, b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b = self.saved
+        at, bt = self.input_tensor(0, a), self.input_tensor(1, b)
+        with np.errstate(all="ignore"):
+            den = at * at + bt * bt
+            ga = sum_to(grad * bt / den, a.shape) if self.needs_input_grad[0] else None
+            gb = sum_to(-grad * at / den, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 class Hypot(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -310,6 +355,15 @@ class Hypot(Function):
         with np.errstate(all="ignore"):
             ga = sum_to(grad * a / out, a.shape) if self.needs_input_grad[0] else None
             gb = sum_to(grad * b / out, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        na, nb = self.needs_input_grad
+        outt = self.output_tensor(out)
+        with np.errstate(all="ignore"):
+            ga = sum_to(grad * self.input_tensor(0, a) / outt, a.shape) if na else None
+            gb = sum_to(grad * self.input_tensor(1, b) / outt, b.shape) if nb else None
         return ga, gb
 
 
@@ -335,6 +389,16 @@ class Mod(Function):
             with np.errstate(all="ignore"):
                 q = np.floor(a / b) if self.python else np.trunc(a / b)
             gb = sum_to(-grad * q, self.shapes[1])
+        return ga, gb
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        ga = sum_to(grad, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = None
+        if self.needs_input_grad[1]:  # the quotient is piecewise constant: a constant here
+            a, b = self.saved
+            with np.errstate(all="ignore"):
+                q = np.floor(a / b) if self.python else np.trunc(a / b)
+            gb = sum_to(-grad * Tensor._wrap(q.astype(grad.dtype, copy=False)), self.shapes[1])
         return ga, gb
 
 
@@ -540,6 +604,19 @@ class LogAddExp(Function):
             gb = sum_to(grad * f(b - out), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        outt = self.output_tensor(out)
+        na, nb = self.needs_input_grad
+
+        def f(t: Tensor) -> Tensor:
+            return t.exp2() if self.base2 else t.exp()
+
+        with np.errstate(all="ignore"):
+            ga = sum_to(grad * f(self.input_tensor(0, a) - outt), a.shape) if na else None
+            gb = sum_to(grad * f(self.input_tensor(1, b) - outt), b.shape) if nb else None
+        return ga, gb
+
 
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     """``log(exp(input) + exp(other))`` without overflow.
@@ -598,6 +675,19 @@ class XLogY(Function):
                 gb = sum_to(grad * a / b, b.shape)
         return (None if ga is None else ga.astype(grad.dtype)), gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b = self.saved
+        bt = self.input_tensor(1, b)
+        ga = gb = None
+        with np.errstate(all="ignore"):
+            if self.needs_input_grad[0]:
+                zero = Tensor._wrap(np.zeros((), dtype=grad.dtype))
+                ga = Where.apply(zero, grad * bt.log(), cond=(a == 0) & (b <= 0))
+                ga = sum_to(ga, a.shape)
+            if self.needs_input_grad[1]:
+                gb = sum_to(grad * self.input_tensor(0, a) / bt, b.shape)
+        return ga, gb
+
 
 def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
     """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).
@@ -652,6 +742,14 @@ class CopySign(Function):
         gb = np.zeros(self.bshape, dtype=grad.dtype) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, out = self.saved  # the sign factor is piecewise constant
+        with np.errstate(all="ignore"):
+            s = np.where(a == 0, 0, out / np.where(a == 0, 1, a)).astype(grad.dtype)
+        ga = sum_to(grad * Tensor._wrap(s), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(grad * 0.0, self.bshape) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 def copysign(input: Tensor, other: Any) -> Tensor:  # noqa: A002
     """``|input|`` with the sign of ``other``.
@@ -702,6 +800,16 @@ class FMaxMin(Function):
         z = grad.dtype.type(0)
         ga = sum_to(np.where(pa, grad * share, z), a.shape) if self.needs_input_grad[0] else None
         gb = sum_to(np.where(pb, grad * share, z), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b, out = self.saved
+        pa = (a == out) | (np.isnan(out) & np.isnan(a))
+        pb = (b == out) | (np.isnan(out) & np.isnan(b))
+        share = np.where(pa & pb, grad.dtype.type(0.5), grad.dtype.type(1))
+        wa, wb = Tensor._wrap(share * pa), Tensor._wrap(share * pb)
+        ga = sum_to(grad * wa, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(grad * wb, b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -54,7 +54,10 @@ class Embedding(Function):
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
         if not self.needs_input_grad[0]:
             return None, None
-        return _EmbeddingBackward.apply(grad, src=self), None
+        from gradfit.ops.linear_map import snapshot
+
+        # a snapshot: the indices must outlive the release of this node's saved arrays
+        return _EmbeddingBackward.apply(grad, src=snapshot(self)), None
 
 
 class _EmbeddingBackward(Function):

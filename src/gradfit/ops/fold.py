@@ -24,6 +24,7 @@ import numpy as np
 
 from gradfit.autograd import Function
 from gradfit.ops.conv import _span, _tuple
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 _Geom = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -68,6 +69,12 @@ class Unfold(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_col2im(grad, self.geo, self.out_hw, self.C),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """The backward (col2im) recorded as a linear map; its transpose is im2col, the forward."""
+        geo, hw = self.geo, self.out_hw
+        back = lambda g: self.backward(g)[0]
+        return (linear_map(grad, back, lambda g: _im2col(g, geo, hw), self.name),)
+
 
 class Fold(Function):
     def forward(
@@ -78,6 +85,12 @@ class Fold(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (_im2col(grad, self.geo, self.out_hw),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """The backward (im2col) recorded as a linear map; its transpose is col2im, the forward."""
+        geo, hw, c = self.geo, self.out_hw, grad.shape[1]
+        back = lambda g: self.backward(g)[0]
+        return (linear_map(grad, back, lambda g: _col2im(g, geo, hw, c), self.name),)
 
 
 def _options(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:

@@ -1,8 +1,8 @@
 """Group and instance normalisation (PyTorch's ``F.group_norm`` and ``F.instance_norm``).
 
-``group_norm`` is one fused :class:`Function`: forward keeps the normalised input and the
-per-group inverse standard deviation; backward gives the input, weight and bias gradients
-in one pass over the groups.
+``group_norm`` is one fused :class:`Function`: forward keeps the input and the per-group
+mean and inverse standard deviation; backward gives the input, weight and bias gradients
+from two sums per channel.
 
 Example:
     >>> import gradfit as gf
@@ -32,53 +32,169 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a[..., None, :], b[..., :, None])[..., 0, 0]
 
 
+# One-pass variance E[x^2] - mean^2 loses about log10(ratio) digits when mean^2 / var is
+# large; above this ratio a group's variance is recomputed from the centred values.
+_CANCEL = 64.0
+
+
+def _moments(
+    xg: np.ndarray, s1: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and ``1 / sqrt(var + eps)`` in float64 of each row of ``xg`` (N*G, m), given
+    the float32 sums ``s1`` of its rows, and the rows whose variance needed the second pass."""
+    m = xg.shape[1]
+    mean = s1.astype(np.float64) / m
+    var = _rowdot(xg, xg).astype(np.float64) / m - mean * mean
+    rows = np.flatnonzero(mean * mean > _CANCEL * np.maximum(var, 0.0))
+    if rows.size:
+        xc = xg[rows] - mean[rows, None].astype(xg.dtype)
+        var[rows] = _rowdot(xc, xc).astype(np.float64) / m
+    return mean, 1.0 / np.sqrt(np.maximum(var, 0.0) + eps), rows
+
+
+class _Rows:
+    """Broadcasting over rows of ``length`` elements at NumPy's full speed.
+
+    With rows shorter than its ufunc buffer (8192 elements), NumPy 2 copies the rows of a
+    broadcast operand into buffers, which makes ``a (R, L) * b (R, 1)`` about twice as
+    slow as ``a * a``; a buffer no longer than a row turns that off. The setting lives in
+    NumPy's errstate context, so it is restored on exit and other threads never see it.
+    """
+
+    def __init__(self, length: int) -> None:
+        self.size = max(16, min(length, 8192) // 16 * 16)  # NumPy wants a multiple of 16
+
+    def __enter__(self) -> None:
+        self.state = np.errstate()
+        self.state.__enter__()
+        np.setbufsize(self.size)
+
+    def __exit__(self, *exc: object) -> None:
+        self.state.__exit__(*exc)
+
+
+def _per_channel(v: np.ndarray, sp: int, dt: Any) -> np.ndarray:
+    """A (C,) vector repeated over the ``sp`` positions of each channel: (1, C * sp)."""
+    return np.repeat(v.astype(dt, copy=False), sp)[None]
+
+
 class GroupNorm(Function):
+    # torch's CPU algorithm in NumPy passes over contiguous rows: forward centres and
+    # scales each group's row (N*G rows of C/G * positions elements), then applies the
+    # affine as a (1, C * positions) row over the N samples; backward needs only two sums
+    # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
+    # with c2, c3 per group. It saves the input itself (no normalised copy) and the
+    # float64 statistics of each group.
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
-        m = c // num_groups * sp
-        self.shape, self.g, self.sp = x.shape, num_groups, sp
-        xg = x.reshape(n, num_groups, m)
-        one = x.dtype.type(1)
-        inv_m = one / x.dtype.type(max(m, 1))
-        xc = xg - (_rowsum(xg) * inv_m)[..., None]
-        var = _rowdot(xc, xc) * inv_m
-        rstd = (one / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)[..., None]
-        xc *= rstd
-        xhat = xc.reshape(n, c, sp)
+        g = num_groups
+        self.g, self.sp = g, sp
+        x = np.ascontiguousarray(x)
+        dt = x.dtype
+        out = np.empty(x.shape, dt)
         w = wb[0] if wb else None
-        self.saved = (xhat, rstd, w)
-        if w is None:
-            return xhat.reshape(x.shape)
-        out = xhat * w.reshape(1, c, 1)
+        if x.size == 0:
+            self.saved = (x, np.zeros((n, g, 1)), np.zeros((n, g, 1)), w, None)
+            return out
+        xg = x.reshape(n * g, -1)
+        s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
+        mean, rstd, bad = _moments(xg, s1, eps)
+        og, o3 = out.reshape(n * g, -1), out.reshape(n, c * sp)
+        with _Rows(xg.shape[1]):
+            np.subtract(xg, mean.astype(dt)[:, None], out=og)
+            og *= rstd.astype(dt)[:, None]
+        if w is not None:
+            o3 *= _per_channel(w, sp, dt)
         if len(wb) > 1:
-            out += wb[1].reshape(1, c, 1)
-        return out.reshape(x.shape)
+            o3 += _per_channel(wb[1], sp, dt)
+        self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
+        return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
-        xhat, rstd, w = self.saved
-        n, c = self.shape[0], self.shape[1]
-        m = c // self.g * self.sp
-        g = np.ascontiguousarray(grad).reshape(n, c, self.sp)
+        x, mean, rstd, w, bad = self.saved
+        n, c, g, sp = x.shape[0], x.shape[1], self.g, self.sp
         needs = self.needs_input_grad
         out: list[Any] = [None] * len(needs)
-        if w is not None and needs[1]:
-            out[1] = _rowdot(g, xhat).sum(axis=0).astype(grad.dtype, copy=False)
+        dt = grad.dtype
+        if x.size == 0:
+            if needs[0]:
+                out[0] = np.zeros(x.shape, dt)
+            for i in range(1, len(needs)):
+                if needs[i]:
+                    out[i] = np.zeros(c, dt)
+            return tuple(out)
+        cpg = c // g
+        dy = np.ascontiguousarray(grad).reshape(n * c, sp)
+        x2 = x.reshape(n * c, sp)
+        # per-channel sums in float64 from here on, (n, g, c // g): of dy and of dy * (x - mean)
+        sdy = _rowsum(dy).reshape(n, g, cpg).astype(np.float64)
+        sdyx = _rowdot(dy, x2).reshape(n, g, cpg).astype(np.float64) - mean * sdy
+        if bad.size:  # offset groups: the difference above cancels, so centre first
+            ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
+            xc = x2[ch] - np.repeat(mean.reshape(-1)[bad], cpg)[:, None].astype(x.dtype)
+            sdyx.reshape(-1)[ch] = _rowdot(dy[ch], xc)
         if len(needs) > 2 and needs[2]:
-            out[2] = _rowsum(g).sum(axis=0).astype(grad.dtype, copy=False)
+            out[2] = sdy.sum(0).reshape(c).astype(dt)
+        if w is not None and needs[1]:
+            out[1] = (rstd * sdyx).sum(0).reshape(c).astype(dt)
         if needs[0]:
-            gx = g * w.reshape(1, c, 1) if w is not None else g.copy()
-            gx = gx.reshape(n, self.g, m)
-            xh = xhat.reshape(n, self.g, m)
-            if m:
-                inv_m = grad.dtype.type(1) / grad.dtype.type(m)
-                mean_g = _rowsum(gx) * inv_m
-                mean_gx = _rowdot(gx, xh) * inv_m
-                tmp = xh * mean_gx[..., None]
-                gx -= tmp
-                gx -= mean_g[..., None]
-                gx *= rstd
-            out[0] = gx.reshape(self.shape)
+            m = cpg * sp
+            wg = w.reshape(1, g, cpg).astype(np.float64) if w is not None else np.ones((1, g, cpg))
+            c2 = -(sdyx * wg).sum(2, keepdims=True) * rstd**3 / m  # (n, g, 1)
+            db = (sdy * wg).sum(2, keepdims=True) * rstd / m
+            c3 = -c2 * mean - db
+            dx = np.empty(x.shape, dt)
+            d3, dy3 = dx.reshape(n, c * sp), dy.reshape(n, c * sp)
+            if w is not None:
+                np.multiply(dy3, _per_channel(w, sp, dt), out=d3)
+            else:
+                np.copyto(d3, dy3)
+            xg, dg = x.reshape(n * g, m), dx.reshape(n * g, m)
+            with _Rows(m):
+                dg *= rstd.reshape(n * g, 1).astype(dt)
+                tmp = np.multiply(xg, c2.reshape(n * g, 1).astype(dt))
+                tmp += c3.reshape(n * g, 1).astype(dt)
+                dg += tmp
+            if bad.size:  # x * c2 + c3 cancels there too: (x - mean) * c2 - db instead
+                xc = xg[bad] - mean.reshape(-1)[bad, None].astype(x.dtype)
+                xc *= c2.reshape(-1)[bad, None].astype(dt)
+                xc -= db.reshape(-1)[bad, None].astype(dt)
+                wr = dy.reshape(n * g, m)[bad]
+                if w is not None:
+                    wr = wr * _per_channel(w, sp, dt).reshape(g, m)[bad % g]
+                wr *= rstd.reshape(-1)[bad, None].astype(dt)
+                dg[bad] = wr + xc
+            out[0] = dx
+        return tuple(out)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """The backward with Tensor ops, from a stand-in for x: each group minus its mean,
+        ``xhat / rstd`` (group norm is invariant to shifting a group by a constant, so the
+        derivatives of every order are the same)."""
+        xhat, rstd, w = self.saved
+        n, c, sp, groups = self.shape[0], self.shape[1], self.sp, self.g
+        m = c // groups * sp
+        needs = self.needs_input_grad
+        xc_arr = xhat.reshape(n, groups, m) / rstd
+        # eps (not kept) as the part of 1 / rstd^2 that is not the variance: the value of
+        # var + eps below is then 1 / rstd^2 to rounding, whatever the cancellation in eps
+        eps = 1 / (rstd * rstd) - np.mean(xc_arr * xc_arr, axis=2, keepdims=True)
+        xg = self.input_standin(0, xc_arr.reshape(self.shape)).reshape(n, groups, m)
+        xc = xg - xg.mean(dim=2, keepdim=True)
+        inv = ((xc * xc).mean(dim=2, keepdim=True) + Tensor._wrap(eps)) ** -0.5
+        xh = xc * inv
+        g = grad.reshape(n, c, sp)
+        out: list[Any] = [None] * len(needs)
+        if w is not None and needs[1]:
+            out[1] = (g * xh.reshape(n, c, sp)).sum(dim=(0, 2))
+        if len(needs) > 2 and needs[2]:
+            out[2] = g.sum(dim=(0, 2))
+        if needs[0]:
+            gxh = g if w is None else g * self.input_tensor(1, w).reshape(1, c, 1)
+            gxh = gxh.reshape(n, groups, m)
+            gx = gxh - gxh.mean(dim=2, keepdim=True) - xh * (gxh * xh).mean(dim=2, keepdim=True)
+            out[0] = (gx * inv).reshape(self.shape)
         return tuple(out)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.arithmetic import Where
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 # ------------------------------------------------------------------ helpers
@@ -114,6 +116,9 @@ class Gather(Function):
         np.add.at(g, self.idx, grad)  # repeated indices accumulate
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: g[self.idx])
+
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:  # noqa: A002
     """Pick values along ``dim`` at ``index``: ``out[i][j] = input[i][index[i][j]]`` for dim=1.
@@ -168,6 +173,24 @@ class Scatter(Function):
             gs = np.zeros(self.src_shape, dtype=grad.dtype)
             gs[tuple(slice(0, n) for n in self.ishape)] = grad[self.idx]
         return gx, gs
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        if self.mode in ("add_reduce", "multiply"):
+            return self.backward(grad._data)  # raises: no gradient (as in PyTorch)
+        shape, dtype, sl = grad.shape, grad.dtype, tuple(slice(0, n) for n in self.ishape)
+
+        def x_part(g: np.ndarray) -> np.ndarray:
+            return self.backward(g)[0] if self.mode == "set" else g  # a mask: self-adjoint
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            if self.mode == "set":
+                out[self.idx] = s[sl]
+            else:
+                np.add.at(out, self.idx, s[sl])
+            return out
+
+        return linear_backward_graph(self, grad, x_part, src_part)
 
 
 def _scatter(op: str, input: Tensor, dim: int, index: Any, src: Any, mode: str) -> Tensor:  # noqa: A002
@@ -307,15 +330,7 @@ class ScatterReduce(Function):
                     "not implemented"
                 )
         else:
-            x, s, out = self.saved
-            # the gradient is shared evenly among the elements that reached the extreme
-            cnt = np.zeros(out.shape, dtype=grad.dtype)
-            sel = s == out[idx]
-            np.add.at(cnt, idx, sel.astype(grad.dtype))
-            xsel = (x == out) & (hit if self.include_self else False)
-            if self.include_self:
-                cnt += xsel
-            cnt[cnt == 0] = 1
+            sel, xsel, cnt = self._extreme_share(grad.dtype)
             g = grad / cnt
             gx = np.where(hit, np.where(xsel, g, 0), grad).astype(grad.dtype)
             gsv = np.where(sel, g[idx], 0)
@@ -323,6 +338,65 @@ class ScatterReduce(Function):
             gs = np.zeros(self.src_shape, dtype=grad.dtype)
             gs[sl] = gsv
         return (gx.astype(grad.dtype) if self.needs_input_grad[0] else None), gs
+
+    def _extreme_share(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """amax / amin: which of src (``sel``) and x (``xsel``) reached the extreme, and how
+        many did per output element (``cnt``, at least 1): they share its gradient evenly."""
+        x, s, out = self.saved
+        cnt = np.zeros(out.shape, dtype=dtype)
+        sel = s == out[self.idx]
+        np.add.at(cnt, self.idx, sel.astype(dtype))
+        xsel = (x == out) & (self.hit if self.include_self else False)
+        if self.include_self:
+            cnt += xsel
+        cnt[cnt == 0] = 1
+        return sel, xsel, cnt
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        if self.reduce == "prod":
+            return self._prod_backward_graph(grad)
+        shape, dtype = grad.shape, grad.dtype
+        sl = tuple(slice(0, n) for n in self.ishape)
+        sel = None
+        if self.reduce in ("amax", "amin"):  # who shares is fixed near x: a linear map of grad
+            sel, xsel, scale = self._extreme_share(dtype)
+            # x's share, computed now: the saved arrays may be released before it is used
+            wx = np.where(self.hit, np.where(xsel, 1 / scale, 0), 1).astype(dtype)
+        else:
+            scale = self.cnt if self.reduce == "mean" else 1
+
+        def x_part(g: np.ndarray) -> np.ndarray:  # a diagonal scaling: self-adjoint
+            return g * wx if sel is not None else self.backward(g)[0]
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            np.add.at(out, self.idx, s[sl] if sel is None else np.where(sel, s[sl], 0))
+            return (out / scale).astype(dtype, copy=False)
+
+        return linear_backward_graph(self, grad, x_part, src_part)
+
+    def _prod_backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        x, s, out = self.saved
+        if (s == 0).any() or (self.include_self and (x == 0).any()):
+            raise NotImplementedError(
+                "double backward is not implemented for ScatterReduce(reduce='prod') with zeros "
+                "in the input"
+            )
+        if self.needs_input_grad[1] and self.src_shape != self.ishape:
+            raise NotImplementedError(
+                "double backward is not implemented for ScatterReduce(reduce='prod') with a "
+                f"src of shape {self.src_shape} larger than the index {self.ishape}"
+            )
+        gout = grad * self.output_tensor(out)  # out / x_i is the product of the others
+        gx = gs = None
+        if self.needs_input_grad[0]:
+            if self.include_self:
+                gx = gout / self.input_tensor(0, x)
+            else:
+                gx = Where.apply(Tensor._wrap(np.zeros((), dtype=grad.dtype)), grad, cond=self.hit)
+        if self.needs_input_grad[1]:
+            gs = gout[self.idx] / self.input_tensor(1, s)
+        return gx, gs
 
 
 def scatter_reduce(
@@ -380,6 +454,9 @@ class IndexSelect(Function):
         np.add.at(g, idx, grad)
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: np.take(g, self.index, axis=self.dim))
+
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
     """The entries at ``index`` (a 1-D integer tensor) along ``dim``.
@@ -392,6 +469,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
     d = _norm_dim(dim, input.ndim, "index_select")
     if input.ndim == 0:
         idx = _select_index(index, "index_select", 1)
+        if idx.size != 1:
+            raise RuntimeError(
+                f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
+            )
         return IndexSelect.apply(input.reshape(1), index=idx, dim=0).reshape(())
     idx = _select_index(index, "index_select", input.shape[d])
     return IndexSelect.apply(input, index=idx, dim=d)
@@ -425,6 +506,22 @@ class IndexPut(Function):
             if self.add and self.alpha != 1:
                 gs = gs * grad.dtype.type(self.alpha)
         return gx, gs
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        shape, dtype = grad.shape, grad.dtype
+
+        def x_part(g: np.ndarray) -> np.ndarray:
+            return g if self.add else self.backward(g)[0]  # a mask: self-adjoint
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            if self.add:
+                np.add.at(out, self.sl, s * dtype.type(self.alpha) if self.alpha != 1 else s)
+            else:
+                out[self.sl] = s
+            return out
+
+        return linear_backward_graph(self, grad, x_part, src_part)
 
 
 def _index_put(op: str, x: Tensor, dim: int, index: Any, source: Tensor, **kw: Any) -> Tensor:
@@ -518,6 +615,15 @@ class MaskedFill(Function):
             gv = np.asarray(np.where(m, grad, grad.dtype.type(0)).sum(), dtype=grad.dtype)
         return gx, gv
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        m, shape, zero = self.mask, grad.shape, np.zeros(grad.shape, dtype=grad.dtype)
+        return linear_backward_graph(
+            self,
+            grad,
+            lambda g: np.where(m, zero, np.broadcast_to(g, shape)),
+            lambda v: np.where(m, v, zero),
+        )
+
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
     """``input`` with ``value`` (a number or a 0-d tensor) wherever ``mask`` (bool, broadcast)
@@ -550,6 +656,10 @@ class MaskedSelect(Function):
         g = np.zeros(self.mask.shape, dtype=grad.dtype)
         g[self.mask] = grad
         return (sum_to(g, self.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        m = self.mask
+        return linear_backward_graph(self, grad, lambda g: np.broadcast_to(g, m.shape)[m])
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
@@ -589,6 +699,19 @@ class MaskedScatter(Function):
             gs[: self.n] = grad[self.mask]
             gs = gs.reshape(self.src_shape)
         return gx, gs
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        m, dtype = self.mask, grad.dtype
+
+        def x_part(g: np.ndarray) -> np.ndarray:
+            return np.where(m, dtype.type(0), np.broadcast_to(g, m.shape))
+
+        def src_part(s: np.ndarray) -> np.ndarray:
+            out = np.zeros(m.shape, dtype=dtype)
+            out[m] = s.reshape(-1)[: self.n]
+            return out
+
+        return linear_backward_graph(self, grad, x_part, src_part)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:  # noqa: A002
@@ -653,6 +776,9 @@ class Take(Function):
         g = np.zeros(int(np.prod(self.shape)), dtype=grad.dtype)
         np.add.at(g, self.index, grad)
         return (g.reshape(self.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: g.reshape(-1)[self.index])
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:  # noqa: A002

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.ops.shape import _expand_ellipsis, _index_part, _split_ints
 from gradfit.tensor import Tensor
 
@@ -79,6 +80,19 @@ class SetItem(Function):
             gv = np.asarray(sum_to(slot, self.vshape)).astype(self.vdtype, copy=False)
         return gx, gv
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        shape, dtype = grad.shape, grad.dtype
+
+        def x_part(g: np.ndarray) -> np.ndarray:  # a mask: self-adjoint
+            return self.backward(g)[0]
+
+        def v_part(v: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            (out if self.pre is None else out[self.pre])[self.index] = v
+            return out
+
+        return linear_backward_graph(self, grad, x_part, v_part)
+
 
 def _unchecked_inputs(t: Tensor) -> Tensor:
     """Drop the input version checks of ``t``'s node: it saved no input, so a later
@@ -101,6 +115,9 @@ class GatherFlat(Function):
         np.put(g, self.pos, grad)  # positions of a writable view are distinct
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: np.take(g, self.pos))
+
 
 class ScatterFlat(Function):
     """``x`` with the elements at flat positions ``pos`` replaced by ``v`` (PyTorch's CopySlices)."""
@@ -119,6 +136,16 @@ class ScatterFlat(Function):
         if self.needs_input_grad[1]:
             gv = np.take(grad, self.pos)
         return gx, gv
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        shape, dtype = grad.shape, grad.dtype
+
+        def v_part(v: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            np.put(out, self.pos, v)
+            return out
+
+        return linear_backward_graph(self, grad, lambda g: self.backward(g)[0], v_part)
 
 
 def _addresses(a: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 
@@ -90,6 +91,9 @@ class NanToNum(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.where(self.keep, grad, grad.dtype.type(0)),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: self.backward(g)[0])  # self-adjoint
 
 
 def nan_to_num(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.arithmetic import Where
 from gradfit.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -105,6 +106,12 @@ def _grad_to(g: np.ndarray, shape: tuple[int, ...], dt: np.dtype) -> np.ndarray:
     if g.dtype != dt:
         g = g.astype(dt)
     return np.ascontiguousarray(g) if g.base is not None and not g.flags.writeable else g
+
+
+def _grad_to_graph(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """:func:`_grad_to` with Tensor operations (for a double backward)."""
+    full = np.broadcast_shapes(g.shape, shape)
+    return sum_to(g if g.shape == full else g.expand(full), shape)
 
 
 # --------------------------------------------------------------------------- cross-entropy
@@ -267,18 +274,8 @@ class CrossEntropy(Function):
         # the same softmax, hence the same derivatives of every order.
         t = grad.dtype.type
         red = self.reduction
-        if self.needs_input_grad[1]:
-            raise NotImplementedError(
-                "double backward is not implemented for CrossEntropy with respect to the target"
-            )
         if self.probs_target:
-            logp, A = self.saved
-            p = self.input_standin(0, logp).softmax(1)
-            g = grad.unsqueeze(1) if red == "none" else grad
-            if red == "mean":
-                g = g / float(max(self.n, 1))
-            gx = (p * Tensor._wrap(A.sum(axis=1, keepdims=True)) - Tensor._wrap(A)) * g
-            return gx, None
+            return self._probs_backward_graph(grad)
         with np.errstate(divide="ignore"):
             if self.fast:
                 probs, y = self.saved
@@ -312,6 +309,26 @@ class CrossEntropy(Function):
             gu = g
         gx = (p * Tensor._wrap(np.expand_dims(rowsum, 1)) - Tensor._wrap(M)) * gu
         return gx, None
+
+    def _probs_backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """Class-probability targets: A = w ((1 - eps) y + eps / C), loss = -sum_c A logp."""
+        logp, A = self.saved
+        xs = self.input_standin(0, logp)  # same softmax as x (see backward_graph)
+        g = grad.unsqueeze(1) if self.reduction == "none" else grad
+        if self.reduction == "mean":
+            g = g / float(max(self.n, 1))
+        w = np.ones((), A.dtype) if self.weight is None else self.weight
+        w = Tensor._wrap(w.reshape((1, -1) + (1,) * (A.ndim - 2)) if w.ndim else w)
+        At = Tensor._wrap(A)
+        if self.needs_input_grad[1]:  # A is affine in y: a stand-in of value 0, times (1 - eps) w
+            y0 = self.input_standin(1, np.zeros(A.shape, A.dtype))
+            At = y0 * w * (1.0 - float(self.eps)) + At
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = (xs.softmax(1) * At.sum(1, keepdim=True) - At) * g
+        if self.needs_input_grad[1]:
+            gy = -(xs.log_softmax(1) * w) * (1.0 - float(self.eps)) * g
+        return gx, gy
 
 
 def cross_entropy(
@@ -549,6 +566,9 @@ class PointwiseLoss(_Reduced):
         self.shapes = (x.shape, y.shape)
         self.reduction = reduction
         self.kind = kind
+        self.delta = delta  # for a double backward of huber / smooth_l1
+        if x.shape != y.shape:  # broadcast (torch warns): x and y kept for a double backward
+            self.broadcast_inputs = (x, y)
         self.n = loss.size
         return _reduce(loss, reduction)
 
@@ -564,24 +584,31 @@ class PointwiseLoss(_Reduced):
         (deriv,) = self.saved
         sx, sy = self.shapes
         g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        quadratic = {"mse": 0.5, "huber": 1.0, "smooth_l1": self.delta}.get(self.kind)
         if self.kind == "mse":
-            # d = x - y (saved as deriv / 2): subtraction's derivatives do not depend on values
-            if sx != deriv.shape or sy != deriv.shape:
-                raise NotImplementedError(
-                    "double backward is not implemented for mse_loss of broadcast shapes "
-                    f"{sx} and {sy}"
-                )
-            d = self.input_standin(0, deriv * 0.5)
-            if self.needs_input_grad[1]:
-                d = d - self.input_standin(1, np.zeros(sy, deriv.dtype))
-            gd = d * 2.0 * g
-        elif self.kind == "l1":
+            gd = self._difference(deriv * 0.5) * 2.0 * g
+        elif quadratic:  # huber / smooth_l1 (delta > 0): d / quadratic where |d| < delta
+            small = np.abs(deriv) < (self.delta / quadratic)
+            # d = deriv * quadratic where small; elsewhere deriv is a constant +-delta / quadratic
+            d = self._difference(deriv * deriv.dtype.type(quadratic))
+            gd = Where.apply(d / quadratic, Tensor._wrap(deriv), cond=small) * g
+        else:  # l1, smooth_l1 with beta = 0: the sign, a constant
             gd = Tensor._wrap(deriv) * g
-        else:
-            raise NotImplementedError(f"double backward is not implemented for {self.kind}_loss")
         gx = sum_to(gd.expand(deriv.shape), sx) if self.needs_input_grad[0] else None
         gy = sum_to(-gd.expand(deriv.shape), sy) if self.needs_input_grad[1] else None
         return gx, gy
+
+    def _difference(self, d: np.ndarray) -> Tensor:
+        """d = x - y in the graph: a stand-in of value ``d`` for x, minus one of value 0 for y
+        (a difference's derivatives do not depend on the values); x - y itself when they
+        were broadcast."""
+        if self.shapes[0] != self.shapes[1]:
+            x, y = self.broadcast_inputs
+            return self.input_tensor(0, x) - self.input_tensor(1, y)
+        t = self.input_standin(0, d)
+        if self.needs_input_grad[1]:
+            t = t - self.input_standin(1, np.zeros(self.shapes[1], d.dtype))
+        return t
 
 
 def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:  # noqa: A002
@@ -737,22 +764,27 @@ class BCEWithLogits(_Reduced):
         return gx, gy
 
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
-        if self.needs_input_grad[1]:
-            raise NotImplementedError(
-                "double backward is not implemented for BCEWithLogits with respect to the target"
-            )
+        from gradfit.ops.elementwise_extra import logaddexp
+
         x, y, _ = self.saved
-        t = x.dtype.type
         g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
         if self.weight is not None:
             g = g * Tensor._wrap(self.weight)
-        s = self.input_tensor(0, x).sigmoid()
-        pw = self.pos_weight
-        if pw is None:
-            d = s - Tensor._wrap(y)
-        else:
-            d = s * Tensor._wrap(t(1) - y + pw * y) - Tensor._wrap(pw * y)
-        return sum_to(d * g, x.shape), None
+        xt, yt = self.input_tensor(0, x), self.input_tensor(1, y)
+        pw = None if self.pos_weight is None else Tensor._wrap(self.pos_weight)
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            s = xt.sigmoid()
+            d = s - yt if pw is None else s * (1.0 - yt + pw * yt) - pw * yt
+            gx = _grad_to_graph(d * g, x.shape)
+        if self.needs_input_grad[1]:
+            if pw is None:
+                d = -xt
+            else:
+                sp = logaddexp(xt, Tensor._wrap(np.zeros((), dtype=x.dtype)))  # softplus
+                d = (pw - 1.0) * sp - pw * xt
+            gy = _grad_to_graph(d * g, y.shape)
+        return gx, gy
 
 
 def binary_cross_entropy_with_logits(
@@ -826,6 +858,20 @@ class BCE(_Reduced):
             gx = _grad_to(d * g, p.shape, p.dtype)
         if self.needs_input_grad[1]:
             gy = _grad_to((log1mp - logp) * g, y.shape, y.dtype)
+        return gx, gy
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        p, y = self.saved[:2]
+        g = grad / float(max(self.n, 1)) if self.reduction == "mean" else grad
+        if self.weight is not None:
+            g = g * Tensor._wrap(self.weight)
+        pt, yt = self.input_tensor(0, p), self.input_tensor(1, y)
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = _grad_to_graph((pt - yt) / ((1.0 - pt) * pt).clamp(min=1e-12) * g, p.shape)
+        if self.needs_input_grad[1]:
+            d = (1.0 - pt).log().clamp(min=-100.0) - pt.log().clamp(min=-100.0)
+            gy = _grad_to_graph(d * g, y.shape)
         return gx, gy
 
 
@@ -918,6 +964,27 @@ class KLDiv(_Reduced):
                 gx = _grad_to(-y * g, x.shape, x.dtype)
             if self.needs_input_grad[1]:
                 gy = _grad_to((aux + t(1) - x) * g, y.shape, y.dtype)
+        return gx, gy
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        x, y = self.saved[:2]
+        g = grad / float(max(self.n, 1)) if self.reduction in ("mean", "batchmean") else grad
+        xt, yt = self.input_tensor(0, x), self.input_tensor(1, y)
+        gx = gy = None
+        if self.log_target:
+            ey = yt.exp()
+            if self.needs_input_grad[0]:
+                gx = _grad_to_graph(-ey * g, x.shape)
+            if self.needs_input_grad[1]:
+                gy = _grad_to_graph(ey * (yt - xt + 1.0) * g, y.shape)
+        else:
+            if self.needs_input_grad[0]:
+                gx = _grad_to_graph(-yt * g, x.shape)
+            if self.needs_input_grad[1]:
+                pos = y > 0  # log y, and 0 where y <= 0 (1 inside the log: no inf next time)
+                one = Tensor._wrap(np.ones((), dtype=grad.dtype))
+                logy = Where.apply(Where.apply(yt, one, cond=pos).log(), one * 0.0, cond=pos)
+                gy = _grad_to_graph((logy + 1.0 - xt) * g, y.shape)
         return gx, gy
 
 

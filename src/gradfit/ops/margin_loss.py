@@ -274,12 +274,11 @@ def poisson_nll_loss(
     x = _f(input, op, "input")
     t = _target(target, op, x)
     loss = x.exp() - t * x if log_input else x - t * (x + eps).log()
-    if full:
-        td = t._data
-        with np.errstate(divide="ignore", invalid="ignore"):
-            st = td * np.log(td) - td + 0.5 * np.log(2 * math.pi * td)
-        st = np.where(td > 1, st, 0).astype(td.dtype)
-        loss = loss + Tensor(st)
+    if full:  # on Tensors, as torch: the target gets this term's gradient too
+        big = t._data > 1
+        tb = where(big, t, 1.0)  # 1 where t <= 1: a finite log there, masked below
+        stirling = tb * tb.log() - tb + 0.5 * (tb * (2 * math.pi)).log()
+        loss = loss + where(big, stirling, 0.0)
     return _reduce(loss, reduction)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 _MODES = ("constant", "reflect", "replicate", "circular")
@@ -52,6 +53,17 @@ class ConstantPad(Function):
         g = np.zeros(self.shape, dtype=grad.dtype)
         g[self.src] = grad[self.dst]
         return (g,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """The backward (a crop) recorded as a linear map; its transpose pads with zeros."""
+        out_shape, src, dst = grad.shape, self.src, self.dst
+
+        def zero_pad(g: np.ndarray) -> np.ndarray:
+            out = np.zeros(out_shape, dtype=g.dtype)
+            out[dst] = g[src]
+            return out
+
+        return (linear_map(grad, lambda g: self.backward(g)[0], zero_pad, self.name),)
 
 
 def _indices(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
@@ -96,6 +108,12 @@ class IndexPad(Function):
                     np.add.at(out, (..., ids), g[..., side])
             grad = np.moveaxis(out, -1, ax)
         return (np.ascontiguousarray(grad),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """The backward (a scatter-add) recorded as a linear map; its transpose is the forward."""
+        mode, widths = self.mode, self.widths
+        again = lambda g: IndexPad().forward(g, mode, widths)
+        return (linear_map(grad, lambda g: self.backward(g)[0], again, self.name),)
 
 
 def pad(

@@ -22,14 +22,27 @@ class Cdist(Function):
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         diff = a[..., :, None, :] - b[..., None, :, :]  # (..., P, R, M)
         out = np.sqrt((diff * diff).sum(-1))
-        self.saved = (diff, out)
+        self.saved = (diff, out, a, b)  # a and b (references): for a double backward
         self.shapes = (a.shape, b.shape)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
-        diff, out = self.saved
+        diff, out = self.saved[:2]
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(out == 0, 0, grad / out)[..., None] * diff  # 0 at coincident points
+        ga = sum_to(w.sum(-2), self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = sum_to(-w.sum(-3), self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        from gradfit.ops.arithmetic import Where
+
+        _, out, a, b = self.saved
+        diff = self.input_tensor(0, a).unsqueeze(-2) - self.input_tensor(1, b).unsqueeze(-3)
+        coincident = out == 0
+        one = Tensor._wrap(np.ones((), dtype=grad.dtype))
+        safe = Where.apply(one, self.output_tensor(out), cond=coincident)
+        w = Where.apply(one * 0.0, grad / safe, cond=coincident).unsqueeze(-1) * diff
         ga = sum_to(w.sum(-2), self.shapes[0]) if self.needs_input_grad[0] else None
         gb = sum_to(-w.sum(-3), self.shapes[1]) if self.needs_input_grad[1] else None
         return ga, gb
@@ -83,6 +96,16 @@ class Cross(Function):
         # d(a x b) . g: for a it is b x g, for b it is g x a
         ga = sum_to(np.cross(b, grad, axis=d), self.shapes[0]) if self.needs_input_grad[0] else None
         gb = sum_to(np.cross(grad, a, axis=d), self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, Any]:
+        a, b = self.saved
+        d = self.dim
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = sum_to(Cross.apply(self.input_tensor(1, b), grad, dim=d), self.shapes[0])
+        if self.needs_input_grad[1]:
+            gb = sum_to(Cross.apply(grad, self.input_tensor(0, a), dim=d), self.shapes[1])
         return ga, gb
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from gradfit import threads
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_map, snapshot
 from gradfit.tensor import Tensor
 
 # Inputs of at least this many bytes are pooled in batch chunks on the thread pool
@@ -278,6 +279,30 @@ class MaxPool2d(Function):
             ])  # fmt: skip
         return gx
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """The backward is linear in ``grad`` (each window's gradient goes to its saved argmax),
+        so it is recorded as a :func:`~gradfit.ops.linear_map.linear_map` whose transpose reads
+        each window's argmax (:meth:`_gather`); the argmax itself has zero derivative."""
+        node = snapshot(self)  # its saved argmax outlive this node's release
+        return (linear_map(grad, lambda g: node.backward(g)[0], node._gather, self.name),)
+
+    def _gather(self, gx: np.ndarray) -> np.ndarray:
+        """The transpose of :meth:`backward`: each window's value of ``gx`` at its argmax."""
+        geo: _Geometry = self.geo
+        if geo.tiles():
+            spans, saved = self.spans, self.saved
+            parts = [_gather_tiles(gx[a:b], saved[c], geo) for c, (a, b) in enumerate(spans)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        xp, out = self.saved
+        gviews = geo.views(geo.pad(gx, 0.0))
+        res = gviews[-1].copy()  # the last offset takes what no earlier one did
+        taken = np.zeros(out.shape, dtype=bool)
+        for v, gv in zip(geo.views(xp)[:-1], gviews[:-1], strict=True):
+            hit = (v == out) & ~taken
+            np.copyto(res, gv, where=hit)
+            taken |= hit
+        return res
+
 
 def _unpool_tiles(grad: np.ndarray, saved: Any, geo: _Geometry, gx: np.ndarray) -> None:
     """Route ``grad`` to the maxima that :func:`_max_tiles` recorded, written into ``gx``."""
@@ -287,6 +312,27 @@ def _unpool_tiles(grad: np.ndarray, saved: Any, geo: _Geometry, gx: np.ndarray) 
     g_rows = _route(grad, idx_h, [None] * kh)
     for a in range(kh):
         _route(g_rows[a], idx_w[a], [gv[..., a, :, j] for j in range(kw)])
+
+
+def _gather_tiles(gx: np.ndarray, saved: Any, geo: _Geometry) -> np.ndarray:
+    """The transpose of :func:`_unpool_tiles`: each window's value of ``gx`` at its maximum."""
+    idx_w, idx_h = saved
+    (kh, kw), (oh, ow) = geo.k, geo.out
+    gv = gx[..., : oh * kh, : ow * kw].reshape(*gx.shape[:-2], oh, kh, ow, kw)
+    rows = [_pick([gv[..., a, :, j] for j in range(kw)], idx_w[a]) for a in range(kh)]
+    return _pick(rows, idx_h)
+
+
+def _pick(cands: list[np.ndarray], idx: Any) -> np.ndarray:
+    """The candidate that :func:`_first_max` chose, elementwise (its index ``idx``)."""
+    if len(cands) == 1:
+        return cands[0].copy()
+    if len(cands) == 2:
+        return np.where(idx, cands[1], cands[0])
+    res = cands[0].copy()
+    for j, c in enumerate(cands[1:], 1):
+        np.copyto(res, c, where=idx == j)
+    return res
 
 
 class AvgPool2d(Function):
@@ -317,6 +363,12 @@ class AvgPool2d(Function):
                 dv[...] = share
         return (geo.crop(gp),)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """The backward is the transpose of this linear op, whose transpose is its forward."""
+        geo, div = self.geo, self.divisor
+        again = lambda g: AvgPool2d().forward(g, geo, div)
+        return (linear_map(grad, lambda g: self.backward(g)[0], again, self.name),)
+
 
 class AdaptiveAvg(Function):
     """out = A_h @ x @ A_w^T with averaging matrices (windows are products of intervals)."""
@@ -328,6 +380,10 @@ class AdaptiveAvg(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         ah, aw = self.saved
         return (np.matmul(np.matmul(ah.T, grad), aw),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        ah, aw = self.saved  # a linear op: A_h^T g A_w, recorded with Tensor matmuls
+        return ((Tensor._wrap(ah.T) @ grad) @ Tensor._wrap(aw),)
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -595,6 +651,17 @@ class AdaptiveMax(Function):
             (self.index + base).ravel(), weights=grad.ravel(), minlength=B * C * H * W
         )
         return (flat.astype(grad.dtype).reshape(self.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """Linear in ``grad`` (a scatter to the saved argmax); its transpose reads them."""
+        B, C, H, W = self.shape
+
+        def gather(gx: np.ndarray) -> np.ndarray:
+            flat = gx.reshape(B, C, H * W)
+            idx = self.index.reshape(B, C, -1)
+            return np.take_along_axis(flat, idx, -1).reshape(self.index.shape)
+
+        return (linear_map(grad, lambda g: self.backward(g)[0], gather, self.name),)
 
 
 def _adaptive_args(op: str, nsp: int, x: Any, output_size: Any) -> tuple[Tensor, tuple[int, int]]:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from gradfit.autograd import Function
+from gradfit.autograd import Function, sum_to
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor, tensors_of
 
 _LETTERS = string.ascii_letters
@@ -142,8 +143,56 @@ class Einsum(Function):
             axes = tuple(k for k, n in enumerate(shape) if n == 1 and g.shape[k] != 1)
             if axes:
                 g = g.sum(axis=axes, keepdims=True)
-            grads.append(np.ascontiguousarray(g) if not g.flags.writeable else g)
+            grads.append(np.array(g) if not g.flags.writeable else g)  # 0-d stays 0-d
         return tuple(grads)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        xs, subs, sizes = self.saved, self.subs, self.sizes
+        ts = []  # each operand broadcast to its subscripts' sizes, in the graph
+        for j, (x, shape) in enumerate(zip(xs, self.shapes, strict=True)):
+            t = self.input_tensor(
+                j, x[tuple(slice(0, 1) if n == 1 else slice(None) for n in shape)]
+            )
+            ts.append(t if t.shape == x.shape else t.expand(x.shape))
+        grads: list[Any] = []
+        for i, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            allu = "".join(dict.fromkeys(subs[i]))
+            # the same contraction as backward, on Tensors (so itself an Einsum node)
+            others = [s for j, s in enumerate(subs) if j != i]
+            known = set(self.out).union(*others) if others else set(self.out)
+            uniq = "".join(c for c in allu if c in known)
+            spec = ",".join([self.out, *others]) + "->" + uniq
+            g = einsum(spec, grad, *(t for j, t in enumerate(ts) if j != i))
+            if len(uniq) < len(allu):  # letters only this operand has: broadcast back
+                g = g.reshape(tuple(sizes[c] if c in uniq else 1 for c in allu))
+                g = g.expand(tuple(sizes[c] for c in allu))
+            if len(allu) < len(subs[i]):  # a repeated letter: write onto the diagonal
+                g = _onto_diagonal(g, subs[i], sizes)
+            grads.append(sum_to(g, self.shapes[i]))
+        return tuple(grads)
+
+
+def _onto_diagonal(g: Tensor, sub: str, sizes: dict[str, int]) -> Tensor:
+    """``g`` (one axis per distinct letter of ``sub``) written onto the diagonal of a zero
+    tensor with one axis per letter (``ii``: a matrix with ``g`` on its diagonal), recorded:
+    its adjoint reads the diagonal back."""
+    allu = "".join(dict.fromkeys(sub))
+    idx = []
+    for c in sub:
+        v = [1] * len(allu)
+        v[allu.index(c)] = sizes[c]
+        idx.append(np.arange(sizes[c]).reshape(v))
+    index, shape = tuple(idx), tuple(sizes[c] for c in sub)
+
+    def embed(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape, dtype=a.dtype)
+        out[index] = a
+        return out
+
+    return linear_map(g, embed, lambda a: a[index], "Einsum")
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:

@@ -184,6 +184,43 @@ class Prod(Function):
         g = grad if self.keepdim else np.expand_dims(grad, axis)
         return (np.moveaxis(others, -1, axis) * g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        (x,) = self.saved
+        if x.size == 0:
+            return (grad.sum() * Tensor._wrap(np.zeros(x.shape, dtype=grad.dtype)),)
+        axis = self.axis
+        xt = self.input_tensor(0, x)
+        if axis is None:
+            grad = grad.reshape(())
+        elif not self.keepdim:
+            grad = grad.unsqueeze(axis)
+        if (x == 0).any():
+            return (_others_product(xt, axis, "Prod") * grad,)
+        # the product of every element but this one: out / x
+        out = self.output_tensor(x.prod(axis=axis, keepdims=self.keepdim))
+        if axis is None:
+            out = out.reshape(())
+        elif not self.keepdim:
+            out = out.unsqueeze(axis)
+        return (out / xt * grad,)
+
+
+def _others_product(x: Tensor, axis: int | None, op: str) -> Tensor:
+    """The product of all elements but each one along ``axis`` (all if None), on Tensors, exact
+    with zeros: row i of an (n, n) copy has its own element replaced by 1 (n^2 memory)."""
+    from gradfit.ops.arithmetic import Where
+
+    xs = x.reshape(-1) if axis is None else x.movedim(axis, -1)
+    n = xs.shape[-1]
+    if x.numel() * n > 1 << 24:
+        raise NotImplementedError(
+            f"double backward is not implemented for {op} with zeros in an input of shape "
+            f"{x.shape}: it takes {n} times the input's memory"
+        )
+    one = Tensor._wrap(np.ones((), dtype=x.dtype))
+    others = Where.apply(one, xs.unsqueeze(-2), cond=np.eye(n, dtype=bool)).prod(-1)
+    return others.reshape(x.shape) if axis is None else others.movedim(-1, axis)
+
 
 class AMax(Function):
     """Max (or min) over axes; ties share the gradient equally, as PyTorch's amax."""
@@ -325,6 +362,20 @@ class NormP(Function):
             g = np.sign(x) * np.abs(x) ** t(self.p - 1) * out ** t(1 - self.p)
         g = np.where((out == 0) | (x == 0), t(0), g)
         return (g * grad.reshape(out.shape),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        from gradfit.ops.arithmetic import Where
+
+        x, out = self.saved
+        p = self.p
+        zero = (out == 0) | (x == 0)
+        one = Tensor._wrap(np.ones((), dtype=grad.dtype))
+        # the masked places get 1 (not 0) inside the powers: no inf there in the next backward
+        xt = Where.apply(one, self.input_tensor(0, x), cond=zero)
+        ot = self.output_tensor(out.reshape(self.out_meta[0])).reshape(out.shape)
+        ot = Where.apply(one, ot, cond=out == 0)
+        g = xt.sign() * xt.abs() ** (p - 1) * ot ** (1 - p)
+        return (Where.apply(one * 0.0, g, cond=zero) * grad.reshape(out.shape),)
 
 
 class LogSumExp(Function):

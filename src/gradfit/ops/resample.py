@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_map
 from gradfit.tensor import Tensor
 
 _NEEDS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -102,6 +103,12 @@ class Resample(Function):
         for i, m in enumerate(self.mats):
             grad = _along(grad, m.T, grad.ndim - k + i)
         return (np.ascontiguousarray(grad),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        """A linear op: its backward is recorded as a linear map whose transpose is the forward."""
+        mats = self.mats
+        again = lambda g: Resample().forward(g, mats)
+        return (linear_map(grad, lambda g: self.backward(g)[0], again, self.name),)
 
 
 def _spatial(v: Any, k: int, what: str, dims: Sequence[int]) -> list[Any]:

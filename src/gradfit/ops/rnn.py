@@ -151,6 +151,7 @@ class RecurrentSeq(Function):
                 out[t, : sizes[t]] = hs[k + 1, : sizes[t]]
         self.mode, self.reverse, self.has_bias, self.sizes = mode, reverse, has_bias, sizes
         self.proj = w_hr is not None
+        self.biases = (b_ih, b_hh)  # references only: for backward_graph's recomputation
         saved: list[Any] = [x, hs, w_ih, w_hh, w_hr]
         if lstm:
             saved += [cs, gates, ms]
@@ -242,6 +243,81 @@ class RecurrentSeq(Function):
         if w_hr is not None:
             grads.append(dw_hr if needs[-1] else None)
         return tuple(grads)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """The sequence run again as a chain of Tensor ops (:func:`_unrolled`), and its
+        gradient taken with ``create_graph``: recorded, so differentiable again."""
+        from gradfit.autograd import grad as autograd_grad
+
+        x, hs, w_ih, w_hh, w_hr, *rest = self.saved
+        arrays = [x, hs[0]] + ([rest[0][0]] if self.mode == "LSTM" else []) + [w_ih, w_hh]
+        if self.has_bias:
+            arrays += list(self.biases)
+        if w_hr is not None:
+            arrays.append(w_hr)
+        needs = self.needs_input_grad
+        # each input that needs a gradient gets a node of its own (a recorded copy): the
+        # gradient is taken there even when one tensor is passed as two inputs
+        ins = [
+            self.input_tensor(i, a).clone() if needs[i] else Tensor._wrap(a)
+            for i, a in enumerate(arrays)
+        ]
+        flat = _unrolled(self.mode, self.reverse, self.sizes, ins, self.has_bias)
+        wanted = [t for t, need in zip(ins, needs, strict=True) if need]
+        got = iter(autograd_grad(flat, wanted, grad, create_graph=True, allow_unused=True))
+        return tuple(next(got) if need else None for need in needs)
+
+
+def _unrolled(
+    mode: str, reverse: bool, sizes: list[int], ins: list[Tensor], has_bias: bool
+) -> Tensor:
+    """What :class:`RecurrentSeq` computes, one step at a time with Tensor ops (its flat
+    output: the outputs, ``h_n``, then ``c_n``), for gradients of gradients."""
+    from gradfit.creation import zeros
+    from gradfit.ops.shape import cat, stack
+
+    lstm = mode == "LSTM"
+    it = iter(ins)
+    x, h = next(it), next(it)
+    c = next(it) if lstm else None
+    w_ih, w_hh = next(it), next(it)
+    b_ih, b_hh = (next(it), next(it)) if has_bias else (None, None)
+    w_hr = next(it, None)
+    T, B, _ = x.shape
+    H = w_ih.shape[0] // GATES[mode]
+    P = h.shape[1]
+    gi = x @ w_ih.T  # (T, B, G*H): the input part of every gate
+    if has_bias:
+        gi = gi + (b_ih if mode == "GRU" else b_ih + b_hh)
+    outs: list[Any] = [None] * T
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        n = sizes[t]
+        a, hp = gi[t, :n], h[:n]
+        gh = hp @ w_hh.T
+        if mode in ("RNN_TANH", "RNN_RELU"):
+            hn = (a + gh).tanh() if mode == "RNN_TANH" else (a + gh).relu()
+        elif lstm:
+            g = a + gh
+            i, f = g[:, :H].sigmoid(), g[:, H : 2 * H].sigmoid()
+            gg, o = g[:, 2 * H : 3 * H].tanh(), g[:, 3 * H :].sigmoid()
+            cn = f * c[:n] + i * gg
+            hn = o * cn.tanh()
+            if w_hr is not None:
+                hn = hn @ w_hr.T
+            c = cn if n == B else cat([cn, c[n:]])
+        else:  # GRU
+            if has_bias:
+                gh = gh + b_hh
+            r = (a[:, :H] + gh[:, :H]).sigmoid()
+            z = (a[:, H : 2 * H] + gh[:, H : 2 * H]).sigmoid()
+            nn_ = (a[:, 2 * H :] + r * gh[:, 2 * H :]).tanh()
+            hn = nn_ + z * (hp - nn_)
+        h = hn if n == B else cat([hn, h[n:]])
+        outs[t] = hn if n == B else cat([hn, zeros(B - n, P, dtype=x.dtype)])
+    flat = [stack(outs).reshape(-1), h.reshape(-1)]
+    if lstm:
+        flat.append(c.reshape(-1))
+    return cat(flat)
 
 
 def _gru_forward(

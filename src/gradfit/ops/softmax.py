@@ -90,3 +90,19 @@ def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
     """
     x, d = _check(x, dim, "log_softmax")
     return LogSoftmax.apply(x, dim=d if x.ndim else None)
+
+
+def softmin(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(-x) / sum(exp(-x)) along ``dim``: softmax of ``-x`` (PyTorch's ``F.softmin``).
+
+    ``dtype`` casts the input first, as PyTorch does.
+
+    Example:
+        >>> import gradfit as gf
+        >>> gf.nn.functional.softmin(gf.tensor([0.0, 1e4]), dim=0)
+        tensor([1., 0.])
+    """
+    if dtype is not None:
+        x = x.to(dtype)
+    _check(x, dim, "softmin")
+    return softmax(-x, dim=dim)

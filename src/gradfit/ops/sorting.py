@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 sort_result = namedtuple("sort", ["values", "indices"])
@@ -46,6 +47,11 @@ class TakeAlong(Function):
         else:
             np.put_along_axis(g, self.index, grad, axis=self.dim)
         return (g,)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(
+            self, grad, lambda g: np.take_along_axis(g, self.index, axis=self.dim)
+        )
 
 
 def _argsort(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.tensor import Tensor, _norm_dim
 
 
@@ -26,6 +27,9 @@ class Tri(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.triu(grad, self.k) if self.upper else np.tril(grad, self.k),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: self.backward(g)[0])  # self-adjoint
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
@@ -79,6 +83,10 @@ class Diagonal(Function):
         gv[..., r, c] = grad
         return (g,)
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        offset, d1, d2 = self.args
+        return linear_backward_graph(self, grad, lambda g: np.diagonal(g, offset, d1, d2).copy())
+
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
     """The diagonal of dimensions ``dim1``/``dim2`` (shifted by ``offset``), as the last dimension.
@@ -110,6 +118,17 @@ class DiagEmbed(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.diagonal(grad, self.offset, grad.ndim - 2, grad.ndim - 1).copy(),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        shape, dtype = grad.shape, grad.dtype
+
+        def embed(g: np.ndarray) -> np.ndarray:
+            out = np.zeros(shape, dtype=dtype)
+            r, c = _diag_index(shape, self.offset, len(shape) - 2, len(shape) - 1)
+            out[..., r, c] = g
+            return out
+
+        return linear_backward_graph(self, grad, embed)
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: A002
@@ -167,6 +186,9 @@ class Roll(Function):
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         neg = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
         return (np.roll(grad, neg, self.dims),)
+
+    def backward_graph(self, grad: Tensor) -> tuple[Any]:
+        return linear_backward_graph(self, grad, lambda g: np.roll(g, self.shifts, self.dims))
 
 
 def roll(

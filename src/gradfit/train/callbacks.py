@@ -4,7 +4,8 @@ A callback overrides any of the hooks below; the :class:`~gradfit.train.Trainer`
 calls them in order. ``trainer.stop_training = True`` ends the run after the epoch.
 
 - :class:`ProgressBar`: a rich progress bar (epoch, batch, live loss, lr, samples/s) on a
-  terminal; one plain line per epoch otherwise or when quiet.
+  terminal; in a Jupyter notebook one live block (bar, loss, loss plot) updated in place;
+  one plain line per epoch otherwise or when quiet.
 - :class:`EarlyStopping`: stop when a monitored value stops improving; restore the best weights.
 - :class:`ModelCheckpoint`: save the latest and/or the best checkpoint each epoch.
 - :class:`CSVLogger`, :class:`JSONLinesLogger`: one row per epoch in a file.
@@ -73,6 +74,10 @@ def _fmt(logs: dict[str, Any]) -> str:
 class ProgressBar(Callback):
     """Show progress: a live rich bar on a terminal, else one plain line per epoch.
 
+    In a Jupyter notebook (writing to the default stream) it shows instead one block that
+    updates in place: a progress bar, the running loss, the last epochs' lines and a
+    live loss plot (:class:`gradfit.notebook.NotebookProgress`).
+
     Args:
         quiet: print only the plain per-epoch lines, never a live bar.
         stream: where to write (default ``sys.stdout``).
@@ -89,10 +94,16 @@ class ProgressBar(Callback):
         self.quiet = quiet
         self.live = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
         self._progress: Any = None
+        self._notebook: Any = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
+        from gradfit.notebook import NotebookProgress, in_notebook
+
         self.epochs = trainer.epochs
-        if self.live:
+        if not self.quiet and self.stream is sys.stdout and in_notebook():
+            self._notebook = NotebookProgress()
+            self._notebook.start(self.epochs)
+        elif self.live:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -109,6 +120,7 @@ class ProgressBar(Callback):
             self._progress.start()
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self._epoch = epoch
         self._t0 = time.perf_counter()
         self._seen = 0
         self._loss_sum = 0.0
@@ -126,6 +138,10 @@ class ProgressBar(Callback):
     def on_batch_end(self, trainer: Trainer, batch: int, loss: float, size: int) -> None:
         self._seen += size
         self._loss_sum += loss * size
+        if self._notebook is not None:
+            n = trainer.batches_per_epoch
+            self._notebook.record_batch(self._epoch, batch + 1, n, loss, size)
+            self._notebook.update()
         if self._progress is not None:
             dt = max(time.perf_counter() - self._t0, 1e-9)
             self._progress.update(
@@ -139,12 +155,18 @@ class ProgressBar(Callback):
     def on_epoch_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         rate = self._seen / max(logs.get("time", 0.0), 1e-9)
         line = f"epoch {logs['epoch']}/{self.epochs}  {_fmt(logs)}  {rate:.0f} samples/s"
-        if self._progress is not None:
+        if self._notebook is not None:
+            self._notebook.record_epoch(logs, line)
+            self._notebook.update(force=True)
+        elif self._progress is not None:
             self._progress.console.print(line)
         else:
             print(line, file=self.stream, flush=True)
 
     def on_fit_end(self, trainer: Trainer) -> None:
+        if self._notebook is not None:
+            self._notebook.update(force=True)
+            self._notebook = None
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -66,7 +66,28 @@ def new_figure(**kwargs: Any) -> Any:
     kwargs.setdefault("layout", "constrained")
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
+    _show_figures_inline()
     return fig
+
+
+def _show_figures_inline() -> None:
+    """In a Jupyter kernel, have IPython display a returned ``Figure`` as a PNG.
+
+    IPython registers that formatter only once pyplot's inline backend starts; gf.viz
+    never uses pyplot, so it registers the formatter itself (once, and only in a notebook).
+    """
+    from gradfit.notebook import in_notebook
+
+    if not in_notebook():
+        return
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    formatter = get_ipython().display_formatter.formatters["image/png"]
+    if Figure not in formatter.type_printers:
+        from IPython.core.pylabtools import print_figure
+
+        formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
