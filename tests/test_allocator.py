@@ -39,3 +39,13 @@ def test_tune_sets_glibc_parameters_unless_told_not_to() -> None:
     assert _tune_in_child() == "True True"
     assert _tune_in_child(GRADFIT_MALLOC_TUNE="0") == "False False"
     assert _tune_in_child(MALLOC_TOP_PAD_="1048576") == "False False"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _glibc(), reason="glibc only")
+def test_import_tunes_and_the_opt_out_holds() -> None:
+    code = "import gradfit, sys; sys.stdout.write(str(gradfit.allocator._done))"
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GRADFIT_"))}
+    for env, want in (({}, "True"), ({"GRADFIT_MALLOC_TUNE": "0"}, "False")):
+        out = subprocess.run([sys.executable, "-c", code], env={**full, **env, "PYTHONPATH": SRC},
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        assert out.stdout == want

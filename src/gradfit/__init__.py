@@ -148,6 +148,12 @@ __all__ += [
 ]
 
 
+# keep freed memory mapped for the next step (glibc malloc thresholds; GRADFIT_MALLOC_TUNE=0: off)
+from gradfit import allocator  # noqa: E402
+
+allocator.tune()
+
+
 def __getattr__(name: str) -> object:
     """Load the heavier subpackages on first use (``gf.nn``, ``gf.optim``, ``gf.data``, ...)."""
     import importlib

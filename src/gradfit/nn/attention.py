@@ -55,6 +55,12 @@ def _bias_from_mask(
     return arr.astype(dtype, copy=False)
 
 
+def _fusable(*ts: Tensor) -> bool:
+    """Whether the fused attention op takes these: floating, no empty dimension."""
+    dt = ts[0]._data.dtype
+    return all(t._data.dtype == dt and dt.kind == "f" and t._data.size > 0 for t in ts)
+
+
 def _attend(
     q: Tensor,
     k: Tensor,
@@ -63,10 +69,19 @@ def _attend(
     dropout_p: float,
     scale: float,
     training: bool = True,
-) -> tuple[Tensor, Tensor]:
-    """``softmax(q k^T * scale + bias) v`` and the weights; rows with no allowed key give 0."""
+    need_weights: bool = True,
+) -> tuple[Tensor, Tensor | None]:
+    """``softmax(q k^T * scale + bias) v`` and the weights; rows with no allowed key give 0.
+
+    Without dropout and with no weights asked for (``need_weights=False``), one fused op
+    (:func:`gradfit.ops.attention.attention`) and no weights (None)."""
     from gradfit.nn.functional import dropout
     from gradfit.ops.softmax import softmax
+
+    if not need_weights and (dropout_p == 0 or not training) and _fusable(q, k, v):
+        from gradfit.ops.attention import attention
+
+        return attention(q, k, v, bias, scale), None
 
     scores = (q @ k.transpose(-2, -1)) * scale
     dead = None
@@ -166,7 +181,7 @@ def scaled_dot_product_attention(
                 f"attention weights' shape {(*query.shape[:-1], S)}"
             ) from None
     sc = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    out, _ = _attend(query, key, value, bias, float(dropout_p), sc)
+    out, _ = _attend(query, key, value, bias, float(dropout_p), sc, need_weights=False)
     return out
 
 
@@ -315,40 +330,55 @@ class MultiheadAttention(Module):
                 f"{who}: Need attn_mask if specifying the is_causal hint. You may use the "
                 "Transformer module method `generate_square_subsequent_mask` to create this mask."
             )
+        # self-attention without weights out or dropout: one packed projection, one fused op
+        fast = (
+            batched
+            and query is key
+            and key is value
+            and self._qkv_same_embed_dim
+            and self.bias_k is None
+            and not self.add_zero_attn
+            and not need_weights
+            and (self.dropout == 0 or not self.training)
+            and _fusable(query)
+        )
+        src = query
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        elif self.batch_first and not fast:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         L, N, E = query.shape
-        S = key.shape[0]
+        if fast and self.batch_first:  # query not transposed: (N, L, E)
+            N, L = L, N
+        S = L if fast else key.shape[0]
         if self.embed_dim != E:
             raise AssertionError(
                 f"{who}: was expecting embedding dimension of {self.embed_dim}, but got {E}"
             )
-        if key.shape[:2] != value.shape[:2] or key.shape[1] != N:
+        if not fast and (key.shape[:2] != value.shape[:2] or key.shape[1] != N):
             raise AssertionError(
                 f"{who}: key shape {tuple(key.shape)} does not match value shape "
                 f"{tuple(value.shape)} (or the query's batch size {N})"
             )
         H, hd = self.num_heads, self.head_dim
         b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
-        if self._qkv_same_embed_dim:
+        if fast:
+            pass  # the packed weight is used whole below
+        elif self._qkv_same_embed_dim:
+            bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
             w = self.in_proj_weight
             wq, wk, wv = w[:E], w[E : 2 * E], w[2 * E :]
         else:
+            bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
             if key.shape[2] != self.kdim or value.shape[2] != self.vdim:
                 raise AssertionError(
                     f"{who}: expected key/value widths {self.kdim}/{self.vdim}, got "
                     f"{key.shape[2]}/{value.shape[2]}"
                 )
-        q = linear(query, wq, bq)
-        k = linear(key, wk, bk)
-        v = linear(value, wv, bv)
-        dt = q.dtype
+        dt = self.out_proj.weight.dtype
         attn_bias = _bias_from_mask(attn_mask, False, dt, who)
         if attn_bias is not None:
             if attn_bias.ndim == 2:
@@ -373,6 +403,25 @@ class MultiheadAttention(Module):
             raise RuntimeError(
                 f"{who}: expected key_padding_mask of shape {(N, S)}, got {kpm.shape}"
             )
+        if fast:
+            from gradfit.ops.attention import packed_self_attention
+
+            bias = None
+            if attn_bias is not None:
+                bias = (
+                    attn_bias.reshape(N, H, L, S)
+                    if attn_bias.shape[0] == N * H
+                    else attn_bias[None]
+                )
+            if kpm is not None:
+                kb = kpm[:, None, None, :]
+                bias = kb if bias is None else bias + kb
+            qkv = linear(src, self.in_proj_weight, self.in_proj_bias)
+            out = packed_self_attention(qkv, H, self.batch_first, bias, 1.0 / math.sqrt(hd))
+            return self.out_proj(out), None
+        q = linear(query, wq, bq)
+        k = linear(key, wk, bk)
+        v = linear(value, wv, bv)
         if self.bias_k is not None:
             k = cat([k, self.bias_k.expand(1, N, E)], 0)
             v = cat([v, self.bias_v.expand(1, N, E)], 0)
@@ -403,7 +452,9 @@ class MultiheadAttention(Module):
         if kpm is not None:
             kb = kpm[:, None, None, :]
             bias = kb if bias is None else bias + kb
-        out, w = _attend(q, k, v, bias, self.dropout, 1.0 / math.sqrt(hd), self.training)
+        out, w = _attend(
+            q, k, v, bias, self.dropout, 1.0 / math.sqrt(hd), self.training, need_weights
+        )
         out = out.permute(2, 0, 1, 3).reshape(L, N, E)
         out = self.out_proj(out)
         if not batched:

@@ -57,8 +57,8 @@ class Linear(Function):
         if needs[1]:
             gw = g2.T @ x2
         if self.has_bias:
-            if needs[2]:
-                gb = g2.sum(axis=0)
+            if needs[2]:  # a column sum as a GEMV: several times faster than NumPy's sum
+                gb = np.ones(g2.shape[0], g2.dtype) @ g2 if g2.shape[0] else g2.sum(axis=0)
             return gx, gw, gb
         return gx, gw
 

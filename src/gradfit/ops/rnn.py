@@ -90,23 +90,30 @@ class RecurrentSeq(Function):
         P = h0.shape[1]
         dt = x.dtype
         # the input part of every gate at every step: one GEMM
-        gi = (x.reshape(T * B, x.shape[2]) @ w_ih.T).reshape(T, B, w_ih.shape[0])
-        if has_bias:
-            gi += b_ih if mode == "GRU" else b_ih + b_hh
-        hs = np.empty((T + 1, B, P), dt)  # hs[0] = h0, hs[k + 1] = state after the k-th step taken
+        if mode != "GRU":  # (the GRU computes its own, gate-major)
+            gi = (x.reshape(T * B, x.shape[2]) @ w_ih.T).reshape(T, B, w_ih.shape[0])
+            if has_bias:
+                gi += b_ih + b_hh
+        # hs[0] = h0, hs[k + 1] = state after the k-th step taken; unpacked and forwards,
+        # hs[1:] is the output itself: one buffer [h0 | out | h_n], no per-step copies
+        shared = bs is None and not reverse
+        n_out = T * B * P + B * P + (B * H if lstm else 0)
+        buf = np.empty(B * P + n_out, dt) if shared else None
+        hs = (buf[: (T + 1) * B * P] if shared else np.empty((T + 1) * B * P, dt)).reshape(
+            T + 1, B, P
+        )
         hs[0] = h0
         steps = range(T - 1, -1, -1) if reverse else range(T)
         sizes = [B] * T if bs is None else [int(n) for n in bs]
-        out = np.zeros((T, B, P), dt)
+        out = hs[1:] if shared else np.zeros((T, B, P), dt)
         if lstm:
             cs = np.empty((T + 1, B, H), dt)
             cs[0] = c0
             gates = np.empty((T, B, 4 * H), dt)
             ms = np.empty((T, B, H), dt) if w_hr is not None else None
         elif mode == "GRU":
-            gates = np.empty((T, B, 3 * H), dt)  # r, z, n
-            ghn = np.empty((T, B, H), dt)  # h W_hn^T + b_hn, needed for dr
-        for k, t in enumerate(steps):
+            gru_saved = _gru_forward(x, hs, w_ih, w_hh, b_ih, b_hh, steps, sizes)
+        for k, t in enumerate(steps if mode != "GRU" else ()):
             n = sizes[t]
             hp = hs[k]
             h = hs[k + 1]
@@ -137,24 +144,11 @@ class RecurrentSeq(Function):
                     np.matmul(m, w_hr.T, out=h[:n])
                 else:
                     h[:n] = m
-            else:  # GRU
-                gh = hp[:n] @ w_hh.T
-                if has_bias:
-                    gh += b_hh
-                g = gates[k, :n]
-                np.add(a[:, : 2 * H], gh[:, : 2 * H], out=g[:, : 2 * H])
-                g[:, : 2 * H] = _sigmoid(g[:, : 2 * H])
-                r, z = g[:, :H], g[:, H : 2 * H]
-                ghn[k, :n] = gh[:, 2 * H :]
-                nn_ = g[:, 2 * H :]
-                np.multiply(r, gh[:, 2 * H :], out=nn_)
-                nn_ += a[:, 2 * H :]
-                np.tanh(nn_, out=nn_)
-                # h' = n + z (h - n)
-                np.subtract(hp[:n], nn_, out=h[:n])
-                h[:n] *= z
-                h[:n] += nn_
-            out[t, :n] = h[:n]
+            if not shared:
+                out[t, :n] = h[:n]
+        if mode == "GRU" and not shared:
+            for k, t in enumerate(steps):
+                out[t, : sizes[t]] = hs[k + 1, : sizes[t]]
         self.mode, self.reverse, self.has_bias, self.sizes = mode, reverse, has_bias, sizes
         self.proj = w_hr is not None
         self.biases = (b_ih, b_hh)  # references only: for backward_graph's recomputation
@@ -162,8 +156,14 @@ class RecurrentSeq(Function):
         if lstm:
             saved += [cs, gates, ms]
         elif mode == "GRU":
-            saved += [gates, ghn]
+            saved += list(gru_saved)
         self.saved = tuple(saved)
+        if shared:
+            res = buf[B * P :]
+            res[T * B * P : T * B * P + B * P] = hs[T].reshape(-1)
+            if lstm:
+                res[T * B * P + B * P :] = cs[T].reshape(-1)
+            return res
         flat = [out.reshape(-1), hs[T].reshape(-1)]
         if lstm:
             flat.append(cs[T].reshape(-1))
@@ -184,10 +184,11 @@ class RecurrentSeq(Function):
             dc = grad[T * B * P + B * P :].reshape(B, H).copy()
             dw_hr = np.zeros_like(w_hr) if w_hr is not None else None
         elif mode == "GRU":
-            gates, ghn = rest
+            return _gru_backward(x, hs, w_ih, w_hh, *rest, dout, dh, reverse, sizes,
+                                 has_bias, self.needs_input_grad)  # fmt: skip
         G = w_ih.shape[0]
-        dgi = np.zeros((T, B, G), dt)  # gradient of the input part of the gates, per step
-        dgh = np.zeros((T, B, G), dt) if mode == "GRU" else dgi  # of the hidden part
+        dgi = np.zeros((T, B, G), dt)  # gradient of the gates' pre-activations, per step
+        dgh = dgi
         steps = range(T - 1, -1, -1) if reverse else range(T)
         for k in reversed(range(T)):
             t = steps[k]
@@ -223,21 +224,6 @@ class RecurrentSeq(Function):
                 np.multiply(dm * tc, o * (1 - o), out=da[:, 3 * H :])
                 dcn *= f
                 dh[:n] = da @ w_hh
-            else:  # GRU
-                g = gates[k, :n]
-                r, z, nn_ = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
-                hp = hs[k, :n]
-                dn_a = d * (1 - z) * (1 - nn_ * nn_)
-                da_i, da_h = dgi[t, :n], dgh[t, :n]
-                dr_a = dn_a * ghn[k, :n] * r * (1 - r)
-                dz_a = d * (hp - nn_) * z * (1 - z)
-                da_i[:, :H] = dr_a
-                da_i[:, H : 2 * H] = dz_a
-                da_i[:, 2 * H :] = dn_a
-                da_h[:, :H] = dr_a
-                da_h[:, H : 2 * H] = dz_a
-                np.multiply(dn_a, r, out=da_h[:, 2 * H :])
-                dh[:n] = d * z + da_h @ w_hh
         needs = self.needs_input_grad
         # hs[k] is the state before step k; dgh[t] pairs with it through steps[k] = t
         order = np.asarray(list(steps))
@@ -332,6 +318,166 @@ def _unrolled(
     if lstm:
         flat.append(c.reshape(-1))
     return cat(flat)
+
+
+def _gru_forward(
+    x: np.ndarray,
+    hs: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray | None,
+    b_hh: np.ndarray | None,
+    steps: range,
+    sizes: list[int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The GRU's time loop: fills ``hs[1:]``; returns what backward needs: ``rz (2, T, B, H)``
+    (the r and z gates by step taken), ``n (T, B, H)`` and ``ghn = h W_hn^T + b_hn (T, B, H)``.
+
+    Gate-major layout (the gate axis first): every per-step block is contiguous, so each
+    NumPy pass is one inner loop rather than one per row (2-3x faster at these sizes). The
+    hidden biases of r and z are added to the input part once, and the r and z parts of both
+    products are halved once (exact in binary), so ``σ(a) = (1 + tanh(a/2)) / 2`` needs no
+    per-step scaling.
+    """
+    T, B, n_in = x.shape
+    H = w_ih.shape[0] // 3
+    P = hs.shape[2]
+    dt = hs.dtype
+    gi = np.matmul(x.reshape(T * B, n_in), w_ih.reshape(3, H, n_in).transpose(0, 2, 1))
+    gi = gi.reshape(3, T, B, H)  # input part of r, z, n at time t
+    if b_ih is not None:
+        gi += b_ih.reshape(3, 1, 1, H)
+        gi[:2] += b_hh[: 2 * H].reshape(2, 1, 1, H)
+    gi[:2] *= 0.5
+    wh = np.ascontiguousarray(w_hh.reshape(3, H, P).transpose(0, 2, 1))  # (3, P, H)
+    wh[:2] *= 0.5
+    b_hn = None if b_hh is None else b_hh[2 * H :]
+    rz = np.empty((2, T, B, H), dt)
+    nn = np.empty((T, B, H), dt)
+    ghn = np.empty((T, B, H), dt)
+    gh_buf = np.empty((3, B, H), dt)
+    for k, t in enumerate(steps):
+        n = sizes[t]
+        hp, h = hs[k], hs[k + 1]
+        if n < B:
+            h[n:] = hp[n:]  # finished sequences keep their state
+        hpn, hc = hp[:n], h[:n]
+        gh = np.matmul(hpn, wh, out=gh_buf[:, :n])
+        g = rz[:, k, :n]
+        np.add(gi[:2, t, :n], gh[:2], out=g)
+        np.tanh(g, out=g)
+        g += 1
+        g *= 0.5
+        hn = ghn[k, :n]
+        if b_hn is None:
+            hn[...] = gh[2]
+        else:
+            np.add(gh[2], b_hn, out=hn)
+        nk = nn[k, :n]
+        np.multiply(g[0], hn, out=nk)
+        nk += gi[2, t, :n]
+        np.tanh(nk, out=nk)
+        np.subtract(hpn, nk, out=hc)  # h' = n + z (h - n)
+        hc *= g[1]
+        hc += nk
+    return rz, nn, ghn
+
+
+def _gru_backward(
+    x: np.ndarray,
+    hs: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    rz: np.ndarray,
+    nn: np.ndarray,
+    ghn: np.ndarray,
+    dout: np.ndarray,
+    dh: np.ndarray,
+    reverse: bool,
+    sizes: list[int],
+    has_bias: bool,
+    needs: tuple[bool, ...],
+) -> tuple[Any, ...]:
+    """The GRU's loop back through time, then the weight gradients as one GEMM per gate.
+
+    ``dg[:, t]`` holds the gradients of the hidden parts of r, z, n at time ``t`` (gate-major,
+    as in :func:`_gru_forward`); the input parts are the same for r and z and ``dn`` (not
+    ``dn * r``) for n. ``dh`` ends as the gradient of ``h0``.
+    """
+    T, B, n_in = x.shape
+    H = nn.shape[2]
+    P = hs.shape[2]
+    dt = hs.dtype
+    one = dt.type(1)
+    alloc = np.zeros if min(sizes, default=B) < B else np.empty  # rows past an end stay 0
+    dg = alloc((3, T, B, H), dt)
+    dn_all = alloc((T, B, H), dt)
+    whh = w_hh.reshape(3, H, P)
+    back_buf = np.empty((3, B, P), dt)
+    tmp = np.empty((B, H), dt)
+    steps = range(T - 1, -1, -1) if reverse else range(T)
+    for k in reversed(range(T)):
+        t = steps[k]
+        n = sizes[t]
+        d = dh[:n]
+        d += dout[t, :n]
+        r, z, nk = rz[0, k, :n], rz[1, k, :n], nn[k, :n]
+        dr, dz, dnr, dn = dg[0, t, :n], dg[1, t, :n], dg[2, t, :n], dn_all[t, :n]
+        u = np.subtract(one, z, out=tmp[:n])  # 1 - z
+        np.subtract(hs[k, :n], nk, out=dz)  # d (h - n) z (1 - z)
+        dz *= d
+        dz *= z
+        dz *= u
+        np.multiply(nk, nk, out=dn)  # d (1 - z) (1 - n^2)
+        np.subtract(one, dn, out=dn)
+        dn *= u
+        dn *= d
+        np.subtract(one, r, out=dr)  # dn ghn r (1 - r)
+        dr *= r
+        dr *= ghn[k, :n]
+        dr *= dn
+        np.multiply(dn, r, out=dnr)
+        back = np.matmul(dg[:, t, :n], whh, out=back_buf[:, :n])  # one GEMM per gate
+        d *= z
+        d += back[0]
+        d += back[1]
+        d += back[2]
+    # hs[k] is the state before step k; dg[:, t] pairs with it through steps[k] = t
+    order = np.asarray(list(steps))
+    h_prev = (hs[:T][np.argsort(order)] if reverse else hs[:T]).reshape(T * B, P)
+    x2 = x.reshape(T * B, n_in)
+    d_in = (dg[0].reshape(T * B, H), dg[1].reshape(T * B, H), dn_all.reshape(T * B, H))
+    wih = w_ih.reshape(3, H, n_in)
+    gx = None
+    if needs[0]:
+        gx = d_in[0] @ wih[0]
+        gx += d_in[1] @ wih[1]
+        gx += d_in[2] @ wih[2]
+        gx = gx.reshape(x.shape)
+    grads: list[Any] = [gx, dh if needs[1] else None]
+    if needs[2]:
+        gw_ih = np.empty_like(w_ih).reshape(3, H, n_in)
+        for i in range(3):
+            np.matmul(d_in[i].T, x2, out=gw_ih[i])
+        grads.append(gw_ih.reshape(3 * H, n_in))
+    else:
+        grads.append(None)
+    grads.append(
+        np.matmul(dg.reshape(3, T * B, H).transpose(0, 2, 1), h_prev).reshape(3 * H, P)
+        if needs[3]
+        else None
+    )
+    if has_bias:
+        ones = np.ones(T * B, dt)
+        gb_h = np.matmul(ones, dg.reshape(3, T * B, H)).reshape(3 * H)
+        if needs[4]:
+            gb_i = gb_h.copy()
+            gb_i[2 * H :] = ones @ d_in[2]
+            grads.append(gb_i)
+        else:
+            grads.append(None)
+        grads.append(gb_h if needs[5] else None)
+    return tuple(grads)
 
 
 def recurrent(

@@ -298,6 +298,31 @@ def _erf_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.copysign(poly, x, out=poly), gauss
 
 
+def _gelu_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(Phi(x), exp(-x*x/2))`` for float32 ``x``: :func:`_erf_parts` at ``x / sqrt(2)``
+    with the constants folded in (``1/sqrt(2)`` into the first coefficient, ``1/2`` into the
+    polynomial), so GELU takes 3 passes over memory fewer. ``Phi(x) = 1/2 + sign(x) (1/2 - q)``
+    with ``q = 1 - Phi(|x|) = poly(k) exp(-x^2/2) / 2``.
+    """
+    t = x.dtype.type
+    k = np.abs(x)
+    k *= t(0.3275911 / math.sqrt(2))
+    k += t(1)
+    np.reciprocal(k, out=k)
+    q = np.multiply(k, t(0.5 * 1.061405429))  # Horner, halved
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        q += t(0.5 * c)
+        q *= k
+    gauss = np.multiply(x, x, out=k)
+    gauss *= t(-0.5)
+    np.exp(gauss, out=gauss)
+    q *= gauss
+    np.subtract(t(0.5), q, out=q)
+    np.copysign(q, x, out=q)
+    q += t(0.5)
+    return q, gauss
+
+
 def _erf(x: np.ndarray) -> np.ndarray:
     """The error function (see :func:`_erf_parts`)."""
     return _erf_parts(x)[0]
@@ -319,10 +344,13 @@ class GELU(Function):
             th = np.tanh(inner)
             self.saved = (x, th)
             return t(0.5) * x * (t(1) + th)
-        erf, gauss = _erf_parts(x * t(1 / math.sqrt(2)))
-        cdf = erf  # 0.5 * (1 + erf), in place
-        cdf += t(1)
-        cdf *= t(0.5)
+        if x.dtype == np.float32 and x.ndim:
+            cdf, gauss = _gelu_parts(x)
+        else:
+            erf, gauss = _erf_parts(x * t(1 / math.sqrt(2)))
+            cdf = erf  # 0.5 * (1 + erf), in place
+            cdf += t(1)
+            cdf *= t(0.5)
         out = x * cdf
         if self.needs_input_grad[0]:
             gauss *= t(1 / math.sqrt(2 * math.pi))  # phi(x)
