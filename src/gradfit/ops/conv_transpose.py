@@ -60,6 +60,13 @@ class ConvTransposeNd(ConvNd):
     convolution, the bottom/right ones reduced by ``output_padding``.
     """
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """The backward as recorded conv ops, for gradients of any order (see
+        :mod:`gradfit.ops.conv_transpose_grad`)."""
+        from gradfit.ops.conv_transpose_grad import conv_transpose_backward_graph
+
+        return conv_transpose_backward_graph(self, grad)
+
     def forward(  # type: ignore[override]
         self,
         x: np.ndarray,
