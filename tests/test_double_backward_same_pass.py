@@ -13,6 +13,10 @@ lazily (a linear map that calls the source's ``backward`` later, a closure over
 Each case runs with the penalty after and before the loss (the walk then meets the nodes in
 other orders) and compares every input's gradient with torch.
 
+``linear/backward``: ``f.backward(create_graph=True)``, then a penalty on the ``.grad``
+left in the graph, backward again: the pass adds to a ``.grad`` whose array that same pass
+still reads (this once broke every op with two inputs).
+
 Two heads put the op's node in different places of that walk: ``sin(out).sum()`` (the
 gradient reaching the op depends on its output, so the walk meets the recorded nodes first)
 and ``(out * v).sum()`` with a leaf ``v`` (the gradient depends on ``v`` alone: the walk may
@@ -264,8 +268,9 @@ CASES: dict[str, Case] = {
 }
 
 
-def _run(lib: Any, case: Case, head: str, penalty_first: bool) -> list[Any]:
+def _run(lib: Any, case: Case, mode: str) -> list[Any]:
     F = lib.nn.functional
+    head, how, first = mode.split("/")
     xs = [lib.tensor(a.copy(), requires_grad=True) for a in case.arrays]
     cs = [lib.tensor(a.copy()) for a in case.consts]
     out = case.fn(lib, F, *xs, *cs)
@@ -275,19 +280,28 @@ def _run(lib: Any, case: Case, head: str, penalty_first: bool) -> list[Any]:
     # so the walk may reach the op's node before the nodes recorded from its gradient
     f = out.sin().sum() if head == "sin" else (out * v).sum()
     wrt = xs if case.penalty_wrt is None else xs[: case.penalty_wrt]
-    gs = lib.autograd.grad(f, wrt, create_graph=True, allow_unused=True)
-    pen = sum((g * g).sum() for g in gs if g is not None)
-    (pen + f if penalty_first else f + pen).backward()  # once, no retain_graph
-    return [x.grad for x in xs] + ([v.grad] if head == "linear" else [])
+    if how == "backward":  # the gradients left in .grad, in the graph; then the penalty's pass
+        f.backward(create_graph=True)
+        sum((x.grad * x.grad).sum() for x in wrt if x.grad is not None).backward()
+    else:
+        gs = lib.autograd.grad(f, wrt, create_graph=True, allow_unused=True)
+        pen = sum((g * g).sum() for g in gs if g is not None)
+        (pen + f if first == "penalty" else f + pen).backward()  # once, no retain_graph
+    grads = [x.grad for x in xs] + ([v.grad] if head == "linear" else [])
+    return [None if g is None else g.detach() for g in grads]
 
 
-@pytest.mark.parametrize("penalty_first", [False, True], ids=["loss+penalty", "penalty+loss"])
-@pytest.mark.parametrize("head", ["sin", "linear"])
+MODES = ["sin/grad/loss", "sin/grad/penalty", "linear/grad/loss", "linear/grad/penalty",
+         "linear/backward/penalty"]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph=True:UserWarning")
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_loss_and_gradient_penalty_in_one_backward(name, head, penalty_first):
+def test_loss_and_gradient_penalty_in_one_backward(name, mode):
     case = CASES[name]
-    got = _run(gf, case, head, penalty_first)
-    want = _run(torch, case, head, penalty_first)
+    got = _run(gf, case, mode)
+    want = _run(torch, case, mode)
     for k, (a, e) in enumerate(zip(got, want, strict=True)):
         what = f"{name} {'v' if k == len(case.arrays) else f'input {k}'}"
         if e is None:
@@ -295,6 +309,25 @@ def test_loss_and_gradient_penalty_in_one_backward(name, head, penalty_first):
             continue
         assert a is not None, f"{what}: gradfit gave none"
         assert_close(a, e, rtol=case.rtol, atol=1e-10, what=what)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph=True:UserWarning")
+def test_grad_from_create_graph_is_not_added_to_in_place():
+    # x.grad and y.grad are in the graph; the penalty's pass reads y.grad's array after the
+    # first gradient for y arrives, so that one must not be added into it in place
+    r = np.random.default_rng(0)
+    a, b = r.standard_normal(2), r.standard_normal(2)
+    res = {}
+    for lib in (gf, torch):
+        x, y = (lib.tensor(t.copy(), requires_grad=True) for t in (a, b))
+        (x * y * x).sum().backward(create_graph=True)
+        ((x.grad * x.grad).sum() + (y.grad * y.grad).sum()).backward()
+        res[lib] = (x.grad.detach(), y.grad.detach())
+    # d/dx of x^2 y + 4 x^2 y^2 + x^4, and d/dy of x^2 y + 4 x^2 y^2 (at the first pass: 2xy, x^2)
+    assert_close(res[gf][0], 2 * a * b + 8 * a * b**2 + 4 * a**3, rtol=1e-12, atol=1e-14)
+    assert_close(res[gf][1], a**2 + 8 * a**2 * b, rtol=1e-12, atol=1e-14)
+    for got, want in zip(res[gf], res[torch], strict=True):
+        assert_close(got, want, rtol=1e-12, atol=1e-14)
 
 
 def test_dropout_in_one_backward():

@@ -1276,11 +1276,13 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
     else can see it (not a view, not the caller's array, not given to another leaf);
     ``owned`` records such arrays, and later additions to them in the same pass are
     out of place because other nodes of the pass may still read them. A gradient
-    left from an earlier pass belongs to the leaf alone and is added to in place.
+    left from an earlier pass belongs to the leaf alone and is added to in place, unless
+    that pass recorded it (``backward(create_graph=True)``): then nodes of this pass may
+    hold its array (a penalty on ``x.grad``) and read it after this first addition.
     """
     if leaf.grad is not None:
         cur = leaf.grad._data
-        if id(cur) in owned:
+        if id(cur) in owned or leaf.grad.grad_fn is not None:
             leaf.grad._data = _add(cur, g)
         else:
             cur += g
