@@ -434,3 +434,24 @@ def test_every_op_with_a_double_backward_has_a_case():
         f"ops with a backward_graph but no case in {__name__}.CASES: {sorted(missing)}; "
         "add one (see the module docstring)"
     )
+
+
+def test_grad_used_as_a_constant_then_accumulated_is_never_silently_wrong():
+    # x.grad (no graph) used in the next loss while that backward adds to x.grad in place:
+    # torch sums into it after every node ran; gradfit adds as gradients arrive, so a node
+    # that saved x.grad and runs later must raise, not read the sum
+    res = {}
+    for lib in (gf, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, -1.0], requires_grad=True)
+        (x * x).sum().backward()
+        g = x.grad
+        try:
+            ((x * w).sum() + (g * w * x).sum()).backward()
+        except RuntimeError as e:
+            assert lib is gf and "Mul" in str(e) and "in-place" in str(e)
+            continue
+        res[lib] = (x.grad, w.grad)
+    if gf in res:
+        for a, e in zip(res[gf], res[torch], strict=True):
+            assert_close(a, e, rtol=1e-12, atol=1e-14)
