@@ -10,18 +10,20 @@ The last backward walks the op's node *and* the nodes its ``backward_graph`` rec
 releases each node's saved arrays as it passes. A recorded node that reads its source node
 lazily (a linear map that calls the source's ``backward`` later, a closure over
 ``self.saved``) finds them gone if the walk reached the source first: a TypeError on None.
-Each case runs with the penalty after and before the loss (the walk then meets the nodes in
-other orders) and compares every input's gradient with torch.
+Every case is compared with torch (the gradients of all inputs) in five modes:
 
-``linear/backward``: ``f.backward(create_graph=True)``, then a penalty on the ``.grad``
-left in the graph, backward again: the pass adds to a ``.grad`` whose array that same pass
-still reads (this once broke every op with two inputs).
+* head ``sin``: ``f = sin(out).sum()``; the gradient reaching the op depends on its output,
+  so the walk meets the recorded nodes before the op's own;
+* head ``linear``: ``f = (out * v).sum()`` with a leaf ``v``; the gradient reaching the op
+  depends on ``v`` alone and the walk may reach the op's node first (the order that broke
+  max pooling and embedding);
+* ``loss`` / ``penalty``: ``f + pen`` or ``pen + f`` (other walk orders);
+* ``backward``: ``f.backward(create_graph=True)``, then a penalty on the ``.grad`` left in
+  the graph, backward again: that pass adds to a ``.grad`` whose array it still reads (in
+  place, this broke every op with two inputs).
 
-Two heads put the op's node in different places of that walk: ``sin(out).sum()`` (the
-gradient reaching the op depends on its output, so the walk meets the recorded nodes first)
-and ``(out * v).sum()`` with a leaf ``v`` (the gradient depends on ``v`` alone: the walk may
-reach the op's node first; this is the order that broke max pooling and embedding). The same
-runs one order higher (``f + |g1|^2 + |g2|^2``), through the nodes that backward_graphs record.
+The same runs one order higher (``f + |g1|^2 + |g2|^2``), through the nodes that
+backward_graphs record.
 
 To cover a new op: add one entry to ``CASES`` (name -> :class:`Case`); ``fn(lib, F, *ts)``
 gets ``gf``/``torch``, its ``nn.functional`` and the tensors (differentiable ones first,
@@ -62,7 +64,6 @@ class Case:
     fn: Callable[..., Any]
     arrays: list[np.ndarray]  # inputs that require grad (float64)
     consts: list[np.ndarray] = field(default_factory=list)  # inputs that do not
-    penalty_wrt: int | None = None  # only the first n inputs in the penalty (None: all)
     rtol: float = 1e-8
     # third order: None (torch's op is the oracle), False (torch cannot: skipped), or
     # fn(torch, F, *ts), the same function written with ops whose third order torch gets right
@@ -279,12 +280,11 @@ def _run(lib: Any, case: Case, mode: str) -> list[Any]:
     # "sin": the gradient reaching the op depends on its output; "linear": on a leaf only,
     # so the walk may reach the op's node before the nodes recorded from its gradient
     f = out.sin().sum() if head == "sin" else (out * v).sum()
-    wrt = xs if case.penalty_wrt is None else xs[: case.penalty_wrt]
     if how == "backward":  # the gradients left in .grad, in the graph; then the penalty's pass
         f.backward(create_graph=True)
-        sum((x.grad * x.grad).sum() for x in wrt if x.grad is not None).backward()
+        sum((x.grad * x.grad).sum() for x in xs if x.grad is not None).backward()
     else:
-        gs = lib.autograd.grad(f, wrt, create_graph=True, allow_unused=True)
+        gs = lib.autograd.grad(f, xs, create_graph=True, allow_unused=True)
         pen = sum((g * g).sum() for g in gs if g is not None)
         (pen + f if first == "penalty" else f + pen).backward()  # once, no retain_graph
     grads = [x.grad for x in xs] + ([v.grad] if head == "linear" else [])
@@ -360,10 +360,9 @@ def _run3(lib: Any, case: Case) -> list[Any]:
     r = np.random.default_rng(out.numel())
     v = lib.tensor(r.standard_normal(tuple(out.shape)), requires_grad=True)
     f = (out * v).sum()
-    wrt = xs if case.penalty_wrt is None else xs[: case.penalty_wrt]
-    g1 = lib.autograd.grad(f, wrt, create_graph=True, allow_unused=True)
+    g1 = lib.autograd.grad(f, xs, create_graph=True, allow_unused=True)
     p1 = sum((g * g).sum() for g in g1 if g is not None)
-    g2 = lib.autograd.grad(p1, wrt, create_graph=True, allow_unused=True)
+    g2 = lib.autograd.grad(p1, xs, create_graph=True, allow_unused=True)
     p2 = sum((g * g).sum() for g in g2 if g is not None)
     (f + p1 + p2).backward()
     return [x.grad for x in xs] + [v.grad]
