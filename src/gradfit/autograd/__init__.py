@@ -1303,14 +1303,18 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
     else can see it (not a view, not the caller's array, not given to another leaf);
     ``owned`` records such arrays, and later additions to them in the same pass are
     out of place because other nodes of the pass may still read them. A gradient
-    left from an earlier pass belongs to the leaf alone and is added to in place.
+    left from an earlier pass belongs to the leaf alone and is added to in place (its
+    version counter moves: a node that saved it and runs later raises instead of reading
+    the sum), unless that pass recorded it (``backward(create_graph=True)``): then nodes
+    of this pass may hold its array (a penalty on ``x.grad``) and read it after this addition.
     """
     if leaf.grad is not None:
         cur = leaf.grad._data
-        if id(cur) in owned:
+        if id(cur) in owned or leaf.grad.grad_fn is not None:
             leaf.grad._data = _add(cur, g)
         else:
             cur += g
+            leaf.grad._version[0] += 1  # a node of this pass that saved it raises, as in PyTorch
         return
     if g.base is not None or id(g) in owned or not g.flags.writeable:
         g = np.array(g, copy=True)

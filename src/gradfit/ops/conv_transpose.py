@@ -75,6 +75,13 @@ class ConvTransposeNd(ConvNd):
     convolution, the bottom/right ones reduced by ``output_padding``.
     """
 
+    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
+        """The backward as recorded conv ops, for gradients of any order (see
+        :mod:`gradfit.ops.conv_transpose_grad`)."""
+        from gradfit.ops.conv_transpose_grad import conv_transpose_backward_graph
+
+        return conv_transpose_backward_graph(self, grad)
+
     def forward(  # type: ignore[override]
         self,
         x: np.ndarray,
@@ -228,49 +235,6 @@ class ConvTransposeNd(ConvNd):
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
         return (gx, gw, gb) if self.has_bias else (gx, gw)
-
-    def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
-        """Both gradients are convolutions, recorded so they can be differentiated again:
-        the input gradient is the convolution of ``grad`` by the weight (this op's own
-        definition), the weight gradient the convolution of ``grad`` by the input with batch
-        and channels swapped (stride and dilation exchanged), cropped to the kernel."""
-        from gradfit.ops.conv import conv2d
-
-        stride, _, dilation, groups = self.opts
-        pt, pl = self.tpads[0], self.tpads[2]
-        if groups != 1:
-            raise NotImplementedError(
-                f"double backward is not implemented for {self.name} with groups={groups}"
-            )
-        needs = self.needs_input_grad
-        g = grad.unsqueeze(2) if self.one_d else grad
-        x_arr, w_arr = self.saved
-        gx = gw = gb = None
-        if needs[0]:
-            wt = self.input_tensor(1, w_arr)
-            w4 = wt.unsqueeze(2) if wt.ndim == 3 else wt
-            H, W = self.in_hw
-            gx = conv2d(g, w4, stride=stride, padding=(pt, pl), dilation=dilation)
-            if gx.shape[2:] != (H, W):  # output_padding >= stride (allowed below dilation)
-                gx = gx[:, :, :H, :W]
-            if self.one_d:
-                gx = gx.squeeze(2)
-        if needs[1]:
-            xt = self.input_tensor(0, x_arr)
-            x4 = xt.unsqueeze(2) if xt.ndim == 3 else xt
-            kh, kw = self.plan.kh, self.plan.kw
-            full = conv2d(
-                g.transpose(0, 1), x4.transpose(0, 1), stride=dilation, dilation=stride,
-                padding=(pt, pl),
-            )  # fmt: skip
-            gw = full[:, :, :kh, :kw].transpose(0, 1)
-            if self.one_d:
-                gw = gw.squeeze(2)
-        if self.has_bias:
-            if needs[2]:
-                gb = grad.sum(dim=(0, *range(2, grad.ndim)))
-            return gx, gw, gb
-        return gx, gw
 
     def _backward_batch_last(
         self, src: np.ndarray, x: Any, w: Any, dt: Any
