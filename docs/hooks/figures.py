@@ -200,6 +200,49 @@ def cnn_feature_maps_fig():
     return fig
 
 
+def _page_namespace(page: str) -> dict:
+    """Run the ```python blocks of ``docs/learn/<page>.md`` in order, in one namespace (as
+    its notebook does), in a scratch directory, and return the namespace (once per build).
+
+    The later pages draw their pictures this way: the figure on the page is the one its
+    own code makes, not a copy of that code here.
+    """
+    import contextlib
+    import os
+    import re
+    import tempfile
+
+    cache = _page_namespace.__dict__.setdefault("cache", {})
+    if page not in cache:
+        text = (ROOT / "docs" / "learn" / f"{page}.md").read_text()
+        ns: dict = {"__name__": "__docs__"}
+        cwd = os.getcwd()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    for i, code in enumerate(re.findall(r"```python\n(.*?)```", text, re.S)):
+                        exec(compile(code, f"<{page}.md block {i}>", "exec"), ns)
+                for key, value in list(ns.items()):  # files the page wrote: keep their bytes
+                    is_png = isinstance(value, (str, Path)) and str(value).endswith(".png")
+                    if is_png and Path(value).is_file():
+                        ns[key] = Path(value).read_bytes()
+            finally:
+                os.chdir(cwd)
+        cache[page] = ns
+    return cache[page]
+
+
+def page_figure(page: str, name: str):
+    """The figure (or PNG file) that variable ``name`` holds after ``page``'s code ran."""
+
+    def make():
+        return _page_namespace(page)[name]
+
+    make.__name__ = f"{page}:{name}"
+    return make
+
+
 FIGURES = {
     "cnn_filters.png": cnn_filters_fig,
     "cnn_feature_maps.png": cnn_feature_maps_fig,
@@ -210,6 +253,8 @@ FIGURES = {
     "activations.png": activations_fig,
     "relu_fit.png": relu_fit_fig,
     "descent.png": descent_fig,
+    "init_spread.png": page_figure("initialisation", "fig_spread"),
+    "init_histograms.png": page_figure("initialisation", "fig_hist"),
 }
 
 
@@ -218,6 +263,9 @@ def render_all() -> dict[str, bytes]:
     out = {}
     for name, make in FIGURES.items():
         fig = make()
+        if isinstance(fig, bytes):  # a PNG the page's code wrote
+            out[name] = fig
+            continue
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         out[name] = buf.getvalue()

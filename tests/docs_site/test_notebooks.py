@@ -24,7 +24,7 @@ def _maker():
     return mod
 
 
-PAGES = ["neuron", "activations", "descent", "chain-rule", "digits", "sequences"]
+PAGES = ["neuron", "activations", "descent", "chain-rule", "digits", "initialisation", "sequences"]
 
 
 def test_every_learning_page_has_a_notebook():

@@ -24,6 +24,8 @@ FIGURES = [
     "attention.png",
     "cnn_filters.png",
     "cnn_feature_maps.png",
+    "init_spread.png",
+    "init_histograms.png",
 ]
 
 missing = [
