@@ -255,6 +255,8 @@ FIGURES = {
     "descent.png": descent_fig,
     "init_spread.png": page_figure("initialisation", "fig_spread"),
     "init_histograms.png": page_figure("initialisation", "fig_hist"),
+    "lr_finder.png": page_figure("learning-rate", "fig_finder"),
+    "lr_schedules.png": page_figure("learning-rate", "fig_schedules"),
 }
 
 

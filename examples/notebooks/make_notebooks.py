@@ -19,7 +19,16 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[2]
 LEARN = ROOT / "docs" / "learn"
 HERE = Path(__file__).resolve().parent
-PAGES = ["neuron", "activations", "descent", "chain-rule", "digits", "initialisation", "sequences"]
+PAGES = [
+    "neuron",
+    "activations",
+    "descent",
+    "chain-rule",
+    "digits",
+    "initialisation",
+    "learning-rate",
+    "sequences",
+]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)
 # pictures drawn by the site's build hook (docs/hooks/figures.py): named, not linked
 _IMAGE = re.compile(r"^!\[([^\]]*)\]\([^)]*\)$", re.M)

@@ -24,7 +24,16 @@ def _maker():
     return mod
 
 
-PAGES = ["neuron", "activations", "descent", "chain-rule", "digits", "initialisation", "sequences"]
+PAGES = [
+    "neuron",
+    "activations",
+    "descent",
+    "chain-rule",
+    "digits",
+    "initialisation",
+    "learning-rate",
+    "sequences",
+]
 
 
 def test_every_learning_page_has_a_notebook():

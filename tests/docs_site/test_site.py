@@ -26,6 +26,8 @@ FIGURES = [
     "cnn_feature_maps.png",
     "init_spread.png",
     "init_histograms.png",
+    "lr_finder.png",
+    "lr_schedules.png",
 ]
 
 missing = [
