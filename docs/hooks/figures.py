@@ -257,6 +257,8 @@ FIGURES = {
     "init_histograms.png": page_figure("initialisation", "fig_hist"),
     "lr_finder.png": page_figure("learning-rate", "fig_finder"),
     "lr_schedules.png": page_figure("learning-rate", "fig_schedules"),
+    "regularisation_curves.png": page_figure("regularisation", "fig_curves"),
+    "regularisation_weights.png": page_figure("regularisation", "fig_weights"),
 }
 
 

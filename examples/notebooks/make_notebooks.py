@@ -27,6 +27,7 @@ PAGES = [
     "digits",
     "initialisation",
     "learning-rate",
+    "regularisation",
     "sequences",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)

@@ -32,6 +32,7 @@ PAGES = [
     "digits",
     "initialisation",
     "learning-rate",
+    "regularisation",
     "sequences",
 ]
 

@@ -28,6 +28,8 @@ FIGURES = [
     "init_histograms.png",
     "lr_finder.png",
     "lr_schedules.png",
+    "regularisation_curves.png",
+    "regularisation_weights.png",
 ]
 
 missing = [
