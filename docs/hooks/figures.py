@@ -259,6 +259,7 @@ FIGURES = {
     "lr_schedules.png": page_figure("learning-rate", "fig_schedules"),
     "regularisation_curves.png": page_figure("regularisation", "fig_curves"),
     "regularisation_weights.png": page_figure("regularisation", "fig_weights"),
+    "baselines.png": page_figure("baselines", "fig_baselines"),
 }
 
 

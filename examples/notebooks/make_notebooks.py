@@ -28,6 +28,7 @@ PAGES = [
     "initialisation",
     "learning-rate",
     "regularisation",
+    "baselines",
     "sequences",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)

@@ -33,6 +33,7 @@ PAGES = [
     "initialisation",
     "learning-rate",
     "regularisation",
+    "baselines",
     "sequences",
 ]
 

@@ -30,6 +30,7 @@ FIGURES = [
     "lr_schedules.png",
     "regularisation_curves.png",
     "regularisation_weights.png",
+    "baselines.png",
 ]
 
 missing = [
