@@ -260,6 +260,7 @@ FIGURES = {
     "regularisation_curves.png": page_figure("regularisation", "fig_curves"),
     "regularisation_weights.png": page_figure("regularisation", "fig_weights"),
     "baselines.png": page_figure("baselines", "fig_baselines"),
+    "transfer.png": page_figure("transfer", "fig_transfer"),
 }
 
 

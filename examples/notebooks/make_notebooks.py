@@ -29,6 +29,7 @@ PAGES = [
     "learning-rate",
     "regularisation",
     "baselines",
+    "transfer",
     "sequences",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)

@@ -34,6 +34,7 @@ PAGES = [
     "learning-rate",
     "regularisation",
     "baselines",
+    "transfer",
     "sequences",
 ]
 

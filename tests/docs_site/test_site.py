@@ -31,6 +31,7 @@ FIGURES = [
     "regularisation_curves.png",
     "regularisation_weights.png",
     "baselines.png",
+    "transfer.png",
 ]
 
 missing = [
