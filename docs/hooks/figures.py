@@ -261,6 +261,7 @@ FIGURES = {
     "regularisation_weights.png": page_figure("regularisation", "fig_weights"),
     "baselines.png": page_figure("baselines", "fig_baselines"),
     "transfer.png": page_figure("transfer", "fig_transfer"),
+    "cf_embeddings.png": page_figure("collaborative-filtering", "fig_embeddings"),
 }
 
 

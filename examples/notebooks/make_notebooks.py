@@ -30,6 +30,7 @@ PAGES = [
     "regularisation",
     "baselines",
     "transfer",
+    "collaborative-filtering",
     "sequences",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)

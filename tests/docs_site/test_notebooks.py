@@ -35,6 +35,7 @@ PAGES = [
     "regularisation",
     "baselines",
     "transfer",
+    "collaborative-filtering",
     "sequences",
 ]
 

@@ -32,6 +32,7 @@ FIGURES = [
     "regularisation_weights.png",
     "baselines.png",
     "transfer.png",
+    "cf_embeddings.png",
 ]
 
 missing = [
