@@ -262,6 +262,7 @@ FIGURES = {
     "baselines.png": page_figure("baselines", "fig_baselines"),
     "transfer.png": page_figure("transfer", "fig_transfer"),
     "cf_embeddings.png": page_figure("collaborative-filtering", "fig_embeddings"),
+    "porting.png": page_figure("porting", "fig_port"),
 }
 
 

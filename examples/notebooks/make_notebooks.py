@@ -32,6 +32,7 @@ PAGES = [
     "transfer",
     "collaborative-filtering",
     "sequences",
+    "porting",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)
 # pictures drawn by the site's build hook (docs/hooks/figures.py): named, not linked

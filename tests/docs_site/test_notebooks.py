@@ -37,6 +37,7 @@ PAGES = [
     "transfer",
     "collaborative-filtering",
     "sequences",
+    "porting",
 ]
 
 

@@ -33,6 +33,7 @@ FIGURES = [
     "baselines.png",
     "transfer.png",
     "cf_embeddings.png",
+    "porting.png",
 ]
 
 missing = [
