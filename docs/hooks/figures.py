@@ -263,6 +263,8 @@ FIGURES = {
     "transfer.png": page_figure("transfer", "fig_transfer"),
     "cf_embeddings.png": page_figure("collaborative-filtering", "fig_embeddings"),
     "porting.png": page_figure("porting", "fig_port"),
+    "cli_curves.png": page_figure("command-line", "curves_png"),
+    "cli_lr_find.png": page_figure("command-line", "lr_png"),
 }
 
 

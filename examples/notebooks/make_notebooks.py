@@ -33,6 +33,7 @@ PAGES = [
     "collaborative-filtering",
     "sequences",
     "porting",
+    "command-line",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)
 # pictures drawn by the site's build hook (docs/hooks/figures.py): named, not linked

@@ -38,6 +38,7 @@ PAGES = [
     "collaborative-filtering",
     "sequences",
     "porting",
+    "command-line",
 ]
 
 

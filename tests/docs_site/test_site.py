@@ -34,6 +34,8 @@ FIGURES = [
     "transfer.png",
     "cf_embeddings.png",
     "porting.png",
+    "cli_curves.png",
+    "cli_lr_find.png",
 ]
 
 missing = [
