@@ -265,6 +265,7 @@ FIGURES = {
     "porting.png": page_figure("porting", "fig_port"),
     "cli_curves.png": page_figure("command-line", "curves_png"),
     "cli_lr_find.png": page_figure("command-line", "lr_png"),
+    "resume.png": page_figure("reliability", "fig_resume"),
 }
 
 

@@ -34,6 +34,7 @@ PAGES = [
     "sequences",
     "porting",
     "command-line",
+    "reliability",
 ]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)
 # pictures drawn by the site's build hook (docs/hooks/figures.py): named, not linked

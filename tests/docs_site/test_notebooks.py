@@ -39,6 +39,7 @@ PAGES = [
     "sequences",
     "porting",
     "command-line",
+    "reliability",
 ]
 
 

@@ -36,6 +36,7 @@ FIGURES = [
     "porting.png",
     "cli_curves.png",
     "cli_lr_find.png",
+    "resume.png",
 ]
 
 missing = [
