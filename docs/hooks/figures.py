@@ -2,7 +2,10 @@
 
 Each figure is a function below that returns a matplotlib Figure; the PNGs are added to
 the site as generated files under ``figures/`` (so ``mkdocs build --strict`` checks every
-link to them). Nothing is pasted: change the library and the pictures change.
+link to them). Nothing is pasted: change the library and the pictures change. The pages
+from 6 on are drawn by their own code: :func:`page_figure` runs the page's ``python``
+blocks (as its notebook does) and takes the figure a named variable holds, so the picture
+is exactly what a reader running the page gets.
 """
 
 from __future__ import annotations
