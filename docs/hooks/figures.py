@@ -2,7 +2,10 @@
 
 Each figure is a function below that returns a matplotlib Figure; the PNGs are added to
 the site as generated files under ``figures/`` (so ``mkdocs build --strict`` checks every
-link to them). Nothing is pasted: change the library and the pictures change.
+link to them). Nothing is pasted: change the library and the pictures change. The pages
+from 6 on are drawn by their own code: :func:`page_figure` runs the page's ``python``
+blocks (as its notebook does) and takes the figure a named variable holds, so the picture
+is exactly what a reader running the page gets.
 """
 
 from __future__ import annotations
@@ -200,6 +203,49 @@ def cnn_feature_maps_fig():
     return fig
 
 
+def _page_namespace(page: str) -> dict:
+    """Run the ```python blocks of ``docs/learn/<page>.md`` in order, in one namespace (as
+    its notebook does), in a scratch directory, and return the namespace (once per build).
+
+    The later pages draw their pictures this way: the figure on the page is the one its
+    own code makes, not a copy of that code here.
+    """
+    import contextlib
+    import os
+    import re
+    import tempfile
+
+    cache = _page_namespace.__dict__.setdefault("cache", {})
+    if page not in cache:
+        text = (ROOT / "docs" / "learn" / f"{page}.md").read_text()
+        ns: dict = {"__name__": "__docs__"}
+        cwd = os.getcwd()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    for i, code in enumerate(re.findall(r"```python\n(.*?)```", text, re.S)):
+                        exec(compile(code, f"<{page}.md block {i}>", "exec"), ns)
+                for key, value in list(ns.items()):  # files the page wrote: keep their bytes
+                    is_png = isinstance(value, (str, Path)) and str(value).endswith(".png")
+                    if is_png and Path(value).is_file():
+                        ns[key] = Path(value).read_bytes()
+            finally:
+                os.chdir(cwd)
+        cache[page] = ns
+    return cache[page]
+
+
+def page_figure(page: str, name: str):
+    """The figure (or PNG file) that variable ``name`` holds after ``page``'s code ran."""
+
+    def make():
+        return _page_namespace(page)[name]
+
+    make.__name__ = f"{page}:{name}"
+    return make
+
+
 FIGURES = {
     "cnn_filters.png": cnn_filters_fig,
     "cnn_feature_maps.png": cnn_feature_maps_fig,
@@ -210,6 +256,19 @@ FIGURES = {
     "activations.png": activations_fig,
     "relu_fit.png": relu_fit_fig,
     "descent.png": descent_fig,
+    "init_spread.png": page_figure("initialisation", "fig_spread"),
+    "init_histograms.png": page_figure("initialisation", "fig_hist"),
+    "lr_finder.png": page_figure("learning-rate", "fig_finder"),
+    "lr_schedules.png": page_figure("learning-rate", "fig_schedules"),
+    "regularisation_curves.png": page_figure("regularisation", "fig_curves"),
+    "regularisation_weights.png": page_figure("regularisation", "fig_weights"),
+    "baselines.png": page_figure("baselines", "fig_baselines"),
+    "transfer.png": page_figure("transfer", "fig_transfer"),
+    "cf_embeddings.png": page_figure("collaborative-filtering", "fig_embeddings"),
+    "porting.png": page_figure("porting", "fig_port"),
+    "cli_curves.png": page_figure("command-line", "curves_png"),
+    "cli_lr_find.png": page_figure("command-line", "lr_png"),
+    "resume.png": page_figure("reliability", "fig_resume"),
 }
 
 
@@ -218,6 +277,9 @@ def render_all() -> dict[str, bytes]:
     out = {}
     for name, make in FIGURES.items():
         fig = make()
+        if isinstance(fig, bytes):  # a PNG the page's code wrote
+            out[name] = fig
+            continue
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         out[name] = buf.getvalue()

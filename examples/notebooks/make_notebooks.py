@@ -19,7 +19,23 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[2]
 LEARN = ROOT / "docs" / "learn"
 HERE = Path(__file__).resolve().parent
-PAGES = ["neuron", "activations", "descent", "chain-rule", "digits", "sequences"]
+PAGES = [
+    "neuron",
+    "activations",
+    "descent",
+    "chain-rule",
+    "digits",
+    "initialisation",
+    "learning-rate",
+    "regularisation",
+    "baselines",
+    "transfer",
+    "collaborative-filtering",
+    "sequences",
+    "porting",
+    "command-line",
+    "reliability",
+]
 _BLOCK = re.compile(r"```python\n(.*?)```\n?", re.S)
 # pictures drawn by the site's build hook (docs/hooks/figures.py): named, not linked
 _IMAGE = re.compile(r"^!\[([^\]]*)\]\([^)]*\)$", re.M)

@@ -24,7 +24,23 @@ def _maker():
     return mod
 
 
-PAGES = ["neuron", "activations", "descent", "chain-rule", "digits", "sequences"]
+PAGES = [
+    "neuron",
+    "activations",
+    "descent",
+    "chain-rule",
+    "digits",
+    "initialisation",
+    "learning-rate",
+    "regularisation",
+    "baselines",
+    "transfer",
+    "collaborative-filtering",
+    "sequences",
+    "porting",
+    "command-line",
+    "reliability",
+]
 
 
 def test_every_learning_page_has_a_notebook():

@@ -24,6 +24,19 @@ FIGURES = [
     "attention.png",
     "cnn_filters.png",
     "cnn_feature_maps.png",
+    "init_spread.png",
+    "init_histograms.png",
+    "lr_finder.png",
+    "lr_schedules.png",
+    "regularisation_curves.png",
+    "regularisation_weights.png",
+    "baselines.png",
+    "transfer.png",
+    "cf_embeddings.png",
+    "porting.png",
+    "cli_curves.png",
+    "cli_lr_find.png",
+    "resume.png",
 ]
 
 
