@@ -41,3 +41,14 @@ def test_the_neural_bigram_reaches_the_count_bigram(tmp_path):
     data = gf.data.load_dataset("names", block_size=r.config["block_size"])
     best = min(gf.models.ngram_losses(data, alpha=a)["bigram"] for a in np.logspace(-3, 1, 13))
     assert best - 0.01 < loss
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2, 0.35])
+def test_the_given_dropout_reaches_the_transformer(dropout):
+    from gradfit.cli import common
+
+    cfg = _cfg(data="names", model="char_lm", arch="transformer", dropout=dropout)
+    mcfg = common.model_config_for(cfg, common.load_data(cfg))
+    assert mcfg["dropout"] == dropout  # 0.2, the global default, once meant "not given"
+    default = _cfg(data="names", model="char_lm", arch="transformer")
+    assert default["dropout"] == CHAR_LM_DEFAULTS["transformer"]["dropout"]

@@ -202,8 +202,7 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
                 kw["embed"] = cfg["embedding_dim"]
             return model_config(
                 "char_lm", vocab_size=n_out, block_size=shape[0], arch=cfg["arch"],
-                heads=cfg["heads"],
-                dropout=0.0 if cfg["dropout"] == 0.2 else cfg["dropout"], **kw,
+                heads=cfg["heads"], dropout=cfg["dropout"], **kw,
             )  # fmt: skip
         if name == "logistic":
             if task != "classification":
