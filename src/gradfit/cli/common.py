@@ -202,8 +202,7 @@ def model_config_for(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
                 kw["embed"] = cfg["embedding_dim"]
             return model_config(
                 "char_lm", vocab_size=n_out, block_size=shape[0], arch=cfg["arch"],
-                heads=cfg["heads"],
-                dropout=0.0 if cfg["dropout"] == 0.2 else cfg["dropout"], **kw,
+                heads=cfg["heads"], dropout=cfg["dropout"], **kw,
             )  # fmt: skip
         if name == "logistic":
             if task != "classification":
@@ -387,3 +386,25 @@ def model_from_checkpoint(ckpt: Any) -> Any:
         raise UsageError(f"checkpoint {ckpt.path}: cannot rebuild its model: {e}") from None
     model.eval()
     return model
+
+
+def char_lm_from_checkpoint(arg: str, who: str) -> tuple[Any, Any, str]:
+    """``(checkpoint, model, vocab)`` of a ``char_lm`` run directory or checkpoint; any
+    other model, or one without a vocabulary matching it, is a UsageError naming ``who``."""
+    from gradfit.models_sequence import CharLM
+
+    ckpt = open_checkpoint(checkpoint_path(arg))
+    model = model_from_checkpoint(ckpt)
+    if not isinstance(model, CharLM):
+        raise UsageError(
+            f"{who}: {ckpt.path} holds a {type(model).__name__}, not a char_lm; train one with "
+            "gradfit train --data names --model char_lm"
+        )
+    config = ckpt.meta.get("config") or {}
+    vocab = config.get("vocab")
+    if not vocab:
+        data = load_data(config.get("run") or {})
+        vocab = data.description.extra.get("vocab")
+    if not isinstance(vocab, str) or len(vocab) != model.vocab_size:
+        raise UsageError(f"{who}: {ckpt.path} records no vocabulary matching its model")
+    return ckpt, model, vocab

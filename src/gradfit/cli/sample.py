@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Sample; returns the exit code."""
-    from gradfit.models_sequence import CharLM, sample_chars
+    from gradfit.models_sequence import sample_chars
 
     if not 1 <= args.n <= 10_000:
         raise UsageError(f"--n: expected 1 to 10000 words, got {args.n}")
@@ -45,20 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-length: expected 1 to 1000, got {args.max_length}")
     if args.seed < 0:
         raise UsageError(f"--seed: expected a non-negative integer, got {args.seed}")
-    ckpt = common.open_checkpoint(common.checkpoint_path(args.checkpoint))
-    model = common.model_from_checkpoint(ckpt)
-    if not isinstance(model, CharLM):
-        raise UsageError(
-            f"sample: {ckpt.path} holds a {type(model).__name__}, not a char_lm; train one with "
-            "gradfit train --data names --model char_lm"
-        )
-    cfg = (ckpt.meta.get("config") or {}).get("run") or {}
-    vocab = (ckpt.meta.get("config") or {}).get("vocab")
-    if not vocab:
-        data = common.load_data(cfg)
-        vocab = data.description.extra.get("vocab")
-    if not vocab or len(vocab) != model.vocab_size:
-        raise UsageError(f"sample: {ckpt.path} records no vocabulary matching its model")
+    _, model, vocab = common.char_lm_from_checkpoint(args.checkpoint, "sample")
     for word in sample_chars(model, vocab, n=args.n, temperature=args.temperature,
                              seed=args.seed, max_length=args.max_length):  # fmt: skip
         print(word)

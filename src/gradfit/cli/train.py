@@ -38,7 +38,11 @@ def register(sub: Any) -> None:
         "--model",
         help="mlp, cnn, cnn1d, gru, lstm, char_lm, logistic, linear or matrix_factorization",
     )
-    a("--arch", help="char_lm: bigram, mlp, rnn, gru or transformer (default transformer)")
+    a(
+        "--arch",
+        help="char_lm: bigram, mlp, rnn, gru or transformer (default transformer); each arch "
+        "has its own tuned optimizer, lr, epochs, dropout, ... for the options not given",
+    )
     a("--block-size", type=int, help="names/text: characters of context (default 8)")
     a("--heads", type=int, help="char_lm transformer: attention heads (default 4)")
     a("--layers", type=int, help="char_lm: blocks or recurrent layers; gru/lstm: layers")

@@ -8,6 +8,7 @@ Subcommands::
     gradfit viz landscape RUN_DIR_OR_CHECKPOINT --out landscape.png [--2d | --newton]
     gradfit viz explain "x * w + b" --values x=3,w=2,b=1
     gradfit viz curvature RUN_DIR --out sharpness.png
+    gradfit viz attention RUN_DIR --text emma --out attention.png
 
 Example:
     >>> from gradfit.cli.main import main
@@ -107,6 +108,12 @@ def register(sub: Any) -> None:
     from gradfit.cli.viz_curvature import add_curvature
 
     add_curvature(vsub)
+
+    t = vsub.add_parser("attention", help="attention maps of a char_lm transformer on one text")
+    t.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a char_lm transformer run")
+    t.add_argument("--text", required=True, help="the context, at most the run's --block-size")
+    t.add_argument("--out", required=True, help="output .png/.svg/.pdf")
+    t.set_defaults(func=run_attention)
 
 
 def _no_subcommand(p: argparse.ArgumentParser) -> int:
@@ -354,6 +361,41 @@ def run_landscape(args: argparse.Namespace) -> int:
         centre = losses[len(a) // 2]
     save_figure(fig, out)
     print(f"wrote {out} (loss at the trained weights {centre:.4g} on {n} test samples)")
+    return 0
+
+
+# --------------------------------------------------------------------------- attention
+def run_attention(args: argparse.Namespace) -> int:
+    """``gradfit viz attention``: one panel per block and head, for the model's context
+    ``--text`` left-padded with the boundary character as in training."""
+    import numpy as np
+
+    from gradfit.cli import common
+    from gradfit.viz._util import save_figure
+    from gradfit.viz.sequence import attention_maps, plot_attention
+
+    out = _check_out(args.out, _IMAGE_SUFFIXES)
+    ckpt, model, vocab = common.char_lm_from_checkpoint(args.checkpoint, "viz attention")
+    if model.arch != "transformer":
+        raise UsageError(
+            f"viz attention: {ckpt.path} holds a char_lm with arch {model.arch!r}, which has no "
+            "attention; train one with --arch transformer"
+        )
+    text, block = args.text, model.block_size
+    bad = sorted(set(text) - set(vocab))
+    if bad:
+        raise UsageError(f"--text {text!r}: {''.join(bad)!r} not in the run's vocabulary {vocab!r}")
+    if len(text) > block:
+        raise UsageError(
+            f"--text {text!r}: {len(text)} characters, but the model reads at most "
+            f"{block} (its --block-size)"
+        )
+    tokens = vocab[0] * (block - len(text)) + text  # padded as the training contexts are
+    index = {c: i for i, c in enumerate(vocab)}
+    maps = attention_maps(model, np.array([index[c] for c in tokens], dtype=np.int64))
+    save_figure(plot_attention(maps, tokens), out)
+    nb, nh = maps.shape[:2]
+    print(f"wrote {out} ({nb} blocks x {nh} heads, context {tokens!r})")
     return 0
 
 
