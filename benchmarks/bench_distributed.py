@@ -89,7 +89,7 @@ def gradfit_worker(args: argparse.Namespace) -> None:
     if distributed:
         dist.init_process_group("mpi")
         world, rank = dist.get_world_size(), dist.get_rank()
-        model = gf.nn.parallel.DistributedDataParallel(model)
+        model = gf.nn.parallel.DistributedDataParallel(model, gradient_as_bucket_view=args.view)
         sampler = dist.DistributedSampler(ds, world, rank, seed=0)
         loader = DataLoader(ds, batch_size=args.batch // world, sampler=sampler)
     else:
@@ -173,7 +173,7 @@ def _run(kind: str, procs: int, args: argparse.Namespace) -> float:
     env["PYTHONPATH"] = f"{ROOT / 'src'}{os.pathsep}{env.get('PYTHONPATH', '')}"
     me = [sys.executable, str(Path(__file__).resolve()), "--worker", kind]
     me += ["--samples", str(args.samples), "--batch", str(args.batch), "--epochs", str(args.epochs)]
-    me += ["--model", args.model]
+    me += ["--model", args.model] + (["--view"] if args.view else [])
     if kind == "gradfit":
         mpiexec = str(Path(sys.executable).parent / "mpiexec")
         if not Path(mpiexec).exists():
@@ -203,6 +203,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--contenders", default="gradfit,torch")
     p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    p.add_argument("--view", action="store_true", help="gradfit: DDP(gradient_as_bucket_view=True)")
     args = p.parse_args()
     if args.worker == "gradfit":
         return gradfit_worker(args)

@@ -37,10 +37,12 @@ def data() -> ArrayDataset:
     return ArrayDataset(x, y)
 
 
-def equivalence(bucket_mb: float) -> None:
+def equivalence(bucket_mb: float, as_view: bool = False) -> None:
     ds = data()
     ws, rank = dist.get_world_size(), dist.get_rank()
-    model = DistributedDataParallel(make_model(), bucket_cap_mb=bucket_mb)
+    model = DistributedDataParallel(
+        make_model(), bucket_cap_mb=bucket_mb, gradient_as_bucket_view=as_view
+    )
     if bucket_mb < 0.01:
         assert len(model._buckets) > 1, "expected several buckets"
     initial = [p._data.copy() for p in model.parameters()]
@@ -59,6 +61,14 @@ def equivalence(bucket_mb: float) -> None:
         for b, (x, y) in enumerate(mine):
             opt.zero_grad()
             loss_fn(model(x), y).backward()
+            views = [  # the parameter reached last gets the engine's copy of its hook's result
+                np.shares_memory(p.grad._data, b.out)
+                for b in model._buckets
+                for p in b.params
+                if p is not model._last
+            ]
+            if views != [as_view] * len(views):
+                raise SystemExit(f"gradient_as_bucket_view={as_view}, but .grad views: {views}")
             opt.step()
             idx = np.concatenate([per_rank[r][b] for r in range(ws)])  # the global batch
             ref_opt.zero_grad()
@@ -218,7 +228,7 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     dist.init_process_group("mpi", timeout=3.0 if mode in ("hang", "kill") else 60.0)
     if mode == "equivalence":
-        equivalence(float(sys.argv[2]) if len(sys.argv) > 2 else 25.0)
+        equivalence(float(sys.argv[2]) if len(sys.argv) > 2 else 25.0, "view" in sys.argv[3:])
     elif mode == "no_sync":
         no_sync()
     elif mode == "trainer_until_ctrl_c":

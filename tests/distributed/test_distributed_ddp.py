@@ -41,9 +41,12 @@ def run(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[st
     return proc, time.monotonic() - t0
 
 
-@pytest.mark.parametrize("bucket_mb", ["25", "0.0005"])  # one bucket; several buckets
-def test_two_processes_match_one_after_100_steps(bucket_mb: str) -> None:
-    proc, _ = run("equivalence", bucket_mb)
+@pytest.mark.parametrize(
+    ("bucket_mb", "grads"),
+    [("25", "copy"), ("0.0005", "copy"), ("0.0005", "view")],  # one bucket; several buckets
+)
+def test_two_processes_match_one_after_100_steps(bucket_mb: str, grads: str) -> None:
+    proc, _ = run("equivalence", bucket_mb, grads)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK diff" in proc.stdout
 

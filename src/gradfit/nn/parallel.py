@@ -70,8 +70,13 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: bucket size in megabytes (default 25, as in torch).
         find_unused_parameters: only ``False`` is supported (every parameter that
             requires grad must take part in the loss).
-        device_ids, output_device, dim, process_group, gradient_as_bucket_view,
-        static_graph: accepted for torch's signature; they change nothing here.
+        gradient_as_bucket_view: each ``.grad`` after the reduction is a view of its bucket
+            instead of a copy (torch's option: saves a copy of every gradient each step; a
+            gradient kept past the next backward is overwritten by it). The parameter that
+            backward reaches last still gets a copy: the engine copies what a gradient hook
+            returns before a leaf adopts it.
+        device_ids, output_device, dim, process_group, static_graph: accepted for torch's
+            signature; they change nothing here.
 
     Attributes:
         module: the wrapped model (``state_dict`` keys start with ``module.`` as in torch).
@@ -124,6 +129,8 @@ class DistributedDataParallel(Module):
         self.bucket_cap_mb = cap
         self.require_backward_grad_sync = True
         self.world_size = dist.get_world_size()
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
+        self._last: Any = None  # the parameter the last backward reached last
         self._sync_module_states()
         params = [p for p in module.parameters() if p.requires_grad]
         object.__setattr__(self, "_buckets", self._make_buckets(params[::-1], cap))
@@ -197,6 +204,7 @@ class DistributedDataParallel(Module):
         from gradfit.tensor import Tensor
 
         self._ready = 0
+        self._last = last
         result = None
         for b in self._buckets:
             dist.process_group.wait(b.request, "DistributedDataParallel gradient all_reduce")
@@ -205,11 +213,13 @@ class DistributedDataParallel(Module):
             b.out /= self.world_size
             for i, p in enumerate(b.params):
                 avg = b.view(b.out, i)
+                if not self.gradient_as_bucket_view:
+                    avg = avg.copy()
                 if p is last:  # the engine stores what its hook returns
                     p.grad = None
-                    result = Tensor._wrap(avg.copy())
+                    result = Tensor._wrap(avg)
                 else:
-                    p.grad = Tensor._wrap(avg.copy())
+                    p.grad = Tensor._wrap(avg)
         return result
 
     @contextlib.contextmanager
