@@ -302,3 +302,26 @@ def test_most_confused_examples():
     )
     assert [ax.get_title() for ax in fig.axes] == ["dog -> cat (0.99)", "cat -> dog (0.95)"]
     np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), imgs[3].reshape(2, 2))
+
+
+def test_plot_lr_finder_draws_the_measured_curve_and_the_suggestion():
+    from gradfit.optim.lr_finder import LRFinderResult, find_lr
+    from gradfit.viz import plot_lr_finder
+
+    gf.manual_seed(0)
+    x = gf.randn(64, 3)
+    y = x @ gf.tensor([[1.0], [-2.0], [0.5]])
+    model = gf.nn.Linear(3, 1)
+    opt = gf.optim.SGD(model.parameters(), lr=1e-4)
+    res = find_lr(model, gf.nn.MSELoss(), opt, [(x, y)] * 4, start_lr=1e-4, end_lr=10, num_iter=40)
+    ax = plot_lr_finder(res).axes[0]
+    curve, mark = ax.lines
+    np.testing.assert_allclose(curve.get_xdata(), res.lrs)
+    np.testing.assert_allclose(curve.get_ydata(), res.losses)
+    assert res.suggestion is not None and mark.get_xdata()[0] == res.suggestion
+    assert ax.get_xscale() == "log"
+    none = LRFinderResult(lrs=[0.1, 1.0], losses=[1.0, 9.0], raw_losses=[1.0, 9.0],
+                          suggestion=None, best_lr=0.1)  # fmt: skip
+    assert len(plot_lr_finder(none).axes[0].lines) == 1
+    with pytest.raises(TypeError, match="plot_lr_finder: expected what find_lr returns"):
+        plot_lr_finder([0.1, 0.2])

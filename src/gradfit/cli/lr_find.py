@@ -82,18 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from pathlib import Path
 
-        from matplotlib.figure import Figure
-
         from gradfit.cli.train import save_png
+        from gradfit.viz.plots import plot_lr_finder
 
-        fig = Figure(figsize=(5, 3.5))
-        ax = fig.add_subplot()
-        ax.plot(res.lrs, res.losses)
-        ax.axvline(
-            res.suggestion, color="tab:red", ls="--", label=f"suggested {res.suggestion:.2g}"
-        )
-        ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss", title="LR range test")
-        ax.legend()
+        fig = plot_lr_finder(res)
         save_png(fig, Path(args.plot))
         print(f"plot: {args.plot}")
     return 0

@@ -40,6 +40,7 @@ __all__ = [
     "plot_histograms",
     "plot_history",
     "plot_lr",
+    "plot_lr_finder",
     "plot_most_confused",
     "relu_kinks",
     "save_figure",
@@ -175,6 +176,39 @@ def plot_lr(history: Any, ax: Any = None) -> Any:
     _integer_ticks(ax)
     ax.set_ylabel("learning rate")
     ax.set_title("learning-rate schedule")
+    ax.grid(alpha=0.3)
+    return ax.figure
+
+
+def plot_lr_finder(result: Any, ax: Any = None) -> Any:
+    """The learning-rate range test: smoothed loss against lr (log scale), the suggestion marked.
+
+    ``result`` is what :func:`gradfit.optim.lr_finder.find_lr` returns. The dashed line is
+    its suggested lr (where the loss falls fastest), drawn when there is one.
+
+    Example:
+        >>> from gradfit.optim.lr_finder import LRFinderResult
+        >>> r = LRFinderResult(lrs=[1e-3, 1e-2, 1e-1], losses=[2.0, 1.5, 3.0],
+        ...                    raw_losses=[2.0, 1.5, 3.0], suggestion=1e-2, best_lr=1e-2)
+        >>> fig = plot_lr_finder(r)
+        >>> fig.axes[0].get_xscale(), len(fig.axes[0].lines)
+        ('log', 2)
+    """
+    if not hasattr(result, "lrs") or not hasattr(result, "losses"):
+        raise TypeError(
+            f"plot_lr_finder: expected what find_lr returns (lrs, losses, suggestion), "
+            f"got {type(result).__name__}"
+        )
+    if ax is None:
+        fig = new_figure(figsize=(5, 3.5))
+        ax = fig.add_subplot()
+    ax.plot(result.lrs, result.losses, lw=1.8, label="smoothed loss")
+    if result.suggestion is not None:
+        ax.axvline(
+            result.suggestion, color="tab:red", ls="--", label=f"suggested {result.suggestion:.2g}"
+        )
+    ax.set(xscale="log", xlabel="learning rate", ylabel="smoothed loss", title="LR range test")
+    ax.legend()
     ax.grid(alpha=0.3)
     return ax.figure
 
