@@ -24,3 +24,19 @@ def _seed() -> None:
 
     gf.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_path(request: pytest.FixtureRequest) -> str:
+    """Run a test once on the NumPy path and once on the compiled kernels (gradfit.kernels).
+
+    The numba run is skipped where numba is not installed.
+    """
+    from gradfit import kernels
+
+    if request.param == "numba" and not kernels.available():
+        pytest.skip("numba is not installed (pip install 'gradfit[fast]')")
+    before = kernels.enabled()
+    kernels.set_enabled(request.param == "numba")
+    yield request.param
+    kernels.set_enabled(before)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ["matplotlib", "sklearn", "torch", "scipy", "rich", "safetensors", "pandas"]
+HEAVY = ["matplotlib", "sklearn", "torch", "scipy", "rich", "safetensors", "pandas", "numba"]
 
 
 def _loaded(code: str) -> list[str]:

@@ -1,0 +1,161 @@
+"""Optional compiled kernels: a NumPy function compiled by numba when it is installed.
+
+gradfit is NumPy first: every op has a pure-NumPy path that is always there and always
+tested. A few memory-bound ops (normalisation, pooling, the scatter of a transposed
+convolution) are slower in NumPy than they need to be, because NumPy cannot fuse
+``x * a + b`` into one pass or loop over short rows without per-row overhead. For those,
+an op may also carry a *kernel*: plain Python loops over arrays, compiled by
+`numba <https://numba.pydata.org>`_ (``pip install "gradfit[fast]"``) on first use,
+cached on disk, and run without the GIL so that gradfit's thread pool
+(:mod:`gradfit.threads`) can run batch chunks of it in parallel.
+
+When numba is missing, or ``GRADFIT_JIT=0`` is set in the environment, or
+:func:`set_enabled` turned kernels off, :func:`enabled` is False and every op takes its
+NumPy path. Results agree to float rounding either way (the tests run both).
+
+``import gradfit`` does not import numba: a kernel compiles when an op first calls it.
+
+Example:
+    >>> import numpy as np
+    >>> from gradfit import kernels
+    >>> def _add_one(x, out):
+    ...     for i in range(x.shape[0]):
+    ...         out[i] = x[i] + 1.0
+    >>> add_one = kernels.Kernel(_add_one)
+    >>> x = np.arange(3, dtype=np.float32)
+    >>> out = np.empty_like(x)
+    >>> if kernels.enabled():
+    ...     add_one(x, out)
+    ... else:
+    ...     np.add(x, 1.0, out=out)  # the NumPy path
+    >>> out
+    array([1., 2., 3.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["Kernel", "available", "disabled", "enabled", "set_enabled"]
+
+_state: dict[str, bool | None] = {"available": None, "enabled": None}
+_lock = threading.Lock()
+
+
+def available() -> bool:
+    """Whether numba is installed (checked without importing it).
+
+    Example:
+        >>> from gradfit import kernels
+        >>> isinstance(kernels.available(), bool)
+        True
+    """
+    if _state["available"] is None:
+        _state["available"] = importlib.util.find_spec("numba") is not None
+    return bool(_state["available"])
+
+
+def enabled() -> bool:
+    """Whether ops use their compiled kernels now.
+
+    True when numba is installed, ``GRADFIT_JIT`` is not ``0`` and :func:`set_enabled`
+    has not turned kernels off.
+
+    Example:
+        >>> from gradfit import kernels
+        >>> kernels.enabled() == (kernels.available() and kernels.enabled())
+        True
+    """
+    if _state["enabled"] is None:
+        _state["enabled"] = available() and os.environ.get("GRADFIT_JIT", "1").strip() != "0"
+    return bool(_state["enabled"])
+
+
+def set_enabled(on: bool) -> None:
+    """Turn compiled kernels on or off for this process (on needs numba installed).
+
+    Example:
+        >>> from gradfit import kernels
+        >>> before = kernels.enabled()
+        >>> kernels.set_enabled(False)
+        >>> kernels.enabled()
+        False
+        >>> kernels.set_enabled(before)
+    """
+    if not isinstance(on, bool):
+        raise TypeError(f"kernels.set_enabled: expected a bool, got {type(on).__name__}")
+    if on and not available():
+        raise RuntimeError(
+            "kernels.set_enabled(True): numba is not installed; install it with "
+            "pip install 'gradfit[fast]'"
+        )
+    _state["enabled"] = on
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Run a block on the NumPy paths only (restores the previous setting).
+
+    Example:
+        >>> from gradfit import kernels
+        >>> with kernels.disabled():
+        ...     kernels.enabled()
+        False
+    """
+    before = _state["enabled"]
+    _state["enabled"] = False
+    try:
+        yield
+    finally:
+        _state["enabled"] = before
+
+
+class Kernel:
+    """A Python function over NumPy arrays, compiled by numba on its first call.
+
+    Compiled with ``nogil=True`` (so pool threads run it in parallel), ``cache=True``
+    (compiled once per machine, not per process) and ``fastmath`` off (IEEE results).
+    Call it only when :func:`enabled` is True; ops keep their NumPy path for the rest.
+
+    Args:
+        fn: the function to compile: loops over arrays, no Python objects.
+
+    Example:
+        >>> import numpy as np
+        >>> from gradfit import kernels
+        >>> def _total(x):
+        ...     s = 0.0
+        ...     for v in x:
+        ...         s += v
+        ...     return s
+        >>> total = kernels.Kernel(_total)
+        >>> total.__name__
+        '_total'
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+        self._compiled: Callable[..., Any] | None = None
+
+    def _compile(self) -> Callable[..., Any]:
+        with _lock:
+            if self._compiled is None:
+                import numba
+
+                try:
+                    self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+                except RuntimeError:  # no file to cache beside (e.g. defined in a notebook)
+                    self._compiled = numba.njit(nogil=True)(self.fn)
+        return self._compiled
+
+    def __call__(self, *args: Any) -> Any:
+        """Run the compiled function (compiling it first if needed)."""
+        compiled = self._compiled or self._compile()
+        return compiled(*args)
