@@ -1,0 +1,81 @@
+"""Compiled loops for the strided transposed convolution: the column scatter (col2im).
+
+The strided forward of :class:`~gradfit.ops.conv_transpose.ConvTransposeNd` multiplies the
+input by the weight into columns ``col[c, i, j, ih, iw, n]`` (batch-last: the ``n``
+samples of a chunk innermost) and adds each kernel offset's columns into the output. In
+NumPy that is ``kh * kw`` strided slice additions into a zeroed, padded buffer, then a
+cropping copy to NCHW: three passes over the output and two of them strided, about as
+long as the GEMM itself. :func:`col2im_batch_last` gathers instead: each output value is
+summed once, from the few columns that reach it, and written straight into the NCHW
+output, cropped, with the bias.
+
+Sums are float32 for float32 (float64 for float64), added in the order of the NumPy path
+(the bias, or zero, then kernel rows ``i`` ascending, columns ``j`` ascending), so both
+paths give the same bits. Compiled on first use (:class:`gradfit.kernels.Kernel`).
+
+Example:
+    >>> import numpy as np
+    >>> from gradfit import kernels
+    >>> from gradfit.kernels.col2im import col2im_batch_last
+    >>> col = np.ones((1, 1, 2, 1, 2, 1), np.float32)  # C=1, 1x2 kernel, 1x2 input, n=1
+    >>> out = np.empty((1, 1, 1, 4), np.float32)
+    >>> bias = np.zeros(1, np.float32)
+    >>> if kernels.enabled():
+    ...     col2im_batch_last(col, bias, False, 0, 0, 1, 2, 1, 1, out)
+    ... else:
+    ...     out[:] = 1.0  # the NumPy path lives in gradfit.ops.conv_transpose
+    >>> out.ravel().tolist()
+    [1.0, 1.0, 1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradfit.kernels import Kernel
+
+__all__ = ["col2im_batch_last"]
+
+
+def _col2im_batch_last(
+    col: Any,
+    bias: Any,
+    bias_first: bool,
+    pt: int,
+    pl: int,
+    sh: int,
+    sw: int,
+    dh: int,
+    dw: int,
+    out: Any,
+) -> None:
+    """out[m, c, y, x] = (bias[c] if bias_first else 0) + the sum over kernel offsets (i, j)
+    with ``y + pt = ih * sh + i * dh`` and ``x + pl = iw * sw + j * dw`` of
+    ``col[c, i, j, ih, iw, m]``; ``col`` is (C, kh, kw, IH, IW, n), ``out`` (n, C, H, W)."""
+    C, kh, kw, IH, IW, n = col.shape
+    H, W = out.shape[2], out.shape[3]
+    row = np.empty((W, n), col.dtype)  # one output row of every sample, batch-last
+    for c in range(C):
+        b = bias[c] if bias_first else 0.0  # a float32 bias is exact through float64
+        for y in range(H):
+            row[:] = b
+            for i in range(kh):  # kernel rows, then columns, ascending: the NumPy path's order
+                t = y + pt - i * dh
+                if t < 0 or t % sh != 0 or t // sh >= IH:
+                    continue
+                ih = t // sh
+                for j in range(kw):
+                    for iw in range(IW):
+                        x = iw * sw + j * dw - pl
+                        if x < 0 or x >= W:
+                            continue
+                        for m in range(n):
+                            row[x, m] += col[c, i, j, ih, iw, m]
+            for m in range(n):
+                for x in range(W):
+                    out[m, c, y, x] = row[x, m]
+
+
+col2im_batch_last = Kernel(_col2im_batch_last)
