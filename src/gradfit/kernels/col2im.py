@@ -36,7 +36,7 @@ import numpy as np
 
 from gradfit.kernels import Kernel
 
-__all__ = ["col2im_batch_last"]
+__all__ = ["col2im_batch_last", "im2col_batch_last"]
 
 
 def _col2im_batch_last(
@@ -79,3 +79,33 @@ def _col2im_batch_last(
 
 
 col2im_batch_last = Kernel(_col2im_batch_last)
+
+
+def _im2col_batch_last(
+    src: Any, n0: int, pt: int, pl: int, sh: int, sw: int, dh: int, dw: int, u: Any
+) -> None:
+    """u[c, i, j, oh, ow, m] = src[n0 + m, c, oh * sh + i * dh - pt, ow * sw + j * dw - pl],
+    zero where that is outside ``src`` (N, C, H, W); ``u`` is (C, kh, kw, OH, OW, n)."""
+    C, kh, kw, OH, OW, n = u.shape
+    H, W = src.shape[2], src.shape[3]
+    plane = np.empty((H, W, n), u.dtype)  # one channel of the chunk, batch-last
+    for c in range(C):
+        for m in range(n):
+            for y in range(H):
+                for x in range(W):
+                    plane[y, x, m] = src[n0 + m, c, y, x]
+        for i in range(kh):
+            for oh in range(OH):
+                y = oh * sh + i * dh - pt
+                for j in range(kw):
+                    for ow in range(OW):
+                        x = ow * sw + j * dw - pl
+                        if 0 <= y < H and 0 <= x < W:
+                            for m in range(n):
+                                u[c, i, j, oh, ow, m] = plane[y, x, m]
+                        else:
+                            for m in range(n):
+                                u[c, i, j, oh, ow, m] = 0.0
+
+
+im2col_batch_last = Kernel(_im2col_batch_last)

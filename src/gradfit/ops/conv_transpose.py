@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from gradfit import kernels, threads
-from gradfit.kernels.col2im import col2im_batch_last
+from gradfit.kernels.col2im import col2im_batch_last, im2col_batch_last
 from gradfit.ops.conv import (
     _TO,
     ConvNd,
@@ -66,6 +66,35 @@ def _batch_last(src: np.ndarray, dst: np.ndarray) -> None:
     np.copyto(tmp, src.transpose(1, 0, 2, 3))
     np.copyto(dst, tmp.transpose(0, 2, 3, 1))
     del tmp
+
+
+def _unfold_batch_last(src: np.ndarray, ybuf: np.ndarray, p: _Plan, pt: int, pl: int,
+                       u: np.ndarray) -> None:  # fmt: skip
+    """The strided backward's unfolding of a (n, C, Hc, Wc) chunk of the output gradient,
+    zero-padded by ``pt``, ``pl`` (and up to the plan's padded size), into the batch-last
+    ``u`` (C, kh, kw, OH, OW, n), in NumPy.
+
+    Padded column ``sw * q + r`` goes to ``yp[:, :, r, q]`` (a copy in ``ybuf``): a window
+    of columns at stride ``sw`` is then a run of ``OW * n`` contiguous elements.
+    """
+    n, C, Hc, Wc = src.shape
+    sw = p.sw
+    yp = _take(ybuf, (C, p.Hp, sw, -(-p.Wp // sw), n))
+    yp.fill(0)
+    tmp = _scratch.empty((C, n, Hc, Wc), src.dtype)
+    np.copyto(tmp, src.transpose(1, 0, 2, 3))
+    for r in range(sw):
+        w0 = (r - pl) % sw  # the first input column that lands in phase r
+        if w0 < Wc:
+            cnt, q0 = len(range(w0, Wc, sw)), (w0 + pl) // sw
+            dst = yp[:, pt : pt + Hc, r, q0 : q0 + cnt]
+            np.copyto(dst, tmp[:, :, :, w0::sw].transpose(0, 2, 3, 1))
+    del tmp
+    for i in range(p.kh):
+        rows = _span(i * p.dh, p.OH, p.sh)
+        for j in range(p.kw):
+            q0, r = divmod(j * p.dw, sw)
+            u[:, i, j] = yp[:, rows, r, q0 : q0 + p.OW]
 
 
 class ConvTransposeNd(ConvNd):
@@ -257,16 +286,18 @@ class ConvTransposeNd(ConvNd):
         self, src: np.ndarray, x: Any, w: Any, dt: Any
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Strided: both gradients from one unfolding of the output gradient per chunk, in
-        a batch-last layout (C, H, column phase, W / stride, n).
+        a batch-last layout (C, kh, kw, OH, OW, n).
 
-        The unfolding's strided windows are then copies of contiguous runs of OW * n
-        elements (a (C, n, H, W) or (C, H, n, W) unfolding copies runs of W / stride
-        elements at a stride); the input gradient is one GEMM with the weight, the weight
-        gradient one GEMM against the input in batch-last layout (C, H, W, n).
+        In NumPy (:func:`_unfold_batch_last`) through a (C, H, column phase, W / stride, n)
+        copy whose strided windows are contiguous runs of OW * n elements (a (C, n, H, W)
+        or (C, H, n, W) unfolding copies runs of W / stride elements at a stride); with
+        kernels, the compiled gather (:mod:`gradfit.kernels.col2im`). The input gradient is
+        one GEMM with the weight, the weight gradient one GEMM against the input in
+        batch-last layout (C, H, W, n).
         """
         p: _Plan = self.plan
         pt, pl = self.cpads[0], self.cpads[2]
-        N, C, Hc, Wc = self.x_shape
+        N, C = self.x_shape[:2]
         kh, kw, OH, OW = p.kh, p.kw, p.OH, p.OW
         K, n_in = p.Cg * kh * kw, p.G * p.Og
         isz = np.dtype(dt).itemsize
@@ -277,6 +308,9 @@ class ConvTransposeNd(ConvNd):
         nmax = max(n1 - n0 for n0, n1 in chunks)
         sw = p.sw
         Wq = -(-p.Wp // sw)
+        jit = kernels.enabled()
+        if jit and not (src.flags.c_contiguous and src.flags.writeable):
+            src = src.copy()  # one array type for the kernel (fewer compilations)
         gx = np.empty((N, n_in, OH, OW), dt) if w is not None else None
         # accumulated transposed, (K, Og): unfolding @ x^T reads the unfolding in BLAS's
         # plain orientation (as the convolution's weight gradient), 1.25x faster here
@@ -286,7 +320,7 @@ class ConvTransposeNd(ConvNd):
 
         def body(group: range, slot: int) -> None:
             gi = cgroups.index(group)
-            ybuf = _scratch.empty((C * p.Hp * sw * Wq * nmax,), dt)
+            ybuf = None if jit else _scratch.empty((C * p.Hp * sw * Wq * nmax,), dt)
             ubuf = _scratch.empty((C * kh * kw * OH * OW * nmax,), dt)
             obuf = _scratch.empty((n_in * OH * OW * nmax,), dt)
             tmp = None if acc is None else np.empty(acc.shape[1:], dt)
@@ -294,25 +328,11 @@ class ConvTransposeNd(ConvNd):
                 n0, n1 = chunks[c]
                 n = n1 - n0
                 M = OH * OW * n
-                # padded column c = sw * q + r is yp[:, :, r, q]: a window of columns at
-                # stride sw is then a run of OW * n contiguous elements
-                yp = _take(ybuf, (C, p.Hp, sw, Wq, n))
-                yp.fill(0)
-                tmp_ = _scratch.empty((C, n, Hc, Wc), dt)
-                np.copyto(tmp_, src[n0:n1].transpose(1, 0, 2, 3))
-                for r in range(sw):
-                    w0 = (r - pl) % sw  # the first input column that lands in phase r
-                    if w0 < Wc:
-                        cnt, q0 = len(range(w0, Wc, sw)), (w0 + pl) // sw
-                        dst = yp[:, pt : pt + Hc, r, q0 : q0 + cnt]
-                        np.copyto(dst, tmp_[:, :, :, w0::sw].transpose(0, 2, 3, 1))
-                del tmp_
                 u = _take(ubuf, (C, kh, kw, OH, OW, n))
-                for i in range(kh):
-                    rows = _span(i * p.dh, OH, p.sh)
-                    for j in range(kw):
-                        q0, r = divmod(j * p.dw, sw)
-                        u[:, i, j] = yp[:, rows, r, q0 : q0 + OW]
+                if ybuf is None:  # the compiled gather: one pass from NCHW
+                    im2col_batch_last(src, n0, pt, pl, p.sh, p.sw, p.dh, p.dw, u)
+                else:
+                    _unfold_batch_last(src[n0:n1], ybuf, p, pt, pl, u)
                 um = u.reshape(p.G, K, M)
                 if gx is not None:
                     o = _take(obuf, (p.G, p.Og, M))
