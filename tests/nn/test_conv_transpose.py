@@ -30,6 +30,7 @@ CASES_2D = [
     ((4, 5, 5), (4, 3, 3, 3), dict(stride=2, padding=1)),  # unbatched
     ((2, 20, 5, 5), (20, 30, 3, 3), dict(stride=2, padding=1)),  # row-unfolding path
     ((2, 20, 5, 5), (20, 30, 3, 3), dict(padding=1)),
+    ((16, 4, 8, 8), (4, 3, 4, 4), dict(stride=2, padding=1)),  # 1,024-column chunks: padded rows
 ]  # fmt: skip
 
 

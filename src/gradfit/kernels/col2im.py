@@ -17,11 +17,12 @@ Example:
     >>> import numpy as np
     >>> from gradfit import kernels
     >>> from gradfit.kernels.col2im import col2im_batch_last
-    >>> col = np.ones((1, 1, 2, 1, 2, 1), np.float32)  # C=1, 1x2 kernel, 1x2 input, n=1
+    >>> col = np.ones((2, 2), np.float32)  # C=1, a 1x2 kernel, a 1x2 input, n=1
+    >>> geom = (1, 2, 1, 2, 0, 0, 1, 2, 1, 1)  # kh, kw, IH, IW, pads, strides, dilations
     >>> out = np.empty((1, 1, 1, 4), np.float32)
     >>> bias = np.zeros(1, np.float32)
     >>> if kernels.enabled():
-    ...     col2im_batch_last(col, bias, False, 0, 0, 1, 2, 1, 1, out)
+    ...     col2im_batch_last(col, geom, 1, bias, False, out)
     ... else:
     ...     out[:] = 1.0  # the NumPy path lives in gradfit.ops.conv_transpose
     >>> out.ravel().tolist()
@@ -39,23 +40,17 @@ from gradfit.kernels import Kernel
 __all__ = ["col2im_batch_last", "im2col_batch_last"]
 
 
-def _col2im_batch_last(
-    col: Any,
-    bias: Any,
-    bias_first: bool,
-    pt: int,
-    pl: int,
-    sh: int,
-    sw: int,
-    dh: int,
-    dw: int,
-    out: Any,
-) -> None:
+def _col2im_batch_last(col: Any, geom: Any, n: int, bias: Any, bias_first: bool, out: Any) -> None:
     """out[m, c, y, x] = (bias[c] if bias_first else 0) + the sum over kernel offsets (i, j)
-    with ``y + pt = ih * sh + i * dh`` and ``x + pl = iw * sw + j * dw`` of
-    ``col[c, i, j, ih, iw, m]``; ``col`` is (C, kh, kw, IH, IW, n), ``out`` (n, C, H, W)."""
-    C, kh, kw, IH, IW, n = col.shape
-    H, W = out.shape[2], out.shape[3]
+    with ``y + pt = ih * sh + i * dh`` and ``x + pl = iw * sw + j * dw`` of the column
+    ``col[(c * kh + i) * kw + j, (ih * IW + iw) * n + m]``.
+
+    ``col`` is (C * kh * kw, >= IH * IW * n): the rows may be padded (a GEMM's output
+    with a leading dimension that is not a power of two); ``geom`` is
+    (kh, kw, IH, IW, pt, pl, sh, sw, dh, dw); ``out`` is (n, C, H, W).
+    """
+    kh, kw, IH, IW, pt, pl, sh, sw, dh, dw = geom
+    C, H, W = out.shape[1], out.shape[2], out.shape[3]
     row = np.empty((W, n), col.dtype)  # one output row of every sample, batch-last
     for c in range(C):
         b = bias[c] if bias_first else 0.0  # a float32 bias is exact through float64
@@ -67,12 +62,15 @@ def _col2im_batch_last(
                     continue
                 ih = t // sh
                 for j in range(kw):
+                    k = (c * kh + i) * kw + j
                     for iw in range(IW):
                         x = iw * sw + j * dw - pl
                         if x < 0 or x >= W:
                             continue
+                        e = (ih * IW + iw) * n
+                        v = col[k, e : e + n]  # a view: a loop that vectorises
                         for m in range(n):
-                            row[x, m] += col[c, i, j, ih, iw, m]
+                            row[x, m] += v[m]
             for m in range(n):
                 for x in range(W):
                     out[m, c, y, x] = row[x, m]
@@ -81,13 +79,16 @@ def _col2im_batch_last(
 col2im_batch_last = Kernel(_col2im_batch_last)
 
 
-def _im2col_batch_last(
-    src: Any, n0: int, pt: int, pl: int, sh: int, sw: int, dh: int, dw: int, u: Any
-) -> None:
-    """u[c, i, j, oh, ow, m] = src[n0 + m, c, oh * sh + i * dh - pt, ow * sw + j * dw - pl],
-    zero where that is outside ``src`` (N, C, H, W); ``u`` is (C, kh, kw, OH, OW, n)."""
-    C, kh, kw, OH, OW, n = u.shape
-    H, W = src.shape[2], src.shape[3]
+def _im2col_batch_last(src: Any, n0: int, geom: Any, n: int, u: Any) -> None:
+    """u[(c * kh + i) * kw + j, (oh * OW + ow) * n + m] = src[n0 + m, c, y, x] with
+    ``y = oh * sh + i * dh - pt``, ``x = ow * sw + j * dw - pl``; zero where (y, x) is
+    outside ``src`` (N, C, H, W).
+
+    ``u`` is (C * kh * kw, >= OH * OW * n) (padded rows allowed); ``geom`` is
+    (kh, kw, OH, OW, pt, pl, sh, sw, dh, dw).
+    """
+    kh, kw, OH, OW, pt, pl, sh, sw, dh, dw = geom
+    C, H, W = src.shape[1], src.shape[2], src.shape[3]
     plane = np.empty((H, W, n), u.dtype)  # one channel of the chunk, batch-last
     for c in range(C):
         for m in range(n):
@@ -95,17 +96,21 @@ def _im2col_batch_last(
                 for x in range(W):
                     plane[y, x, m] = src[n0 + m, c, y, x]
         for i in range(kh):
-            for oh in range(OH):
-                y = oh * sh + i * dh - pt
-                for j in range(kw):
+            for j in range(kw):
+                k = (c * kh + i) * kw + j
+                for oh in range(OH):
+                    y = oh * sh + i * dh - pt
                     for ow in range(OW):
                         x = ow * sw + j * dw - pl
+                        e = (oh * OW + ow) * n
+                        dst = u[k, e : e + n]
                         if 0 <= y < H and 0 <= x < W:
+                            v = plane[y, x]
                             for m in range(n):
-                                u[c, i, j, oh, ow, m] = plane[y, x, m]
+                                dst[m] = v[m]
                         else:
                             for m in range(n):
-                                u[c, i, j, oh, ow, m] = 0.0
+                                dst[m] = 0.0
 
 
 im2col_batch_last = Kernel(_im2col_batch_last)
