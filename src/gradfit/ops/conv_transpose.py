@@ -228,8 +228,9 @@ class ConvTransposeNd(ConvNd):
         slice additions then run over contiguous runs of n samples instead of rows of
         W / stride elements (about twice as fast for a DCGAN-sized layer). A bias ``b``
         is the starting value of the scattered sums (``out`` is then the whole output).
-        Chunks of samples run on the thread pool. With ``jit`` the compiled gather (:mod:`gradfit.kernels.col2im`) writes every
-        value of ``out`` (the whole output, rows no column reaches as zeros) in one pass.
+        Chunks of samples run on the thread pool. With ``jit`` the compiled gather
+        (:mod:`gradfit.kernels.col2im`) writes every value of ``out`` (the whole output,
+        rows no column reaches as zeros) in one pass.
         """
         N = x.shape[0]
         dt = x.dtype
