@@ -213,7 +213,7 @@ def test_spans_split_large_arrays_only():
 
 
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv_transpose2d_bits_do_not_depend_on_threads(stride, pool_calls):
+def test_conv_transpose2d_bits_do_not_depend_on_threads(stride, pool_calls, kernel_path):
     arrays = [_rand(32, 8, 16, 16), _rand(8, 4, 4, 4, seed=1), _rand(4, seed=2)]
     _same_bits(
         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=1), arrays, pool_calls

@@ -95,6 +95,10 @@ def _blas() -> Any:
 
 
 def _set_blas_threads(n: int) -> None:
+    global _controller
+    # a fresh controller (1 ms): it also sees the libraries loaded since the last one
+    # (numba's first compilation loads SciPy's OpenBLAS beside NumPy's, gradfit.kernels)
+    _controller = None
     for lib in _blas().lib_controllers:
         lib.set_num_threads(n)
 

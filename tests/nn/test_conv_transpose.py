@@ -30,12 +30,13 @@ CASES_2D = [
     ((4, 5, 5), (4, 3, 3, 3), dict(stride=2, padding=1)),  # unbatched
     ((2, 20, 5, 5), (20, 30, 3, 3), dict(stride=2, padding=1)),  # row-unfolding path
     ((2, 20, 5, 5), (20, 30, 3, 3), dict(padding=1)),
+    ((16, 4, 8, 8), (4, 3, 4, 4), dict(stride=2, padding=1)),  # 1,024-column chunks: padded rows
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kw", CASES_2D)
 @pytest.mark.parametrize("bias", [True, False])
-def test_conv_transpose2d_matches_torch(x_shape, w_shape, kw, bias):
+def test_conv_transpose2d_matches_torch(x_shape, w_shape, kw, bias, kernel_path):
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
     if bias:
         arrays.append(rng.standard_normal(w_shape[1] * kw.get("groups", 1)))
@@ -55,7 +56,7 @@ def test_conv_transpose2d_matches_torch(x_shape, w_shape, kw, bias):
         ((1, 1, 3), (1, 1, 2), dict()),
     ],
 )
-def test_conv_transpose1d_matches_torch(x_shape, w_shape, kw):
+def test_conv_transpose1d_matches_torch(x_shape, w_shape, kw, kernel_path):
     g = kw.get("groups", 1)
     arrays = [
         rng.standard_normal(x_shape).astype(np.float32),
@@ -63,6 +64,35 @@ def test_conv_transpose1d_matches_torch(x_shape, w_shape, kw):
         rng.standard_normal(w_shape[1] * g).astype(np.float32),
     ]
     check(lambda *a: conv_transpose1d(*a, **kw), lambda *a: TF.conv_transpose1d(*a, **kw), arrays)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(stride=2, padding=1),
+        dict(stride=(2, 3), padding=(0, 2), output_padding=(1, 2), dilation=(1, 2)),
+        dict(stride=3, padding=2, output_padding=1),  # output_padding: cropped rows
+    ],
+)
+@pytest.mark.parametrize("bias", [True, False])
+def test_strided_scatter_same_bits_on_both_paths(kw, bias):
+    """The compiled col2im adds in the NumPy path's order: the same float32 bits."""
+    from gradfit import kernels
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    x = gf.tensor(rng.standard_normal((5, 6, 4, 5)).astype(np.float32))
+    w = gf.tensor(rng.standard_normal((6, 4, 4, 3)).astype(np.float32))
+    b = gf.tensor(rng.standard_normal(4).astype(np.float32)) if bias else None
+    with kernels.disabled():
+        ref = conv_transpose2d(x, w, b, **kw).numpy()
+    before = kernels.enabled()
+    kernels.set_enabled(True)
+    try:
+        out = conv_transpose2d(x, w, b, **kw).numpy()
+    finally:
+        kernels.set_enabled(before)
+    np.testing.assert_array_equal(out, ref)
 
 
 def test_conv_transpose2d_float32_stays_float32():
