@@ -170,3 +170,23 @@ def test_fused_attention_float32_double_backward(kernel_path):
         res.append(lib.autograd.grad((gq * gq).sum() + (gk * gk).sum(), xs))
     for a, e in zip(*res, strict=True):
         assert_close(a, e, rtol=1e-3, atol=1e-4, what="second derivative")
+
+
+def test_sdpa_float32_large_split_on_threads(kernel_path):
+    arrays = [rng.standard_normal(s).astype(np.float32)
+              for s in ((4, 2, 128, 8), (4, 2, 256, 8), (4, 2, 256, 8))]  # fmt: skip
+    mask = rng.random((128, 256)) > 0.5  # scores of 1 MB: split across the pool
+    before = gf.get_num_threads()
+    gf.set_num_threads(2)
+    try:
+        ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+        gs = [gf.tensor(a, requires_grad=True) for a in arrays]
+        to = torch.nn.functional.scaled_dot_product_attention(*ts, attn_mask=torch.tensor(mask))
+        go = F.scaled_dot_product_attention(*gs, attn_mask=gf.tensor(mask))
+        assert_close(go, to, **tol("float32"), what="output")
+        to.sum().backward()
+        go.sum().backward()
+        for g, t, n in zip(gs, ts, "qkv"):
+            assert_close(g.grad, t.grad, rtol=1e-4, atol=1e-4, what=n)
+    finally:
+        gf.set_num_threads(before)
