@@ -110,15 +110,15 @@ def _weights_kernel(
     when ``bias`` is one (L, S) matrix for all batches and heads (or None); else None."""
     from gradfit.kernels.softmax import softmax_forward
 
-    s = _matmul_t(q, k)
-    L, S = s.shape[-2:]
+    L, S = q.shape[-2], k.shape[-2]
     if bias is None:
-        b2 = np.zeros((L, S), s.dtype)
+        b2 = np.zeros((L, S), np.float32)
     elif bias.ndim <= 2 or all(d == 1 for d in bias.shape[:-2]):
         b2 = bias.reshape(bias.shape[-2:]) if bias.ndim > 2 else bias
-        b2 = np.ascontiguousarray(np.broadcast_to(b2, (L, S)), dtype=s.dtype)
-    else:
+        b2 = np.ascontiguousarray(np.broadcast_to(b2, (L, S)), dtype=np.float32)
+    else:  # a bias per batch or head: the NumPy path
         return None
+    s = _matmul_t(q, k)
     if s.size:
         s3, sc = s.reshape(-1, L, S), np.float32(scale)
         _on_pool(lambda a, b: softmax_forward(s3[a:b], sc, b2), s3)

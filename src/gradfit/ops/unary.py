@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -370,15 +371,15 @@ class GELU(Function):
         xf = np.ascontiguousarray(x).reshape(-1)
         out = np.empty(xf.shape, x.dtype)
         deriv = np.empty(xf.shape if want else (0,), x.dtype)
+
+        def part(a: int, b: int) -> None:
+            gelu_forward(xf[a:b], out[a:b], deriv[a:b] if want else deriv, want)
+
         parts = threads.spans(xf, _SPLIT_BYTES)
         if len(parts) == 1:
-            gelu_forward(xf, out, deriv, want)
+            part(0, xf.size)
         else:
-            threads.run_all(
-                [lambda a=a, b=b: gelu_forward(xf[a:b], out[a:b], deriv[a:b] if want else deriv, want)
-                 for a, b in parts],
-                hold=False,
-            )  # fmt: skip
+            threads.run_all([functools.partial(part, a, b) for a, b in parts], hold=False)
         if want:
             self.saved = (deriv.reshape(x.shape), x)  # x (a reference): for a double backward
         return out.reshape(x.shape)
