@@ -1,10 +1,12 @@
 """Attention's softmax as compiled kernels (float32), in place on the scores.
 
-Forward: each row of scores ``s`` becomes ``softmax(s * scale + bias)``, three passes over a
-row that sits in L1 (scale, bias and the row maximum; the shifted exponentials and their
-sum; the division), where NumPy makes eight over the whole array. The row maximum is exact
-(NumPy's path shifts by a block maximum to save time, and then checks for lost rows). Rows
-whose every key is masked (``-inf``) become zeros, as in PyTorch 2.13.
+Forward: each row of scores ``s`` becomes ``softmax(s * scale + bias)`` in a few passes over
+one (L, S) block of scores that sits in L1 (per row: scale and bias, the row maximum, the
+shift; over the block: the exponentials, one long loop that LLVM vectorises, where over a
+row of 32 it does not; per row: the sum and the division), where NumPy makes eight passes
+over the whole array. The row maximum is exact (NumPy's path shifts by a block maximum to
+save time, and then checks for lost rows). Rows whose every key is masked (``-inf``) become
+zeros, as in PyTorch 2.13.
 
 Backward: ``ds = w * (dw - sum(dw * w)) * scale`` per row, in place on ``dw``.
 
