@@ -184,7 +184,7 @@ def test_losses_second_order():
     second_order(lambda m, F, x, t: F.mse_loss(x * x, t, reduction="none"), [rn(3, 4), rn(3, 4)])
 
 
-def test_embedding_second_order():
+def test_embedding_second_order(kernel_path):
     idx = np.array([[0, 3], [3, 1]])
     second_order(lambda m, F, w, i: F.embedding(i, w).sin(), [rn(4, 3)], ints=[idx])
 

@@ -13,9 +13,9 @@ from gradfit import nn
 from oracle import assert_close
 
 
-@pytest.mark.parametrize("idx_shape", [(1,), (7,), (3, 5), ()])
+@pytest.mark.parametrize("idx_shape", [(1,), (7,), (3, 5), (), (0,), (40, 9)])
 @pytest.mark.parametrize("padding_idx", [None, 2])
-def test_embedding_matches_torch(idx_shape, padding_idx):
+def test_embedding_matches_torch(kernel_path, idx_shape, padding_idx):
     rng = np.random.default_rng(0)
     emb = nn.Embedding(6, 4, padding_idx=padding_idx)
     temb = torch.nn.Embedding(6, 4, padding_idx=padding_idx)
@@ -29,10 +29,11 @@ def test_embedding_matches_torch(idx_shape, padding_idx):
     g = rng.standard_normal(out.shape).astype(np.float32)
     (out * gf.tensor(g)).sum().backward()
     (tout * torch.from_numpy(g)).sum().backward()
-    assert_close(emb.weight.grad, temb.weight.grad, rtol=1e-5, atol=1e-6)
+    tol = 1e-6 * max(1, idx.size // 6) ** 0.5  # float32 sums of ~size/6 rows, in any order
+    assert_close(emb.weight.grad, temb.weight.grad, rtol=1e-5, atol=tol)
 
 
-def test_embedding_padding_row_is_zero_and_untrained():
+def test_embedding_padding_row_is_zero_and_untrained(kernel_path):
     emb = nn.Embedding(5, 3, padding_idx=0)
     assert np.all(emb.weight.numpy()[0] == 0)
     emb(gf.tensor([0, 0, 1])).sum().backward()
@@ -40,7 +41,7 @@ def test_embedding_padding_row_is_zero_and_untrained():
     np.testing.assert_array_equal(emb.weight.grad.numpy()[1], np.ones(3))
 
 
-def test_embedding_gradcheck_and_init_stats():
+def test_embedding_gradcheck_and_init_stats(kernel_path):
     w = gf.randn(5, 3, dtype="float64", requires_grad=True)
     idx = gf.tensor([[0, 4, 4], [1, 0, 2]])
     assert gf.gradcheck(lambda t: F.embedding(idx, t), [w])

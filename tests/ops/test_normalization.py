@@ -58,9 +58,10 @@ def test_batch_norm_gradcheck(training):
 
 
 @pytest.mark.parametrize("shape, normalized", [((4, 6), (6,)), ((2, 3, 4, 5), (4, 5)),
-                                                ((1, 5), 5), ((3, 2, 7), (7,))])  # fmt: skip
+                                                ((1, 5), 5), ((3, 2, 7), (7,)), ((5, 64), 64),
+                                                ((3, 21), 21), ((0, 8), 8)])  # fmt: skip
 @pytest.mark.parametrize("affine", ["both", "weight", "none"])
-def test_layer_norm_matches_torch(shape, normalized, affine):
+def test_layer_norm_matches_torch(kernel_path, shape, normalized, affine):
     nshape = (normalized,) if isinstance(normalized, int) else normalized
     x = (rng.standard_normal(shape) * 2 - 1).astype(np.float32)
     arrs = [x]
@@ -70,6 +71,48 @@ def test_layer_norm_matches_torch(shape, normalized, affine):
         arrs.append(rng.standard_normal(nshape).astype(np.float32))
     check(lambda *a: layer_norm(a[0], normalized, *a[1:], eps=1e-4),
           lambda *a: TF.layer_norm(a[0], nshape, *a[1:], eps=1e-4), arrs, rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+@pytest.mark.parametrize("which", [(True, False, False), (False, True, True), (False, False, True)])
+def test_layer_norm_some_gradients_and_strided_input(kernel_path, which):
+    x = (rng.standard_normal((6, 2, 16)) * 3 + 1).astype(np.float32)
+    w, b = rng.standard_normal(6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    res = []
+    for lib, F in ((gf, gf.nn.functional), (torch, TF)):
+        ts = [lib.tensor(a, requires_grad=r) for a, r in zip((x, w, b), which, strict=True)]
+        y = F.layer_norm(ts[0].permute(2, 1, 0), (6,), ts[1], ts[2])
+        (y * y.detach() ** 2).sum().backward()
+        res.append([y.detach().numpy()] + [t.grad for t in ts])
+    for a, e in zip(*res, strict=True):
+        assert (a is None) == (e is None)
+        if a is not None:
+            np.testing.assert_allclose(np.asarray(a), e.numpy() if hasattr(e, "numpy") else e,
+                                       rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+def test_layer_norm_large_split_on_threads(kernel_path):
+    x = (rng.standard_normal((4200, 64)) * 2).astype(np.float32)  # 1 MB: split on the pool
+    w, b = rng.standard_normal(64).astype(np.float32), rng.standard_normal(64).astype(np.float32)
+    before = gf.get_num_threads()
+    gf.set_num_threads(2)
+    try:
+        check(lambda *a: layer_norm(a[0], 64, *a[1:]), lambda *a: TF.layer_norm(a[0], (64,), *a[1:]),
+              [x, w, b], rtol=1e-4, atol=2e-4)  # fmt: skip
+    finally:
+        gf.set_num_threads(before)
+
+
+def test_layer_norm_float32_double_backward(kernel_path):
+    x = (rng.standard_normal((3, 8)) * 2).astype(np.float32)
+    w = rng.standard_normal(8).astype(np.float32)
+    res = []
+    for lib, F in ((gf, gf.nn.functional), (torch, TF)):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = F.layer_norm(xt, (8,), wt)
+        gx, gw = lib.autograd.grad((y * y * y).sum(), [xt, wt], create_graph=True)
+        res.append(lib.autograd.grad((gx * gx).sum() + (gw * gw).sum(), [xt, wt]))
+    for a, e in zip(*res, strict=True):
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-3, atol=1e-3)
 
 
 def test_layer_norm_gradcheck():

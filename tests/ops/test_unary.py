@@ -85,3 +85,45 @@ def test_relu_gradient_at_zero_is_zero_like_torch():
 
 def test_integer_input_to_float_function_gives_float32():
     assert gf.exp(gf.tensor([0, 1])).dtype == np.float32
+
+
+# GELU (exact) on both paths: NumPy, and the compiled float32 kernel (gradfit.kernels.gelu)
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 0, 2), (2, 3, 5), (64, 300)])
+def test_gelu_both_paths_match_torch(kernel_path, shape):
+    x = rand(shape, np.float32, 1, -6, 6)
+    check(gf.gelu, TF.gelu, [x])
+    check(lambda t: gf.gelu(t.transpose(0, -1)), lambda t: TF.gelu(t.transpose(0, -1)), [x])
+
+
+def test_gelu_both_paths_extremes_and_no_grad(kernel_path):
+    x = np.array([-1e4, -30.0, -13.0, -12.9, -5.0, -0.0, 0.0, 1e-8, 5.0, 12.9, 13.0, 30.0, 1e4],
+                 dtype=np.float32)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check(gf.gelu, TF.gelu, [x])
+    with gf.no_grad():
+        y = gf.gelu(gf.tensor(x))
+    np.testing.assert_allclose(y.numpy(), TF.gelu(torch.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
+    nan = gf.gelu(gf.tensor(np.array([np.nan], np.float32)))
+    assert np.isnan(nan.numpy()).all()
+
+
+def test_gelu_both_paths_split_on_threads(kernel_path):
+    x = rand((600, 512), np.float32, 2, -5, 5)  # 1.2 MB: split across the pool's threads
+    before = gf.get_num_threads()
+    gf.set_num_threads(2)
+    try:
+        check(gf.gelu, TF.gelu, [x])
+    finally:
+        gf.set_num_threads(before)
+
+
+def test_gelu_both_paths_double_backward(kernel_path):
+    x = rand((3, 4), np.float32, 4, -3, 3)
+    gx, tx = gf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g1,) = gf.autograd.grad(gf.gelu(gx).sum(), [gx], create_graph=True)
+    (t1,) = torch.autograd.grad(TF.gelu(tx).sum(), [tx], create_graph=True)
+    np.testing.assert_allclose(g1.numpy(), t1.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (g2,) = gf.autograd.grad((g1 * g1).sum(), [gx])
+    (t2,) = torch.autograd.grad((t1 * t1).sum(), [tx])
+    np.testing.assert_allclose(g2.numpy(), t2.numpy(), rtol=1e-4, atol=1e-5)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import kernels, threads
 from gradfit.autograd import Function, sum_to
 from gradfit.tensor import Tensor
 
@@ -46,8 +47,15 @@ def _dead_rows(bias: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray |
     return np.where(dead, 0, bias).astype(bias.dtype), (~dead).astype(bias.dtype)
 
 
+def _matmul_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b^T`` over the batch dimensions. NumPy's batched matmul is about twice as slow
+    with a transposed second operand as with a contiguous one (131 vs 60 us for the
+    transformer's (32, 4, 32, 16) heads), so ``b^T`` is copied first (33 us)."""
+    return np.matmul(a, np.ascontiguousarray(b.swapaxes(-1, -2)))
+
+
 def _scores(q: np.ndarray, k: np.ndarray, scale: float, bias: np.ndarray | None) -> np.ndarray:
-    s = np.matmul(q, k.swapaxes(-1, -2))
+    s = _matmul_t(q, k)
     s *= scale
     if bias is not None:
         if np.broadcast_shapes(s.shape, bias.shape) == s.shape:
@@ -61,6 +69,10 @@ def _weights(
     q: np.ndarray, k: np.ndarray, scale: float, bias: np.ndarray | None, alive: np.ndarray | None
 ) -> np.ndarray:
     """``softmax(q k^T * scale + bias)`` along the keys, computed in place on the scores."""
+    if q.dtype == k.dtype == np.float32 and kernels.enabled():
+        w = _weights_kernel(q, k, scale, bias)
+        if w is not None:
+            return w if alive is None else np.multiply(w, alive, out=w)
     s = _scores(q, k, scale, bias)
     L, S = s.shape[-2:]
     ones = np.ones((S, 1), s.dtype)
@@ -79,11 +91,62 @@ def _weights(
     return s
 
 
-def _softmax_backward(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
-    """Gradient of the scores from that of the weights ``w``: ``w * (dw - sum(dw * w))``."""
+_SPLIT_BYTES = 1 << 20  # scores from this size are split across gradfit's thread pool
+
+
+def _on_pool(rows: Any, a: np.ndarray) -> None:
+    """``rows(start, stop)`` over slices of ``a``'s first axis, on the pool when large."""
+    parts = threads.spans(a, _SPLIT_BYTES)
+    if len(parts) == 1:
+        rows(0, a.shape[0])
+    else:
+        threads.run_all([lambda a=a, b=b: rows(a, b) for a, b in parts], hold=False)
+
+
+def _weights_kernel(
+    q: np.ndarray, k: np.ndarray, scale: float, bias: np.ndarray | None
+) -> np.ndarray | None:
+    """:func:`_weights` by the compiled softmax (gradfit.kernels.softmax) on float32 scores,
+    when ``bias`` is one (L, S) matrix for all batches and heads (or None); else None."""
+    from gradfit.kernels.softmax import softmax_forward
+
+    L, S = q.shape[-2], k.shape[-2]
+    if bias is None:
+        b2 = np.zeros((L, S), np.float32)
+    elif bias.ndim <= 2 or all(d == 1 for d in bias.shape[:-2]):
+        b2 = bias.reshape(bias.shape[-2:]) if bias.ndim > 2 else bias
+        b2 = np.ascontiguousarray(np.broadcast_to(b2, (L, S)), dtype=np.float32)
+    else:  # a bias per batch or head: the NumPy path
+        return None
+    s = _matmul_t(q, k)
+    if s.size:
+        s3, sc = s.reshape(-1, L, S), np.float32(scale)
+        _on_pool(lambda a, b: softmax_forward(s3[a:b], sc, b2), s3)
+    return s
+
+
+def _softmax_backward(w: np.ndarray, dw: np.ndarray, scale: float) -> np.ndarray:
+    """Gradient of the scores from that of the weights ``w``: ``w * (dw - sum(dw * w))``
+    times ``scale``, in place on ``dw``."""
+    if (
+        w.dtype == dw.dtype == np.float32
+        and w.shape == dw.shape
+        and w.flags.c_contiguous
+        and dw.flags.c_contiguous
+        and w.ndim >= 2
+        and kernels.enabled()
+    ):
+        from gradfit.kernels.softmax import softmax_backward
+
+        L, S = w.shape[-2:]
+        if w.size:
+            w3, dw3, sc = w.reshape(-1, L, S), dw.reshape(-1, L, S), np.float32(scale)
+            _on_pool(lambda a, b: softmax_backward(w3[a:b], dw3[a:b], sc), w3)
+        return dw
     dw *= w
     r = np.matmul(dw, np.ones((dw.shape[-1], 1), dw.dtype))
     dw -= w * r
+    dw *= dw.dtype.type(scale)
     return dw
 
 
@@ -133,8 +196,7 @@ class ScaledDotProductAttention(Function):
         dv = sum_to(np.matmul(w.swapaxes(-1, -2), grad), v.shape) if nv else None
         dq = dk = None
         if nq or nk:
-            ds = _softmax_backward(w, np.matmul(grad, v.swapaxes(-1, -2)))
-            ds *= self.scale
+            ds = _softmax_backward(w, _matmul_t(grad, v), self.scale)
             if nq:
                 dq = sum_to(np.matmul(ds, k), q.shape)
             if nk:
@@ -196,8 +258,7 @@ class PackedSelfAttention(Function):
         out = np.empty_like(qkv)
         dq, dk, dv = _heads(out, H, bf)
         np.matmul(w.swapaxes(-1, -2), g, out=dv)
-        ds = _softmax_backward(w, np.matmul(g, v.swapaxes(-1, -2)))
-        ds *= self.scale
+        ds = _softmax_backward(w, _matmul_t(g, v), self.scale)
         np.matmul(ds, k, out=dq)
         np.matmul(ds.swapaxes(-1, -2), q, out=dk)
         return (out,)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import kernels, threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -150,6 +151,9 @@ class LayerNorm(Function):
         dt = x.dtype.type
         lead = x.shape[: x.ndim - nd]
         D = math.prod(x.shape[x.ndim - nd :])
+        self.nd, self.flags, self.eps = nd, (has_weight, has_bias), eps
+        if x.dtype == np.float32 and x.size and kernels.enabled():
+            return self._forward_kernel(x, wb, lead, D)
         x2 = x.reshape(-1, D) if D else x.reshape(math.prod(lead), 0)
         mean = x2 @ np.full(D, 1 / D if D else 0, x.dtype)
         xhat = x2 - mean[:, None]
@@ -161,7 +165,6 @@ class LayerNorm(Function):
         xhat *= invstd[:, None]
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
-        self.nd, self.flags, self.eps = nd, (has_weight, has_bias), eps
         # saved in the input's layout (views): invstd broadcasts against xhat
         self.saved = (xhat.reshape(x.shape), invstd.reshape(lead + (1,) * nd), w)
         if w is None:
@@ -172,10 +175,71 @@ class LayerNorm(Function):
                 out += b.reshape(D)
         return out.reshape(x.shape)
 
+    def _forward_kernel(
+        self, x: np.ndarray, wb: tuple[np.ndarray, ...], lead: tuple[int, ...], feat: int
+    ) -> np.ndarray:
+        """float32 rows by the compiled kernel (gradfit.kernels.layer_norm), in row slices
+        on the thread pool when large; saves what the NumPy path saves."""
+        from gradfit.kernels.layer_norm import layer_norm_forward
+
+        has_weight, has_bias = self.flags
+        D = feat
+        x2 = np.ascontiguousarray(x).reshape(-1, D)
+        w = wb[0] if has_weight else None
+        w1 = np.ascontiguousarray(w).reshape(D) if has_weight else np.ones(D, x.dtype)
+        b1 = np.ascontiguousarray(wb[-1]).reshape(D) if has_bias else np.zeros(D, x.dtype)
+        out, xhat = np.empty_like(x2), np.empty_like(x2)
+        invstd = np.empty(x2.shape[0], x.dtype)
+        eps = np.float32(self.eps)
+
+        def rows(a: int, b: int) -> None:
+            layer_norm_forward(x2[a:b], w1, b1, eps, out[a:b], xhat[a:b], invstd[a:b])
+
+        _on_pool(rows, x2)
+        self.saved = (xhat.reshape(x.shape), invstd.reshape(lead + (1,) * self.nd), w)
+        return out.reshape(x.shape)
+
+    def _backward_kernel(self, grad: np.ndarray, feat: int) -> tuple[Any, ...]:
+        from gradfit.kernels.layer_norm import layer_norm_backward
+
+        D = feat
+        xhat, invstd, w = self.saved
+        has_weight, has_bias = self.flags
+        needs = self.needs_input_grad
+        g2 = np.ascontiguousarray(grad).reshape(-1, D)
+        xh, inv = xhat.reshape(g2.shape), invstd.reshape(-1)
+        w1 = np.ascontiguousarray(w).reshape(D) if has_weight else np.ones(D, g2.dtype)
+        need_dx = bool(needs[0])
+        need_dwb = any(needs[1:])
+        dx = np.empty_like(g2) if need_dx else g2
+        parts = threads.spans(g2, _SPLIT_BYTES)
+        sums = np.zeros((len(parts), 2, D if need_dwb else 0))  # float64: per slice dw, db
+
+        def rows(a: int, b: int, k: int = 0) -> None:
+            dw, db = sums[k]
+            layer_norm_backward(g2[a:b], xh[a:b], inv[a:b], w1, dx[a:b], dw, db, need_dx,
+                                need_dwb)  # fmt: skip
+
+        if len(parts) == 1:
+            rows(0, g2.shape[0])
+        else:
+            threads.run_all([lambda a=a, b=b, k=k: rows(a, b, k)
+                             for k, (a, b) in enumerate(parts)], hold=False)  # fmt: skip
+        dw, db = sums.sum(axis=0).astype(g2.dtype) if need_dwb else (None, None)
+        grads: list[Any] = [dx.reshape(grad.shape) if need_dx else None]
+        if has_weight:
+            grads.append(dw.reshape(w.shape) if needs[1] else None)
+        if has_bias:
+            shape = grad.shape[grad.ndim - self.nd :]
+            grads.append(db.reshape(shape) if needs[len(grads)] else None)
+        return tuple(grads)
+
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         xhat, invstd, w = self.saved
         has_weight, has_bias = self.flags
         D = math.prod(grad.shape[grad.ndim - self.nd :])
+        if grad.dtype == xhat.dtype == np.float32 and grad.size and kernels.enabled():
+            return self._backward_kernel(grad, D)
         g2 = grad.reshape(-1, D)
         xh = xhat.reshape(g2.shape)
         dt = xhat.dtype
@@ -231,6 +295,19 @@ class LayerNorm(Function):
         if has_bias:
             grads.append(lead_sum(grad) if needs[len(grads)] else None)
         return tuple(grads)
+
+
+# layer norm's rows split across gradfit's thread pool from this many bytes (kernel path)
+_SPLIT_BYTES = 1 << 20
+
+
+def _on_pool(rows: Any, a: np.ndarray) -> None:
+    """``rows(start, stop)`` over slices of ``a``'s rows, on the pool when ``a`` is large."""
+    parts = threads.spans(a, _SPLIT_BYTES)
+    if len(parts) == 1:
+        rows(0, a.shape[0])
+    else:
+        threads.run_all([lambda a=a, b=b: rows(a, b) for a, b in parts], hold=False)
 
 
 def _check_param(p: Any, name: str, shape: tuple[int, ...], dtype: Any, op: str) -> None:

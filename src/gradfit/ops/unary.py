@@ -13,12 +13,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
-from gradfit import threads
+from gradfit import kernels, threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -344,6 +345,8 @@ class GELU(Function):
             th = np.tanh(inner)
             self.saved = (x, th)
             return t(0.5) * x * (t(1) + th)
+        if x.dtype == np.float32 and x.size and kernels.enabled():
+            return self._forward_kernel(x)
         if x.dtype == np.float32 and x.ndim:
             cdf, gauss = _gelu_parts(x)
         else:
@@ -358,6 +361,28 @@ class GELU(Function):
             gauss += cdf
             self.saved = (gauss, x)  # x (a reference): for a double backward
         return out
+
+    def _forward_kernel(self, x: np.ndarray) -> np.ndarray:
+        """The exact form in float32 by the compiled kernel (gradfit.kernels.gelu): output
+        and derivative in one pass, in row slices on the thread pool when large."""
+        from gradfit.kernels.gelu import gelu_forward
+
+        want = bool(self.needs_input_grad[0])
+        xf = np.ascontiguousarray(x).reshape(-1)
+        out = np.empty(xf.shape, x.dtype)
+        deriv = np.empty(xf.shape if want else (0,), x.dtype)
+
+        def part(a: int, b: int) -> None:
+            gelu_forward(xf[a:b], out[a:b], deriv[a:b] if want else deriv, want)
+
+        parts = threads.spans(xf, _SPLIT_BYTES)
+        if len(parts) == 1:
+            part(0, xf.size)
+        else:
+            threads.run_all([functools.partial(part, a, b) for a, b in parts], hold=False)
+        if want:
+            self.saved = (deriv.reshape(x.shape), x)  # x (a reference): for a double backward
+        return out.reshape(x.shape)
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         if self.approximate == "tanh":
