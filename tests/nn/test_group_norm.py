@@ -18,7 +18,7 @@ rng = np.random.default_rng(2)
 @pytest.mark.parametrize(
     "shape,g", [((3, 4, 5), 2), ((2, 6, 3, 3), 3), ((2, 4), 2), ((0, 4, 3), 2), ((2, 4, 1), 1)]
 )
-def test_group_norm_functional(dt, shape, g):
+def test_group_norm_functional(dt, shape, g, kernel_path):
     x = rng.standard_normal(shape).astype(dt) * 2 + 1
     c = shape[1]
     w, b = rng.standard_normal(c).astype(dt), rng.standard_normal(c).astype(dt)
@@ -30,7 +30,7 @@ def test_group_norm_functional(dt, shape, g):
     check(lambda x: F.group_norm(x, g), lambda x: TF.group_norm(x, g), [x])
 
 
-def test_group_norm_gradcheck():
+def test_group_norm_gradcheck(kernel_path):
     x = gf.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
     w = gf.tensor(rng.standard_normal(4), requires_grad=True)
     b = gf.tensor(rng.standard_normal(4), requires_grad=True)
@@ -77,7 +77,7 @@ def test_group_norm_module():
 @pytest.mark.parametrize(
     "affine,track", [(False, False), (True, False), (True, True), (False, True)]
 )
-def test_instance_norm_module(cls, shape, affine, track):
+def test_instance_norm_module(cls, shape, affine, track, kernel_path):
     g = getattr(gf.nn, cls)(4, affine=affine, track_running_stats=track, momentum=0.3)
     t = getattr(torch.nn, cls)(4, affine=affine, track_running_stats=track, momentum=0.3)
     assert repr(g) == repr(t)
@@ -102,7 +102,7 @@ def test_instance_norm_module(cls, shape, affine, track):
             )
 
 
-def test_instance_norm_functional_and_errors():
+def test_instance_norm_functional_and_errors(kernel_path):
     x = rng.standard_normal((2, 3, 4))
     check(F.instance_norm, TF.instance_norm, [x])
     rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import kernels, threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -73,6 +74,101 @@ class _Rows:
         self.state.__exit__(*exc)
 
 
+def _offset_rows(mean: np.ndarray, rstd: np.ndarray, eps: float) -> np.ndarray:
+    """The groups (flat indices) whose mean^2 / var exceeds ``_CANCEL``, from the saved
+    statistics (the kernels' forward does not need them; the NumPy backward does)."""
+    var = 1.0 / (rstd.reshape(-1) ** 2) - eps
+    m = mean.reshape(-1)
+    return np.flatnonzero(m * m > _CANCEL * np.maximum(var, 0.0))
+
+
+def _use_kernels(x: np.ndarray) -> bool:
+    return x.dtype in (np.float32, np.float64) and x.size > 0 and kernels.enabled()
+
+
+def _sample_spans(n: int, nbytes: int) -> list[tuple[int, int]]:
+    """Ranges of samples, one per pool thread when the input is large (>= 1 MiB)."""
+    k = threads.workers(n) if nbytes >= 1 << 20 else 1
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
+def _kernel_forward(
+    x: np.ndarray, w: np.ndarray | None, b: np.ndarray | None, g: int, eps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output, mean and rstd (N * G,) float64 by the compiled kernel, batch chunks on the pool."""
+    from gradfit.kernels import group_norm as kgn
+
+    n, c = x.shape[0], x.shape[1]
+    dt = x.dtype
+    x2 = x.reshape(n * c, -1)
+    out = np.empty(x.shape, dt)
+    o2 = out.reshape(x2.shape)
+    w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
+    b1 = np.zeros(c, dt) if b is None else np.ascontiguousarray(b, dtype=dt)
+    mean, rstd = np.empty(n * g), np.empty(n * g)
+
+    def part(a: int, z: int) -> None:
+        kgn.forward(
+            x2[a * c : z * c],
+            w1,
+            b1,
+            c // g,
+            eps,
+            o2[a * c : z * c],
+            mean[a * g : z * g],
+            rstd[a * g : z * g],
+        )
+
+    threads.run_all(
+        [lambda a=a, z=z: part(a, z) for a, z in _sample_spans(n, x.nbytes)], hold=False
+    )
+    return out, mean, rstd
+
+
+def _kernel_backward(
+    x: np.ndarray,
+    grad: np.ndarray,
+    mean: np.ndarray,
+    rstd: np.ndarray,
+    w: np.ndarray | None,
+    g: int,
+    need_dx: bool,
+    need_wb: bool,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """dx (or None) and the (2, C) float64 sums of the weight's and bias's gradients."""
+    from gradfit.kernels import group_norm as kgn
+
+    n, c = x.shape[0], x.shape[1]
+    dt = x.dtype
+    x2 = x.reshape(n * c, -1)
+    dy2 = np.ascontiguousarray(grad, dtype=dt).reshape(x2.shape)
+    dx = np.empty(x.shape, dt) if need_dx else None
+    d2 = dx.reshape(x2.shape) if dx is not None else np.empty((0, x2.shape[1]), dt)
+    w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
+    mean, rstd = mean.reshape(-1), rstd.reshape(-1)
+    parts = _sample_spans(n, x.nbytes)
+    dwb = np.empty((len(parts), 2, c))
+
+    def part(i: int, a: int, z: int) -> None:
+        kgn.backward(
+            x2[a * c : z * c],
+            dy2[a * c : z * c],
+            c // g,
+            mean[a * g : z * g],
+            rstd[a * g : z * g],
+            w1,
+            d2[a * c : z * c] if need_dx else d2,
+            dwb[i],
+            need_dx,
+            need_wb,
+        )
+
+    threads.run_all(
+        [lambda i=i, a=a, z=z: part(i, a, z) for i, (a, z) in enumerate(parts)], hold=False
+    )
+    return dx, dwb.sum(0) if len(parts) > 1 else dwb[0]
+
+
 def _per_channel(v: np.ndarray, sp: int, dt: Any) -> np.ndarray:
     """A (C,) vector repeated over the ``sp`` positions of each channel: (1, C * sp)."""
     return np.repeat(v.astype(dt, copy=False), sp)[None]
@@ -84,12 +180,14 @@ class GroupNorm(Function):
     # affine as a (1, C * positions) row over the N samples; backward needs only two sums
     # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
     # with c2, c3 per group. It saves the input itself (no normalised copy) and the
-    # float64 statistics of each group.
+    # float64 statistics of each group. With compiled kernels (gradfit.kernels.group_norm)
+    # each direction is one kernel call that reads the input once; it saves the same things
+    # (the offset groups are then found in backward, if the NumPy path runs it).
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
         g = num_groups
-        self.g, self.sp = g, sp
+        self.g, self.sp, self.eps = g, sp, eps
         x = np.ascontiguousarray(x)
         dt = x.dtype
         out = np.empty(x.shape, dt)
@@ -97,6 +195,10 @@ class GroupNorm(Function):
         if x.size == 0:
             self.saved = (x, np.zeros((n, g, 1)), np.zeros((n, g, 1)), w, None)
             return out
+        if _use_kernels(x):
+            y, mean, rstd = _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, g, eps)
+            self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, None)
+            return y
         xg = x.reshape(n * g, -1)
         s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
         mean, rstd, bad = _moments(xg, s1, eps)
@@ -124,6 +226,17 @@ class GroupNorm(Function):
                 if needs[i]:
                     out[i] = np.zeros(c, dt)
             return tuple(out)
+        if _use_kernels(x):
+            need_wb = (w is not None and needs[1]) or (len(needs) > 2 and needs[2])
+            dx, dwb = _kernel_backward(x, grad, mean, rstd, w, g, needs[0], need_wb)
+            out[0] = dx
+            if w is not None and needs[1]:
+                out[1] = dwb[0].astype(dt)
+            if len(needs) > 2 and needs[2]:
+                out[2] = dwb[1].astype(dt)
+            return tuple(out)
+        if bad is None:
+            bad = _offset_rows(mean, rstd, self.eps)
         cpg = c // g
         dy = np.ascontiguousarray(grad).reshape(n * c, sp)
         x2 = x.reshape(n * c, sp)
