@@ -74,14 +74,6 @@ class _Rows:
         self.state.__exit__(*exc)
 
 
-def _offset_rows(mean: np.ndarray, rstd: np.ndarray, eps: float) -> np.ndarray:
-    """The groups (flat indices) whose mean^2 / var exceeds ``_CANCEL``, from the saved
-    statistics (the kernels' forward does not need them; the NumPy backward does)."""
-    var = 1.0 / (rstd.reshape(-1) ** 2) - eps
-    m = mean.reshape(-1)
-    return np.flatnonzero(m * m > _CANCEL * np.maximum(var, 0.0))
-
-
 def _use_kernels(x: np.ndarray) -> bool:
     return x.dtype in (np.float32, np.float64) and x.size > 0 and kernels.enabled()
 
@@ -94,8 +86,9 @@ def _sample_spans(n: int, nbytes: int) -> list[tuple[int, int]]:
 
 def _kernel_forward(
     x: np.ndarray, w: np.ndarray | None, b: np.ndarray | None, g: int, eps: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Output, mean and rstd (N * G,) float64 by the compiled kernel, batch chunks on the pool."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Output, mean and rstd (N * G,) float64 and the offset groups, by the compiled
+    kernel, batch chunks on the pool."""
     from gradfit.kernels import group_norm as kgn
 
     n, c = x.shape[0], x.shape[1]
@@ -105,68 +98,54 @@ def _kernel_forward(
     o2 = out.reshape(x2.shape)
     w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
     b1 = np.zeros(c, dt) if b is None else np.ascontiguousarray(b, dtype=dt)
-    mean, rstd = np.empty(n * g), np.empty(n * g)
+    mean, rstd, off = np.empty(n * g), np.empty(n * g), np.empty(n * g, np.int8)
 
     def part(a: int, z: int) -> None:
+        rows, grp = slice(a * c, z * c), slice(a * g, z * g)
         kgn.forward(
-            x2[a * c : z * c],
-            w1,
-            b1,
-            c // g,
-            eps,
-            o2[a * c : z * c],
-            mean[a * g : z * g],
-            rstd[a * g : z * g],
+            x2[rows], w1, b1, c // g, eps, _CANCEL, o2[rows], mean[grp], rstd[grp], off[grp]
         )
 
-    threads.run_all(
-        [lambda a=a, z=z: part(a, z) for a, z in _sample_spans(n, x.nbytes)], hold=False
-    )
-    return out, mean, rstd
+    spans = _sample_spans(n, x.nbytes)
+    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans], hold=False)
+    return out, mean, rstd, np.flatnonzero(off)
 
 
 def _kernel_backward(
-    x: np.ndarray,
-    grad: np.ndarray,
+    x2: np.ndarray,
+    dy: np.ndarray,
     mean: np.ndarray,
     rstd: np.ndarray,
     w: np.ndarray | None,
+    sdy: np.ndarray,
+    sdot: np.ndarray,
+    shift: np.ndarray,
+    c: int,
     g: int,
     need_dx: bool,
-    need_wb: bool,
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """dx (or None) and the (2, C) float64 sums of the weight's and bias's gradients."""
+    """dx (if needed) and the (2, C) float64 gradients of weight and bias by the compiled
+    kernel from the sums per channel, batch chunks on the pool."""
     from gradfit.kernels import group_norm as kgn
 
-    n, c = x.shape[0], x.shape[1]
-    dt = x.dtype
-    x2 = x.reshape(n * c, -1)
-    dy2 = np.ascontiguousarray(grad, dtype=dt).reshape(x2.shape)
-    dx = np.empty(x.shape, dt) if need_dx else None
-    d2 = dx.reshape(x2.shape) if dx is not None else np.empty((0, x2.shape[1]), dt)
+    n, dt = x2.shape[0] // c, x2.dtype
+    dx = np.empty(x2.shape, dt) if need_dx else None
+    d2 = dx if dx is not None else np.empty((0, x2.shape[1]), dt)
     w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
-    mean, rstd = mean.reshape(-1), rstd.reshape(-1)
-    parts = _sample_spans(n, x.nbytes)
-    dwb = np.empty((len(parts), 2, c))
+    spans = _sample_spans(n, x2.nbytes)
+    dwb = np.empty((len(spans), 2, c))
 
     def part(i: int, a: int, z: int) -> None:
+        rows, grp = slice(a * c, z * c), slice(a * g, z * g)
         kgn.backward(
-            x2[a * c : z * c],
-            dy2[a * c : z * c],
-            c // g,
-            mean[a * g : z * g],
-            rstd[a * g : z * g],
-            w1,
-            d2[a * c : z * c] if need_dx else d2,
-            dwb[i],
-            need_dx,
-            need_wb,
-        )
+            x2[rows], dy[rows], c // g, mean[grp], rstd[grp], w1, sdy[rows], sdot[rows],
+            shift[grp], d2[rows] if need_dx else d2, dwb[i],
+        )  # fmt: skip
 
     threads.run_all(
-        [lambda i=i, a=a, z=z: part(i, a, z) for i, (a, z) in enumerate(parts)], hold=False
+        [lambda i=i, a=a, z=z: part(i, a, z) for i, (a, z) in enumerate(spans)], hold=False
     )
-    return dx, dwb.sum(0) if len(parts) > 1 else dwb[0]
+    return dx, dwb[0] if len(spans) == 1 else dwb.sum(0)
 
 
 def _per_channel(v: np.ndarray, sp: int, dt: Any) -> np.ndarray:
@@ -181,13 +160,15 @@ class GroupNorm(Function):
     # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
     # with c2, c3 per group. It saves the input itself (no normalised copy) and the
     # float64 statistics of each group. With compiled kernels (gradfit.kernels.group_norm)
-    # each direction is one kernel call that reads the input once; it saves the same things
-    # (the offset groups are then found in backward, if the NumPy path runs it).
+    # the forward is one kernel call that reads the input once (and saves the same things;
+    # backward then finds the offset groups itself), and backward's dx is one pass with
+    # (x - mean) * c2 + c3 per group, centred, so it needs no second formula for offset
+    # groups; the sums per channel stay BLAS's (faster than lanes in a kernel).
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
         g = num_groups
-        self.g, self.sp, self.eps = g, sp, eps
+        self.g, self.sp = g, sp
         x = np.ascontiguousarray(x)
         dt = x.dtype
         out = np.empty(x.shape, dt)
@@ -196,8 +177,8 @@ class GroupNorm(Function):
             self.saved = (x, np.zeros((n, g, 1)), np.zeros((n, g, 1)), w, None)
             return out
         if _use_kernels(x):
-            y, mean, rstd = _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, g, eps)
-            self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, None)
+            y, mean, rstd, bad = _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, g, eps)
+            self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
             return y
         xg = x.reshape(n * g, -1)
         s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
@@ -227,16 +208,7 @@ class GroupNorm(Function):
                     out[i] = np.zeros(c, dt)
             return tuple(out)
         if _use_kernels(x):
-            need_wb = (w is not None and needs[1]) or (len(needs) > 2 and needs[2])
-            dx, dwb = _kernel_backward(x, grad, mean, rstd, w, g, needs[0], need_wb)
-            out[0] = dx
-            if w is not None and needs[1]:
-                out[1] = dwb[0].astype(dt)
-            if len(needs) > 2 and needs[2]:
-                out[2] = dwb[1].astype(dt)
-            return tuple(out)
-        if bad is None:
-            bad = _offset_rows(mean, rstd, self.eps)
+            return self._kernel_backward(grad)
         cpg = c // g
         dy = np.ascontiguousarray(grad).reshape(n * c, sp)
         x2 = x.reshape(n * c, sp)
@@ -279,6 +251,32 @@ class GroupNorm(Function):
                 wr *= rstd.reshape(-1)[bad, None].astype(dt)
                 dg[bad] = wr + xc
             out[0] = dx
+        return tuple(out)
+
+    def _kernel_backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        """backward with the compiled kernel: BLAS's sums per channel, then one pass."""
+        x, mean, rstd, w, bad = self.saved
+        n, c, g, sp = x.shape[0], x.shape[1], self.g, self.sp
+        needs = self.needs_input_grad
+        cpg = c // g
+        dy = np.ascontiguousarray(grad, dtype=x.dtype).reshape(n * c, sp)
+        x2 = x.reshape(n * c, sp)
+        sdy, sdot = _rowsum(dy), _rowdot(dy, x2)  # about 0, or the mean where that cancels
+        shift = np.zeros(n * g)
+        if bad.size:
+            ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
+            shift[bad] = mean.reshape(-1)[bad]
+            xc = x2[ch] - np.repeat(shift[bad], cpg)[:, None].astype(x.dtype)
+            sdot[ch] = _rowdot(dy[ch], xc)
+        mean, rstd = mean.reshape(-1), rstd.reshape(-1)
+        dx, dwb = _kernel_backward(x2, dy, mean, rstd, w, sdy, sdot, shift, c, g, needs[0])
+        out: list[Any] = [None] * len(needs)
+        if dx is not None:
+            out[0] = dx.reshape(x.shape)
+        if w is not None and needs[1]:
+            out[1] = dwb[0].astype(grad.dtype)
+        if len(needs) > 2 and needs[2]:
+            out[2] = dwb[1].astype(grad.dtype)
         return tuple(out)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
