@@ -120,7 +120,7 @@ def _kernel_backward(
     sdy: np.ndarray,
     sdot: np.ndarray,
     shift: np.ndarray,
-    c: int,
+    shape: tuple[int, ...],
     g: int,
     need_dx: bool,
 ) -> tuple[np.ndarray | None, np.ndarray]:
@@ -128,9 +128,10 @@ def _kernel_backward(
     kernel from the sums per channel, batch chunks on the pool."""
     from gradfit.kernels import group_norm as kgn
 
-    n, dt = x2.shape[0] // c, x2.dtype
-    dx = np.empty(x2.shape, dt) if need_dx else None
-    d2 = dx if dx is not None else np.empty((0, x2.shape[1]), dt)
+    c = shape[1]
+    n, dt = shape[0], x2.dtype
+    dx = np.empty(shape, dt) if need_dx else None  # not a view: the engine keeps it as is
+    d2 = dx.reshape(x2.shape) if dx is not None else np.empty((0, x2.shape[1]), dt)
     w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
     spans = _sample_spans(n, x2.nbytes)
     dwb = np.empty((len(spans), 2, c))
@@ -269,10 +270,9 @@ class GroupNorm(Function):
             xc = x2[ch] - np.repeat(shift[bad], cpg)[:, None].astype(x.dtype)
             sdot[ch] = _rowdot(dy[ch], xc)
         mean, rstd = mean.reshape(-1), rstd.reshape(-1)
-        dx, dwb = _kernel_backward(x2, dy, mean, rstd, w, sdy, sdot, shift, c, g, needs[0])
+        dx, dwb = _kernel_backward(x2, dy, mean, rstd, w, sdy, sdot, shift, x.shape, g, needs[0])
         out: list[Any] = [None] * len(needs)
-        if dx is not None:
-            out[0] = dx.reshape(x.shape)
+        out[0] = dx
         if w is not None and needs[1]:
             out[1] = dwb[0].astype(grad.dtype)
         if len(needs) > 2 and needs[2]:
