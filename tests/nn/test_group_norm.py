@@ -16,7 +16,9 @@ rng = np.random.default_rng(2)
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "shape,g", [((3, 4, 5), 2), ((2, 6, 3, 3), 3), ((2, 4), 2), ((0, 4, 3), 2), ((2, 4, 1), 1)]
+    "shape,g",
+    [((3, 4, 5), 2), ((2, 6, 3, 3), 3), ((2, 4), 2), ((0, 4, 3), 2), ((2, 4, 1), 1)]
+    + [((2, 36, 17), 1)],  # over 16 channels a group and odd positions: the kernels' folds
 )
 def test_group_norm_functional(dt, shape, g, kernel_path):
     x = rng.standard_normal(shape).astype(dt) * 2 + 1
@@ -28,6 +30,27 @@ def test_group_norm_functional(dt, shape, g, kernel_path):
         [x, w, b],
     )
     check(lambda x: F.group_norm(x, g), lambda x: TF.group_norm(x, g), [x])
+
+
+def test_group_norm_threads_give_the_same_bits(kernel_path):
+    # 1 MiB: the kernels split the batch over the pool's threads; nothing summed over the
+    # batch depends on the split
+    x = rng.standard_normal((4, 8, 64, 128)).astype(np.float32) + 3
+    w, b = rng.standard_normal(8).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    before = gf.get_num_threads()
+    runs = []
+    try:
+        for k in (1, 2):
+            gf.set_num_threads(k)
+            xs, ws, bs = (gf.tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.group_norm(xs, 4, ws, bs)
+            y.backward(gf.tensor(dy))
+            runs.append([a.numpy() for a in (y, xs.grad, ws.grad, bs.grad)])
+    finally:
+        gf.set_num_threads(before)
+    for one, two in zip(*runs, strict=True):
+        np.testing.assert_array_equal(one, two)
 
 
 def test_group_norm_gradcheck(kernel_path):

@@ -108,17 +108,19 @@ def _backward(x2, dy2, cpg, mean, rstd, w, sdy, sdot, shift, dx2, dwb):  # pragm
     """The gradients from the sums per channel (N * C,) of dy (``sdy``) and of
     dy * (x - shift) (``sdot``, ``shift`` (N * G,) per group: 0 or the mean).
 
-    Writes dwb[0], dwb[1] (C,) float64, the weight's and bias's gradients (sums over the
-    batch), and, if dx2 has rows, dx2 = dy2 * rstd * w + (x2 - mean) * c2 + c3 with c2, c3
+    Writes dwb[n, 0], dwb[n, 1] (C,) float64, sample n's terms of the weight's and bias's
+    gradients (summed over the batch by the caller, in an order that does not depend on
+    how the batch was split over threads), and, if dx2 has rows, dx2 = dy2 * rstd * w + (x2 - mean) * c2 + c3 with c2, c3
     per group in float64 (rounded to the input's dtype for the pass).
     """
     rows, sp = x2.shape
     c = w.shape[0]
+    groups = c // cpg
     m = cpg * sp
     t = np.zeros(4, x2.dtype)  # float64 -> the input's dtype
-    dwb[:] = 0.0
     for r in range(rows // cpg):
         r0 = r * cpg
+        n = r // groups
         mu = mean[r]
         rs = rstd[r]
         off = mu - shift[r]
@@ -130,8 +132,8 @@ def _backward(x2, dy2, cpg, mean, rstd, w, sdy, sdot, shift, dx2, dwb):  # pragm
             sa = np.float64(sdot[i]) - off * sb  # sum of dy * (x - mean)
             s1 += w[ch] * sa
             s2 += w[ch] * sb
-            dwb[0, ch] += rs * sa
-            dwb[1, ch] += sb
+            dwb[n, 0, ch] = rs * sa
+            dwb[n, 1, ch] = sb
         if dx2.shape[0] == 0:
             continue
         t[0] = mu

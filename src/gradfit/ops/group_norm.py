@@ -134,19 +134,17 @@ def _kernel_backward(
     d2 = dx.reshape(x2.shape) if dx is not None else np.empty((0, x2.shape[1]), dt)
     w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
     spans = _sample_spans(n, x2.nbytes)
-    dwb = np.empty((len(spans), 2, c))
+    dwb = np.empty((n, 2, c))
 
-    def part(i: int, a: int, z: int) -> None:
+    def part(a: int, z: int) -> None:
         rows, grp = slice(a * c, z * c), slice(a * g, z * g)
         kgn.backward(
             x2[rows], dy[rows], c // g, mean[grp], rstd[grp], w1, sdy[rows], sdot[rows],
-            shift[grp], d2[rows] if need_dx else d2, dwb[i],
+            shift[grp], d2[rows] if need_dx else d2, dwb[a:z],
         )  # fmt: skip
 
-    threads.run_all(
-        [lambda i=i, a=a, z=z: part(i, a, z) for i, (a, z) in enumerate(spans)], hold=False
-    )
-    return dx, dwb[0] if len(spans) == 1 else dwb.sum(0)
+    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans], hold=False)
+    return dx, dwb.sum(0)  # the same sums whatever the threads
 
 
 def _per_channel(v: np.ndarray, sp: int, dt: Any) -> np.ndarray:
