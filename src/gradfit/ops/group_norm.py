@@ -85,16 +85,20 @@ def _sample_spans(n: int, nbytes: int) -> list[tuple[int, int]]:
 
 
 def _kernel_forward(
-    x: np.ndarray, w: np.ndarray | None, b: np.ndarray | None, g: int, eps: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Output, mean and rstd (N * G,) float64 and the offset groups, by the compiled
-    kernel, batch chunks on the pool."""
+    x: np.ndarray,
+    w: np.ndarray | None,
+    b: np.ndarray | None,
+    g: int,
+    eps: float,
+    out: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The output into ``out``; mean and rstd (N * G,) float64 and the offset groups. By
+    the compiled kernel, batch chunks on the pool."""
     from gradfit.kernels import group_norm as kgn
 
     n, c = x.shape[0], x.shape[1]
     dt = x.dtype
     x2 = x.reshape(n * c, -1)
-    out = np.empty(x.shape, dt)
     o2 = out.reshape(x2.shape)
     w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
     b1 = np.zeros(c, dt) if b is None else np.ascontiguousarray(b, dtype=dt)
@@ -108,7 +112,7 @@ def _kernel_forward(
 
     spans = _sample_spans(n, x.nbytes)
     threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans], hold=False)
-    return out, mean, rstd, np.flatnonzero(off)
+    return mean, rstd, np.flatnonzero(off)
 
 
 def _kernel_backward(
@@ -158,11 +162,12 @@ class GroupNorm(Function):
     # affine as a (1, C * positions) row over the N samples; backward needs only two sums
     # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
     # with c2, c3 per group. It saves the input itself (no normalised copy) and the
-    # float64 statistics of each group. With compiled kernels (gradfit.kernels.group_norm)
-    # the forward is one kernel call that reads the input once (and saves the same things;
-    # backward then finds the offset groups itself), and backward's dx is one pass with
-    # (x - mean) * c2 + c3 per group, centred, so it needs no second formula for offset
-    # groups; the sums per channel stay BLAS's (faster than lanes in a kernel).
+    # float64 statistics of each group. With compiled kernels (gradfit.kernels.group_norm;
+    # NumPy's per-row overhead on broadcasts over short rows held the path above at ~1.8x
+    # torch) forward is one kernel call that reads the input once and saves the same
+    # things, and backward keeps BLAS's sums per channel (a kernel's lane sums need a fold
+    # per channel: slower) and writes dx in one pass, centred on the mean, so offset groups
+    # need no second formula there.
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
@@ -176,9 +181,9 @@ class GroupNorm(Function):
             self.saved = (x, np.zeros((n, g, 1)), np.zeros((n, g, 1)), w, None)
             return out
         if _use_kernels(x):
-            y, mean, rstd, bad = _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, g, eps)
+            mean, rstd, bad = _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, g, eps, out)
             self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
-            return y
+            return out
         xg = x.reshape(n * g, -1)
         s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
         mean, rstd, bad = _moments(xg, s1, eps)
