@@ -111,7 +111,7 @@ def _kernel_forward(
         )
 
     spans = _sample_spans(n, x.nbytes)
-    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans], hold=False)
+    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans])
     return mean, rstd, np.flatnonzero(off)
 
 
@@ -147,7 +147,7 @@ def _kernel_backward(
             shift[grp], d2[rows] if need_dx else d2, dwb[a:z],
         )  # fmt: skip
 
-    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans], hold=False)
+    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans])
     return dx, dwb.sum(0)  # the same sums whatever the threads
 
 
