@@ -75,7 +75,14 @@ class _Rows:
 
 
 def _use_kernels(x: np.ndarray) -> bool:
-    return x.dtype in (np.float32, np.float64) and x.size > 0 and kernels.enabled()
+    """The compiled kernels run this input: float32/64, not empty, and more than one position
+    a channel (the kernels loop over a channel's positions: one position a loop is slower
+    than the NumPy path, whose sums are then BLAS calls over the groups' rows)."""
+    return (
+        x.dtype in (np.float32, np.float64)
+        and x.size > x.shape[0] * x.shape[1]
+        and kernels.enabled()
+    )
 
 
 def _sample_spans(n: int, nbytes: int) -> list[tuple[int, int]]:
