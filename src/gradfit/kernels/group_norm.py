@@ -12,10 +12,10 @@ reordered, so it runs one add at a time). No float32 lane sums more than 16 term
 statistics are at least as accurate as torch's (which sums in float32 too); the totals,
 means and inverse standard deviations are float64, the variance a two-pass one.
 
-:func:`backward` takes the per-channel sums of ``dy`` and ``dy * x`` (BLAS row sums, faster
-than lanes here: a channel's sum needs a fold per row), forms each group's coefficients in
-float64 and writes ``dx`` in one pass, centred on the mean, with the weight's and bias's
-gradients on the side.
+:func:`backward` takes the per-channel sums of ``dy`` and ``dy * x`` (BLAS row sums, as on
+the NumPy path; faster than lanes here, where every channel's sum would need its own fold),
+forms each group's coefficients in float64 and writes ``dx`` in one pass, centred on the
+mean, with the weight's and bias's gradients on the side.
 
 Example:
     >>> import numpy as np
@@ -110,9 +110,9 @@ def _backward(x2, dy2, cpg, mean, rstd, w, sdy, sdot, shift, dx2, dwb):  # pragm
 
     Writes dwb[n, 0], dwb[n, 1] (C,) float64, sample n's terms of the weight's and bias's
     gradients (summed over the batch by the caller, in an order that does not depend on
-    how the batch was split over threads), and, if dx2 has rows, dx2 = dy2 * rstd * w + (x2 - mean) * c2 + c3 with c2, c3
-    per group in float64 (rounded to the input's dtype for the pass).
-    """
+    how the batch was split over threads), and, if dx2 has rows,
+    dx2 = dy2 * rstd * w + (x2 - mean) * c2 + c3 with c2, c3 per group in float64
+    (rounded to the input's dtype for the pass)."""
     rows, sp = x2.shape
     c = w.shape[0]
     groups = c // cpg
