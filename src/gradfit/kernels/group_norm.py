@@ -1,35 +1,33 @@
-"""Compiled kernels of group normalisation (:mod:`gradfit.ops.group_norm`).
+"""Compiled kernels of group normalisation (:mod:`gradfit.ops.group_norm`): the passes
+NumPy makes slowly, as broadcasts over short rows with no fused multiply-add.
 
 Both see the input as rows: ``x2`` of shape ``(N * C, S)`` (``S`` positions per channel),
-``cpg`` consecutive rows making a group, and work one group at a time.
+``cpg`` consecutive rows making a group, and work one group at a time, one pass each:
 
-:func:`forward` reads the input from memory once: the group's sum, sum of squares about its
-mean and the output ``(x - mean) * (rstd * w) + b`` are three passes over a group that
-stays in the L1/L2 cache. Sums run in *lanes*: one partial sum per position of a row, in the
-input's dtype, folded into a float64 total (in 8 chains) every 16 rows and at the end of a
-group. numba vectorises such lane loops without fastmath (a plain ``s += v`` loop cannot be
-reordered, so it runs one add at a time). No float32 lane sums more than 16 terms, so the
-statistics are at least as accurate as torch's (which sums in float32 too); the totals,
-means and inverse standard deviations are float64, the variance a two-pass one.
+* :func:`forward` writes ``(x - mean) * (rstd * w) + b`` from the group statistics;
+* :func:`backward` forms each group's coefficients in float64 from the per-channel sums of
+  ``dy`` and ``dy * x`` and writes ``dx`` centred on the mean, with the weight's and bias's
+  gradients on the side.
 
-:func:`backward` takes the per-channel sums of ``dy`` and ``dy * x`` (BLAS row sums, as on
-the NumPy path; faster than lanes here, where every channel's sum would need its own fold),
-forms each group's coefficients in float64 and writes ``dx`` in one pass, centred on the
-mean, with the weight's and bias's gradients on the side.
+The sums over rows (statistics, per-channel sums) stay BLAS calls on the caller's side:
+numba does not vectorise a plain ``s += v`` loop without fastmath, and per-position lane
+sums need a fold per row or group, which made a statistics kernel as fast as BLAS at 8
+channels a group and 2-3 times slower at one (instance norm) or at long rows.
 
 Example:
     >>> import numpy as np
     >>> from gradfit import kernels
     >>> from gradfit.kernels.group_norm import forward
     >>> x = np.arange(8, dtype=np.float32).reshape(2, 4)  # 1 sample, 2 channels, 1 group
-    >>> y, mean, rstd = np.empty_like(x), np.empty(1), np.empty(1)
-    >>> one, zero, off = np.ones(2, np.float32), np.zeros(2, np.float32), np.zeros(1, np.int8)
+    >>> w, b = np.array([1, 2], np.float32), np.zeros(2, np.float32)
+    >>> mean, rstd, y = np.array([3.5]), np.array([0.5]), np.empty_like(x)
     >>> if kernels.enabled():
-    ...     forward(x, one, zero, 2, 0.0, 64.0, y, mean, rstd, off)
+    ...     forward(x, w, b, 2, mean, rstd, y)
     ... else:
-    ...     mean[:], rstd[:] = 3.5, 1 / np.sqrt(5.25)
-    >>> float(mean[0]), round(float(rstd[0]) ** -2, 4)
-    (3.5, 5.25)
+    ...     y[:] = (x - 3.5) * 0.5 * w[:, None]
+    >>> y
+    array([[-1.75, -1.25, -0.75, -0.25],
+           [ 0.5 ,  1.5 ,  2.5 ,  3.5 ]], dtype=float32)
 """
 
 from __future__ import annotations
@@ -41,61 +39,19 @@ from gradfit.kernels import Kernel
 __all__ = ["backward", "forward"]
 
 
-def _forward(x2, w, b, cpg, eps, cancel, y2, mean, rstd, offset):  # pragma: no cover
-    """y2 = group-normalised x2 * w + b; mean, rstd (N * G,) float64 of each group, and
-    offset[r] = 1 where mean^2 > cancel * var (E[x * dy] - mean * E[dy] cancels there)."""
+def _forward(x2, w, b, cpg, mean, rstd, y2):  # pragma: no cover - compiled by numba
+    """y2 = (x2 - mean) * (rstd * w) + b with mean, rstd (N * G,) float64 per group and
+    w, b (C,); the mean and each channel's scale are rounded to the input's dtype."""
     rows, sp = x2.shape
     c = w.shape[0]
-    m = cpg * sp
-    acc = np.zeros(sp, x2.dtype)
-    t = np.zeros(3, x2.dtype)  # float64 -> the input's dtype
-    mu = var = 0.0
+    t = np.zeros(2, x2.dtype)  # float64 -> the input's dtype
     for r in range(rows // cpg):
         r0 = r * cpg
-        # the sum, then the sum of squares about the (rounded) mean, in lanes
-        for step in range(2):
-            mf = t[0]
-            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-            for cc in range(cpg):
-                xr = x2[r0 + cc]
-                if step == 0:
-                    for k in range(sp):
-                        acc[k] += xr[k]
-                else:
-                    for k in range(sp):
-                        d = xr[k] - mf
-                        acc[k] += d * d
-                if cc % 16 == 15 or cc == cpg - 1:  # fold the lanes into float64
-                    k = 0
-                    while k + 8 <= sp:
-                        s0 += acc[k]
-                        s1 += acc[k + 1]
-                        s2 += acc[k + 2]
-                        s3 += acc[k + 3]
-                        s4 += acc[k + 4]
-                        s5 += acc[k + 5]
-                        s6 += acc[k + 6]
-                        s7 += acc[k + 7]
-                        k += 8
-                    while k < sp:
-                        s0 += acc[k]
-                        k += 1
-                    acc[:] = 0.0
-            total = ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))
-            if step == 0:
-                mu = total / m
-                t[0] = mu
-            else:
-                dm = mu - np.float64(mf)  # the squares were about mf, not mu
-                var = max(total / m - dm * dm, 0.0)
-        rs = 1.0 / np.sqrt(var + eps)
-        mean[r] = mu
-        rstd[r] = rs
-        offset[r] = mu * mu > cancel * var
+        t[0] = mean[r]
         mf = t[0]
         for cc in range(cpg):
             ch = (r0 + cc) % c
-            t[1] = rs * w[ch]
+            t[1] = rstd[r] * w[ch]
             a = t[1]
             bb = b[ch]
             xr = x2[r0 + cc]

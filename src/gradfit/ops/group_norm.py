@@ -95,12 +95,12 @@ def _kernel_forward(
     x: np.ndarray,
     w: np.ndarray | None,
     b: np.ndarray | None,
+    mean: np.ndarray,
+    rstd: np.ndarray,
     g: int,
-    eps: float,
     out: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The output into ``out``; mean and rstd (N * G,) float64 and the offset groups. By
-    the compiled kernel, batch chunks on the pool."""
+) -> None:
+    """``out = (x - mean) * rstd * w + b`` by the compiled kernel, batch chunks on the pool."""
     from gradfit.kernels import group_norm as kgn
 
     n, c = x.shape[0], x.shape[1]
@@ -109,17 +109,13 @@ def _kernel_forward(
     o2 = out.reshape(x2.shape)
     w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
     b1 = np.zeros(c, dt) if b is None else np.ascontiguousarray(b, dtype=dt)
-    mean, rstd, off = np.empty(n * g), np.empty(n * g), np.empty(n * g, np.int8)
 
     def part(a: int, z: int) -> None:
         rows, grp = slice(a * c, z * c), slice(a * g, z * g)
-        kgn.forward(
-            x2[rows], w1, b1, c // g, eps, _CANCEL, o2[rows], mean[grp], rstd[grp], off[grp]
-        )
+        kgn.forward(x2[rows], w1, b1, c // g, mean[grp], rstd[grp], o2[rows])
 
     spans = _sample_spans(n, x.nbytes)
     threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans])
-    return mean, rstd, np.flatnonzero(off)
 
 
 def _kernel_backward(
@@ -170,11 +166,10 @@ class GroupNorm(Function):
     # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
     # with c2, c3 per group. It saves the input itself (no normalised copy) and the
     # float64 statistics of each group. With compiled kernels (gradfit.kernels.group_norm;
-    # NumPy's per-row overhead on broadcasts over short rows held the path above at ~1.8x
-    # torch) forward is one kernel call that reads the input once and saves the same
-    # things, and backward keeps BLAS's sums per channel (a kernel's lane sums need a fold
-    # per channel: slower) and writes dx in one pass, centred on the mean, so offset groups
-    # need no second formula there.
+    # NumPy's per-row overhead on broadcasts over short rows held the NumPy passes at ~1.8x
+    # torch), the sums stay the same BLAS calls and each direction's elementwise work is
+    # one kernel pass: forward's normalise-and-affine, backward's dx (centred on the mean,
+    # so offset groups need no second formula there).
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
@@ -187,13 +182,13 @@ class GroupNorm(Function):
         if x.size == 0:
             self.saved = (x, np.zeros((n, g, 1)), np.zeros((n, g, 1)), w, None)
             return out
-        if _use_kernels(x):
-            mean, rstd, bad = _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, g, eps, out)
-            self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
-            return out
         xg = x.reshape(n * g, -1)
         s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
         mean, rstd, bad = _moments(xg, s1, eps)
+        self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
+        if _use_kernels(x):
+            _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, mean, rstd, g, out)
+            return out
         og, o3 = out.reshape(n * g, -1), out.reshape(n, c * sp)
         with _Rows(xg.shape[1]):
             np.subtract(xg, mean.astype(dt)[:, None], out=og)
@@ -202,7 +197,6 @@ class GroupNorm(Function):
             o3 *= _per_channel(w, sp, dt)
         if len(wb) > 1:
             o3 += _per_channel(wb[1], sp, dt)
-        self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
