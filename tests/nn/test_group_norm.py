@@ -18,7 +18,7 @@ rng = np.random.default_rng(2)
 @pytest.mark.parametrize(
     "shape,g",
     [((3, 4, 5), 2), ((2, 6, 3, 3), 3), ((2, 4), 2), ((0, 4, 3), 2), ((2, 4, 1), 1)]
-    + [((2, 36, 17), 1)],  # over 16 channels a group and odd positions: the kernels' folds
+    + [((2, 36, 17), 1)],  # many channels a group, an odd number of positions
 )
 def test_group_norm_functional(dt, shape, g, kernel_path):
     x = rng.standard_normal(shape).astype(dt) * 2 + 1
