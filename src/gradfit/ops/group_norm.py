@@ -74,6 +74,22 @@ class _Rows:
         self.state.__exit__(*exc)
 
 
+def _channel_sums(
+    dy: np.ndarray, x2: np.ndarray, mean: np.ndarray, bad: np.ndarray, cpg: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums over each channel's positions (rows of ``dy`` and ``x2``, (N * C, S)) of dy and of
+    dy * (x - shift), and the shift (N, G, 1) float64: 0, or the mean in the offset groups
+    ``bad``, where E[dy * x] - mean * E[dy] would cancel."""
+    sdy, sdot = _rowsum(dy), _rowdot(dy, x2)
+    shift = np.zeros(mean.shape)
+    if bad.size:
+        ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
+        shift.reshape(-1)[bad] = mean.reshape(-1)[bad]
+        xc = x2[ch] - np.repeat(mean.reshape(-1)[bad], cpg)[:, None].astype(x2.dtype)
+        sdot[ch] = _rowdot(dy[ch], xc)
+    return sdy, sdot, shift
+
+
 def _use_kernels(x: np.ndarray) -> bool:
     """The compiled kernels run this input: float32/64, not empty, and more than one position
     a channel (the kernels loop over a channel's positions: one position a loop is slower
@@ -218,12 +234,9 @@ class GroupNorm(Function):
         dy = np.ascontiguousarray(grad).reshape(n * c, sp)
         x2 = x.reshape(n * c, sp)
         # per-channel sums in float64 from here on, (n, g, c // g): of dy and of dy * (x - mean)
-        sdy = _rowsum(dy).reshape(n, g, cpg).astype(np.float64)
-        sdyx = _rowdot(dy, x2).reshape(n, g, cpg).astype(np.float64) - mean * sdy
-        if bad.size:  # offset groups: the difference above cancels, so centre first
-            ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
-            xc = x2[ch] - np.repeat(mean.reshape(-1)[bad], cpg)[:, None].astype(x.dtype)
-            sdyx.reshape(-1)[ch] = _rowdot(dy[ch], xc)
+        sums = _channel_sums(dy, x2, mean, bad, cpg)
+        sdy = sums[0].reshape(n, g, cpg).astype(np.float64)
+        sdyx = sums[1].reshape(n, g, cpg).astype(np.float64) - (mean - sums[2]) * sdy
         if len(needs) > 2 and needs[2]:
             out[2] = sdy.sum(0).reshape(c).astype(dt)
         if w is not None and needs[1]:
@@ -263,17 +276,10 @@ class GroupNorm(Function):
         x, mean, rstd, w, bad = self.saved
         n, c, g, sp = x.shape[0], x.shape[1], self.g, self.sp
         needs = self.needs_input_grad
-        cpg = c // g
         dy = np.ascontiguousarray(grad, dtype=x.dtype).reshape(n * c, sp)
         x2 = x.reshape(n * c, sp)
-        sdy, sdot = _rowsum(dy), _rowdot(dy, x2)  # about 0, or the mean where that cancels
-        shift = np.zeros(n * g)
-        if bad.size:
-            ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
-            shift[bad] = mean.reshape(-1)[bad]
-            xc = x2[ch] - np.repeat(shift[bad], cpg)[:, None].astype(x.dtype)
-            sdot[ch] = _rowdot(dy[ch], xc)
-        mean, rstd = mean.reshape(-1), rstd.reshape(-1)
+        sdy, sdot, shift = _channel_sums(dy, x2, mean, bad, c // g)
+        mean, rstd, shift = mean.reshape(-1), rstd.reshape(-1), shift.reshape(-1)
         dx, dwb = _kernel_backward(x2, dy, mean, rstd, w, sdy, sdot, shift, x.shape, g, needs[0])
         out: list[Any] = [None] * len(needs)
         out[0] = dx
