@@ -261,7 +261,7 @@ def test_conv_transpose_under_create_graph_runs_its_own_backward_graph():
 # --------------------------------------------------------------------------- normalisation
 
 
-def test_group_norm_second_order():
+def test_group_norm_second_order(kernel_path):
     double_vjp(
         lambda F, x, w, b: F.group_norm(x * x, 2, w, b, eps=1e-3).tanh(),
         [rn(3, 4, 5), rn(4), rn(4)],
@@ -272,7 +272,7 @@ def test_group_norm_second_order():
     ggcheck(lambda x, b: gf.nn.functional.group_norm(x, 2, None, b).sin(), [rn(2, 4, 3), rn(4)])
 
 
-def test_instance_norm_second_order():
+def test_instance_norm_second_order(kernel_path):
     double_vjp(
         lambda F, x, w, b: F.instance_norm(x, weight=w, bias=b).sin(),
         [rn(2, 3, 2, 3), rn(3), rn(3)],
@@ -292,7 +292,7 @@ def test_norms_gradgradcheck():
     ggcheck(lambda x: F.batch_norm(x, None, None, training=True).sin(), [rn(4, 2, 2)])
 
 
-def test_group_norm_float32_second_order_keeps_dtype():
+def test_group_norm_float32_second_order_keeps_dtype(kernel_path):
     x = gf.tensor(rn(2, 4, 3).astype(np.float32), requires_grad=True)
     (g,) = gf.autograd.grad((gf.nn.functional.group_norm(x, 2) ** 3).sum(), [x], create_graph=True)
     (h,) = gf.autograd.grad((g * g).sum(), [x])

@@ -484,6 +484,15 @@ def test_loss_and_gradient_penalty_in_one_backward(name, mode):
 
 
 @pytest.mark.filterwarnings("ignore:Using backward.. with create_graph=True:UserWarning")
+@pytest.mark.parametrize("mode", ["sin/grad/loss", "linear/backward/penalty"])
+def test_group_norm_in_one_backward_on_both_paths(mode, kernel_path):
+    # group_norm's compiled kernels save what its graph backward reads, as its NumPy path does
+    got, want = _run(gf, CASES["group_norm"], mode), _run(torch, CASES["group_norm"], mode)
+    for k, (a, e) in enumerate(zip(got, want, strict=True)):
+        assert_close(a, e, rtol=CASES["group_norm"].rtol, atol=1e-10, what=f"input {k}")
+
+
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph=True:UserWarning")
 def test_grad_from_create_graph_is_not_added_to_in_place():
     # x.grad and y.grad are in the graph; the penalty's pass reads y.grad's array after the
     # first gradient for y arrives, so that one must not be added into it in place

@@ -16,9 +16,11 @@ rng = np.random.default_rng(2)
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "shape,g", [((3, 4, 5), 2), ((2, 6, 3, 3), 3), ((2, 4), 2), ((0, 4, 3), 2), ((2, 4, 1), 1)]
+    "shape,g",
+    [((3, 4, 5), 2), ((2, 6, 3, 3), 3), ((2, 4), 2), ((0, 4, 3), 2), ((2, 4, 1), 1)]
+    + [((2, 36, 17), 1)],  # many channels a group, an odd number of positions
 )
-def test_group_norm_functional(dt, shape, g):
+def test_group_norm_functional(dt, shape, g, kernel_path):
     x = rng.standard_normal(shape).astype(dt) * 2 + 1
     c = shape[1]
     w, b = rng.standard_normal(c).astype(dt), rng.standard_normal(c).astype(dt)
@@ -30,7 +32,28 @@ def test_group_norm_functional(dt, shape, g):
     check(lambda x: F.group_norm(x, g), lambda x: TF.group_norm(x, g), [x])
 
 
-def test_group_norm_gradcheck():
+def test_group_norm_threads_give_the_same_bits(kernel_path):
+    # 1 MiB: the kernels split the batch over the pool's threads; nothing summed over the
+    # batch depends on the split
+    x = rng.standard_normal((4, 8, 64, 128)).astype(np.float32) + 3
+    w, b = rng.standard_normal(8).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    before = gf.get_num_threads()
+    runs = []
+    try:
+        for k in (1, 2):
+            gf.set_num_threads(k)
+            xs, ws, bs = (gf.tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.group_norm(xs, 4, ws, bs)
+            y.backward(gf.tensor(dy))
+            runs.append([a.numpy() for a in (y, xs.grad, ws.grad, bs.grad)])
+    finally:
+        gf.set_num_threads(before)
+    for one, two in zip(*runs, strict=True):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_group_norm_gradcheck(kernel_path):
     x = gf.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
     w = gf.tensor(rng.standard_normal(4), requires_grad=True)
     b = gf.tensor(rng.standard_normal(4), requires_grad=True)
@@ -77,7 +100,7 @@ def test_group_norm_module():
 @pytest.mark.parametrize(
     "affine,track", [(False, False), (True, False), (True, True), (False, True)]
 )
-def test_instance_norm_module(cls, shape, affine, track):
+def test_instance_norm_module(cls, shape, affine, track, kernel_path):
     g = getattr(gf.nn, cls)(4, affine=affine, track_running_stats=track, momentum=0.3)
     t = getattr(torch.nn, cls)(4, affine=affine, track_running_stats=track, momentum=0.3)
     assert repr(g) == repr(t)
@@ -102,7 +125,7 @@ def test_instance_norm_module(cls, shape, affine, track):
             )
 
 
-def test_instance_norm_functional_and_errors():
+def test_instance_norm_functional_and_errors(kernel_path):
     x = rng.standard_normal((2, 3, 4))
     check(F.instance_norm, TF.instance_norm, [x])
     rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)

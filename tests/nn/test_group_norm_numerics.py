@@ -29,7 +29,7 @@ def _both(x: np.ndarray, g: int, w: np.ndarray, b: np.ndarray, dy: np.ndarray):
     return got, want
 
 
-def test_group_norm_offset_groups_float32():
+def test_group_norm_offset_groups_float32(kernel_path):
     # mean^2 / var of 1e5 in some groups: E[x^2] - mean^2 in float32 would lose 3 digits
     x = rng.standard_normal((3, 6, 5, 4)).astype(np.float32)
     x[0] += 300.0
@@ -42,7 +42,7 @@ def test_group_norm_offset_groups_float32():
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=2e-4, err_msg=name)
 
 
-def test_group_norm_constant_group_and_zero_weight():
+def test_group_norm_constant_group_and_zero_weight(kernel_path):
     x = rng.standard_normal((2, 4, 6)).astype(np.float32)
     x[1, :2] = 5.0  # a constant group: variance 0, only eps keeps it finite
     w = np.array([0.0, 1.5, -2.0, 0.0], np.float32)
@@ -53,7 +53,7 @@ def test_group_norm_constant_group_and_zero_weight():
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4, err_msg=name)
 
 
-def test_group_norm_non_contiguous_input():
+def test_group_norm_non_contiguous_input(kernel_path):
     base = rng.standard_normal((4, 3, 5, 2)).astype(np.float32)
     check(
         lambda x: F.group_norm(x.permute(0, 3, 2, 1), 1),

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import kernels, threads
 from gradfit.autograd import Function
 from gradfit.tensor import Tensor
 
@@ -73,6 +74,102 @@ class _Rows:
         self.state.__exit__(*exc)
 
 
+def _channel_sums(
+    dy: np.ndarray, x2: np.ndarray, mean: np.ndarray, bad: np.ndarray, cpg: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums over each channel's positions (rows of ``dy`` and ``x2``, (N * C, S)) of dy and of
+    dy * (x - shift), and the shift (N, G, 1) float64: 0, or the mean in the offset groups
+    ``bad``, where E[dy * x] - mean * E[dy] would cancel."""
+    sdy, sdot = _rowsum(dy), _rowdot(dy, x2)
+    shift = np.zeros(mean.shape)
+    if bad.size:
+        ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
+        shift.reshape(-1)[bad] = mean.reshape(-1)[bad]
+        xc = x2[ch] - np.repeat(mean.reshape(-1)[bad], cpg)[:, None].astype(x2.dtype)
+        sdot[ch] = _rowdot(dy[ch], xc)
+    return sdy, sdot, shift
+
+
+def _use_kernels(x: np.ndarray) -> bool:
+    """The compiled kernels run this input: float32/64, not empty, and more than one position
+    a channel (the kernels loop over a channel's positions: one position a loop is slower
+    than the NumPy path, whose sums are then BLAS calls over the groups' rows)."""
+    return (
+        x.dtype in (np.float32, np.float64)
+        and x.size > x.shape[0] * x.shape[1]
+        and kernels.enabled()
+    )
+
+
+def _sample_spans(n: int, nbytes: int) -> list[tuple[int, int]]:
+    """Ranges of samples, one per pool thread when the input is large (>= 1 MiB)."""
+    k = threads.workers(n) if nbytes >= 1 << 20 else 1
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
+def _kernel_forward(
+    x: np.ndarray,
+    w: np.ndarray | None,
+    b: np.ndarray | None,
+    mean: np.ndarray,
+    rstd: np.ndarray,
+    g: int,
+    out: np.ndarray,
+) -> None:
+    """``out = (x - mean) * rstd * w + b`` by the compiled kernel, batch chunks on the pool."""
+    from gradfit.kernels import group_norm as kgn
+
+    n, c = x.shape[0], x.shape[1]
+    dt = x.dtype
+    x2 = x.reshape(n * c, -1)
+    o2 = out.reshape(x2.shape)
+    w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
+    b1 = np.zeros(c, dt) if b is None else np.ascontiguousarray(b, dtype=dt)
+
+    def part(a: int, z: int) -> None:
+        rows, grp = slice(a * c, z * c), slice(a * g, z * g)
+        kgn.forward(x2[rows], w1, b1, c // g, mean[grp], rstd[grp], o2[rows])
+
+    spans = _sample_spans(n, x.nbytes)
+    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans])
+
+
+def _kernel_backward(
+    x2: np.ndarray,
+    dy: np.ndarray,
+    mean: np.ndarray,
+    rstd: np.ndarray,
+    w: np.ndarray | None,
+    sdy: np.ndarray,
+    sdot: np.ndarray,
+    shift: np.ndarray,
+    shape: tuple[int, ...],
+    g: int,
+    need_dx: bool,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """dx (if needed) and the (2, C) float64 gradients of weight and bias by the compiled
+    kernel from the sums per channel, batch chunks on the pool."""
+    from gradfit.kernels import group_norm as kgn
+
+    c = shape[1]
+    n, dt = shape[0], x2.dtype
+    dx = np.empty(shape, dt) if need_dx else None  # not a view: the engine keeps it as is
+    d2 = dx.reshape(x2.shape) if dx is not None else np.empty((0, x2.shape[1]), dt)
+    w1 = np.ones(c, dt) if w is None else np.ascontiguousarray(w, dtype=dt)
+    spans = _sample_spans(n, x2.nbytes)
+    dwb = np.empty((n, 2, c))
+
+    def part(a: int, z: int) -> None:
+        rows, grp = slice(a * c, z * c), slice(a * g, z * g)
+        kgn.backward(
+            x2[rows], dy[rows], c // g, mean[grp], rstd[grp], w1, sdy[rows], sdot[rows],
+            shift[grp], d2[rows] if need_dx else d2, dwb[a:z],
+        )  # fmt: skip
+
+    threads.run_all([lambda a=a, z=z: part(a, z) for a, z in spans])
+    return dx, dwb.sum(0)  # the same sums whatever the threads
+
+
 def _per_channel(v: np.ndarray, sp: int, dt: Any) -> np.ndarray:
     """A (C,) vector repeated over the ``sp`` positions of each channel: (1, C * sp)."""
     return np.repeat(v.astype(dt, copy=False), sp)[None]
@@ -84,7 +181,11 @@ class GroupNorm(Function):
     # affine as a (1, C * positions) row over the N samples; backward needs only two sums
     # per channel (of dy and of dy * (x - mean)) and gives dx = rstd * w * dy + c2 * x + c3
     # with c2, c3 per group. It saves the input itself (no normalised copy) and the
-    # float64 statistics of each group.
+    # float64 statistics of each group. With compiled kernels (gradfit.kernels.group_norm;
+    # NumPy's per-row overhead on broadcasts over short rows held the NumPy passes at ~1.8x
+    # torch), the sums stay the same BLAS calls and each direction's elementwise work is
+    # one kernel pass: forward's normalise-and-affine, backward's dx (centred on the mean,
+    # so offset groups need no second formula there).
     def forward(self, x: np.ndarray, *wb: np.ndarray, num_groups: int, eps: float) -> np.ndarray:  # type: ignore[override]
         n, c = x.shape[0], x.shape[1]
         sp = int(np.prod(x.shape[2:]))
@@ -100,6 +201,10 @@ class GroupNorm(Function):
         xg = x.reshape(n * g, -1)
         s1 = _rowsum(x.reshape(n * c, sp)).reshape(n * g, -1).sum(1)
         mean, rstd, bad = _moments(xg, s1, eps)
+        self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
+        if _use_kernels(x):
+            _kernel_forward(x, w, wb[1] if len(wb) > 1 else None, mean, rstd, g, out)
+            return out
         og, o3 = out.reshape(n * g, -1), out.reshape(n, c * sp)
         with _Rows(xg.shape[1]):
             np.subtract(xg, mean.astype(dt)[:, None], out=og)
@@ -108,7 +213,6 @@ class GroupNorm(Function):
             o3 *= _per_channel(w, sp, dt)
         if len(wb) > 1:
             o3 += _per_channel(wb[1], sp, dt)
-        self.saved = (x, mean.reshape(n, g, 1), rstd.reshape(n, g, 1), w, bad)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:  # type: ignore[override]
@@ -124,16 +228,15 @@ class GroupNorm(Function):
                 if needs[i]:
                     out[i] = np.zeros(c, dt)
             return tuple(out)
+        if _use_kernels(x):
+            return self._kernel_backward(grad)
         cpg = c // g
         dy = np.ascontiguousarray(grad).reshape(n * c, sp)
         x2 = x.reshape(n * c, sp)
         # per-channel sums in float64 from here on, (n, g, c // g): of dy and of dy * (x - mean)
-        sdy = _rowsum(dy).reshape(n, g, cpg).astype(np.float64)
-        sdyx = _rowdot(dy, x2).reshape(n, g, cpg).astype(np.float64) - mean * sdy
-        if bad.size:  # offset groups: the difference above cancels, so centre first
-            ch = (bad[:, None] * cpg + np.arange(cpg)).ravel()
-            xc = x2[ch] - np.repeat(mean.reshape(-1)[bad], cpg)[:, None].astype(x.dtype)
-            sdyx.reshape(-1)[ch] = _rowdot(dy[ch], xc)
+        sums = _channel_sums(dy, x2, mean, bad, cpg)
+        sdy = sums[0].reshape(n, g, cpg).astype(np.float64)
+        sdyx = sums[1].reshape(n, g, cpg).astype(np.float64) - (mean - sums[2]) * sdy
         if len(needs) > 2 and needs[2]:
             out[2] = sdy.sum(0).reshape(c).astype(dt)
         if w is not None and needs[1]:
@@ -166,6 +269,24 @@ class GroupNorm(Function):
                 wr *= rstd.reshape(-1)[bad, None].astype(dt)
                 dg[bad] = wr + xc
             out[0] = dx
+        return tuple(out)
+
+    def _kernel_backward(self, grad: np.ndarray) -> tuple[Any, ...]:
+        """backward with the compiled kernel: BLAS's sums per channel, then one pass."""
+        x, mean, rstd, w, bad = self.saved
+        n, c, g, sp = x.shape[0], x.shape[1], self.g, self.sp
+        needs = self.needs_input_grad
+        dy = np.ascontiguousarray(grad, dtype=x.dtype).reshape(n * c, sp)
+        x2 = x.reshape(n * c, sp)
+        sdy, sdot, shift = _channel_sums(dy, x2, mean, bad, c // g)
+        mean, rstd, shift = mean.reshape(-1), rstd.reshape(-1), shift.reshape(-1)
+        dx, dwb = _kernel_backward(x2, dy, mean, rstd, w, sdy, sdot, shift, x.shape, g, needs[0])
+        out: list[Any] = [None] * len(needs)
+        out[0] = dx
+        if w is not None and needs[1]:
+            out[1] = dwb[0].astype(grad.dtype)
+        if len(needs) > 2 and needs[2]:
+            out[2] = dwb[1].astype(grad.dtype)
         return tuple(out)
 
     def backward_graph(self, grad: Tensor) -> tuple[Any, ...]:
