@@ -27,7 +27,7 @@ Example:
     >>> if kernels.enabled():
     ...     add_one(x, out)
     ... else:
-    ...     np.add(x, 1.0, out=out)  # the NumPy path
+    ...     _ = np.add(x, 1.0, out=out)  # the NumPy path
     >>> out
     array([1., 2., 3.], dtype=float32)
 """
