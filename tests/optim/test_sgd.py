@@ -25,11 +25,44 @@ from optim_harness import follow_torch, kwargs_id, minimize, quadratic, rosenbro
     ],
     ids=kwargs_id,
 )
-def test_sgd_follows_torch(kwargs):
+def test_sgd_follows_torch(kwargs, kernel_path):
     follow_torch(gf.optim.SGD, torch.optim.SGD, kwargs)
 
 
-def test_sgd_param_groups_with_different_options_follow_torch():
+@pytest.mark.parametrize("kwargs", [{"lr": 0.05}, {"lr": 0.05, "momentum": 0.9}], ids=kwargs_id)
+def test_sgd_float32_follows_torch(kwargs, kernel_path):
+    follow_torch(gf.optim.SGD, torch.optim.SGD, kwargs, dtype="float32")
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_compiled_step_gives_numpy_paths_bits(momentum):
+    """The fused kernels (gradfit.kernels.sgd) do the NumPy path's float32 operations."""
+    from gradfit import kernels
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(3)
+    w0 = [rng.standard_normal(s).astype(np.float32) for s in [(7, 5), (5,), (), (0, 3)]]
+    grads = [[rng.standard_normal(a.shape).astype(np.float32) for a in w0] for _ in range(5)]
+    results, before = [], kernels.enabled()
+    for on in (False, True):
+        kernels.set_enabled(on)
+        try:
+            ws = [gf.tensor(a.copy(), requires_grad=True) for a in w0]
+            opt = gf.optim.SGD(ws, lr=0.1, momentum=momentum)
+            for step in grads:
+                for w, g in zip(ws, step, strict=True):
+                    w.grad = gf.tensor(g)
+                opt.step()
+            results.append([w._data.copy() for w in ws])
+        finally:
+            kernels.set_enabled(before)
+    for a, b in zip(*results, strict=True):
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sgd_param_groups_with_different_options_follow_torch(kernel_path):
     groups = [([0], {"lr": 0.1, "momentum": 0.9}), ([1, 2], {"lr": 0.01, "nesterov": True})]
     follow_torch(gf.optim.SGD, torch.optim.SGD, {"lr": 0.03, "momentum": 0.5}, groups=groups)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import kernels
 from gradfit.optim._flags import backend_flags
 from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
 
@@ -111,6 +112,7 @@ class SGD(Optimizer):
         """
         loss = self._eval_closure(closure)
         state_of = self.state
+        fast = kernels.enabled()
         for group in self.param_groups:
             lr = group["lr"]
             momentum = group["momentum"]
@@ -126,6 +128,8 @@ class SGD(Optimizer):
                 arr = p._data
                 dt = arr.dtype.type
                 grad = g._data
+                if fast and plain and _fused_step(self, p, arr, grad, group, state_of):
+                    continue
                 tmp = self._buffer(arr, 0)
                 # the gradient itself when there is no decay and no maximize (the common case)
                 d_p = grad if plain else _decayed_grad(grad, arr, weight_decay, maximize, tmp)
@@ -158,3 +162,29 @@ class SGD(Optimizer):
                 p._version[0] += 1
         self._maybe_flush_subnormals()
         return loss
+
+
+def _fused_step(
+    opt: SGD, p: Any, arr: np.ndarray, grad: np.ndarray, group: dict[str, Any], state_of: Any
+) -> bool:
+    """The common updates (no decay, no maximize, no dampening, no Nesterov) as one compiled
+    pass (:mod:`gradfit.kernels.sgd`); False when the NumPy path must do this one."""
+    momentum = group["momentum"]
+    if group["nesterov"] or group["dampening"] != 0 or arr.dtype.kind != "f":
+        return False
+    if grad.dtype != arr.dtype or not (arr.flags.c_contiguous and grad.flags.c_contiguous):
+        return False
+    from gradfit.kernels.sgd import sgd_momentum, sgd_plain
+
+    dt = arr.dtype.type
+    if momentum == 0:
+        sgd_plain(arr.reshape(-1), grad.reshape(-1), dt(group["lr"]))
+    else:
+        buf = state_of[p].get("momentum_buffer")
+        if buf is None or not buf.flags.c_contiguous:  # the first step copies the gradient
+            return False
+        sgd_momentum(
+            arr.reshape(-1), grad.reshape(-1), buf.reshape(-1), dt(group["lr"]), dt(momentum)
+        )
+    p._version[0] += 1
+    return True
