@@ -79,3 +79,13 @@ def test_one_hot_matches_torch():
     assert F.one_hot(gf.tensor([1]), 3).dtype == np.int64
     with pytest.raises(ValueError, match="class index 4 is out of range for num_classes=3"):
         F.one_hot(gf.tensor([4]), 3)
+
+
+def test_backward_refuses_indices_changed_out_of_range_after_forward(kernel_path):
+    """The compiled scatter-add checks no bounds itself: the op refuses before it runs."""
+    w = gf.randn(5, 3, requires_grad=True)
+    idx = gf.tensor([1, 2])
+    out = gf.nn.functional.embedding(idx, w)
+    idx._data[0] = 99  # behind the engine's back
+    with pytest.raises(IndexError, match="99"):
+        out.sum().backward()

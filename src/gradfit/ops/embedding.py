@@ -47,6 +47,12 @@ class Embedding(Function):
         if flat.size and len(D) == 1 and gw.dtype in _KERNEL_DTYPES and kernels.enabled():
             from gradfit.kernels.embedding import embedding_backward
 
+            n = self.wshape[0]  # the kernel does not check bounds: never let it write outside
+            if flat.min() < 0 or flat.max() >= n:
+                raise IndexError(
+                    f"embedding backward: indices must lie in [0, {n}), got "
+                    f"{int(flat.min())}..{int(flat.max())} (changed in place after the forward?)"
+                )
             embedding_backward(flat, np.ascontiguousarray(grad).reshape(flat.size, D[0]), gw)
         elif flat.size:
             g2 = grad.reshape(flat.size, *D)
