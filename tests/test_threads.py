@@ -149,7 +149,7 @@ def test_conv1d_bits_do_not_depend_on_threads(pool_calls):
 
 
 @pytest.mark.parametrize("nan", [False, True])
-def test_max_pool2d_bits_do_not_depend_on_threads(nan, pool_calls):
+def test_max_pool2d_bits_do_not_depend_on_threads(nan, pool_calls, kernel_path):
     x = _rand(16, 16, 32, 32)
     x[3, 2, 5:7, 1] = 1.0  # ties inside a window
     if nan:

@@ -95,6 +95,8 @@ def _blas() -> Any:
 
 
 def _set_blas_threads(n: int) -> None:
+    global _controller
+    _controller = None  # libraries loaded since (e.g. scipy's OpenBLAS, with numba) count too
     for lib in _blas().lib_controllers:
         lib.set_num_threads(n)
 
