@@ -220,7 +220,7 @@ def test_conv_transpose2d_bits_do_not_depend_on_threads(stride, pool_calls):
     )
 
 
-def test_relu_bits_do_not_depend_on_threads(pool_calls):
+def test_relu_bits_do_not_depend_on_threads(pool_calls, kernel_path):
     x = _rand(16, 8, 48, 48)  # 1.2 MiB: split
     x[0, 0, 0, :4] = [0.0, -0.0, np.nan, -np.inf]
     _same_bits(F.relu, [x], pool_calls)
