@@ -244,17 +244,27 @@ def _groups(count: int) -> list[range]:
 def _parallel(count: int, body: Any, slots: int) -> None:
     """Run ``body(group, slot)`` for every group of ``count`` chunks on ``slots`` threads.
 
-    Thread ``t`` takes groups ``t, t + slots, ...`` with its own scratch (``slot = t``); one
+    Each thread ``t`` uses its own scratch (``slot = t``) and takes the next group not yet
+    taken, until none is left: a thread that runs slower (a busy core, a wait for the GIL)
+    takes fewer groups instead of holding up the others at the end (a fixed share of groups
+    per thread left the faster thread waiting). Which thread runs a group does not change
+    the bits: ``body`` accumulates per group, and groups are summed in group order. One
     slot runs them all in order in the caller. ``slots`` comes from :func:`_slots`, which
     sized the per-slot buffers.
     """
     groups = _groups(count)
     threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
     allocator.tune()  # freed outputs and gradients are reused next step without page faults
+    lock, taken = threading.Lock(), [0]
 
     def task(t: int) -> None:
-        for g in groups[t::slots]:
-            body(g, t)
+        while True:
+            with lock:
+                i = taken[0]
+                taken[0] = i + 1
+            if i >= len(groups):
+                return
+            body(groups[i], t)
 
     threads.run_all([functools.partial(task, t) for t in range(slots)])
 
