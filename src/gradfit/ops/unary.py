@@ -236,11 +236,12 @@ class ReLU(Function):
 
     @staticmethod
     def _kernel_ok(grad: np.ndarray, out: np.ndarray) -> bool:
+        if grad.nbytes < 1 << 16:  # small arrays: NumPy's call is cheaper than the dispatch
+            return False
         from gradfit import kernels
 
         return (
-            grad.nbytes >= 1 << 16  # small arrays: NumPy's call is cheaper than the dispatch
-            and grad.dtype in (np.float32, np.float64)
+            grad.dtype in (np.float32, np.float64)
             and out.dtype == grad.dtype
             and grad.shape == out.shape
             and grad.flags.c_contiguous
