@@ -19,9 +19,9 @@ copy), so the elementwise ops and pooling after a convolution run on contiguous 
 The temporaries (unfoldings, GEMM results) come from a few reused scratch buffers
 (:class:`_Scratch`), which spares the page faults of fresh memory every step.
 
-Threads. The chunks form at most eight groups of consecutive chunks, which run on gradfit's
+Threads. The chunks form at most sixteen groups of consecutive chunks, which run on gradfit's
 thread pool (:mod:`gradfit.threads`, ``gf.set_num_threads``), each thread with its own
-scratch and BLAS at one thread. The chunking depends only on the shapes, and a weight or
+scratch and BLAS at one thread, taking the next group not yet taken. The chunking depends only on the shapes, and a weight or
 bias gradient is summed chunk by chunk inside a group, then group by group, so results are
 bit-identical whatever the number of threads.
 
@@ -64,11 +64,14 @@ _FULL_IM2COL_MAX_K = 160
 _CHUNK_BYTES = 2 << 20
 _MIN_CHUNK_COLS = 1024
 # The batch is split into at least this many chunks where _MIN_CHUNK_COLS allows, so the
-# chunks can run on several threads; the chunks form at most _GROUPS groups of consecutive
-# chunks, the units of parallel work: a weight gradient is summed chunk by chunk inside a
-# group and then group by group, in an order that does not depend on the number of threads.
+# chunks can run on several threads; a chunk count above _GROUPS is rounded up to a
+# multiple of it. The chunks form at most _MAX_GROUPS groups of consecutive chunks, the
+# units of parallel work (small ones: the last group to finish keeps the other threads
+# waiting for less): a weight gradient is summed chunk by chunk inside a group and then
+# group by group, in an order that does not depend on the number of threads.
 _MIN_CHUNKS = 8
 _GROUPS = 8
+_MAX_GROUPS = 16
 
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -235,8 +238,8 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
 
 
 def _groups(count: int) -> list[range]:
-    """Consecutive chunk indices in at most ``_GROUPS`` balanced groups (fixed by ``count``)."""
-    g = min(count, _GROUPS)
+    """Consecutive chunk indices in at most ``_MAX_GROUPS`` balanced groups (fixed by ``count``)."""
+    g = min(count, _MAX_GROUPS)
     bounds = [count * i // g for i in range(g + 1)]
     return [range(a, b) for a, b in itertools.pairwise(bounds)]
 
