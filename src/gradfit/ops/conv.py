@@ -11,7 +11,9 @@ an internal layout:
   ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i`` is one BLAS GEMM
   on it (``kh`` GEMMs in all, nothing else copied);
 * **full im2col** (narrow layers, e.g. one input channel), layout ``(C, n, H, W)``:
-  ``kh * kw`` slice copies make ``col[(c, i, j), n, oh, ow]`` and one GEMM gives the
+  one copy of a strided view (every kernel offset's window at once; it was ``kh * kw``
+  slice copies, each a Python call holding the GIL) makes ``col[(c, i, j), n, oh, ow]``
+  and one GEMM gives the
   output as ``(O, n, OH, OW)``, which becomes NCHW by moving whole ``OH * OW`` planes.
 
 The output is a C-contiguous NCHW array (bias added to each chunk before its one layout
@@ -310,10 +312,16 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
             buf[:, :, pt : pt + Hs, pl + Ws :] = 0
             buf[:, :, pt : pt + Hs, pl : pl + Ws] = xp
             xp = buf
-        for i in range(p.kh):
-            rows = _span(i * p.dh, p.OH, p.sh)
-            for j in range(p.kw):
-                u[:, i, j] = xp[:, :, rows, _span(j * p.dw, p.OW, p.sw)]
+        # every kernel offset's strided window at once, as one (C, kh, kw, n, OH, OW) view
+        # of the padded copy (in bounds: OH, OW come from its size), and one copy of it
+        sc, sn, sh_, sw_ = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp,
+            (C, p.kh, p.kw, n, p.OH, p.OW),
+            (sc, p.dh * sh_, p.dw * sw_, sn, p.sh * sh_, p.sw * sw_),
+            writeable=False,
+        )
+        np.copyto(u, win)
         return
     s = src.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
     flat = _flat_rows(p, pads)
