@@ -23,9 +23,10 @@ The temporaries (unfoldings, GEMM results) come from a few reused scratch buffer
 
 Threads. The chunks form at most sixteen groups of consecutive chunks, which run on gradfit's
 thread pool (:mod:`gradfit.threads`, ``gf.set_num_threads``), each thread with its own
-scratch and BLAS at one thread, taking the next group not yet taken. The chunking depends only on the shapes, and a weight or
-bias gradient is summed chunk by chunk inside a group, then group by group, so results are
-bit-identical whatever the number of threads.
+scratch and BLAS at one thread: first its own consecutive share of the groups, then what
+is left of the others' (:func:`_parallel`). The chunking depends only on the shapes, and a
+weight or bias gradient is summed chunk by chunk inside a group, then group by group, so
+results are bit-identical whatever the number of threads.
 
 The backward pass works on the same chunks: the output gradient is copied to the
 layout once per chunk, the weight gradient accumulates the same GEMMs against the saved
@@ -249,26 +250,34 @@ def _groups(count: int) -> list[range]:
 def _parallel(count: int, body: Any, slots: int) -> None:
     """Run ``body(group, slot)`` for every group of ``count`` chunks on ``slots`` threads.
 
-    Each thread ``t`` uses its own scratch (``slot = t``) and takes the next group not yet
-    taken, until none is left: a thread that runs slower (a busy core, a wait for the GIL)
-    takes fewer groups instead of holding up the others at the end (a fixed share of groups
-    per thread left the faster thread waiting). Which thread runs a group does not change
-    the bits: ``body`` accumulates per group, and groups are summed in group order. One
-    slot runs them all in order in the caller. ``slots`` comes from :func:`_slots`, which
-    sized the per-slot buffers.
+    Each thread ``t`` uses its own scratch (``slot = t``). It first runs its own consecutive
+    share of the groups, in order: the same samples as its share of the elementwise ops
+    and pooling around (:func:`gradfit.threads.spans` splits the batch alike), so the data
+    a thread reads was mostly written from its own core. A thread done with its share takes
+    the last group not yet started from the longest other share, so a slower thread (a
+    busy core, a wait for the GIL) does not hold up the others at the end. Which thread runs
+    a group does not change the bits: ``body`` accumulates per group, and groups are summed
+    in group order. One slot runs them all in order in the caller. ``slots`` comes from
+    :func:`_slots`, which sized the per-slot buffers.
     """
     groups = _groups(count)
     threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
     allocator.tune()  # freed outputs and gradients are reused next step without page faults
-    lock, taken = threading.Lock(), [0]
+    G = len(groups)
+    shares = [list(range(G * t // slots, G * (t + 1) // slots)) for t in range(slots)]
+    lock = threading.Lock()
 
     def task(t: int) -> None:
+        own = shares[t]
         while True:
             with lock:
-                i = taken[0]
-                taken[0] = i + 1
-            if i >= len(groups):
-                return
+                if own:
+                    i = own.pop(0)
+                else:
+                    other = max(shares, key=len)
+                    if not other:
+                        return
+                    i = other.pop()
             body(groups[i], t)
 
     threads.run_all([functools.partial(task, t) for t in range(slots)])
