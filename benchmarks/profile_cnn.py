@@ -83,25 +83,37 @@ def main(argv: list[str] | None = None) -> None:
     real_run_all = threads.run_all
     task_cpu: dict[int, float] = defaultdict(float)
     in_pool = [0.0]
+    # waits, per parallel region: "start" = from the region's start until a pool task began
+    # (waking a pool thread); "off-CPU" = wall minus CPU inside the tasks (waiting for the
+    # GIL, or descheduled on a busy machine); "tail" = the caller's wait for the others after
+    # its own task (imbalance); "regions" counts them
+    waits: dict[str, float] = defaultdict(float)
 
-    def task(fn: Any, i: int) -> Any:
+    def task(fn: Any, i: int, t_start: float) -> Any:
         def run() -> Any:
-            c0 = time.thread_time()
+            w0, c0 = time.perf_counter(), time.thread_time()
+            if i:
+                waits["start"] += w0 - t_start
             try:
                 return fn()
             finally:
                 task_cpu[i] += time.thread_time() - c0
+                waits["off-CPU"] += (time.perf_counter() - w0) - (time.thread_time() - c0)
+                if i == 0:
+                    waits["_caller_done"] = time.perf_counter()
 
         return run
 
     def run_all(fns: Any, **kw: Any) -> Any:
         if len(fns) <= 1:
             return real_run_all(fns, **kw)
-        c0 = time.thread_time()
+        c0, w0 = time.thread_time(), time.perf_counter()
         try:
-            return real_run_all([task(f, i) for i, f in enumerate(fns)], **kw)
+            return real_run_all([task(f, i, w0) for i, f in enumerate(fns)], **kw)
         finally:
             in_pool[0] += time.thread_time() - c0
+            waits["tail"] += time.perf_counter() - waits.pop("_caller_done", time.perf_counter())
+            waits["regions"] += 1
 
     threads.run_all = run_all
 
@@ -109,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
         for name in ("forward", "backward"):
             if name in cls.__dict__:
                 wrap(cls, name)
+    waits.clear()
+    task_cpu.clear()
+    in_pool[0] = 0.0
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     c0, t0, m0 = time.process_time(), time.perf_counter(), time.thread_time()
     for _ in range(a.steps):
@@ -126,6 +141,11 @@ def main(argv: list[str] | None = None) -> None:
         tasks = ", ".join(f"{v / a.steps * 1e3:.1f}" for _, v in sorted(task_cpu.items()))
         print(f"serial (calling thread outside the pool) {serial:.1f} ms/step = {serial / cpu:.0%} "
               f"of the CPU; CPU ms/step of pool task 0, 1, ...: {tasks}")  # fmt: skip
+        per = {k: v / a.steps * 1e3 for k, v in waits.items() if k != "regions"}
+        print(f"waits ms/step over {waits['regions'] / a.steps:.0f} parallel regions: "
+              f"pool task start {per.get('start', 0):.1f}, off-CPU inside tasks (GIL or "
+              f"descheduled) {per.get('off-CPU', 0):.1f}, caller waiting for the others "
+              f"{per.get('tail', 0):.1f}")  # fmt: skip
     print()
     print("| op | wall ms / step | share | calling thread's CPU ms / step |\n|---|---|---|---|")
     total = cpu_total = 0.0

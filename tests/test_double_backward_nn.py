@@ -102,12 +102,12 @@ POOL = {
 
 
 @pytest.mark.parametrize("name", sorted(POOL))
-def test_pool_second_order(name):
+def test_pool_second_order(name, kernel_path):
     fn, shape = POOL[name]
     double_vjp(fn, [rn(*shape)])
 
 
-def test_pool_ties_follow_torch():
+def test_pool_ties_follow_torch(kernel_path):
     # windows of equal values (zeros after a relu): the gradient goes to the first one
     x = np.maximum(rn(1, 2, 4, 6), 0) * 0
     x[0, 0, 1, 1] = 0.5
@@ -116,7 +116,7 @@ def test_pool_ties_follow_torch():
     )
 
 
-def test_max_pool_large_batch_split_across_threads():
+def test_max_pool_large_batch_split_across_threads(kernel_path):
     # over 1 MB: the tiled max pool runs (and saves its argmax) in batch chunks
     old = gf.get_num_threads()
     gf.set_num_threads(2)

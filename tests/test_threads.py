@@ -149,7 +149,7 @@ def test_conv1d_bits_do_not_depend_on_threads(pool_calls):
 
 
 @pytest.mark.parametrize("nan", [False, True])
-def test_max_pool2d_bits_do_not_depend_on_threads(nan, pool_calls):
+def test_max_pool2d_bits_do_not_depend_on_threads(nan, pool_calls, kernel_path):
     x = _rand(16, 16, 32, 32)
     x[3, 2, 5:7, 1] = 1.0  # ties inside a window
     if nan:
@@ -220,7 +220,7 @@ def test_conv_transpose2d_bits_do_not_depend_on_threads(stride, pool_calls, kern
     )
 
 
-def test_relu_bits_do_not_depend_on_threads(pool_calls):
+def test_relu_bits_do_not_depend_on_threads(pool_calls, kernel_path):
     x = _rand(16, 8, 48, 48)  # 1.2 MiB: split
     x[0, 0, 0, :4] = [0.0, -0.0, np.nan, -np.inf]
     _same_bits(F.relu, [x], pool_calls)

@@ -3,7 +3,8 @@
 PyTorch's names and meaning: :func:`set_num_threads` sets the threads of intra-op
 parallelism (here: the pool that runs batch chunks of convolution and pooling, and the
 BLAS library's own threads, through ``threadpoolctl``; ReLU's forward and backward on
-arrays of 1 MiB or more are split on the same pool by :func:`elementwise`);
+arrays of 1 MiB or more are split on the same pool by :func:`elementwise`, or by
+:func:`spans` where a compiled kernel of :mod:`gradfit.kernels` runs, without the GIL);
 :func:`get_num_threads` reads it.
 The default is the ``OMP_NUM_THREADS`` environment variable when it is set (as PyTorch),
 otherwise the number of cores this process may run on.

@@ -32,7 +32,7 @@ POOL2D = [
 
 @pytest.mark.parametrize("shape", [(2, 3, 7, 8), (1, 1, 6, 6), (3, 5, 6)])
 @pytest.mark.parametrize("kw", POOL2D)
-def test_max_pool2d_matches_torch(kw, shape):
+def test_max_pool2d_matches_torch(kw, shape, kernel_path):
     x = rng.standard_normal(shape).astype(np.float32)
     check(lambda t: max_pool2d(t, **kw), lambda t: TF.max_pool2d(t, **kw), [x])
 
@@ -50,7 +50,7 @@ def test_max_pool2d_dilation_matches_torch(kw):
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)])
-def test_max_pool_ties_go_to_first_max(kw):
+def test_max_pool_ties_go_to_first_max(kw, kernel_path):
     """Windows of equal values (e.g. zeros after a ReLU): PyTorch gives the gradient to the first."""
     x = np.zeros((2, 2, 6, 6), np.float32)
     x[0, 0, 1, 1] = x[0, 0, 1, 0] = 1.0  # a tie of two maxima in one window
@@ -61,7 +61,7 @@ def test_max_pool_ties_go_to_first_max(kw):
 
 
 @pytest.mark.parametrize("kernel_size", [2, 3, (2, 3)])
-def test_max_pool_nan_goes_where_torch_sends_it(kernel_size):
+def test_max_pool_nan_goes_where_torch_sends_it(kernel_size, kernel_path):
     """A window holding NaN gives NaN and PyTorch's index (the last NaN) gets the gradient."""
     x = rng.standard_normal((2, 2, 6, 6)).astype(np.float32)
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[1, 1, 2, 2] = x[1, 0, 5, 5] = np.nan
@@ -99,7 +99,7 @@ POOL1D = [
 
 @pytest.mark.parametrize("shape", [(2, 3, 9), (1, 1, 4), (3, 8)])
 @pytest.mark.parametrize("kw", POOL1D)
-def test_pool1d_matches_torch(kw, shape):
+def test_pool1d_matches_torch(kw, shape, kernel_path):
     x = rng.standard_normal(shape).astype(np.float32)
     check(lambda t: max_pool1d(t, **kw), lambda t: TF.max_pool1d(t, **kw), [x])
     check(lambda t: avg_pool1d(t, **kw), lambda t: TF.avg_pool1d(t, **kw), [x])
@@ -118,7 +118,7 @@ def test_adaptive_avg_pool2d_matches_torch(out):
     check(lambda t: adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [x])
 
 
-def test_pool_after_conv_layout_matches_torch():
+def test_pool_after_conv_layout_matches_torch(kernel_path):
     """Pooling a conv output (whose memory is channel-major) and backpropagating through both."""
     from gradfit.ops.conv import conv2d
 
@@ -147,7 +147,7 @@ def test_pool_after_conv_layout_matches_torch():
         lambda t: adaptive_avg_pool2d(t, 1),
     ],
 )
-def test_pool_gradcheck(fn):
+def test_pool_gradcheck(fn, kernel_path):
     # distinct values so that max pooling is differentiable at the test point
     vals = rng.permutation(2 * 3 * 6 * 7).astype(np.float64).reshape(2, 3, 6, 7) / 10
     x = gf.tensor(vals, dtype="float64", requires_grad=True)
@@ -164,7 +164,7 @@ def test_pool_gradcheck(fn):
         lambda t: max_pool1d(t[0], 2),
     ],
 )
-def test_float32_stays_float32(fn):
+def test_float32_stays_float32(fn, kernel_path):
     x = gf.randn(2, 3, 6, 6, requires_grad=True)
     y = fn(x)
     assert y.dtype == np.float32
@@ -190,3 +190,41 @@ def test_bad_inputs():
         max_pool2d(gf.tensor(np.ones((1, 1, 2, 2), np.int64)), 2)
     with pytest.raises(ValueError, match=r"max_pool1d: expected input \(N, C, L\)"):
         max_pool1d(x, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_empty_odd_and_strided_inputs(dtype, kernel_path):
+    """The 2x2 fast path: empty batch, odd sizes (a last row / column no window covers),
+    a non-contiguous input (a transposed view) and an unbatched one, against PyTorch."""
+    x = rng.standard_normal((3, 2, 7, 9)).astype(dtype)
+    check(lambda t: max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), [x])
+    xt = np.ascontiguousarray(x.transpose(0, 1, 3, 2))
+    check(
+        lambda t: max_pool2d(t.transpose(2, 3), 2),
+        lambda t: TF.max_pool2d(t.transpose(2, 3), 2),
+        [xt],
+    )
+    check(lambda t: max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), [x[0]])
+    empty = gf.zeros(0, 2, 6, 6, dtype=dtype, requires_grad=True)
+    out = max_pool2d(empty, 2)
+    assert out.shape == (0, 2, 3, 3) and out.dtype == dtype
+    out.sum().backward()
+    assert empty.grad.shape == (0, 2, 6, 6)
+
+
+def test_max_pool_backward_after_kernels_turned_off():
+    """A forward on the compiled path keeps working if kernels are switched off before backward."""
+    from gradfit import kernels
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    t = gf.tensor(x, requires_grad=True)
+    with kernels.disabled():
+        ref = gf.tensor(x, requires_grad=True)
+        max_pool2d(ref, 2).sum().backward()
+    kernels.set_enabled(True)
+    out = max_pool2d(t, 2)
+    with kernels.disabled():
+        out.sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), ref.grad.numpy())

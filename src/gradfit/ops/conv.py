@@ -11,7 +11,9 @@ an internal layout:
   ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i`` is one BLAS GEMM
   on it (``kh`` GEMMs in all, nothing else copied);
 * **full im2col** (narrow layers, e.g. one input channel), layout ``(C, n, H, W)``:
-  ``kh * kw`` slice copies make ``col[(c, i, j), n, oh, ow]`` and one GEMM gives the
+  one copy of a strided view (every kernel offset's window at once; it was ``kh * kw``
+  slice copies, each a Python call holding the GIL) makes ``col[(c, i, j), n, oh, ow]``
+  and one GEMM gives the
   output as ``(O, n, OH, OW)``, which becomes NCHW by moving whole ``OH * OW`` planes.
 
 The output is a C-contiguous NCHW array (bias added to each chunk before its one layout
@@ -19,11 +21,12 @@ copy), so the elementwise ops and pooling after a convolution run on contiguous 
 The temporaries (unfoldings, GEMM results) come from a few reused scratch buffers
 (:class:`_Scratch`), which spares the page faults of fresh memory every step.
 
-Threads. The chunks form at most eight groups of consecutive chunks, which run on gradfit's
+Threads. The chunks form at most sixteen groups of consecutive chunks, which run on gradfit's
 thread pool (:mod:`gradfit.threads`, ``gf.set_num_threads``), each thread with its own
-scratch and BLAS at one thread. The chunking depends only on the shapes, and a weight or
-bias gradient is summed chunk by chunk inside a group, then group by group, so results are
-bit-identical whatever the number of threads.
+scratch and BLAS at one thread: first its own consecutive share of the groups, then what
+is left of the others' (:func:`_parallel`). The chunking depends only on the shapes, and a
+weight or bias gradient is summed chunk by chunk inside a group, then group by group, so
+results are bit-identical whatever the number of threads.
 
 The backward pass works on the same chunks: the output gradient is copied to the
 layout once per chunk, the weight gradient accumulates the same GEMMs against the saved
@@ -64,11 +67,14 @@ _FULL_IM2COL_MAX_K = 160
 _CHUNK_BYTES = 2 << 20
 _MIN_CHUNK_COLS = 1024
 # The batch is split into at least this many chunks where _MIN_CHUNK_COLS allows, so the
-# chunks can run on several threads; the chunks form at most _GROUPS groups of consecutive
-# chunks, the units of parallel work: a weight gradient is summed chunk by chunk inside a
-# group and then group by group, in an order that does not depend on the number of threads.
+# chunks can run on several threads; a chunk count above _GROUPS is rounded up to a
+# multiple of it. The chunks form at most _MAX_GROUPS groups of consecutive chunks, the
+# units of parallel work (small ones: the last group to finish keeps the other threads
+# waiting for less): a weight gradient is summed chunk by chunk inside a group and then
+# group by group, in an order that does not depend on the number of threads.
 _MIN_CHUNKS = 8
 _GROUPS = 8
+_MAX_GROUPS = 16
 
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -235,8 +241,8 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
 
 
 def _groups(count: int) -> list[range]:
-    """Consecutive chunk indices in at most ``_GROUPS`` balanced groups (fixed by ``count``)."""
-    g = min(count, _GROUPS)
+    """Consecutive chunk indices in at most ``_MAX_GROUPS`` balanced groups (fixed by ``count``)."""
+    g = min(count, _MAX_GROUPS)
     bounds = [count * i // g for i in range(g + 1)]
     return [range(a, b) for a, b in itertools.pairwise(bounds)]
 
@@ -244,17 +250,35 @@ def _groups(count: int) -> list[range]:
 def _parallel(count: int, body: Any, slots: int) -> None:
     """Run ``body(group, slot)`` for every group of ``count`` chunks on ``slots`` threads.
 
-    Thread ``t`` takes groups ``t, t + slots, ...`` with its own scratch (``slot = t``); one
-    slot runs them all in order in the caller. ``slots`` comes from :func:`_slots`, which
-    sized the per-slot buffers.
+    Each thread ``t`` uses its own scratch (``slot = t``). It first runs its own consecutive
+    share of the groups, in order: the same samples as its share of the elementwise ops
+    and pooling around (:func:`gradfit.threads.spans` splits the batch alike), so the data
+    a thread reads was mostly written from its own core. A thread done with its share takes
+    the last group not yet started from the longest other share, so a slower thread (a
+    busy core, a wait for the GIL) does not hold up the others at the end. Which thread runs
+    a group does not change the bits: ``body`` accumulates per group, and groups are summed
+    in group order. One slot runs them all in order in the caller. ``slots`` comes from
+    :func:`_slots`, which sized the per-slot buffers.
     """
     groups = _groups(count)
     threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
     allocator.tune()  # freed outputs and gradients are reused next step without page faults
+    G = len(groups)
+    shares = [list(range(G * t // slots, G * (t + 1) // slots)) for t in range(slots)]
+    lock = threading.Lock()
 
     def task(t: int) -> None:
-        for g in groups[t::slots]:
-            body(g, t)
+        own = shares[t]
+        while True:
+            with lock:
+                if own:
+                    i = own.pop(0)
+                else:
+                    other = max(shares, key=len)
+                    if not other:
+                        return
+                    i = other.pop()
+            body(groups[i], t)
 
     threads.run_all([functools.partial(task, t) for t in range(slots)])
 
@@ -297,10 +321,16 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
             buf[:, :, pt : pt + Hs, pl + Ws :] = 0
             buf[:, :, pt : pt + Hs, pl : pl + Ws] = xp
             xp = buf
-        for i in range(p.kh):
-            rows = _span(i * p.dh, p.OH, p.sh)
-            for j in range(p.kw):
-                u[:, i, j] = xp[:, :, rows, _span(j * p.dw, p.OW, p.sw)]
+        # every kernel offset's strided window at once, as one (C, kh, kw, n, OH, OW) view
+        # of the padded copy (in bounds: OH, OW come from its size), and one copy of it
+        sc, sn, sh_, sw_ = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp,
+            (C, p.kh, p.kw, n, p.OH, p.OW),
+            (sc, p.dh * sh_, p.dw * sw_, sn, p.sh * sh_, p.sw * sw_),
+            writeable=False,
+        )
+        np.copyto(u, win)
         return
     s = src.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
     flat = _flat_rows(p, pads)

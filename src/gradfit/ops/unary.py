@@ -230,7 +230,44 @@ class ReLU(Function):
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
-        return (_relu_grad(grad, self.saved[0]),)
+        out = self.saved[0]
+        if ReLU._kernel_ok(grad, out):  # one compiled pass (gradfit.kernels.relu)
+            return (ReLU._kernel_grad(grad, out),)
+        return (_relu_grad(grad, out),)
+
+    @staticmethod
+    def _kernel_ok(grad: np.ndarray, out: np.ndarray) -> bool:
+        if grad.nbytes < 1 << 16:  # small arrays: NumPy's call is cheaper than the dispatch
+            return False
+        from gradfit import kernels
+
+        return (
+            grad.dtype in (np.float32, np.float64)
+            and out.dtype == grad.dtype
+            and grad.shape == out.shape
+            and grad.flags.c_contiguous
+            and out.flags.c_contiguous
+            and kernels.enabled()
+        )
+
+    @staticmethod
+    def _kernel_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """grad where out > 0, else +0 (PyTorch's select), flat ranges on the pool when large."""
+        import functools
+
+        from gradfit.kernels.relu import relu_grad_flat
+
+        res = np.empty(grad.shape, grad.dtype)
+        g1, o1, r1 = grad.reshape(-1), out.reshape(-1), res.reshape(-1)
+        parts = threads.spans(r1, _SPLIT_BYTES)
+        if len(parts) == 1:
+            relu_grad_flat(g1, o1, r1)
+        else:
+            threads.run_all(
+                [functools.partial(relu_grad_flat, g1[a:b], o1[a:b], r1[a:b]) for a, b in parts],
+                hold=False,
+            )
+        return res
 
     def backward_graph(self, grad: Tensor) -> tuple[Any]:
         return (grad * Tensor._wrap((self.saved[0] > 0).astype(grad.dtype)),)
