@@ -64,12 +64,21 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 
 def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """grad where the ReLU's output is positive, else 0 (split like :func:`_relu`)."""
+    """grad where the ReLU's output is not <= 0, else 0, as PyTorch's ``threshold_backward``
+    (a NaN output passes the gradient, an infinite gradient gives 0, not NaN, where the output
+    is 0; split like :func:`_relu`)."""
+    dtype = np.result_type(grad.dtype, np.bool_)
+
+    def select(g: np.ndarray, o: np.ndarray, res: np.ndarray) -> np.ndarray:
+        np.copyto(res, g)
+        np.copyto(res, 0, where=o <= 0)
+        return res
+
     if grad.nbytes < _SPLIT_BYTES or threads.get_num_threads() == 1 or grad.shape != out.shape:
-        return grad * (out > 0)
-    res = np.empty(grad.shape, np.result_type(grad.dtype, np.bool_))
+        shape = np.broadcast_shapes(grad.shape, out.shape)
+        return select(grad, out, np.empty(shape, dtype))
     return threads.elementwise(
-        lambda g, o, out: np.multiply(g, o > 0, out=out), res, grad, out, min_bytes=_SPLIT_BYTES
+        select, np.empty(grad.shape, dtype), grad, out, min_bytes=_SPLIT_BYTES
     )
 
 
