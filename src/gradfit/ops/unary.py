@@ -69,10 +69,10 @@ def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     is 0; split like :func:`_relu`)."""
     dtype = np.result_type(grad.dtype, np.bool_)
 
-    def select(g: np.ndarray, o: np.ndarray, res: np.ndarray) -> np.ndarray:
-        np.copyto(res, g)
-        np.copyto(res, 0, where=o <= 0)
-        return res
+    def select(g: np.ndarray, o: np.ndarray, out: np.ndarray) -> np.ndarray:
+        np.copyto(out, g)
+        np.copyto(out, 0, where=o <= 0)
+        return out
 
     if grad.nbytes < _SPLIT_BYTES or threads.get_num_threads() == 1 or grad.shape != out.shape:
         shape = np.broadcast_shapes(grad.shape, out.shape)
