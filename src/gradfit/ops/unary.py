@@ -65,21 +65,31 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     """grad where the ReLU's output is not <= 0, else 0, as PyTorch's ``threshold_backward``
-    (a NaN output passes the gradient, an infinite gradient gives 0, not NaN, where the output
-    is 0; split like :func:`_relu`)."""
+    (a NaN output passes the gradient; an infinite gradient gives 0, not NaN, where the output
+    is 0); split like :func:`_relu`.
+
+    A product with the mask (one fast pass) is exact unless the gradient holds inf or NaN
+    where the output is <= 0 (inf * 0); one sum finds that case, which then selects instead
+    (a masked copy is about 5x slower than the product, so it is kept for that case).
+    """
     dtype = np.result_type(grad.dtype, np.bool_)
 
-    def select(g: np.ndarray, o: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.copyto(out, g)
-        np.copyto(out, 0, where=o <= 0)
-        return out
+    def product(g: np.ndarray, o: np.ndarray, out: np.ndarray) -> np.ndarray:
+        keep = o <= 0
+        np.logical_not(keep, out=keep)
+        return np.multiply(g, keep, out=out)
 
+    shape = np.broadcast_shapes(grad.shape, out.shape)
     if grad.nbytes < _SPLIT_BYTES or threads.get_num_threads() == 1 or grad.shape != out.shape:
-        shape = np.broadcast_shapes(grad.shape, out.shape)
-        return select(grad, out, np.empty(shape, dtype))
-    return threads.elementwise(
-        select, np.empty(grad.shape, dtype), grad, out, min_bytes=_SPLIT_BYTES
-    )
+        res = product(grad, out, np.empty(shape, dtype))
+    else:
+        res = threads.elementwise(
+            product, np.empty(shape, dtype), grad, out, min_bytes=_SPLIT_BYTES
+        )
+    if res.size and not np.isfinite(res.sum()):  # (an overflowing sum only costs the select)
+        np.copyto(res, np.broadcast_to(grad, shape))
+        np.copyto(res, 0, where=out <= 0)
+    return res
 
 
 class Exp(Function):
