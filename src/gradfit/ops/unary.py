@@ -75,9 +75,10 @@ def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     dtype = np.result_type(grad.dtype, np.bool_)
 
     def product(g: np.ndarray, o: np.ndarray, out: np.ndarray) -> np.ndarray:
-        keep = o <= 0
+        keep = np.asarray(o <= 0)
         np.logical_not(keep, out=keep)
-        return np.multiply(g, keep, out=out)
+        with np.errstate(invalid="ignore"):  # inf * 0: found and redone below
+            return np.multiply(g, keep, out=out)
 
     shape = np.broadcast_shapes(grad.shape, out.shape)
     if grad.nbytes < _SPLIT_BYTES or threads.get_num_threads() == 1 or grad.shape != out.shape:
@@ -86,7 +87,9 @@ def _relu_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
         res = threads.elementwise(
             product, np.empty(shape, dtype), grad, out, min_bytes=_SPLIT_BYTES
         )
-    if res.size and not np.isfinite(res.sum()):  # (an overflowing sum only costs the select)
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(res.sum()) if res.size else True
+    if not finite:  # (an overflowing sum only costs the select)
         np.copyto(res, np.broadcast_to(grad, shape))
         np.copyto(res, 0, where=out <= 0)
     return res
