@@ -67,3 +67,43 @@ def test_kernel_compiles_and_agrees_with_numpy(kernel_path):
         np.testing.assert_array_equal(out, expected)
     else:
         assert kernel_path == "numpy"
+
+
+_WITHOUT_NUMBA = """
+import sys
+
+sys.modules["numba"] = None  # as if not installed: find_spec gives None, import raises
+import numpy as np
+import gradfit as gf
+from gradfit import kernels, nn
+
+assert not kernels.available() and not kernels.enabled()
+gf.manual_seed(0)
+model = nn.Sequential(
+    nn.Conv2d(2, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.ReLU(), nn.MaxPool2d(2),
+    nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.Flatten(), nn.Linear(4 * 16 * 16, 16),
+    nn.LayerNorm(16), nn.GELU(),
+)
+emb = nn.Embedding(10, 16)
+attn = nn.MultiheadAttention(16, 2, batch_first=True)
+params = list(model.parameters()) + list(emb.parameters()) + list(attn.parameters())
+opt = gf.optim.SGD(params, lr=0.01, momentum=0.9)
+x = gf.randn(64, 2, 16, 16)
+for _ in range(2):
+    opt.zero_grad()
+    h = model(x).reshape(8, 8, 16) + emb(gf.randint(0, 10, (8, 8)))
+    out, _ = attn(h, h, h)
+    out.pow(2).mean().backward()
+    opt.step()
+assert np.isfinite(out.detach().numpy()).all()
+print(sys.modules["numba"] is None)
+"""
+
+
+def test_every_kernel_op_trains_without_numba():
+    """Without numba (import refused), the ops with kernels take their NumPy paths."""
+    out = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_NUMBA], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"
