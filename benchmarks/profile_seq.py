@@ -22,13 +22,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-
-def _subclasses(cls: type) -> list[type]:
-    out = []
-    for c in cls.__subclasses__():
-        out.append(c)
-        out += _subclasses(c)
-    return out
+from benchmarks.profile_cnn import _subclasses
 
 
 def _median_step(step: Any, n: int) -> float:
