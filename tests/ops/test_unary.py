@@ -127,3 +127,12 @@ def test_gelu_both_paths_double_backward(kernel_path):
     (g2,) = gf.autograd.grad((g1 * g1).sum(), [gx])
     (t2,) = torch.autograd.grad((t1 * t1).sum(), [tx])
     np.testing.assert_allclose(g2.numpy(), t2.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sign_of_nan_is_zero_as_torch(dtype):
+    x = np.array([np.nan, -2.0, -0.0, 0.0, 3.0, np.inf], dtype=dtype)
+    out = gf.sign(gf.tensor(x)).numpy()
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(out, torch.sign(torch.tensor(x)).numpy())
+    assert gf.sign(gf.tensor(np.array(np.nan, dtype=dtype))).item() == 0.0

@@ -3,8 +3,10 @@
 Example:
     >>> import gradfit as gf
     >>> criterion = gf.nn.CrossEntropyLoss(label_smoothing=0.1)
-    >>> criterion
-    CrossEntropyLoss(reduction='mean', label_smoothing=0.1)
+    >>> criterion  # printed as PyTorch prints it: the options are not shown
+    CrossEntropyLoss()
+    >>> criterion.label_smoothing
+    0.1
     >>> criterion(gf.zeros(3, 5), gf.tensor([0, 4, 2])).shape
     ()
 """
@@ -20,15 +22,14 @@ from gradfit.tensor import Tensor
 
 
 class _Loss(Module):
+    """A loss module: its ``repr`` shows no options, as PyTorch prints losses."""
+
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         _L._check_reduction(reduction, type(self).__name__, self._extra_reductions)
         self.reduction = reduction
 
     _extra_reductions: tuple[str, ...] = ()
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
 
 
 class _WeightedLoss(_Loss):
@@ -67,14 +68,6 @@ class CrossEntropyLoss(_WeightedLoss):
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,
         )
-
-    def extra_repr(self) -> str:
-        s = f"reduction={self.reduction!r}"
-        if self.ignore_index != -100:
-            s += f", ignore_index={self.ignore_index}"
-        if self.label_smoothing:
-            s += f", label_smoothing={self.label_smoothing}"
-        return s
 
 
 class NLLLoss(_WeightedLoss):
@@ -140,9 +133,6 @@ class HuberLoss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return _L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, delta={self.delta}"
-
 
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss with threshold ``beta``.
@@ -159,9 +149,6 @@ class SmoothL1Loss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return _L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, beta={self.beta}"
 
 
 class BCELoss(_WeightedLoss):
@@ -206,8 +193,8 @@ class KLDivLoss(_Loss):
 
     Example:
         >>> import gradfit as gf
-        >>> gf.nn.KLDivLoss(reduction="batchmean", log_target=True)
-        KLDivLoss(reduction='batchmean', log_target=True)
+        >>> gf.nn.KLDivLoss(reduction="batchmean", log_target=True).reduction
+        'batchmean'
     """
 
     _extra_reductions = ("batchmean",)
@@ -218,9 +205,6 @@ class KLDivLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return _L.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, log_target={self.log_target}"
 
 
 __all__: list[Any] = [
@@ -238,10 +222,7 @@ __all__: list[Any] = [
 
 # ------------------------------------------------ margin, embedding and likelihood losses
 class _PlainLoss(_Loss):
-    """A loss whose ``repr`` shows no options, as PyTorch prints them."""
-
-    def extra_repr(self) -> str:
-        return ""
+    """A loss of the margin, embedding and likelihood family (options held, not printed)."""
 
 
 class MarginRankingLoss(_PlainLoss):

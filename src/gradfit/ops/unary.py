@@ -165,7 +165,10 @@ class Abs(Function):
 
 class Sign(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.sign(x)
+        out = np.asarray(np.sign(x))
+        if x.dtype.kind == "f":  # PyTorch: sign(nan) is 0
+            np.copyto(out, 0, where=np.isnan(out))
+        return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         return (np.zeros_like(grad),)
