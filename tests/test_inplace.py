@@ -136,7 +136,9 @@ def test_chains_of_inplace_methods_match_torch():
         y = y * 1.0
         y.log_()
         y.clamp_min_(-0.5).clamp_max_(0.0).relu_()
-        return y
+        z = x * 1.0
+        z.sign_()
+        return y + z * o
 
     run_both(prog, R.standard_normal((2, 3)), R.standard_normal((2, 3)))
 

@@ -770,6 +770,10 @@ class Tensor:
         """In-place absolute value."""
         return self._inplace_fn("abs_", lambda t: t.abs())
 
+    def sign_(self) -> Tensor:
+        """In-place sign (-1, 0 or 1; 0 for NaN, as PyTorch)."""
+        return self._inplace_fn("sign_", lambda t: t.sign())
+
     def neg_(self) -> Tensor:
         """In-place negation."""
         return self._inplace_fn("neg_", lambda t: -t)
