@@ -102,6 +102,24 @@ def test_layer_norm_large_split_on_threads(kernel_path):
         gf.set_num_threads(before)
 
 
+def test_layer_norm_same_bits_on_one_and_two_threads(kernel_path):
+    """The weight/bias gradient sums run over row blocks fixed by the shape, not the threads."""
+    x = (rng.standard_normal((9000, 64)) * 2).astype(np.float32)  # 2.3 MB: split on the pool
+    w, b = rng.standard_normal(64).astype(np.float32), rng.standard_normal(64).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    before, res = gf.get_num_threads(), []
+    try:
+        for n in (1, 2):
+            gf.set_num_threads(n)
+            ts = [gf.tensor(a, requires_grad=True) for a in (x, w, b)]
+            layer_norm(ts[0], 64, ts[1], ts[2]).backward(gf.tensor(g))
+            res.append([t.grad.numpy() for t in ts])
+    finally:
+        gf.set_num_threads(before)
+    for a, e in zip(*res, strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
 def test_layer_norm_float32_double_backward(kernel_path):
     x = (rng.standard_normal((3, 8)) * 2).astype(np.float32)
     w = rng.standard_normal(8).astype(np.float32)

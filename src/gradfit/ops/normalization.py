@@ -212,8 +212,12 @@ class LayerNorm(Function):
         need_dx = bool(needs[0])
         need_dwb = any(needs[1:])
         dx = np.empty_like(g2) if need_dx else g2
-        parts = threads.spans(g2, _SPLIT_BYTES)
-        sums = np.zeros((len(parts), 2, D if need_dwb else 0))  # float64: per slice dw, db
+        # row blocks fixed by the shape alone (not by the thread count), their float64 dw/db
+        # partial sums added in block order: the same bits on any number of threads
+        n = g2.shape[0]
+        step = max(1, _SPLIT_BYTES // max(g2.itemsize * D, 1)) if g2.nbytes >= _SPLIT_BYTES else n
+        parts = [(a, min(a + step, n)) for a in range(0, n, step)] or [(0, 0)]
+        sums = np.zeros((len(parts), 2, D if need_dwb else 0))  # float64: per block dw, db
 
         def rows(a: int, b: int, k: int = 0) -> None:
             dw, db = sums[k]
