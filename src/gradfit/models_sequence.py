@@ -134,6 +134,7 @@ class CharLM(Module):
     ) -> None:  # fmt: skip
         super().__init__()
         self.vocab_size, self.block_size, self.arch = vocab_size, block_size, arch
+        self.every_position = False  # training objective (training_loss), set by gf.train.run
         if arch == "bigram":
             self.table = nn.Embedding(vocab_size, vocab_size)
         elif arch == "mlp":
@@ -161,10 +162,7 @@ class CharLM(Module):
             self._mask = Tensor._wrap(mask)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"CharLM: expected a gf.Tensor, got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.block_size or x.dtype.kind not in "iu":
-            raise self.input_shape_error(f"(N, {self.block_size}) integer indices", x)
+        self._check(x)
         arch = self.arch
         if arch == "bigram":
             return self.table(x[:, -1])
@@ -174,14 +172,56 @@ class CharLM(Module):
         if arch in ("rnn", "gru"):
             _, h = self.rnn(self.embed(x))
             return self.out(h[-1])
+        return self.out(self.norm(self._blocks(x)[:, -1]))
+
+    def _check(self, x: Any) -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"CharLM: expected a gf.Tensor, got {type(x).__name__}")
+        if x.ndim != 2 or x.shape[1] != self.block_size or x.dtype.kind not in "iu":
+            raise self.input_shape_error(f"(N, {self.block_size}) integer indices", x)
+
+    def training_loss(self, x: Tensor, y: Tensor, loss_fn: Any) -> tuple[Tensor, Tensor]:
+        """The last position's logits and the loss to train on (the Trainer calls this).
+
+        With ``every_position`` (a transformer only; ``--every-position``, the transformer's
+        default in ``gradfit train``), every position of the causal window predicts its next
+        character, as GPT is trained: the targets are the window shifted by one and then
+        ``y``, and the loss is averaged over the positions whose context has begun (the
+        left padding, index 0, predicting more padding is skipped). Otherwise, and for the
+        other archs, it is ``loss_fn(self(x), y)``. Validation and test losses are always the
+        last position's.
+
+        Example:
+            >>> import gradfit as gf
+            >>> m = gf.models.char_lm(vocab_size=5, block_size=3, arch="transformer")
+            >>> m.every_position = True
+            >>> x, y = gf.tensor([[0, 0, 2], [0, 2, 3]]), gf.tensor([3, 1])
+            >>> out, loss = m.training_loss(x, y, gf.nn.CrossEntropyLoss())
+            >>> out.shape, loss.shape
+            ((2, 5), ())
+        """
+        if not (self.every_position and self.arch == "transformer"):
+            out = self(x)
+            return out, loss_fn(out, y)
+        self._check(x)
+        logits = self.out(self.norm(self._blocks(x)))  # (N, T, V)
+        xd, yd = x._data, np.asarray(y._data).reshape(-1, 1)
+        window = np.concatenate([xd, yd], axis=1)  # each position's target is the next one
+        padding = np.cumprod(window == 0, axis=1)[:, 1:].astype(bool)  # padding predicting padding
+        keep = np.flatnonzero(~padding.reshape(-1))
+        n, t, v = logits.shape
+        picked = logits.reshape(n * t, v)[Tensor._wrap(keep)]
+        return logits[:, -1], loss_fn(picked, Tensor._wrap(window[:, 1:].reshape(-1)[keep]))
+
+    def _blocks(self, x: Tensor) -> Tensor:
+        """The transformer blocks' output at every position, ``(N, T, E)``."""
         from gradfit.creation import arange
 
         h = self.embed(x) + self.pos(arange(self.block_size))
         mask = (
             self._mask if h.dtype == np.float32 else Tensor._wrap(self._mask._data.astype(h.dtype))
         )
-        h = self.blocks(h, mask=mask, is_causal=True)
-        return self.out(self.norm(h[:, -1]))
+        return self.blocks(h, mask=mask, is_causal=True)
 
     def extra_repr(self) -> str:
         return f"arch={self.arch}, vocab_size={self.vocab_size}, block_size={self.block_size}"

@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "block_size": 8,
     "heads": 4,
     "layers": None,  # None: the model's own (2 transformer blocks or recurrent layers: 1 for gru/lstm)
+    "every_position": False,  # char_lm transformer: a loss at every position of the window
 }
 
 # integers beyond these are typos, and some would allocate or loop without end
@@ -105,6 +106,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "block_size": (int,),
     "heads": (int,),
     "layers": (int, type(None)),
+    "every_position": (bool,),
 }
 
 
@@ -320,6 +322,11 @@ def resolve(flags: dict[str, Any], toml: dict[str, Any] | None = None) -> dict[s
         raise UsageError(
             f"--arch: unknown architecture {cfg['arch']!r}{did_you_mean(cfg['arch'], ARCHS)}; "
             f"valid: {', '.join(ARCHS)}"
+        )
+    if cfg["every_position"] and (cfg["model"] != "char_lm" or cfg["arch"] != "transformer"):
+        raise UsageError(
+            "--every-position needs --model char_lm --arch transformer (a causal model that "
+            f"predicts at every position), got --model {cfg['model']} --arch {cfg['arch']}"
         )
     if cfg["nesterov"] and (cfg["optimizer"] != "sgd" or cfg["momentum"] == 0):
         raise UsageError("--nesterov needs --optimizer sgd and a --momentum above 0")

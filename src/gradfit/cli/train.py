@@ -46,6 +46,21 @@ def register(sub: Any) -> None:
     a("--block-size", type=int, help="names/text: characters of context (default 8)")
     a("--heads", type=int, help="char_lm transformer: attention heads (default 4)")
     a("--layers", type=int, help="char_lm: blocks or recurrent layers; gru/lstm: layers")
+    a(
+        "--every-position",
+        action="store_const",
+        const=True,
+        help="char_lm transformer: learn from the next character at every position of the "
+        "window, as GPT is trained (the default for --arch transformer); the loss reported "
+        "for validation and test stays the last position's",
+    )
+    a(
+        "--no-every-position",
+        dest="every_position",
+        action="store_const",
+        const=False,
+        help="char_lm transformer: a loss at the last position only",
+    )
     a("--hidden", help="hidden layer sizes of the MLP, e.g. 256,128")
     a("--activation", help="activation of the hidden layers (relu, tanh, sigmoid, gelu, ...)")
     a("--dropout", type=float, help="dropout probability after each hidden layer")

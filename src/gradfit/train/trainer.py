@@ -126,8 +126,24 @@ class Trainer:
         """The learning rate of the first parameter group."""
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _loss(self, out: Any, y: Any) -> Any:
-        loss = self.loss_fn(out, y)
+    def _forward_loss(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """The outputs and the training loss of one batch.
+
+        A model with a ``training_loss(x, y, loss_fn)`` method defines its own training
+        objective and returns ``(outputs, loss)`` (e.g. a causal language model's loss at every
+        position of its window); the outputs feed the metrics, and evaluation still uses
+        ``loss_fn(model(x), y)``.
+        """
+        own = getattr(self.model, "training_loss", None)
+        if callable(own):
+            out, loss = own(x, y, self.loss_fn)
+            return out, self._loss(None, y, loss)
+        out = self.model(x)
+        return out, self._loss(out, y)
+
+    def _loss(self, out: Any, y: Any, loss: Any = None) -> Any:
+        if loss is None:
+            loss = self.loss_fn(out, y)
         if self.l1:
             from gradfit.nn.utils import l1_penalty
 
@@ -200,8 +216,7 @@ class Trainer:
                 x, y = next(batches)
             except StopIteration:
                 break
-            out = self.model(x)  # forward: builds the graph
-            loss = self._loss(out, y)  # average loss over the batch
+            out, loss = self._forward_loss(x, y)  # forward (builds the graph), average loss
             value, n = float(loss.item()), len(y)
             for cb in self.callbacks:
                 cb.on_loss(self, b, value)
