@@ -238,6 +238,23 @@ def spans(a: Any, min_bytes: int = 1 << 20) -> list[tuple[int, int]]:
     return [(n * i // k, n * (i + 1) // k) for i in range(k)]
 
 
+def over_spans(
+    fn: Callable[[int, int], Any], a: Any, min_bytes: int = 1 << 20, hold: bool = False
+) -> None:
+    """``fn(start, stop)`` over the :func:`spans` of ``a``'s first axis, on the pool when
+    there are several (a kernel writing its own rows; ``hold`` as in :func:`run_all`).
+
+    Example:
+        >>> import numpy as np
+        >>> from gradfit.threads import over_spans
+        >>> seen = []
+        >>> over_spans(lambda s, e: seen.append((s, e)), np.zeros((4, 3)))
+        >>> seen
+        [(0, 4)]
+    """
+    run_all([functools.partial(fn, s, e) for s, e in spans(a, min_bytes)], hold=hold)
+
+
 def elementwise(fn: Callable[..., Any], out: Any, *ins: Any, min_bytes: int = 1 << 20) -> Any:
     """``fn(*ins, out=out)`` for an elementwise ``fn``, in slices of the first axis on the pool.
 

@@ -94,15 +94,6 @@ def _weights(
 _SPLIT_BYTES = 1 << 20  # scores from this size are split across gradfit's thread pool
 
 
-def _on_pool(rows: Any, a: np.ndarray) -> None:
-    """``rows(start, stop)`` over slices of ``a``'s first axis, on the pool when large."""
-    parts = threads.spans(a, _SPLIT_BYTES)
-    if len(parts) == 1:
-        rows(0, a.shape[0])
-    else:
-        threads.run_all([lambda a=a, b=b: rows(a, b) for a, b in parts], hold=False)
-
-
 def _weights_kernel(
     q: np.ndarray, k: np.ndarray, scale: float, bias: np.ndarray | None
 ) -> np.ndarray | None:
@@ -121,7 +112,7 @@ def _weights_kernel(
     s = _matmul_t(q, k)
     if s.size:
         s3, sc = s.reshape(-1, L, S), np.float32(scale)
-        _on_pool(lambda a, b: softmax_forward(s3[a:b], sc, b2), s3)
+        threads.over_spans(lambda a, b: softmax_forward(s3[a:b], sc, b2), s3, _SPLIT_BYTES)
     return s
 
 
@@ -141,7 +132,9 @@ def _softmax_backward(w: np.ndarray, dw: np.ndarray, scale: float) -> np.ndarray
         L, S = w.shape[-2:]
         if w.size:
             w3, dw3, sc = w.reshape(-1, L, S), dw.reshape(-1, L, S), np.float32(scale)
-            _on_pool(lambda a, b: softmax_backward(w3[a:b], dw3[a:b], sc), w3)
+            threads.over_spans(
+                lambda a, b: softmax_backward(w3[a:b], dw3[a:b], sc), w3, _SPLIT_BYTES
+            )
         return dw
     dw *= w
     r = np.matmul(dw, np.ones((dw.shape[-1], 1), dw.dtype))

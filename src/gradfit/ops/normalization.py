@@ -195,7 +195,7 @@ class LayerNorm(Function):
         def rows(a: int, b: int) -> None:
             layer_norm_forward(x2[a:b], w1, b1, eps, out[a:b], xhat[a:b], invstd[a:b])
 
-        _on_pool(rows, x2)
+        threads.over_spans(rows, x2, _SPLIT_BYTES)
         self.saved = (xhat.reshape(x.shape), invstd.reshape(lead + (1,) * self.nd), w)
         return out.reshape(x.shape)
 
@@ -303,15 +303,6 @@ class LayerNorm(Function):
 
 # layer norm's rows split across gradfit's thread pool from this many bytes (kernel path)
 _SPLIT_BYTES = 1 << 20
-
-
-def _on_pool(rows: Any, a: np.ndarray) -> None:
-    """``rows(start, stop)`` over slices of ``a``'s rows, on the pool when ``a`` is large."""
-    parts = threads.spans(a, _SPLIT_BYTES)
-    if len(parts) == 1:
-        rows(0, a.shape[0])
-    else:
-        threads.run_all([lambda a=a, b=b: rows(a, b) for a, b in parts], hold=False)
 
 
 def _check_param(p: Any, name: str, shape: tuple[int, ...], dtype: Any, op: str) -> None:

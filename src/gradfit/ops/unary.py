@@ -278,7 +278,6 @@ class ReLU(Function):
     @staticmethod
     def _kernel_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
         """grad where out > 0, else +0 (PyTorch's select), flat ranges on the pool when large."""
-        import functools
 
         from gradfit.kernels.relu import relu_grad_flat
 
@@ -437,11 +436,7 @@ class GELU(Function):
         def part(a: int, b: int) -> None:
             gelu_forward(xf[a:b], out[a:b], deriv[a:b] if want else deriv, want)
 
-        parts = threads.spans(xf, _SPLIT_BYTES)
-        if len(parts) == 1:
-            part(0, xf.size)
-        else:
-            threads.run_all([functools.partial(part, a, b) for a, b in parts], hold=False)
+        threads.over_spans(part, xf, _SPLIT_BYTES)
         if want:
             self.saved = (deriv.reshape(x.shape), x)  # x (a reference): for a double backward
         return out.reshape(x.shape)
