@@ -138,12 +138,12 @@ def _rand(*shape, seed=0):
         ((16, 8, 24, 40), (4, 8, 5, 5), {"stride": (1, 2), "dilation": (2, 1)}),
     ],
 )
-def test_conv2d_bits_do_not_depend_on_threads(x_shape, w_shape, kw, pool_calls):
+def test_conv2d_bits_do_not_depend_on_threads(x_shape, w_shape, kw, pool_calls, kernel_path):
     arrays = [_rand(*x_shape), _rand(*w_shape, seed=1), _rand(w_shape[0], seed=2)]
     _same_bits(lambda x, w, b: F.conv2d(x, w, b, **kw), arrays, pool_calls)
 
 
-def test_conv1d_bits_do_not_depend_on_threads(pool_calls):
+def test_conv1d_bits_do_not_depend_on_threads(pool_calls, kernel_path):
     arrays = [_rand(16, 3, 300), _rand(5, 3, 7, seed=1)]
     _same_bits(lambda x, w: F.conv1d(x, w, padding=3), arrays, pool_calls)
 

@@ -60,7 +60,7 @@ def _tols(dtype):
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
 @pytest.mark.parametrize("case", CASES_2D)
-def test_conv2d_matches_torch(case, row_unfolding, chunking, dtype, monkeypatch):
+def test_conv2d_matches_torch(case, row_unfolding, chunking, dtype, monkeypatch, kernel_path):
     N, C, H, W, n_out, kh, kw, s, p, d, g, bias = case
     # both internal strategies (full im2col, row unfolding) must give PyTorch's numbers,
     # however the batch is split into chunks
@@ -91,7 +91,7 @@ def test_chunks_cover_the_batch_evenly():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_lenet_shapes_in_chunks_match_torch(dtype):
+def test_lenet_shapes_in_chunks_match_torch(dtype, kernel_path):
     """The benchmark's second convolution (16 -> 32, 5x5, padding 2, 14x14) at a batch size
     that the default budget splits into several chunks: values and every gradient."""
     arrs = _arrays((40, 16, 14, 14), (32, 16, 5, 5), True, dtype)
@@ -105,7 +105,7 @@ def test_lenet_shapes_in_chunks_match_torch(dtype):
 @pytest.mark.parametrize(
     "opts", [dict(padding=1), dict(stride=2, padding=1), dict(padding=(0, 2), dilation=2)]
 )
-def test_empty_batch_like_torch(opts, row_unfolding, monkeypatch):
+def test_empty_batch_like_torch(opts, row_unfolding, monkeypatch, kernel_path):
     """A batch of 0 samples: empty output and input gradient, zero weight and bias gradients."""
     monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
     for dtype in (np.float32, np.float64):
@@ -127,7 +127,7 @@ CASES_1D = [
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("case", CASES_1D)
-def test_conv1d_matches_torch(case, chunking, dtype, monkeypatch):
+def test_conv1d_matches_torch(case, chunking, dtype, monkeypatch, kernel_path):
     N, C, L, n_out, k, s, p, d, g, bias = case
     if CHUNKINGS[chunking] is not None:
         monkeypatch.setattr(conv_mod, "_chunks", CHUNKINGS[chunking])
@@ -190,7 +190,7 @@ def test_stacked_convs_match_torch():
 )
 @pytest.mark.parametrize("chunking", ["one", "uneven"])
 @pytest.mark.parametrize("row_unfolding", [False, True], ids=["im2col", "rows"])
-def test_conv2d_gradcheck(opts, row_unfolding, chunking, monkeypatch):
+def test_conv2d_gradcheck(opts, row_unfolding, chunking, monkeypatch, kernel_path):
     monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0 if row_unfolding else 10**9)
     if CHUNKINGS[chunking] is not None:
         monkeypatch.setattr(conv_mod, "_chunks", CHUNKINGS[chunking])
@@ -267,3 +267,45 @@ def test_graphs_alive_together_keep_their_saved_unfoldings(row_unfolding, monkey
         outs_t[k].backward(torch.tensor(g))
         np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(outs[k].numpy(), outs_t[k].detach().numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kw"),
+    [
+        ((20, 16, 14, 14), (32, 16, 5, 5), {"padding": 2}),  # LeNet's second convolution
+        ((6, 20, 9, 11), (8, 10, 3, 3), {"padding": 1, "groups": 2, "dilation": (1, 1)}),
+        ((5, 12, 8, 9), (6, 12, 3, 5), {"padding": (0, 4), "dilation": (1, 2)}),  # crops
+        ((4, 24, 7, 7), (5, 24, 3, 3), {"padding": "same"}),
+    ],
+)
+@pytest.mark.skipif(not gf.kernels.available(), reason="numba is not installed")
+def test_compiled_row_unfolding_gives_the_numpy_paths_bits(x_shape, w_shape, kw, monkeypatch):
+    """The compiled unfolding and finish (gradfit.kernels.conv) sum in the NumPy path's
+    order: output and every gradient are bit-identical, with and without a bias."""
+    import contextlib
+
+    from gradfit.kernels import conv as kconv
+
+    monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0)  # row unfolding for every case
+    calls = []
+    finish = kconv.finish_rows
+    monkeypatch.setattr(kconv, "finish_rows", lambda *a: calls.append(1) or finish(*a))
+    x, w = _arrays(x_shape, w_shape, False)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    g = None
+    results = {}
+    for on in (False, True):
+        with contextlib.nullcontext() if on else gf.kernels.disabled():
+            assert gf.kernels.enabled() == on
+            for bias in (None, b):
+                arrs = (x, w) if bias is None else (x, w, bias)
+                ts = [gf.tensor(a, requires_grad=True) for a in arrs]
+                y = conv2d(*ts, **kw)
+                if g is None:
+                    g = rng.standard_normal(y.shape).astype(np.float32)
+                y.backward(gf.tensor(g))
+                results[on, bias is None] = [y.numpy()] + [t.grad.numpy() for t in ts]
+        assert bool(calls) == on  # the compiled path ran (forward and input gradient)
+    for nobias in (False, True):
+        for a, c in zip(results[False, nobias], results[True, nobias], strict=True):
+            np.testing.assert_array_equal(a, c)

@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from gradfit import allocator, threads
+from gradfit import allocator, kernels, threads
 from gradfit.autograd import Function, retaining_saved
 from gradfit.tensor import Tensor
 
@@ -209,14 +209,18 @@ class _Plan:
         n_out = self.G * self.Og
         return (n_out, n, self.OH, self.OW) if self.full else (n_out, self.OH, n, self.OW)
 
-    def weights(self, w: np.ndarray) -> list[np.ndarray]:
-        """The GEMMs' left matrices: (G, Og, Cg*kh*kw), or one (G, Og, Cg*kw) per kernel row."""
+    def weights(self, w: np.ndarray) -> np.ndarray:
+        """The GEMMs' left matrices: (1, G, Og, Cg*kh*kw), or (kh, G, Og, Cg*kw), one per kernel row."""
         if self.full:
-            return [w.reshape(self.G, self.Og, self.Cg * self.kh * self.kw)]
-        return [
-            np.ascontiguousarray(w[:, :, i, :]).reshape(self.G, self.Og, self.Cg * self.kw)
-            for i in range(self.kh)
-        ]
+            return w.reshape(1, self.G, self.Og, self.Cg * self.kh * self.kw)
+        w5 = w.reshape(self.G, self.Og, self.Cg, self.kh, self.kw).transpose(3, 0, 1, 2, 4)
+        return np.ascontiguousarray(w5).reshape(self.kh, self.G, self.Og, self.Cg * self.kw)
+
+    @property
+    def stacked(self) -> bool:
+        """Whether a row unfolding's kernel rows are one stack of matrices (stride 1 along H):
+        their GEMMs are then one ``matmul`` call (:func:`_row_blocks`)."""
+        return not self.full and self.sh == 1
 
 
 def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
@@ -368,8 +372,27 @@ def _row_block(u: np.ndarray, p: _Plan, i: int) -> np.ndarray:
     return u[:, :, _span(i * p.dh, p.OH, p.sh)].reshape(p.G, p.Cg * p.kw, p.OH * nw)
 
 
-def _gemms(u: np.ndarray, wm: list[np.ndarray], p: _Plan, out: np.ndarray, tmp: Any) -> None:
-    """out (G, Og, M) = the convolution of the unfolding ``u`` with the weight matrices ``wm``."""
+def _row_blocks(u: np.ndarray, p: _Plan) -> np.ndarray:
+    """All kernel rows of a stride-1 row unfolding as one (kh, G, Cg*kw, OH*n*OW) view.
+
+    Kernel row ``i`` starts ``i * dh`` rows of ``n * OW`` further into each channel's
+    (Hp, n, OW) block, so the rows' matrices are one strided stack over the same memory
+    (BLAS reads each with its leading dimension ``Hp * n * OW``): their GEMMs are one
+    ``matmul`` call, one release of the GIL instead of one per row.
+    """
+    nw = u.shape[3] * u.shape[4]
+    K = p.Cg * p.kw
+    shape = (p.kh, p.G, K, p.OH * nw)
+    if nw == 0:  # an empty chunk
+        return np.empty(shape, u.dtype)
+    z = u.itemsize
+    strides = (p.dh * nw * z, K * p.Hp * nw * z, p.Hp * nw * z, z)
+    return np.ndarray(shape, u.dtype, buffer=u, strides=strides)
+
+
+def _gemms(u: np.ndarray, wm: np.ndarray, p: _Plan, out: np.ndarray, tmp: Any) -> None:
+    """out (G, Og, M) = the convolution of the unfolding ``u`` with the weight matrices
+    ``wm`` (a row unfolding of stride > 1 along H: one GEMM per kernel row, summed)."""
     if p.full:
         np.matmul(wm[0], u.reshape(p.G, p.Cg * p.kh * p.kw, out.shape[2]), out=out)
         return
@@ -386,12 +409,14 @@ class _Work:
     buffer (saved for the weight gradient); otherwise every chunk reuses the same one.
     """
 
-    __slots__ = ("b2", "obufs", "p", "pads", "per", "tbufs", "ubufs", "wm", "xbufs")
+    __slots__ = ("b2", "bias", "fused", "obufs", "p", "pads", "per", "tbufs", "ubufs", "wm",
+                 "xbufs")  # fmt: skip
 
     def __init__(self, p: _Plan, pads: Pads, w: np.ndarray, bias: Any, nmax: int, dt: Any,
                  keep: int = 0, slots: int = 1) -> None:  # fmt: skip
         self.p, self.pads = p, pads
         self.wm = p.weights(w)
+        self.bias = bias
         self.b2 = None if bias is None else bias.reshape(p.G, p.Og, 1)
         self.per = math.prod(p.unfold_shape(1))
         if keep:  # one place per sample, shared by all slots
@@ -399,8 +424,12 @@ class _Work:
         else:
             self.ubufs = [_scratch.empty((self.per * nmax,), dt) for _ in range(slots)]
         size = p.G * p.Og * p.OH * p.OW * nmax
+        # the stacked kernel rows' GEMM results: kh of them (summed into the output)
+        tsize = p.kh * size if p.stacked else size
+        # the compiled unfolding and finish (gradfit.kernels.conv), for 'same'-width rows
+        self.fused = p.stacked and _flat_rows(p, pads) and kernels.enabled()
         self.obufs = [_scratch.empty((size,), dt) for _ in range(slots)]
-        self.tbufs = [None if p.full else _scratch.empty((size,), dt) for _ in range(slots)]
+        self.tbufs = [None if p.full else _scratch.empty((tsize,), dt) for _ in range(slots)]
         self.xbufs: list[Any] = [None] * slots
         if (p.full and any(pads)) or _flat_rows(p, pads):  # padded or contiguous input copy
             self.xbufs = [_scratch.empty((p.C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
@@ -423,11 +452,37 @@ class _Work:
         p = self.p
         n = src.shape[0]
         u = _take(self.ubufs[slot], p.unfold_shape(n), self.per * offset)
-        _unfold(src, self.pads, p, u, self.xbufs[slot])
         M = p.OH * p.OW * n
+        if self.fused:  # three calls without the GIL: unfold, the GEMMs, sum + bias + NCHW
+            from gradfit.kernels.conv import finish_rows, unfold_rows
+
+            s, (pt, _, pl, _) = _crop(src, self.pads)
+            st = s.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
+            xt = _take(self.xbufs[slot], st.shape)
+            if st.flags.c_contiguous:  # already in the layout (an input gradient's source)
+                unfold_rows(st, True, xt, u, pt, pl, p.dw)
+            elif s.flags.c_contiguous:  # an NCHW chunk: moved to the layout in xt first
+                unfold_rows(s, False, xt, u, pt, pl, p.dw)
+            else:
+                np.copyto(xt, st)
+                unfold_rows(xt, True, xt, u, pt, pl, p.dw)
+            tmp = _take(self.tbufs[slot], (p.kh, p.G, p.Og, M))
+            np.matmul(self.wm, _row_blocks(u, p), out=tmp)
+            has_bias = self.bias is not None
+            bias = self.bias if has_bias else np.zeros(1, tmp.dtype)  # unread
+            acc = _take(self.obufs[slot], (p.OH * n * p.OW,))
+            tmp5 = tmp.reshape(p.kh, p.G * p.Og, p.OH, n, p.OW)
+            finish_rows(tmp5, bias, has_bias, acc, dst)
+            return u
+        _unfold(src, self.pads, p, u, self.xbufs[slot])
         out = _take(self.obufs[slot], (p.G, p.Og, M))
-        tmp = None if self.tbufs[slot] is None else _take(self.tbufs[slot], (p.G, p.Og, M))
-        _gemms(u, self.wm, p, out, tmp)
+        if p.stacked:  # the kernel rows' GEMMs in one call, then summed in row order
+            tmp = _take(self.tbufs[slot], (p.kh, p.G, p.Og, M))
+            np.matmul(self.wm, _row_blocks(u, p), out=tmp)
+            np.sum(tmp, axis=0, out=out)
+        else:
+            tmp = None if self.tbufs[slot] is None else _take(self.tbufs[slot], (p.G, p.Og, M))
+            _gemms(u, self.wm, p, out, tmp)
         if self.b2 is not None:
             out += self.b2
         np.copyto(dst, out.reshape(p.out_shape(n)).transpose(_FROM[p.full]))
@@ -534,7 +589,7 @@ class ConvNd(Function):
             # operands with the summed axis innermost) for LeNet's shapes; gt^T is a
             # small copy per chunk
             gw_acc = np.empty((len(cgroups), rows, p.G, K, p.Og), dt)
-            gw_tmps = [np.empty((p.G, K, p.Og), dt) for _ in range(slots)]
+            gw_tmps = [np.empty((rows, p.G, K, p.Og), dt) for _ in range(slots)]
             gttbufs = [_scratch.empty((n_out * M1 * nmax,), dt) for _ in range(slots)]
         if want_b:
             if use_gt:
@@ -567,13 +622,20 @@ class ConvNd(Function):
                     u = units[c]
                     gtt = _take(gttbufs[slot], (p.G, M1 * n, p.Og))
                     np.copyto(gtt, gt.swapaxes(1, 2))
-                    for i in range(rows):
+                    if p.stacked:  # every kernel row's GEMM in one call
+                        m = _row_blocks(u, p)
+                        if c == group[0]:
+                            np.matmul(m, gtt, out=gw_acc[g])
+                        else:
+                            np.matmul(m, gtt, out=gw_tmps[slot])
+                            gw_acc[g] += gw_tmps[slot]
+                    for i in range(rows if p.stacked else 0, rows):
                         m = u.reshape(p.G, K, M1 * n) if p.full else _row_block(u, p, i)
                         if c == group[0]:
                             np.matmul(m, gtt, out=gw_acc[g, i])
                         else:
-                            np.matmul(m, gtt, out=gw_tmps[slot])
-                            gw_acc[g, i] += gw_tmps[slot]
+                            np.matmul(m, gtt, out=gw_tmps[slot][i])
+                            gw_acc[g, i] += gw_tmps[slot][i]
                     if not keep:  # free as we go (the scratch buffer stays in use until the end)
                         units[c] = None
                     del u, m
