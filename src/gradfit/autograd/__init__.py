@@ -542,6 +542,23 @@ def _hooked_leaves(
     return done_after
 
 
+def _leaves_with_grad(order: list[Function]) -> list[Tensor]:
+    """The leaves of the graph that already have a ``.grad`` (from an earlier pass).
+
+    :func:`backward` sums what such a leaf gets in this pass and adds the sum to its
+    ``.grad`` at the end of the walk, as PyTorch's ``AccumulateGrad`` adds once per
+    leaf: ``.grad + (g1 + g2)``, not ``(.grad + g1) + g2``. The end, because the old
+    ``.grad`` may be an input of this pass (``loss + (w * x.grad).sum()``): every node
+    that saved it reads it before it changes.
+    """
+    found: dict[int, Tensor] = {}
+    for fn in order:
+        for p in fn.parents:
+            if p is not None and not isinstance(p, Function) and p.grad is not None:
+                found[id(p)] = p
+    return list(found.values())
+
+
 def _finish_leaf(
     leaf: Tensor, g: np.ndarray | None, owned: set[int], out: dict[int, np.ndarray] | None
 ) -> None:
@@ -865,12 +882,15 @@ def backward(
         _finish_leaf(tensor, grad, owned, None)
         return
     order = _toposort([root])
-    if not live:  # the plain path: no hook work at all
+    # leaves with hooks: sum their gradient, hook it (and add it) once it is complete;
+    # leaves with an earlier .grad: sum it, add it at the end (_leaves_with_grad)
+    done_after = _hooked_leaves(order) if live else {}
+    pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
+    for leaf in _leaves_with_grad(order):
+        pending.setdefault(id(leaf), [leaf, None])
+    if not pending:  # the plain path: each leaf's first gradient is stored as it comes
         _walk(order, {root: grad}, owned, retain_graph, "backward")
         return
-    # leaves with hooks: sum their gradient, hook it once it is complete
-    done_after = _hooked_leaves(order)
-    pending = {id(leaf): [leaf, None] for ls in done_after.values() for leaf in ls}
     _walk(order, {root: grad}, owned, retain_graph, "backward", pending, done_after)
 
 
@@ -1303,10 +1323,11 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
     else can see it (not a view, not the caller's array, not given to another leaf);
     ``owned`` records such arrays, and later additions to them in the same pass are
     out of place because other nodes of the pass may still read them. A gradient
-    left from an earlier pass belongs to the leaf alone and is added to in place (its
-    version counter moves: a node that saved it and runs later raises instead of reading
-    the sum), unless that pass recorded it (``backward(create_graph=True)``): then nodes
-    of this pass may hold its array (a penalty on ``x.grad``) and read it after this addition.
+    left from an earlier pass belongs to the leaf and is added to in place (a held
+    ``.grad`` tensor sees the sum, as in PyTorch; :func:`backward` does it after the
+    walk, when no node of the pass reads it any more), unless that pass recorded it
+    (``backward(create_graph=True)``): then nodes of this pass may hold its array (a
+    penalty on ``x.grad``) and read it after this addition.
     """
     if leaf.grad is not None:
         cur = leaf.grad._data
@@ -1314,7 +1335,7 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, owned: set[int]) -> None:
             leaf.grad._data = _add(cur, g)
         else:
             cur += g
-            leaf.grad._version[0] += 1  # a node of this pass that saved it raises, as in PyTorch
+            leaf.grad._version[0] += 1  # a retained graph that saved it raises, as in PyTorch
         return
     if g.base is not None or id(g) in owned or not g.flags.writeable:
         g = np.array(g, copy=True)
