@@ -107,3 +107,30 @@ def test_every_kernel_op_trains_without_numba():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "True"
+
+
+def _square(v):
+    return v * v
+
+
+_square_k = kernels.Kernel(_square, inline=True)
+
+
+def _sum_of_squares(x):
+    s = 0.0
+    for v in x:
+        s += _square_k(v)
+    return s
+
+
+_sum_of_squares_k = kernels.Kernel(_sum_of_squares)
+
+
+@pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
+def test_a_kernel_calls_another_kernel_compiled_with_it():
+    """A module-level Kernel named in a kernel's code is compiled (and inlined) with it;
+    the Python function itself keeps calling the plain Kernel object."""
+    x = np.arange(5, dtype=np.float64)
+    assert _sum_of_squares_k(x) == 30.0
+    assert _sum_of_squares.__globals__["_square_k"] is _square_k  # the module is untouched
+    assert _square_k._compiled is not None  # compiled on the caller's first call

@@ -44,7 +44,7 @@ from typing import Any
 __all__ = ["Kernel", "available", "disabled", "enabled", "set_enabled"]
 
 _state: dict[str, bool | None] = {"available": None, "enabled": None}
-_lock = threading.Lock()
+_lock = threading.RLock()  # a kernel compiles the kernels it calls first
 
 
 def available() -> bool:
@@ -122,8 +122,16 @@ class Kernel:
     (compiled once per machine, not per process) and ``fastmath`` off (IEEE results).
     Call it only when :func:`enabled` is True; ops keep their NumPy path for the rest.
 
+    A kernel may call another: a module-level name that holds a ``Kernel`` is compiled
+    with it (``inline=True`` for a small scalar helper, e.g. :func:`gradfit.kernels.expf.expf`,
+    inlined into its callers' loops so that LLVM vectorises them as if it were written there).
+    numba's disk cache follows the calling kernel's own file: after editing a helper in
+    another file, clear the ``__pycache__`` ``*.nbi``/``*.nbc`` files (an installed release
+    never needs this).
+
     Args:
         fn: the function to compile: loops over arrays, no Python objects.
+        inline: inline it into the kernels that call it (a helper, not an entry point).
 
     Example:
         >>> import numpy as np
@@ -138,8 +146,9 @@ class Kernel:
         '_total'
     """
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], inline: bool = False) -> None:
         self.fn = fn
+        self.inline = inline
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
         self._compiled: Callable[..., Any] | None = None
@@ -149,13 +158,35 @@ class Kernel:
             if self._compiled is None:
                 import numba
 
+                fn = _with_compiled_callees(self.fn)
+                opts: dict[str, Any] = {"nogil": True}
+                if self.inline:
+                    opts["inline"] = "always"
                 try:
-                    self._compiled = numba.njit(cache=True, nogil=True)(self.fn)
+                    self._compiled = numba.njit(cache=True, **opts)(fn)
                 except RuntimeError:  # no file to cache beside (e.g. defined in a notebook)
-                    self._compiled = numba.njit(nogil=True)(self.fn)
+                    self._compiled = numba.njit(**opts)(fn)
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
         """Run the compiled function (compiling it first if needed)."""
         compiled = self._compiled or self._compile()
         return compiled(*args)
+
+
+def _with_compiled_callees(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, or a copy of it whose globals map each ``Kernel`` it names to its numba
+    dispatcher (numba resolves a called global when it compiles the caller)."""
+    names = [n for n in fn.__code__.co_names if isinstance(fn.__globals__.get(n), Kernel)]
+    if not names:
+        return fn
+    import types
+
+    scope = dict(fn.__globals__)
+    for n in names:
+        callee = scope[n]
+        scope[n] = callee._compiled or callee._compile()
+    copy = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__qualname__, copy.__module__ = fn.__qualname__, fn.__module__
+    copy.__doc__ = fn.__doc__
+    return copy

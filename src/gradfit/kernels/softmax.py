@@ -10,7 +10,7 @@ zeros, as in PyTorch 2.13.
 
 Backward: ``ds = w * (dw - sum(dw * w)) * scale`` per row, in place on ``dw``.
 
-``exp`` is Cephes' ``expf`` written out, as in :mod:`gradfit.kernels.gelu` (LLVM vectorises
+``exp`` is Cephes' ``expf`` written out (:mod:`gradfit.kernels.expf`, inlined: LLVM vectorises
 a loop with no library call); arguments are ``<= 0`` here, and those below ``-87.3`` (or
 ``-inf``) give 0. Row sums run in float32 over 8 partial sums, as PyTorch sums in float32.
 
@@ -32,12 +32,11 @@ from __future__ import annotations
 import numpy as np
 
 from gradfit.kernels import Kernel
+from gradfit.kernels.expf import expf
 
 __all__ = ["softmax_backward", "softmax_forward"]
 
 _F = np.float32
-_I = np.int32
-_ROUND = _F(12582912.0)  # 1.5 * 2**23: adding and subtracting it rounds a float32 to an integer
 _LOW = _F(-87.3)  # exp of less than this is under float32's normal range: 0 here
 
 
@@ -77,17 +76,7 @@ def _softmax_forward(s, scale, bias):  # pragma: no cover - compiled by numba
             low = not e >= _LOW  # also -inf and NaN
             if low:
                 e = _LOW
-            q = (e * _F(1.4426950408889634) + _ROUND) - _ROUND
-            r = e - q * _F(0.693359375)
-            r = r - q * _F(-2.12194440e-4)
-            p = _F(1.9875691500e-4)
-            p = p * r + _F(1.3981999507e-3)
-            p = p * r + _F(8.3334519073e-3)
-            p = p * r + _F(4.1665795894e-2)
-            p = p * r + _F(1.6666665459e-1)
-            p = p * r + _F(5.0000001201e-1)
-            p = p * r * r + r + _F(1)
-            p = p * _I(_I(_I(q) + _I(127)) << _I(23)).view(np.float32)
+            p = expf(e)
             if low:
                 p = _F(0) if e == e else e  # NaN stays NaN
             blk[k] = p
