@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from clirun import FAST, gradfit
+from clirun import FAST, gradfit, gradfit_all
 from gradfit.train import load_checkpoint
 from inproc import run_cli
 
@@ -194,10 +194,25 @@ BAD = [
 ]
 
 
+@pytest.fixture(scope="module")
+def bad_runs(request, tmp_path_factory):
+    """tuple(args) -> (the finished ``gradfit train *args --out OUT``, OUT) for the cases this
+    session tests, two at a time."""
+    cases = [
+        tuple(item.callspec.params["args"])
+        for item in request.session.items
+        if getattr(item, "originalname", None)
+        == "test_bad_input_is_one_line_exit_2_and_writes_nothing"
+        and item.module is request.module
+    ]
+    outs = [tmp_path_factory.mktemp("bad") / "run" for _ in cases]
+    runs = gradfit_all([["train", *a, "--out", str(o)] for a, o in zip(cases, outs, strict=True)])
+    return dict(zip(cases, zip(runs, outs, strict=True), strict=True))
+
+
 @pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
-    out = tmp_path / "run"
-    r = gradfit("train", *args, "--out", str(out))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(bad_runs, args, message):
+    r, out = bad_runs[tuple(args)]
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
