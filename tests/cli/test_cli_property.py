@@ -188,7 +188,9 @@ _counter = itertools.count()
 TIMES: dict[str, list[tuple[float, int]]] = {}
 
 
-def test_every_command_exits_0_2_or_130_without_traceback(world, fast_figures, tmp_path):
+def test_every_command_exits_0_2_or_130_without_traceback(
+    world, fast_figures, tmp_path, monkeypatch
+):
     base = tmp_path
 
     @settings(max_examples=int(os.environ.get("GRADFIT_CLI_EXAMPLES", "500")), deadline=None,
@@ -198,6 +200,9 @@ def test_every_command_exits_0_2_or_130_without_traceback(world, fast_figures, t
     def check(data):
         out = Path(tempfile.mkdtemp(dir=base, prefix=f"ex{next(_counter)}-"))
         argv = data.draw(argv_for(_options(world, out), _valid(world, out)), label="argv")
+        # a train without --out writes runs/<timestamp> in the working directory: here, out,
+        # never the repository; and a failed one must leave nothing there either
+        monkeypatch.chdir(out)
         before = sorted(p.name for p in world.rglob("*"))
         t0 = time.perf_counter()
         r = run_cli(*argv)

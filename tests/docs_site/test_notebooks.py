@@ -61,20 +61,52 @@ def test_notebook_matches_its_page(page):
     ], f"{maker.path_for(page).name} is stale: run python examples/notebooks/make_notebooks.py"
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_notebook_runs_in_a_kernel(page, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def executed(request, tmp_path_factory):
+    """page -> its notebook run top to bottom in a fresh kernel (or what that run raised), for
+    the pages this session tests; two kernels at a time, as most of a run is waiting for one."""
+    import asyncio
+
     import nbformat
     from nbclient import NotebookClient
 
+    pages = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_notebook_runs_in_a_kernel"
+        and item.module is request.module
+    ]
+
+    async def run(page: str, gate: asyncio.Semaphore):
+        async with gate:
+            nb = nbformat.read(_maker().path_for(page), as_version=4)
+            folder = str(tmp_path_factory.mktemp(page))  # the kernel's working directory
+            client = NotebookClient(
+                nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": folder}}
+            )
+            try:
+                await client.async_execute()  # CellExecutionError, naming the cell, if one fails
+            except Exception as e:
+                return e
+            return nb
+
+    async def run_all():
+        gate = asyncio.Semaphore(2)
+        return await asyncio.gather(*(run(page, gate) for page in pages))
+
     # the kernel is a new process: it must import this checkout's gradfit, draw headless
-    src = str(ROOT / "src")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(_maker().path_for(page), as_version=4)
-    client = NotebookClient(
-        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    with pytest.MonkeyPatch.context() as mp:
+        src = str(ROOT / "src")
+        mp.setenv("PYTHONPATH", os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+        mp.setenv("MPLBACKEND", "Agg")
+        return dict(zip(pages, asyncio.run(run_all()), strict=True))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_notebook_runs_in_a_kernel(page, executed):
+    nb = executed[page]
+    if isinstance(nb, Exception):
+        raise nb
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count for c in code)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]

@@ -29,16 +29,25 @@ def to_gradfit(source: str) -> str:
     return source
 
 
-def run(source: str, tmp: Path, name: str) -> dict:
-    path = tmp / name
+def start(source: str, folder: Path, name: str) -> subprocess.Popen:
+    """``python <name>`` with ``source``, started in ``folder`` (its output goes to files there)."""
+    folder.mkdir()
+    path = folder / name
     path.write_text(source)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-    r = subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, timeout=240, env=env, cwd=tmp
-    )
-    assert r.returncode == 0, f"{name} failed:\n{r.stderr[-3000:]}"
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert lines, f"{name} printed no RESULT line:\n{r.stdout[-2000:]}"
+    with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
+        return subprocess.Popen(
+            [sys.executable, str(path)], stdout=out, stderr=err, text=True, env=env, cwd=folder
+        )
+
+
+def result(proc: subprocess.Popen, folder: Path, name: str) -> dict:
+    """The RESULT line of a program :func:`start` ran, once it has exited 0."""
+    proc.wait(timeout=240)
+    stdout, stderr = ((folder / s).read_text() for s in ("stdout", "stderr"))
+    assert proc.returncode == 0, f"{name} failed:\n{stderr[-3000:]}"
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
+    assert lines, f"{name} printed no RESULT line:\n{stdout[-2000:]}"
     return json.loads(lines[-1][len("RESULT ") :])
 
 
@@ -72,6 +81,17 @@ def test_program_runs_unchanged(program, tmp_path):
     source = program.read_text()
     m = re.search(r"#\s*tolerance:\s*(\S+)\s+(\S+)", source)
     rtol, atol = (float(m.group(1)), float(m.group(2))) if m else (1e-4, 1e-5)
-    theirs = run(source, tmp_path, "torch_" + program.name)
-    ours = run(to_gradfit(source), tmp_path, "gradfit_" + program.name)
+    # both at once (this process only waits), each in its own folder (p04 saves ckpt.pt)
+    runs = [("torch", source), ("gradfit", to_gradfit(source))]
+    procs = [start(src, tmp_path / lib, f"{lib}_{program.name}") for lib, src in runs]
+    try:
+        theirs, ours = (
+            result(p, tmp_path / lib, f"{lib}_{program.name}")
+            for p, (lib, _) in zip(procs, runs, strict=True)
+        )
+    finally:
+        for p in procs:  # the other one, when one failed or hung
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     agree(theirs, ours, rtol, atol)
