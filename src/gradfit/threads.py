@@ -38,8 +38,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from gradfit import awake
-
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -302,7 +300,6 @@ def run_all(fns: Sequence[Callable[[], T]], hold: bool = True) -> list[T]:
     pool = _executor(get_num_threads() - 1)  # the caller runs the first callable itself
     if hold:
         hold_blas()
-    awake.arm()  # idle cores stay awake for the next hand-overs (gradfit.awake)
     futures: list[Any] = []
     try:
         futures = [pool.submit(_run_busy, fn) for fn in fns[1:]]
