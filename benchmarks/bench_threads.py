@@ -12,8 +12,11 @@ Run from the repository root::
 Every (contender, threads) pair runs in its own process (``benchmarks/worker.py``, with
 ``OPENBLAS/OMP/MKL_NUM_THREADS`` set to the count; gradfit's default ``gf.get_num_threads()``
 follows ``OMP_NUM_THREADS`` as PyTorch's does). All processes are alive together; after
-one warm-up each, the repetitions rotate through them, so a slow phase of a shared machine
-hits every lane. The table gives medians, the speed-up over one thread, the parallel
+one warm-up each, every repetition runs each lane once, in an order shuffled anew each time
+(seeded), so a slow phase of a shared machine hits every lane, and no lane always follows
+the same one: a lane that ran right after PyTorch's two-thread lane, whose OpenMP threads
+spin on for a while, started on awake cores and was about 5 % faster at two threads (an A/A
+run of one checkout in two lanes, with the old fixed rotation). The table gives medians, the speed-up over one thread, the parallel
 efficiency (speed-up / threads) and gradfit / PyTorch at each count. ``--compare DIR``
 adds a lane running another checkout's ``src`` (e.g. the main branch) for A/B timing.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -85,8 +89,9 @@ def main(argv: list[str] | None = None) -> None:
             lane.ask("run")  # warm-up
         times: dict[tuple[str, int], list[float]] = {k: [] for k in lanes}
         keys = list(lanes)
-        for r in range(a.reps):
-            order = keys[r % len(keys) :] + keys[: r % len(keys)]
+        shuffler = random.Random(0)
+        for _ in range(a.reps):
+            order = shuffler.sample(keys, len(keys))
             for k in order:
                 times[k].append(lanes[k].ask("run")["seconds"])
     finally:
