@@ -13,10 +13,15 @@ Every (contender, threads) pair runs in its own process (``benchmarks/worker.py`
 ``OPENBLAS/OMP/MKL_NUM_THREADS`` set to the count; gradfit's default ``gf.get_num_threads()``
 follows ``OMP_NUM_THREADS`` as PyTorch's does). All processes are alive together; after
 one warm-up each, every repetition runs each lane once, in an order shuffled anew each time
-(seeded), so a slow phase of a shared machine hits every lane, and no lane always follows
-the same one: a lane that ran right after PyTorch's two-thread lane, whose OpenMP threads
-spin on for a while, started on awake cores and was about 5 % faster at two threads (an A/A
-run of one checkout in two lanes, with the old fixed rotation). The table gives medians, the speed-up over one thread, the parallel
+(seeded), so a slow phase of a shared machine hits every lane, and each lane starts after a
+pause (``--settle``, 0.3 s) in which the previous lane's threads stop: PyTorch's OpenMP
+threads spin on for a while after its lane, and the lane right after it ran differently
+(about 5 % faster for gradfit's LeNet at two threads in an A/A run of one checkout in two
+lanes, 1.6x slower for its MLP, whose OpenBLAS threads then shared the cores with them).
+In its turn, a lane first runs one untimed epoch, then the timed one (``--cold`` times the
+first epoch after the pause instead): training runs epoch after epoch, and the first steps
+after an idle pause are slower on this project's VMs, for gradfit's two threads more than
+for PyTorch's (RESULTS.md). The table gives medians, the speed-up over one thread, the parallel
 efficiency (speed-up / threads) and gradfit / PyTorch at each count. ``--compare DIR``
 adds a lane running another checkout's ``src`` (e.g. the main branch) for A/B timing.
 """
@@ -70,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--contenders", default="gradfit,torch")
     ap.add_argument("--compare", type=Path, default=None, help="another checkout's root")
+    ap.add_argument("--settle", type=float, default=0.3, help="seconds of pause before each lane")
+    ap.add_argument("--cold", action="store_true", help="time the first epoch after the pause")
     a = ap.parse_args(argv)
     counts = [int(t) for t in a.threads.split(",")]
     lanes: dict[tuple[str, int], _Lane] = {}
@@ -93,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(a.reps):
             order = shuffler.sample(keys, len(keys))
             for k in order:
+                time.sleep(a.settle)  # the previous lane's spinning threads go to sleep
+                if not a.cold:
+                    lanes[k].ask("run")  # untimed: the lane's cores and caches are warm again
                 times[k].append(lanes[k].ask("run")["seconds"])
     finally:
         for lane in lanes.values():
@@ -100,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     load1 = os.getloadavg()
     info = describe()
     print(
-        f"\n## Thread scaling: {a.scenario}, {a.n} samples, batch {a.batch}, median of {a.reps}\n"
+        f"\n## Thread scaling: {a.scenario}, {a.n} samples, batch {a.batch}, median of {a.reps}"
+        f" (lanes shuffled, each after a {a.settle:g} s pause, "
+        f"{'the first epoch after it' if a.cold else 'after one untimed epoch'})\n"
     )
     print(f"- cpu: {info['cpu']}; cores: {info['cores']}; BLAS: {info.get('blas', '?')}")
     print(f"- load average before / after: {' '.join(f'{x:.2f}' for x in load0)} / "
