@@ -152,3 +152,21 @@ def test_smoke_run_with_pytorch(tmp_path: Path) -> None:
         assert "torch" in report["results"][key]
     assert report["targets"]["mlp_vs_torch"] is not None
     assert report["targets"]["lenet_vs_torch"] is not None
+
+
+def test_thread_scaling_harness_runs_every_lane_and_reports_them(capsys):
+    """bench_threads end to end at its smallest: two lanes of one contender (one via
+    --compare, the same checkout: an A/A pair), shuffled, each timed after an untimed epoch."""
+    from benchmarks import bench_threads
+
+    bench_threads.main(
+        ["--scenario", "mlp_epoch", "--n", "64", "--batch", "32", "--width", "16",
+         "--reps", "3", "--threads", "1", "--contenders", "gradfit", "--settle", "0",
+         "--compare", str(ROOT)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "lanes shuffled, each after a 0 s pause, after one untimed epoch" in out
+    assert "gradfit@1:" in out and "compare@1:" in out
+    for lane in ("gradfit@1:", "compare@1:"):
+        line = next(x for x in out.splitlines() if x.strip().startswith(lane))
+        assert len(line.split(":", 1)[1].split(",")) == 3  # one timing per repetition
