@@ -9,7 +9,10 @@ an internal layout:
   W are copied, ``P[(c, j), h, n, ow]`` (for a ``'same'``-width convolution, as one long
   shifted copy per channel); then for each kernel row ``i`` the rows ``h = oh + i`` of
   ``P`` are a plain 2-D matrix view, and ``out += W[:, :, i, :] @ P_i`` is one BLAS GEMM
-  on it (``kh`` GEMMs in all, nothing else copied);
+  on it (``kh`` GEMMs in all, nothing else copied; with stride 1 along H they are one
+  stacked ``matmul`` call over a strided view, :func:`_row_blocks`; with numba the
+  unfolding and the sum + bias + NCHW finish are one GIL-free call each,
+  :mod:`gradfit.kernels.conv`);
 * **full im2col** (narrow layers, e.g. one input channel), layout ``(C, n, H, W)``:
   one copy of a strided view (every kernel offset's window at once; it was ``kh * kw``
   slice copies, each a Python call holding the GIL) makes ``col[(c, i, j), n, oh, ow]``
