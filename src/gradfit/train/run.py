@@ -511,6 +511,7 @@ def run(
             callbacks = ()
     cfg, resume_ckpt, resume_path, saved = _resolve(flags, opts)
     given = cfg.pop("_given")
+    out = _out_dir(opts, resume_path)  # before the data: a bad --out is refused at once
 
     gf.manual_seed(cfg["seed"])
     data = common.load_data(cfg)
@@ -567,7 +568,6 @@ def run(
     except ValueError as e:
         raise UsageError(str(e)) from None
     scheduler = common.make_scheduler(cfg, optimizer, len(train_loader))
-    out = _out_dir(opts, resume_path)
 
     # the checkpoint is written before the epoch's line is printed: a printed epoch is saved
     cbs: list[Any] = [NaNGuard()]
