@@ -367,6 +367,25 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
             dst[..., col] = 0
 
 
+def _unfold_compiled(
+    src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarray
+) -> None:
+    """:func:`_unfold` for a :func:`_flat_rows` plan, as one compiled call without the GIL
+    (:func:`gradfit.kernels.conv.unfold_rows`): the same ``u``."""
+    from gradfit.kernels.conv import unfold_rows
+
+    s, (pt, _, pl, _) = _crop(src, pads)
+    st = s.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
+    xt = _take(xbuf, st.shape)
+    if st.flags.c_contiguous:  # already in the layout (an input gradient's source)
+        unfold_rows(st, True, xt, u, pt, pl, p.dw)
+    elif s.flags.c_contiguous:  # an NCHW chunk: moved to the layout in xt first
+        unfold_rows(s, False, xt, u, pt, pl, p.dw)
+    else:
+        np.copyto(xt, st)
+        unfold_rows(xt, True, xt, u, pt, pl, p.dw)
+
+
 def _row_block(u: np.ndarray, p: _Plan, i: int) -> np.ndarray:
     """Kernel row ``i`` of a row unfolding as a (G, Cg*kw, OH*n*OW) matrix (a view if stride 1)."""
     Hp = u.shape[2]
@@ -457,33 +476,25 @@ class _Work:
         u = _take(self.ubufs[slot], p.unfold_shape(n), self.per * offset)
         M = p.OH * p.OW * n
         if self.fused:  # three calls without the GIL: unfold, the GEMMs, sum + bias + NCHW
-            from gradfit.kernels.conv import finish_rows, unfold_rows
-
-            s, (pt, _, pl, _) = _crop(src, self.pads)
-            st = s.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
-            xt = _take(self.xbufs[slot], st.shape)
-            if st.flags.c_contiguous:  # already in the layout (an input gradient's source)
-                unfold_rows(st, True, xt, u, pt, pl, p.dw)
-            elif s.flags.c_contiguous:  # an NCHW chunk: moved to the layout in xt first
-                unfold_rows(s, False, xt, u, pt, pl, p.dw)
-            else:
-                np.copyto(xt, st)
-                unfold_rows(xt, True, xt, u, pt, pl, p.dw)
-            tmp = _take(self.tbufs[slot], (p.kh, p.G, p.Og, M))
-            np.matmul(self.wm, _row_blocks(u, p), out=tmp)
-            has_bias = self.bias is not None
-            bias = self.bias if has_bias else np.zeros(1, tmp.dtype)  # unread
-            acc = _take(self.obufs[slot], (p.OH * n * p.OW,))
-            tmp5 = tmp.reshape(p.kh, p.G * p.Og, p.OH, n, p.OW)
-            finish_rows(tmp5, bias, has_bias, acc, dst)
-            return u
-        _unfold(src, self.pads, p, u, self.xbufs[slot])
-        out = _take(self.obufs[slot], (p.G, p.Og, M))
+            _unfold_compiled(src, self.pads, p, u, self.xbufs[slot])
+        else:
+            _unfold(src, self.pads, p, u, self.xbufs[slot])
         if p.stacked:  # the kernel rows' GEMMs in one call, then summed in row order
             tmp = _take(self.tbufs[slot], (p.kh, p.G, p.Og, M))
             np.matmul(self.wm, _row_blocks(u, p), out=tmp)
+            if self.fused:
+                from gradfit.kernels.conv import finish_rows
+
+                has_bias = self.bias is not None
+                bias = self.bias if has_bias else np.zeros(1, tmp.dtype)  # unread
+                acc = _take(self.obufs[slot], (p.OH * n * p.OW,))
+                tmp5 = tmp.reshape(p.kh, p.G * p.Og, p.OH, n, p.OW)
+                finish_rows(tmp5, bias, has_bias, acc, dst)
+                return u
+            out = _take(self.obufs[slot], (p.G, p.Og, M))
             np.sum(tmp, axis=0, out=out)
         else:
+            out = _take(self.obufs[slot], (p.G, p.Og, M))
             tmp = None if self.tbufs[slot] is None else _take(self.tbufs[slot], (p.G, p.Og, M))
             _gemms(u, self.wm, p, out, tmp)
         if self.b2 is not None:
