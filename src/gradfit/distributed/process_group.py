@@ -251,6 +251,10 @@ def _abort(g: _Group, what: str) -> None:
         "another rank has died or is stuck. Aborting every rank (MPI_Abort)."
     )
     print(msg, file=sys.stderr, flush=True)
+    # MPICH's launcher stops forwarding output once it hears of the abort: without a pause
+    # the message (and MPICH's own) was lost in about one run of eight, leaving exit 1 and
+    # an empty stderr; 0.5 s lets it drain the pipe first
+    time.sleep(0.5)
     g.MPI.COMM_WORLD.Abort(1)
 
 
