@@ -3,7 +3,8 @@
 Forward is one GEMM on a 2-D view of the input plus an in-place bias add;
 backward is two GEMMs and one column sum, each skipped when that gradient is
 not needed. ``W.T`` is a view, so NumPy hands BLAS a transposed operand with
-no copy.
+no copy; the forward's layout is the faster of two for the shape
+(:mod:`gradfit.ops.gemm`, same bits).
 
 Example:
     >>> import gradfit as gf
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.gemm import matmul_nt
 from gradfit.tensor import Tensor
 
 
@@ -35,7 +37,7 @@ class Linear(Function):
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        out = x2 @ w.T
+        out = matmul_nt(x2, w)
         if b is not None:
             out += b
         needs = self.needs_input_grad

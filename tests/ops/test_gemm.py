@@ -1,0 +1,76 @@
+"""ops.gemm.matmul_nt: x @ W.T in the faster of two layouts, the same values either way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import gradfit as gf
+from gradfit.ops import gemm
+
+RNG = np.random.default_rng(7)
+
+
+def _openblas() -> bool:
+    from threadpoolctl import threadpool_info
+
+    return any(lib["internal_api"] == "openblas" for lib in threadpool_info())
+
+
+def _swapped(rows: int, w_shape: tuple[int, int], dtype: type = np.float32) -> bool:
+    lo, hi = gemm.SWAP_ROWS
+    return lo <= rows <= hi and min(w_shape) >= gemm.SWAP_MIN_SIDE and dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("rows", "k", "n"),
+    [(32, 784, 512), (16, 128, 128), (64, 256, 300), (15, 784, 512), (65, 784, 512),
+     (32, 127, 512), (32, 784, 10), (1, 784, 512), (0, 784, 512), (200, 300, 129)],
+)  # fmt: skip
+def test_same_values_as_plain_matmul_inside_and_outside_the_swapped_range(rows, k, n):
+    x = RNG.standard_normal((rows, k), dtype=np.float32)
+    w = RNG.standard_normal((n, k), dtype=np.float32)
+    got, plain = gemm.matmul_nt(x, w), x @ w.T
+    assert got.shape == (rows, n) and got.dtype == np.float32 and got.flags.c_contiguous
+    if _openblas():  # each element is the same dot product in the same order: the same bits
+        assert np.array_equal(got, plain)
+    else:
+        np.testing.assert_allclose(got, plain, rtol=1e-5, atol=1e-4)
+
+
+def test_the_swapped_layout_is_taken_where_it_is_faster(monkeypatch):
+    calls = []
+    real = np.ascontiguousarray
+    monkeypatch.setattr(gemm.np, "ascontiguousarray", lambda a: calls.append(a.shape) or real(a))
+    for rows, shape in [(32, (512, 784)), (8, (512, 784)), (128, (512, 784)), (32, (10, 784))]:
+        gemm.matmul_nt(np.ones((rows, shape[1]), np.float32), np.ones(shape, np.float32))
+    assert calls == [(32, 512)]
+    assert _swapped(32, (512, 784)) and not _swapped(32, (512, 784), np.float64)
+
+
+def test_non_contiguous_operands_and_float64_keep_their_dtype():
+    w = RNG.standard_normal((784, 512), dtype=np.float32).T  # a transposed (512, 784) view
+    x = RNG.standard_normal((784, 32), dtype=np.float32).T
+    np.testing.assert_allclose(gemm.matmul_nt(x, w), x @ w.T, rtol=1e-5, atol=1e-3)
+    x64 = RNG.standard_normal((32, 200))
+    w64 = RNG.standard_normal((300, 200))
+    got = gemm.matmul_nt(x64, w64)
+    assert got.dtype == np.float64 and np.array_equal(got, x64 @ w64.T)
+
+
+def test_linear_layer_at_batch_32_matches_torch_forward_and_backward():
+    x = RNG.standard_normal((32, 784), dtype=np.float32)
+    w = RNG.standard_normal((512, 784), dtype=np.float32) * 0.05
+    b = RNG.standard_normal(512, dtype=np.float32)
+    gx, gw = gf.tensor(x, requires_grad=True), gf.tensor(w, requires_grad=True)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    out = gf.nn.functional.linear(gx, gw, gf.tensor(b))
+    ref = TF.linear(tx, tw, torch.tensor(b))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-4)
+    assert out.is_contiguous()
+    out.square().sum().backward()
+    ref.square().sum().backward()
+    np.testing.assert_allclose(gw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-2)
