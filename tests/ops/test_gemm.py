@@ -74,3 +74,14 @@ def test_linear_layer_at_batch_32_matches_torch_forward_and_backward():
     ref.square().sum().backward()
     np.testing.assert_allclose(gw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-2)
     np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-2)
+
+
+def test_into_out_on_both_paths_including_a_row_slice_of_a_larger_buffer():
+    for rows in (8, 32):
+        x = RNG.standard_normal((rows, 128), dtype=np.float32)
+        w = RNG.standard_normal((512, 128), dtype=np.float32)
+        buf = np.full((rows + 3, 512), 7.0, np.float32)
+        got = gemm.matmul_nt(x, w, out=buf[:rows])
+        assert got.base is buf or got is buf[:rows] or np.shares_memory(got, buf)
+        np.testing.assert_array_equal(buf[:rows], gemm.matmul_nt(x, w))
+        assert (buf[rows:] == 7.0).all()

@@ -26,8 +26,8 @@ SWAP_ROWS = (16, 64)
 SWAP_MIN_SIDE = 128
 
 
-def matmul_nt(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w.T`` for a 2-D ``x`` (rows, k) and ``w`` (n, k), as a C-contiguous array.
+def matmul_nt(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x @ w.T`` for a 2-D ``x`` (rows, k) and ``w`` (n, k): a new C-contiguous array, or ``out``.
 
     Example:
         >>> import numpy as np
@@ -40,5 +40,8 @@ def matmul_nt(x: np.ndarray, w: np.ndarray) -> np.ndarray:
         and min(w.shape) >= SWAP_MIN_SIDE
         and x.dtype == w.dtype == np.float32
     ):
-        return np.ascontiguousarray((w @ x.T).T)
-    return x @ w.T
+        if out is None:
+            return np.ascontiguousarray((w @ x.T).T)
+        np.copyto(out, (w @ x.T).T)
+        return out
+    return np.matmul(x, w.T, out=out)

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
+from gradfit.ops.gemm import matmul_nt
 from gradfit.tensor import Tensor
 
 MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
@@ -120,7 +121,7 @@ class RecurrentSeq(Function):
             h[n:] = hp[n:]  # finished sequences keep their state
             a = gi[t, :n]
             if mode in ("RNN_TANH", "RNN_RELU"):
-                pre = hp[:n] @ w_hh.T
+                pre = matmul_nt(hp[:n], w_hh)
                 pre += a
                 if mode == "RNN_TANH":
                     np.tanh(pre, out=h[:n])
@@ -128,7 +129,7 @@ class RecurrentSeq(Function):
                     np.maximum(pre, 0, out=h[:n])
             elif lstm:
                 g = gates[k, :n]
-                np.matmul(hp[:n], w_hh.T, out=g)
+                matmul_nt(hp[:n], w_hh, out=g)
                 g += a
                 g[:, : 2 * H] = _sigmoid(g[:, : 2 * H])
                 np.tanh(g[:, 2 * H : 3 * H], out=g[:, 2 * H : 3 * H])
@@ -141,7 +142,7 @@ class RecurrentSeq(Function):
                 m = o * np.tanh(c[:n])
                 if w_hr is not None:
                     ms[k, :n] = m
-                    np.matmul(m, w_hr.T, out=h[:n])
+                    matmul_nt(m, w_hr, out=h[:n])
                 else:
                     h[:n] = m
             if not shared:
