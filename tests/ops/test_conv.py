@@ -309,3 +309,43 @@ def test_compiled_row_unfolding_gives_the_numpy_paths_bits(x_shape, w_shape, kw,
     for nobias in (False, True):
         for a, c in zip(results[False, nobias], results[True, nobias], strict=True):
             np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kw"),
+    [
+        ((3, 1, 1, 40), (25, 1, 1, 5), {"stride": (1, 2), "padding": (0, 1)}),  # MNIST-1D's
+        ((2, 4, 9, 11), (6, 4, 3, 3), {"stride": 2, "padding": 1}),
+        ((2, 6, 10, 9), (4, 3, 3, 2), {"stride": (3, 2), "dilation": (2, 1), "groups": 2}),
+        ((5, 12, 8, 9), (6, 12, 3, 5), {"stride": 2, "padding": (0, 4)}),  # crops
+        ((3, 16, 12, 12), (8, 16, 5, 5), {"stride": 2, "padding": 2}),  # row unfolding
+    ],
+)
+@pytest.mark.skipif(not gf.kernels.available(), reason="numba is not installed")
+def test_compiled_strided_input_gradient_gives_the_numpy_paths_bits(
+    x_shape, w_shape, kw, monkeypatch
+):
+    """A strided convolution's input gradient, gathered by gradfit.kernels.col2im, sums in the
+    NumPy path's order (its slice additions): bit-identical, and the kernel ran."""
+    import contextlib
+
+    from gradfit.kernels import col2im
+
+    calls = []
+    real = col2im.col2im_strided
+    monkeypatch.setattr(col2im, "col2im_strided", lambda *a: calls.append(1) or real(*a))
+    x, w = _arrays(x_shape, w_shape, False)
+    g, grads = None, {}
+    for on in (False, True):
+        with contextlib.nullcontext() if on else gf.kernels.disabled():
+            xt = gf.tensor(x, requires_grad=True)
+            y = conv2d(xt, gf.tensor(w), **kw)
+            if g is None:
+                g = rng.standard_normal(y.shape).astype(np.float32)
+            y.backward(gf.tensor(g))
+            grads[on] = xt.grad.numpy()
+        assert bool(calls) == on
+    np.testing.assert_array_equal(grads[False], grads[True])
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.conv2d(tx, torch.tensor(w), **kw).backward(torch.tensor(g))
+    np.testing.assert_allclose(grads[True], tx.grad.numpy(), rtol=1e-4, atol=1e-4)

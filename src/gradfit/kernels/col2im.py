@@ -1,4 +1,7 @@
-"""Compiled loops for the strided transposed convolution: the column scatter (col2im).
+"""Compiled loops for the column scatter (col2im) of strided convolutions.
+
+:func:`col2im_strided` is the input gradient of a strided convolution
+(:class:`~gradfit.ops.conv.ConvNd`); the rest serves the strided transposed convolution.
 
 The strided forward of :class:`~gradfit.ops.conv_transpose.ConvTransposeNd` multiplies the
 input by the weight into columns ``col[c, i, j, ih, iw, n]`` (batch-last: the ``n``
@@ -37,7 +40,7 @@ import numpy as np
 
 from gradfit.kernels import Kernel
 
-__all__ = ["col2im_batch_last", "im2col_batch_last"]
+__all__ = ["col2im_batch_last", "col2im_strided", "im2col_batch_last"]
 
 
 def _col2im_batch_last(col: Any, geom: Any, n: int, bias: Any, bias_first: bool, out: Any) -> None:
@@ -77,6 +80,43 @@ def _col2im_batch_last(col: Any, geom: Any, n: int, bias: Any, bias_first: bool,
 
 
 col2im_batch_last = Kernel(_col2im_batch_last)
+
+
+def _col2im_strided(col: Any, geom: Any, cstrides: Any, out: Any) -> None:
+    """out[m, c, y, x] = the sum over kernel offsets (i, j) with ``y + pt = ih * sh + i * dh``
+    and ``x + pl = iw * sw + j * dw`` of ``col[(c * kh + i) * kw + j, m * s_m + ih * s_h + iw * s_w]``.
+
+    The input gradient of a strided convolution (:meth:`gradfit.ops.conv.ConvNd._col2im_step`),
+    whose columns come in a chunk layout given by ``cstrides = (s_m, s_h, s_w)``: (n, IH, IW)
+    or (IH, n, IW). Each value is summed once, from zero, kernel rows ``i`` ascending, then
+    columns ``j``: the order of the NumPy path's slice additions, so the same bits.
+    ``geom`` is (kh, kw, IH, IW, pt, pl, sh, sw, dh, dw); ``out`` is (n, C, H, W).
+    """
+    kh, kw, IH, IW, pt, pl, sh, sw, dh, dw = geom
+    s_m, s_h, s_w = cstrides
+    n, C, H, W = out.shape
+    row = np.empty(W, col.dtype)
+    for c in range(C):
+        for m in range(n):
+            for y in range(H):
+                row[:] = 0.0
+                for i in range(kh):
+                    t = y + pt - i * dh
+                    if t < 0 or t % sh != 0 or t // sh >= IH:
+                        continue
+                    base = m * s_m + (t // sh) * s_h
+                    for j in range(kw):
+                        src = col[(c * kh + i) * kw + j]
+                        for iw in range(IW):
+                            x = iw * sw + j * dw - pl
+                            if 0 <= x < W:
+                                row[x] += src[base + iw * s_w]
+                dst = out[m, c, y]
+                for x in range(W):
+                    dst[x] = row[x]
+
+
+col2im_strided = Kernel(_col2im_strided)
 
 
 def _im2col_batch_last(src: Any, n0: int, geom: Any, n: int, u: Any) -> None:

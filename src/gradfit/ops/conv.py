@@ -718,20 +718,28 @@ class ConvNd(Function):
         K = p.Cg * p.kh * p.kw
         M1 = p.OH * p.OW
         dbufs = [_scratch.empty((p.G * K * M1 * nmax,), dt) for _ in range(slots)]
-        xbufs = [_scratch.empty((C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
+        jit = kernels.enabled()
+        if jit:
+            from gradfit.kernels.col2im import col2im_strided
+
+            geom = (p.kh, p.kw, p.OH, p.OW, pt, pl, p.sh, p.sw, p.dh, p.dw)
+        xbufs = [] if jit else [_scratch.empty((C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
 
         def step(grad: np.ndarray, gt: np.ndarray, n0: int, n1: int, gx: np.ndarray,
                  slot: int = 0) -> None:  # fmt: skip
             n = n1 - n0
-            xbuf = xbufs[slot]
             dcol = _take(dbufs[slot], (p.G, K, M1 * n))
             np.matmul(wt, gt, out=dcol)
+            if jit:  # one gathering pass, straight into gx (same bits)
+                cstrides = (M1, p.OW, 1) if p.full else (p.OW, n * p.OW, 1)
+                col2im_strided(dcol.reshape(C * p.kh * p.kw, M1 * n), geom, cstrides, gx[n0:n1])
+                return
             if p.full:
                 dcol = dcol.reshape(C, p.kh, p.kw, n, p.OH, p.OW)
-                dxp = _take(xbuf, (C, n, p.Hp, p.Wp))
+                dxp = _take(xbufs[slot], (C, n, p.Hp, p.Wp))
             else:
                 dcol = dcol.reshape(C, p.kh, p.kw, p.OH, n, p.OW)
-                dxp = _take(xbuf, (C, p.Hp, n, p.Wp))
+                dxp = _take(xbufs[slot], (C, p.Hp, n, p.Wp))
             dxp.fill(0)
             hw = (lambda r, c: (slice(None), slice(None), r, c)) if p.full else (
                 lambda r, c: (slice(None), r, slice(None), c))  # fmt: skip
