@@ -26,7 +26,7 @@ def _swapped(rows: int, w_shape: tuple[int, int], dtype: type = np.float32) -> b
 
 @pytest.mark.parametrize(
     ("rows", "k", "n"),
-    [(32, 784, 512), (16, 128, 128), (64, 256, 300), (15, 784, 512), (65, 784, 512),
+    [(32, 784, 512), (16, 128, 128), (64, 256, 300), (8, 784, 512), (7, 784, 512), (65, 784, 512),
      (32, 127, 512), (32, 784, 10), (1, 784, 512), (0, 784, 512), (200, 300, 129)],
 )  # fmt: skip
 def test_same_values_as_plain_matmul_inside_and_outside_the_swapped_range(rows, k, n):
@@ -44,9 +44,10 @@ def test_the_swapped_layout_is_taken_where_it_is_faster(monkeypatch):
     calls = []
     real = np.ascontiguousarray
     monkeypatch.setattr(gemm.np, "ascontiguousarray", lambda a: calls.append(a.shape) or real(a))
-    for rows, shape in [(32, (512, 784)), (8, (512, 784)), (128, (512, 784)), (32, (10, 784))]:
+    for rows, shape in [(32, (512, 784)), (7, (512, 784)), (128, (512, 784)), (32, (10, 784)),
+                        (8, (256, 128)), (64, (300, 200)), (65, (300, 200))]:  # fmt: skip
         gemm.matmul_nt(np.ones((rows, shape[1]), np.float32), np.ones(shape, np.float32))
-    assert calls == [(32, 512)]
+    assert calls == [(32, 512), (8, 256), (64, 300)]
     assert _swapped(32, (512, 784)) and not _swapped(32, (512, 784), np.float64)
 
 

@@ -1,10 +1,10 @@
 """``x @ W.T``, the forward GEMM of every affine layer, in the layout BLAS runs fastest.
 
 NumPy hands ``x @ W.T`` to BLAS with a transpose flag and no copy. OpenBLAS (NumPy's BLAS
-on Linux and Windows) is slow on it when ``x`` has 16-64 rows and ``W`` is large: there,
-computing ``(W @ x.T).T`` and copying it to C order took 0.5-0.8x the time on this
+on Linux and Windows) is slow on it when ``x`` has 8-64 rows and ``W`` is large: there,
+computing ``(W @ x.T).T`` and copying it to C order took 0.45-0.85x the time on this
 project's machines (a 784 -> 512 layer at batch 32: 517 -> 336 µs at one thread, 323 -> 213
-µs at two; benchmarks/RESULTS.md, "Seventh session"), with the same bits: every output
+µs at two; at batch 8: 347 -> 162 µs; benchmarks/RESULTS.md, "Seventh session"), with the same bits: every output
 element is the same dot product, summed in the same order (tested). With fewer rows, more
 rows or a small ``W``, the plain call is as fast or faster (the copy then costs more than it
 saves), and it is used there.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 # rows of x for which (W @ x.T).T is the faster layout, and the least size of W's two sides
-SWAP_ROWS = (16, 64)
+SWAP_ROWS = (8, 64)
 SWAP_MIN_SIDE = 128
 
 
