@@ -718,7 +718,7 @@ class ConvNd(Function):
         K = p.Cg * p.kh * p.kw
         M1 = p.OH * p.OW
         dbufs = [_scratch.empty((p.G * K * M1 * nmax,), dt) for _ in range(slots)]
-        jit = kernels.enabled()
+        jit = kernels.enabled() and dt in (np.float32, np.float64)  # numba has no float16 sums
         if jit:
             from gradfit.kernels.col2im import col2im_strided
 
