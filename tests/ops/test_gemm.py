@@ -86,3 +86,23 @@ def test_into_out_on_both_paths_including_a_row_slice_of_a_larger_buffer():
         assert got.base is buf or got is buf[:rows] or np.shares_memory(got, buf)
         np.testing.assert_array_equal(buf[:rows], gemm.matmul_nt(x, w))
         assert (buf[rows:] == 7.0).all()
+
+
+def test_tensor_matmul_takes_the_same_path_for_x_at_w_t_and_its_input_gradient():
+    """gf.matmul / @ : ``x @ W.T`` (forward) and ``grad @ W.T`` (the input gradient of
+    ``x @ W``) go through matmul_nt; values, gradients and bits as NumPy's."""
+    x = RNG.standard_normal((32, 784), dtype=np.float32)
+    w = RNG.standard_normal((512, 784), dtype=np.float32) * 0.05
+    v = RNG.standard_normal((784, 512), dtype=np.float32) * 0.05
+    xt, wt, vt = (gf.tensor(a, requires_grad=True) for a in (x, w, v))
+    y = xt @ wt.T
+    z = xt @ vt
+    assert np.array_equal(y.numpy(), x @ w.T) or not _openblas()
+    g = RNG.standard_normal((32, 512), dtype=np.float32)
+    (y * gf.tensor(g)).sum().backward()
+    (z * gf.tensor(g)).sum().backward()
+    tx, tw, tv = (torch.tensor(a, requires_grad=True) for a in (x, w, v))
+    ((tx @ tw.T) * torch.tensor(g)).sum().backward()
+    ((tx @ tv) * torch.tensor(g)).sum().backward()
+    for ours, theirs in ((xt, tx), (wt, tw), (vt, tv)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4, atol=1e-3)

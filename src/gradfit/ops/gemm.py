@@ -39,6 +39,7 @@ def matmul_nt(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np
         SWAP_ROWS[0] <= x.shape[0] <= SWAP_ROWS[1]
         and min(w.shape) >= SWAP_MIN_SIDE
         and x.dtype == w.dtype == np.float32
+        and w.flags.c_contiguous  # (the layout measured: a weight as stored)
     ):
         if out is None:
             return np.ascontiguousarray((w @ x.T).T)

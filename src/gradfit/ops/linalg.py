@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function, sum_to
+from gradfit.ops.gemm import matmul_nt
 from gradfit.tensor import Tensor, tensors_of
 
 
@@ -27,6 +28,8 @@ class MatMul(Function):
         na, nb = self.needs_input_grad
         self.saved = (a if nb else None, b if na else None)
         self.shapes = (a.shape, b.shape)
+        if a.ndim == 2 and b.ndim == 2 and b.T.flags.c_contiguous:  # x @ W.T: the faster layout
+            return matmul_nt(a, b.T)
         return np.matmul(a, b)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, Any]:
@@ -34,7 +37,7 @@ class MatMul(Function):
         sa, sb = self.shapes
         na, nb = self.needs_input_grad
         if len(sa) == 2 and len(sb) == 2:  # the hot path: no reshapes, no reductions
-            return (grad @ b.T if na else None, a.T @ grad if nb else None)
+            return (matmul_nt(grad, b) if na else None, a.T @ grad if nb else None)
         if len(sa) == 1 and len(sb) == 1:  # dot product
             return (grad * b if na else None, grad * a if nb else None)
         # promote 1-D operands the way matmul does, then undo it
