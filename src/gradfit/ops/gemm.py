@@ -1,13 +1,16 @@
 """``x @ W.T``, the forward GEMM of every affine layer, in the layout BLAS runs fastest.
 
 NumPy hands ``x @ W.T`` to BLAS with a transpose flag and no copy. OpenBLAS (NumPy's BLAS
-on Linux and Windows) is slow on it when ``x`` has 8-64 rows and ``W`` is large: there,
+on Linux and Windows) is slow on it when ``x`` has 8-64 rows and ``W`` is large. There,
 computing ``(W @ x.T).T`` and copying it to C order took 0.45-0.85x the time on this
-project's machines (a 784 -> 512 layer at batch 32: 517 -> 336 µs at one thread, 323 -> 213
-µs at two; at batch 8: 347 -> 162 µs; benchmarks/RESULTS.md, "Seventh session"), with the same bits: every output
-element is the same dot product, summed in the same order (tested). With fewer rows, more
-rows or a small ``W``, the plain call is as fast or faster (the copy then costs more than it
-saves), and it is used there.
+project's machines, with the same bits: every output element is the same dot product,
+summed in the same order (tested). A 784 -> 512 layer at batch 32 went 517 -> 336 µs at one
+thread and 323 -> 213 µs at two; at batch 8, 347 -> 162 µs (benchmarks/RESULTS.md,
+"Seventh session"). With fewer rows, more rows or a small ``W`` the plain call is as fast
+or faster (the copy costs more than it saves), and it is used there.
+
+Used by ``Linear``, the RNN and LSTM steps (``h @ W_hh.T``) and ``gf.matmul`` (``x @ W.T``,
+and the input gradient ``grad @ W.T`` of ``x @ W``).
 
 Example:
     >>> import numpy as np
