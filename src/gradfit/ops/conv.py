@@ -367,6 +367,12 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
             dst[..., col] = 0
 
 
+def _compiled(dt: Any) -> bool:
+    """Whether this convolution's compiled kernels (:mod:`gradfit.kernels.conv`,
+    :mod:`gradfit.kernels.col2im`) serve dtype ``dt``: numba sums float32 and float64 only."""
+    return np.dtype(dt) in (np.float32, np.float64) and kernels.enabled()
+
+
 def _unfold_compiled(
     src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarray
 ) -> None:
@@ -449,7 +455,7 @@ class _Work:
         # the stacked kernel rows' GEMM results: kh of them (summed into the output)
         tsize = p.kh * size if p.stacked else size
         # the compiled unfolding and finish (gradfit.kernels.conv), for 'same'-width rows
-        self.fused = p.stacked and _flat_rows(p, pads) and kernels.enabled()
+        self.fused = p.stacked and _flat_rows(p, pads) and _compiled(dt)
         self.obufs = [_scratch.empty((size,), dt) for _ in range(slots)]
         self.tbufs = [None if p.full else _scratch.empty((tsize,), dt) for _ in range(slots)]
         self.xbufs: list[Any] = [None] * slots
@@ -718,7 +724,7 @@ class ConvNd(Function):
         K = p.Cg * p.kh * p.kw
         M1 = p.OH * p.OW
         dbufs = [_scratch.empty((p.G * K * M1 * nmax,), dt) for _ in range(slots)]
-        jit = kernels.enabled() and dt in (np.float32, np.float64)  # numba has no float16 sums
+        jit = _compiled(dt)
         if jit:
             from gradfit.kernels.col2im import col2im_strided
 
