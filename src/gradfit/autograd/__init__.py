@@ -376,6 +376,38 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
+    @classmethod
+    def record(cls, a: Tensor, out: np.ndarray, **state: Any) -> Tensor:
+        """The tensor ``cls.apply(a)`` would return, for an ``out`` computed elsewhere.
+
+        For fused kernels (a convolution that also applies the ReLU and the pooling after
+        it, :mod:`gradfit.ops.conv_epilogue`): the node recorded is the one ``apply`` would
+        record, an instance of ``cls`` whose attributes are ``state`` (``saved`` among
+        them), so its ``backward`` and ``backward_graph`` run as if ``forward`` had.
+
+        Example:
+            >>> import numpy as np
+            >>> import gradfit as gf
+            >>> from gradfit.ops.unary import ReLU
+            >>> x = gf.tensor([-1.0, 2.0], requires_grad=True)
+            >>> out = np.maximum(x.detach().numpy(), 0)
+            >>> y = ReLU.record(x, out, saved=(out,))
+            >>> y.sum().backward(); x.grad
+            tensor([0., 1.])
+        """
+        if not (_grad_enabled and a.requires_grad):
+            return _Tensor._from_op(out, None)
+        ctx = object.__new__(cls)
+        ctx.saved = ()
+        for k, v in state.items():
+            setattr(ctx, k, v)
+        ctx.needs_input_grad = _NEEDS_ONE
+        ctx.parents = (a.grad_fn or a,)
+        va = a._version
+        result = _Tensor._from_op(out, ctx)
+        ctx.versions = ((va, va[0]), (result._version, 0))
+        return result
+
 
 class _Route(Function):
     """The identity from a leaf to a stand-in of it (see :meth:`Function.input_standin`)."""

@@ -26,7 +26,7 @@ Example:
     >>> res = np.empty((1, 1, 1, 3), np.float32)
     >>> bias = np.array([0.5], np.float32)
     >>> if kernels.enabled():
-    ...     finish_rows(tmp, bias, True, np.empty(3, np.float32), res)
+    ...     finish_rows(tmp, bias, True, np.empty(3, np.float32), res, False)
     ... else:
     ...     res[:] = tmp.sum(axis=0).transpose(2, 0, 1, 3) + 0.5
     >>> res.ravel().tolist()
@@ -107,13 +107,15 @@ def _unfold_rows(src: Any, chnw: bool, xt: Any, u: Any, pt: int, pl: int, dw: in
                     right[col] = 0
 
 
-def _finish_rows(tmp: Any, bias: Any, has_bias: bool, acc: Any, res: Any) -> None:
+def _finish_rows(tmp: Any, bias: Any, has_bias: bool, acc: Any, res: Any, relu: bool) -> None:
     """``res[k, o, oh, ow] = ((tmp[0, o, oh, k, ow] + tmp[1, ...]) + ...) + bias[o]``.
 
     ``tmp`` is (kh, O, OH, n, OW), one GEMM result per kernel row, C-contiguous; ``res``
     the chunk's C-contiguous (n, O, OH, OW) output; ``acc`` a scratch vector of
     ``OH * n * OW`` elements. Per output channel, the rows' planes are summed as long
-    vectors into ``acc``, then its rows are moved to their places in ``res``.
+    vectors into ``acc``, then its rows are moved to their places in ``res``. With
+    ``relu``, the ReLU after the convolution too (:mod:`gradfit.ops.conv_epilogue`), as
+    NumPy's ``maximum(v, 0)``: +0 for ``v <= 0`` (also -0), NaN stays NaN.
     """
     kh, n_out, OH, n, OW = tmp.shape
     P = OH * n * OW
@@ -131,6 +133,10 @@ def _finish_rows(tmp: Any, bias: Any, has_bias: bool, acc: Any, res: Any) -> Non
             b = bias[o]
             for q in range(P):
                 acc[q] += b
+        if relu:
+            for q in range(P):
+                v = acc[q]
+                acc[q] = v if (v > 0) | (v != v) else 0.0
         for oh in range(OH):
             for k in range(n):
                 src = a3[oh, k]

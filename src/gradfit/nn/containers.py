@@ -148,8 +148,23 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
+        """Each member on the output of the one before; a member with a ``_fuse_next``
+        method may run the ones after it too, fused (``Conv2d -> ReLU -> MaxPool2d``:
+        :meth:`gradfit.nn.Conv2d._fuse_next`), with the same values and graph."""
+        mods = list(self._modules.values())
+        n = len(mods)
+        i = 0
+        while i < n:
+            m = mods[i]
+            i += 1
+            fuse = getattr(type(m), "_fuse_next", None)
+            if fuse is not None and i < n:
+                done = fuse(m, x, mods[i : i + 2])
+                if done is not None:
+                    x, ran = done
+                    i += ran
+                    continue
+            x = m(x)
         return x
 
 

@@ -60,6 +60,7 @@ import numpy as np
 
 from gradfit import allocator, kernels, threads
 from gradfit.autograd import Function, retaining_saved
+from gradfit.ops.unary import _zeros_like
 from gradfit.tensor import Tensor
 
 # A kernel whose unfolded column (channels per group * kh * kw) is at most this long uses
@@ -437,12 +438,13 @@ class _Work:
     buffer (saved for the weight gradient); otherwise every chunk reuses the same one.
     """
 
-    __slots__ = ("b2", "bias", "fused", "obufs", "p", "pads", "per", "tbufs", "ubufs", "wm",
-                 "xbufs")  # fmt: skip
+    __slots__ = ("b2", "bias", "fused", "obufs", "p", "pads", "per", "relu", "tbufs", "ubufs",
+                 "wm", "xbufs")  # fmt: skip
 
     def __init__(self, p: _Plan, pads: Pads, w: np.ndarray, bias: Any, nmax: int, dt: Any,
-                 keep: int = 0, slots: int = 1) -> None:  # fmt: skip
+                 keep: int = 0, slots: int = 1, relu: bool = False) -> None:  # fmt: skip
         self.p, self.pads = p, pads
+        self.relu = relu  # max(out, 0) on the way to NCHW (a fused ReLU after the convolution)
         self.wm = p.weights(w)
         self.bias = bias
         self.b2 = None if bias is None else bias.reshape(p.G, p.Og, 1)
@@ -495,7 +497,7 @@ class _Work:
                 bias = self.bias if has_bias else np.zeros(1, tmp.dtype)  # unread
                 acc = _take(self.obufs[slot], (p.OH * n * p.OW,))
                 tmp5 = tmp.reshape(p.kh, p.G * p.Og, p.OH, n, p.OW)
-                finish_rows(tmp5, bias, has_bias, acc, dst)
+                finish_rows(tmp5, bias, has_bias, acc, dst, self.relu)
                 return u
             out = _take(self.obufs[slot], (p.G, p.Og, M))
             np.sum(tmp, axis=0, out=out)
@@ -505,7 +507,11 @@ class _Work:
             _gemms(u, self.wm, p, out, tmp)
         if self.b2 is not None:
             out += self.b2
-        np.copyto(dst, out.reshape(p.out_shape(n)).transpose(_FROM[p.full]))
+        src = out.reshape(p.out_shape(n)).transpose(_FROM[p.full])
+        if self.relu:  # the fused ReLU in the same pass (gradfit.ops.unary's np.maximum)
+            np.maximum(src, _zeros_like(src), out=dst)
+        else:
+            np.copyto(dst, src)
         return u
 
 
@@ -513,7 +519,14 @@ class _Work:
 
 
 class ConvNd(Function):
-    """Convolution of a (N, C, H, W) or (N, C, L) input; 1-D runs as 2-D with H = 1."""
+    """Convolution of a (N, C, H, W) or (N, C, L) input; 1-D runs as 2-D with H = 1.
+
+    With an ``epilogue`` (:class:`gradfit.ops.conv_epilogue.Epilogue`, 2-D only), each
+    chunk of the output also goes through the ReLU (in place) and the 2x2 max pooling
+    after it while it is in cache, and the backward takes their gradients chunk by chunk.
+    """
+
+    epilogue: Any = None
 
     def forward(
         self,
@@ -525,6 +538,7 @@ class ConvNd(Function):
         pads: Pads,
         dilation: tuple[int, int],
         groups: int,
+        epilogue: Any = None,
     ) -> np.ndarray:
         x_in = x  # kept (a reference) for a double backward of the weight gradient
         one_d = x.ndim == 3
@@ -549,13 +563,19 @@ class ConvNd(Function):
         res = np.empty((N, p.G * p.Og, p.OH, p.OW), dtype=x.dtype)
         nmax = max(n1 - n0 for n0, n1 in chunks)
         slots = _slots(len(chunks))
-        work = _Work(p, pads, w, b, nmax, x.dtype, keep=N if needs[1] else 0, slots=slots)
+        work = _Work(p, pads, w, b, nmax, x.dtype, keep=N if needs[1] else 0, slots=slots,
+                     relu=epilogue is not None)  # fmt: skip
         units: list[Any] = [None] * len(chunks)
+        ep = self.epilogue = epilogue
+        if ep is not None:
+            ep.start(res)
 
         def body(group: range, slot: int) -> None:
             for c in group:
                 n0, n1 = chunks[c]
                 units[c] = work.run(x[n0:n1], res[n0:n1], n0 if needs[1] else 0, slot)
+                if ep is not None:  # pooling while the chunk is in cache (ReLU: in work.run)
+                    ep.forward_chunk(res, n0, n1)
 
         _parallel(len(chunks), body, slots)
         work = body = None  # release the buffers (closure cells: no del)
@@ -564,7 +584,7 @@ class ConvNd(Function):
         self.plan, self.chunks = p, chunks
         self.has_bias = b is not None
         self.saved = (units, w if needs[0] else None, x_in if needs[1] else None)
-        units = None
+        units = ep = None
         return res[:, :, 0, :] if one_d else res
 
     @staticmethod
@@ -592,10 +612,16 @@ class ConvNd(Function):
         nmax = max(n1 - n0 for n0, n1 in chunks)
         want_b = self.has_bias and needs[2]
         strided = stride != (1, 1)
+        # the ReLU and pooling after it were fused (the epilogue): their gradient is made
+        # chunk by chunk from the pooled (or ReLU's) output gradient, below
+        ep = self.epilogue
+        fused = ep is not None and ep.deferred(grad)
         # the gradient in the plan's layout, a chunk at a time: for the weight gradient,
         # the bias gradient (one GEMV), and as the source of the input gradient
-        use_gt = needs[1] or (needs[0] and strided)
+        use_gt = needs[1] or (needs[0] and strided) or fused
         slots = _slots(len(chunks))
+        if fused:
+            ep.begin_backward(slots, nmax)
         cgroups = _groups(len(chunks))
         gtbufs = (
             [_scratch.empty((n_out * M1 * nmax,), dt) for _ in range(slots)] if use_gt else None
@@ -631,11 +657,12 @@ class ConvNd(Function):
             for c in group:
                 n0, n1 = chunks[c]
                 n = n1 - n0
+                gc = ep.grad_chunk(n0, n1, slot) if fused else grad[n0:n1]
                 gt = None
                 if use_gt:
                     gt = _take(gtbufs[slot], (p.G, p.Og, M1 * n))
                     shape4 = p.out_shape(n)
-                    np.copyto(gt.reshape(shape4), grad[n0:n1].transpose(_TO[p.full]))
+                    np.copyto(gt.reshape(shape4), gc.transpose(_TO[p.full]))
                     if gb_acc is not None:
                         gb_acc[g] += gt.reshape(n_out, M1 * n) @ ones[: M1 * n]
                 if needs[1]:
@@ -660,10 +687,12 @@ class ConvNd(Function):
                         units[c] = None
                     del u, m
                 if gx_step is not None:
-                    gx_step(grad, gt, n0, n1, gx, slot)
+                    gx_step(gc, gt, n0, n1, gx, slot)
 
         _parallel(len(chunks), body, slots)
         body = None
+        if fused:
+            ep.end_backward(keep)
         if gb_acc is not None:
             gb = gb_acc[0]
             for g in range(1, len(cgroups)):
@@ -703,13 +732,12 @@ class ConvNd(Function):
         wf = np.ascontiguousarray(wf).reshape(p.G * p.Cg, p.Og, p.kh, p.kw)
         work = _Work(q, q.pads, wf, None, nmax, dt, slots=slots)
 
-        def step(
-            grad: np.ndarray, gt: Any, n0: int, n1: int, gx: np.ndarray, slot: int = 0
-        ) -> None:
+        def step(gc: np.ndarray, gt: Any, n0: int, n1: int, gx: np.ndarray, slot: int = 0) -> None:
+            """``gc``: samples n0:n1 of the output gradient; ``gt``: the same in p's layout, or None."""
             if gt is not None:  # the chunk already in p's layout: a contiguous source
                 src = gt.reshape(p.out_shape(n1 - n0)).transpose(_FROM[p.full])
             else:
-                src = grad[n0:n1]
+                src = gc
             work.run(src, gx[n0:n1], slot=slot)
 
         return step
@@ -731,7 +759,7 @@ class ConvNd(Function):
             geom = (p.kh, p.kw, p.OH, p.OW, pt, pl, p.sh, p.sw, p.dh, p.dw)
         xbufs = [] if jit else [_scratch.empty((C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
 
-        def step(grad: np.ndarray, gt: np.ndarray, n0: int, n1: int, gx: np.ndarray,
+        def step(gc: np.ndarray, gt: np.ndarray, n0: int, n1: int, gx: np.ndarray,
                  slot: int = 0) -> None:  # fmt: skip
             n = n1 - n0
             dcol = _take(dbufs[slot], (p.G, K, M1 * n))
@@ -863,6 +891,26 @@ def _conv(
     dilation: Any,
     groups: Any,
 ) -> Tensor:
+    x, args, opts, unbatched = _conv_args(op, nsp, input, weight, bias, stride, padding,
+                                          dilation, groups)  # fmt: skip
+    out = ConvNd.apply(x, *args, **opts)
+    return out.reshape(*out.shape[1:]) if unbatched else out
+
+
+def _conv_args(
+    op: str,
+    nsp: int,
+    input: Any,  # noqa: A002 - PyTorch's name
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+) -> tuple[Tensor, tuple[Tensor, ...], dict[str, Any], bool]:
+    """Check a convolution's arguments: the (N, C, ...) input, the other tensor inputs of
+    :class:`ConvNd`, its options (2-D: stride, pads, dilation, groups) and whether the
+    input was unbatched."""
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(f"{op}: input and weight must be gf.Tensor, got "
                         f"{type(input).__name__} and {type(weight).__name__}")  # fmt: skip
@@ -930,9 +978,9 @@ def _conv(
         stride, dilation = (1, stride[0]), (1, dilation[0])
     else:
         pads = (*pad_pairs[0], *pad_pairs[1])
-    args = (x, weight) if bias is None else (x, weight, bias)
-    out = ConvNd.apply(*args, stride=stride, pads=pads, dilation=dilation, groups=groups)
-    return out.reshape(*out.shape[1:]) if unbatched else out
+    args = (weight,) if bias is None else (weight, bias)
+    opts = {"stride": stride, "pads": pads, "dilation": dilation, "groups": groups}
+    return x, args, opts, unbatched
 
 
 def conv1d(

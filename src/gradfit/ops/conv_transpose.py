@@ -202,7 +202,7 @@ class ConvTransposeNd(ConvNd):
             def body(group: range, slot: int) -> None:
                 for c in group:
                     n0, n1 = chunks[c]
-                    step(x, None, n0, n1, inner, slot)
+                    step(x[n0:n1], None, n0, n1, inner, slot)
 
             _parallel(len(chunks), body, slots)
             step = body = None  # release the scratch buffers (closure cells: no del)

@@ -225,6 +225,36 @@ def _kernel_ok(x: np.ndarray, geo: _Geometry) -> bool:
     )
 
 
+def fusable_geometry(
+    size: tuple[int, int], kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+    ceil_mode: bool, dtype: Any,
+) -> _Geometry | None:  # fmt: skip
+    """The geometry of a 2-D max pooling of (H, W) = ``size`` if it runs on the compiled 2x2
+    kernels (:func:`_kernel_ok`), else None (also for options :func:`max_pool2d` would reject).
+
+    For :mod:`gradfit.ops.conv_epilogue`, which pools a convolution's output chunk by chunk
+    with the same kernel (the same bits as :func:`max_pool2d`).
+
+    Example:
+        >>> import numpy as np
+        >>> g = fusable_geometry((28, 28), 2, None, 0, 1, False, np.float32)
+        >>> g is None or g.out == (14, 14)
+        True
+    """
+    try:
+        k = _ints(kernel_size, 2, "kernel_size", "max_pool2d", 1)
+        s = k if stride is None or stride == () else _ints(stride, 2, "stride", "max_pool2d", 1)
+        p = _ints(padding, 2, "padding", "max_pool2d", 0)
+        d = _ints(dilation, 2, "dilation", "max_pool2d", 1)
+    except (TypeError, ValueError):
+        return None
+    if k != (2, 2) or s != (2, 2) or any(p) or d != (1, 1) or min(size) < 2:
+        return None
+    geo = _Geometry(tuple(size), k, s, p, d, bool(ceil_mode))
+    ok = geo.tiles() and np.dtype(dtype) in (np.float32, np.float64) and kernels.enabled()
+    return geo if ok else None
+
+
 def _plane_parts(a: np.ndarray) -> list[tuple[int, int]]:
     """Ranges of planes (first axis of a (P, ...) array) for the pool threads, if ``a`` is large."""
     threads.hold_blas()
@@ -233,6 +263,10 @@ def _plane_parts(a: np.ndarray) -> list[tuple[int, int]]:
 
 
 class MaxPool2d(Function):
+    # set on a node recorded by a fused convolution (gradfit.ops.conv_epilogue): its
+    # backward hands the gradient on to the convolution's node, which scatters it by chunks
+    fused: Any = None
+
     def forward(self, x: np.ndarray, geo: _Geometry) -> np.ndarray:
         self.geo = geo
         grad = self.needs_input_grad[0]
@@ -314,6 +348,8 @@ class MaxPool2d(Function):
         return res
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
+        if self.fused is not None:
+            return self.fused.defer_pool(grad)
         geo: _Geometry = self.geo
         if self.kernel:
             return (self._backward_kernel(grad),)
@@ -359,6 +395,7 @@ class MaxPool2d(Function):
         so it is recorded as a :func:`~gradfit.ops.linear_map.linear_map` whose transpose reads
         each window's argmax (:meth:`_gather`); the argmax itself has zero derivative."""
         node = snapshot(self)  # its saved argmax outlive this node's release
+        node.fused = None  # a fused node's scatter runs here, not in the convolution's backward
         return (linear_map(grad, lambda g: node.backward(g)[0], node._gather, self.name),)
 
     def _gather(self, gx: np.ndarray) -> np.ndarray:

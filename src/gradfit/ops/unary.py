@@ -249,12 +249,18 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    # set on a node recorded by a fused convolution (gradfit.ops.conv_epilogue): its
+    # backward hands the gradient on to the convolution's node, which applies it by chunks
+    fused: Any = None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = _relu(x)
         self.saved = (out,)
         return out
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
+        if self.fused is not None:
+            return self.fused.defer_relu(grad)
         out = self.saved[0]
         if ReLU._kernel_ok(grad, out):  # one compiled pass (gradfit.kernels.relu)
             return (ReLU._kernel_grad(grad, out),)

@@ -1,0 +1,213 @@
+"""A 2-D convolution followed by ReLU (and 2x2 max pooling), fused chunk by chunk.
+
+``Conv2d -> ReLU -> MaxPool2d(2)`` is the body of most small CNNs (LeNet, the MNIST
+example). Run one op at a time, the ReLU and the pooling each read and write the whole
+convolution output, from memory, in parallel regions of their own: in a LeNet step at
+two threads that is 3.5-4.7 ms of 25-30 and eight of the twelve parallel regions, and
+it gains nothing from the second thread (memory-bound; each region costs two thread
+wake-ups on a VM).
+
+Here the convolution (:class:`gradfit.ops.conv.ConvNd`) applies them to each chunk of its
+output while the chunk is still in cache, inside the chunk's task on the thread pool:
+the ReLU as it moves the chunk from its GEMM layout to NCHW (``np.maximum``, as
+:func:`gradfit.relu`, or the same select in the compiled finish), then the pooling with the
+compiled 2x2 kernel (as :func:`gradfit.nn.functional.max_pool2d`). The graph is the one
+the three ops would record: a ``ConvNd`` node, a ``ReLU`` node and a ``MaxPool2d`` node,
+each saving what it saves unfused (:meth:`gradfit.autograd.Function.record`), so
+``grad_fn``, graph drawings and double backward are unchanged.
+
+The backward is fused too. The pooling's and the ReLU's nodes only pass the output
+gradient on to the convolution's node (:meth:`Epilogue.deferred`); it makes, chunk by
+chunk, the gradient of its output (the pooled gradient scattered to each window's
+maximum, then zero where the ReLU's output is ``<= 0``, the same kernels as unfused)
+right before copying that chunk into its GEMM layout. The values are the ones the
+unfused ops give (tested bit for bit). This hand-over only happens inside one fused
+call, between tensors nobody else holds: :class:`gradfit.nn.Sequential` fuses only
+exact ``Conv2d``/``ReLU``/``MaxPool2d`` members without hooks (see
+:meth:`gradfit.nn.Conv2d._fuse_next`).
+
+Example:
+    >>> import gradfit as gf
+    >>> x = gf.randn(2, 1, 8, 8)
+    >>> w = gf.randn(4, 1, 3, 3, requires_grad=True)
+    >>> y, pooled = conv2d_relu(x, w, None, 1, 1, 1, 1, pool=(2, None, 0, 1, False))
+    >>> y.shape, pooled
+    ((2, 4, 4, 4), True)
+    >>> ref = gf.nn.functional.max_pool2d(gf.relu(gf.nn.functional.conv2d(x, w, padding=1)), 2)
+    >>> bool((y == ref).all())
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradfit.ops.conv import ConvNd, _compiled, _conv_args
+from gradfit.ops.pool import MaxPool2d, fusable_geometry
+from gradfit.ops.unary import ReLU
+from gradfit.tensor import Tensor
+
+
+class Epilogue:
+    """The ReLU, and optionally a 2x2 max pooling, of one convolution's output, by chunks.
+
+    The convolution calls :meth:`start` with its (N, C, H, W) output, then
+    :meth:`forward_chunk` for each chunk of samples it has written (with the ReLU applied
+    on the way: ``_Work(relu=True)`` in :mod:`gradfit.ops.conv`). Its backward asks
+    :meth:`deferred` whether the gradient it got is the stand-in handed on by the ReLU's
+    node (then the fused backward runs: :meth:`begin_backward`, :meth:`grad_chunk` per
+    chunk, :meth:`end_backward`).
+
+    Example:
+        >>> import gradfit as gf
+        >>> from gradfit.ops.pool import fusable_geometry
+        >>> res = gf.arange(16.0).reshape(1, 1, 4, 4).numpy()
+        >>> ep = Epilogue(fusable_geometry((4, 4), 2, None, 0, 1, False, res.dtype))
+        >>> ep.start(res)
+        >>> if ep.geo is not None:  # the compiled 2x2 kernel (numba installed)
+        ...     ep.forward_chunk(res, 0, 1)
+        ...     print(ep.pooled.tolist())
+        ... else:
+        ...     print([[[[5.0, 7.0], [13.0, 15.0]]]])
+        [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+
+    __slots__ = ("arg", "bufs", "geo", "grad", "hole", "out", "pooled")
+
+    def __init__(self, geo: Any) -> None:
+        self.geo = geo  # the pooling's geometry (gradfit.ops.pool), or None: ReLU only
+        self.out = self.pooled = self.arg = self.grad = self.hole = self.bufs = None
+
+    def start(self, res: np.ndarray) -> None:
+        """Allocate the pooled output and the maxima's indices for the (N, C, H, W) ``res``."""
+        self.out = res
+        if self.geo is not None:
+            N, C = res.shape[:2]
+            oh, ow = self.geo.out
+            self.pooled = np.empty((N, C, oh, ow), res.dtype)
+            self.arg = np.empty((N * C, oh, ow), np.int32)
+
+    def forward_chunk(self, res: np.ndarray, n0: int, n1: int) -> None:
+        """Pool samples ``n0:n1`` of ``res`` (the convolution wrote them with the ReLU applied)."""
+        r = res[n0:n1]
+        if self.geo is not None:
+            from gradfit.kernels.pool import max_pool_2x2
+
+            n, C, H, W = r.shape
+            oh, ow = self.geo.out
+            max_pool_2x2(r.reshape(n * C, H, W), self.pooled[n0:n1].reshape(n * C, oh, ow),
+                         self.arg[n0 * C : n1 * C])  # fmt: skip
+
+    # ----------------------------------------------------------------- backward hand-over
+
+    def defer_pool(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        """The pooling node's backward: keep ``grad`` (the pooled output's), hand on a stand-in."""
+        self.grad = grad
+        return (self._hole(),)
+
+    def defer_relu(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        """The ReLU node's backward: without pooling keep ``grad``; hand on the stand-in."""
+        if self.geo is None:
+            self.grad = grad
+            return (self._hole(),)
+        if grad is not self.hole:
+            raise RuntimeError(
+                "ReLU (fused after Conv2d): expected the pooling's gradient stand-in"
+            )
+        return (grad,)
+
+    def _hole(self) -> np.ndarray:
+        """A stand-in for the convolution output's gradient (zeros, no memory, read-only)."""
+        res = self.out
+        self.hole = np.broadcast_to(np.zeros((), res.dtype), res.shape)
+        return self.hole
+
+    def deferred(self, grad: np.ndarray) -> bool:
+        """Whether ``grad`` is the stand-in: the real gradient is made by :meth:`grad_chunk`."""
+        return grad is self.hole and self.grad is not None
+
+    def begin_backward(self, slots: int, nmax: int) -> None:
+        """Per-thread buffers for the chunks' gradients; the kept gradient as contiguous planes."""
+        _, C, H, W = self.out.shape
+        self.bufs = [np.empty(nmax * C * H * W, self.out.dtype) for _ in range(slots)]
+        self.grad = np.ascontiguousarray(self.grad)
+
+    def grad_chunk(self, n0: int, n1: int, slot: int) -> np.ndarray:
+        """The gradient of the convolution's output for samples ``n0:n1``: the pooled gradient
+        scattered to the maxima, then zero where the ReLU's output is ``<= 0``
+        (:func:`gradfit.kernels.pool.max_unpool_relu_planes`, one pass per plane; without
+        pooling :func:`gradfit.kernels.relu.relu_grad_flat`)."""
+        _, C, H, W = self.out.shape
+        n = n1 - n0
+        g = self.bufs[slot][: n * C * H * W]
+        if self.geo is not None:  # one pass per plane (gradfit.kernels.pool)
+            from gradfit.kernels.pool import max_unpool_relu_planes
+
+            oh, ow = self.geo.out
+            pg = self.grad[n0:n1].reshape(n * C, oh * ow)
+            args = self.arg[n0 * C : n1 * C].reshape(n * C, oh * ow)
+            out = self.out[n0:n1].reshape(n * C, H * W)
+            max_unpool_relu_planes(pg, args, out, g.reshape(n * C, H * W))
+        else:
+            from gradfit.kernels.relu import relu_grad_flat
+
+            relu_grad_flat(self.grad[n0:n1].reshape(-1), self.out[n0:n1].reshape(-1), g)
+        return g.reshape(n, C, H, W)
+
+    def end_backward(self, keep: bool) -> None:
+        """Drop the kept gradient and buffers; without ``keep`` (retain_graph) the saved arrays."""
+        self.grad = self.hole = self.bufs = None
+        if not keep:
+            self.out = self.arg = None
+
+
+def conv2d_relu(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    pool: tuple[Any, ...] | None = None,
+) -> tuple[Tensor, bool]:
+    """``relu(conv2d(...))``, then ``max_pool2d(..., *pool)`` if ``pool`` is given and the
+    pooling is a 2x2 one of stride 2 that the compiled kernels run; fused where they can be.
+
+    Returns the result and whether the pooling was done (if not, the caller pools). The
+    arguments are :func:`gradfit.nn.functional.conv2d`'s; ``pool`` is ``(kernel_size,
+    stride, padding, dilation, ceil_mode)``. Without numba, for other dtypes or unbatched
+    inputs, the ops run one after the other (the same values).
+
+    Example:
+        >>> import gradfit as gf
+        >>> y, pooled = conv2d_relu(gf.randn(1, 2, 6, 6), gf.randn(3, 2, 3, 3), None, 1, 0, 1, 1)
+        >>> y.shape, pooled, bool((y >= 0).all())
+        ((1, 3, 4, 4), False, True)
+    """
+    from gradfit.ops.conv import conv2d
+    from gradfit.ops.unary import relu
+
+    x, args, opts, unbatched = _conv_args("conv2d", 2, input, weight, bias, stride, padding,
+                                          dilation, groups)  # fmt: skip
+    dt = x._data.dtype
+    if unbatched or not _compiled(dt):
+        return relu(conv2d(input, weight, bias, stride, padding, dilation, groups)), False
+    geo = None
+    if pool is not None:
+        pt, pb, pl, pr = opts["pads"]
+        H, W = x.shape[2:]
+        (kh, kw), (sh, sw), (dh, dw) = weight.shape[2:], opts["stride"], opts["dilation"]
+        size = ((H + pt + pb - dh * (kh - 1) - 1) // sh + 1,
+                (W + pl + pr - dw * (kw - 1) - 1) // sw + 1)  # fmt: skip
+        geo = fusable_geometry(size, *pool, dt)
+    ep = Epilogue(geo)
+    c = ConvNd.apply(x, *args, **opts, epilogue=ep)
+    out = c._data
+    r = ReLU.record(c, out, saved=(out,), fused=ep)
+    if geo is None:
+        return r, False
+    return MaxPool2d.record(r, ep.pooled, saved=(ep.arg,), geo=geo, kernel=True,
+                            lead=out.shape[:2], fused=ep), True  # fmt: skip
