@@ -17,5 +17,5 @@ def test_profile_cnn_prints_ops_faults_and_pool_tasks():
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "minor faults/step" in out.stdout
-    assert "| ConvNd.backward |" in out.stdout and "| ReLU.forward |" in out.stdout
+    assert "| ConvNd.backward |" in out.stdout and "| Linear.forward |" in out.stdout
     assert "pool task 0, 1" in out.stdout  # 64 x 16 x 28 x 28 floats: conv, ReLU, pool split

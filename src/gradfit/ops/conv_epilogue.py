@@ -209,5 +209,7 @@ def conv2d_relu(
     r = ReLU.record(c, out, saved=(out,), fused=ep)
     if geo is None:
         return r, False
-    return MaxPool2d.record(r, ep.pooled, saved=(ep.arg,), geo=geo, kernel=True,
-                            lead=out.shape[:2], fused=ep), True  # fmt: skip
+    pooled, ep.pooled = ep.pooled, None  # the graph keeps the indices, not the output
+    y = MaxPool2d.record(r, pooled, saved=(ep.arg,), geo=geo, kernel=True, lead=out.shape[:2],
+                         fused=ep)  # fmt: skip
+    return y, True
