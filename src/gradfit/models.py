@@ -517,6 +517,25 @@ def cnn(
     return CNN(nn.Sequential(feats), nn.Sequential(head), (in_channels, image_size, image_size))
 
 
+_RELU = nn.ReLU()  # never hooked: only a marker for _conv_relu
+
+
+def _conv_relu(conv: Module, x: Tensor) -> Tensor:
+    """``conv(x).relu()``, fused into one call where the layer allows it (no hooks, a plain
+    ``Conv1d``/``Conv2d``: :meth:`gradfit.nn.Conv2d._fuse_next`); the same values.
+
+    Example:
+        >>> import gradfit as gf
+        >>> conv = gf.nn.Conv1d(1, 2, 3)
+        >>> x = gf.randn(4, 1, 8)
+        >>> bool((_conv_relu(conv, x) == conv(x).relu()).all())
+        True
+    """
+    fuse = getattr(conv, "_fuse_next", None)  # a layer swapped for another module: no fusion
+    done = None if fuse is None else fuse(x, [_RELU])
+    return conv(x).relu() if done is None else done[0]
+
+
 class CNN1d(Module):
     """The MNIST-1D paper's convolutional network (Greydanus, 2020, ``ConvBase``).
 
@@ -551,9 +570,9 @@ class CNN1d(Module):
             x = x.reshape(x.shape[0], 1, n)
         elif x.ndim != 3 or x.shape[1:] != (c, n):
             raise self.input_shape_error(f"(N, {c}, {n})" + (f" or (N, {n})" if c == 1 else ""), x)
-        h = self.conv1(x).relu()
-        h = self.conv2(h).relu()
-        h = self.conv3(h).relu()
+        h = _conv_relu(self.conv1, x)
+        h = _conv_relu(self.conv2, h)
+        h = _conv_relu(self.conv3, h)
         return self.linear(h.reshape(h.shape[0], -1))
 
     def extra_repr(self) -> str:

@@ -93,8 +93,8 @@ def test_the_graph_is_the_three_ops():
 @pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
 def test_the_sequential_runs_the_fused_call(monkeypatch):
     calls = []
-    real = conv_epilogue.conv2d_relu
-    monkeypatch.setattr(gf.nn.conv, "conv2d_relu", lambda *a: calls.append(a[-1]) or real(*a))
+    real = conv_epilogue.conv_relu
+    monkeypatch.setattr(gf.nn.conv, "conv_relu", lambda *a: calls.append(a[-1]) or real(*a))
     lenet = nn.Sequential(nn.Conv2d(1, 4, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(4, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 12 * 12, 3))  # fmt: skip
     y = lenet(gf.randn(2, 1, 28, 28))
@@ -136,7 +136,7 @@ def test_subclasses_and_other_options_run_one_by_one(monkeypatch):
     def fail(*a):
         raise AssertionError("fused")
 
-    monkeypatch.setattr(gf.nn.conv, "conv2d_relu", fail)
+    monkeypatch.setattr(gf.nn.conv, "conv_relu", fail)
 
     class MyReLU(nn.ReLU):
         pass
@@ -225,7 +225,56 @@ def test_changing_the_relu_output_in_place_is_caught():
 
 def test_functional_call_pools_only_what_it_can():
     x, w = gf.randn(2, 1, 7, 7), gf.randn(2, 1, 3, 3)
-    y, pooled = conv_epilogue.conv2d_relu(x, w, None, 1, 1, 1, 1, pool=(3, None, 0, 1, False))
+    y, pooled = conv_epilogue.conv_relu(2, x, w, None, 1, 1, 1, 1, pool=(3, None, 0, 1, False))
     assert not pooled and y.shape == (2, 2, 7, 7)
     ref = gf.relu(gf.nn.functional.conv2d(x, w, padding=1))
     np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "case",
+    [(1, 25, 5, {"stride": 2, "padding": 1}, (7, 40)),  # the MNIST-1D CNN's layers
+     (25, 25, 3, {"stride": 2, "padding": 1}, (7, 19)),
+     (4, 6, 3, {"padding": "same", "dilation": 2, "groups": 2}, (3, 11)),
+     (2, 3, 3, {"bias": False}, (0, 6))],
+)  # fmt: skip
+def test_conv1d_relu_fused_gives_the_same_bits(case, threads, kernel_path, monkeypatch):
+    cin, cout, k, opts, (n, length) = case
+    before = gf.get_num_threads()
+    gf.set_num_threads(threads)
+    try:
+        per_sample = lambda b, per, cols: [(i, i + 1) for i in range(b)] or [(0, 0)]
+        monkeypatch.setattr(conv_mod, "_chunks", per_sample)
+        gf.manual_seed(1)
+        seq = nn.Sequential(nn.Conv1d(cin, cout, k, **opts), nn.ReLU(), nn.MaxPool1d(2))
+        x = rng.standard_normal((n, cin, length)).astype(np.float32)
+        y_ref = _one_by_one(seq, gf.tensor(x))
+        g = rng.standard_normal(y_ref.shape).astype(np.float32)
+        y1, gx1, gp1 = _run(seq, x, True, g)
+        y0, gx0, gp0 = _run(seq, x, False, g)
+    finally:
+        gf.set_num_threads(before)
+    np.testing.assert_array_equal(y1.numpy(), y0.numpy())
+    np.testing.assert_array_equal(gx1, gx0)
+    for a, b in zip(gp1, gp0, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_mnist1d_cnn_fuses_its_relus_and_keeps_its_hooks():
+    net = gf.models.cnn1d()
+    x = gf.tensor(rng.standard_normal((6, 40)).astype(np.float32))
+    y = net(x)
+    names, fn = [], y.grad_fn
+    while fn is not None and not isinstance(fn, gf.Tensor):
+        names.append(fn.name)
+        fn = next((p for p in fn.parents if p is not None and not isinstance(p, gf.Tensor)), None)
+    assert names.count("ReLU") == 3 and names.count("ConvNd") == 3
+    h = x.reshape(6, 1, 40)
+    for conv in (net.conv1, net.conv2, net.conv3):
+        h = conv(h).relu()
+    np.testing.assert_array_equal(y.numpy(), net.linear(h.reshape(6, -1)).numpy())
+    seen = []
+    net.conv2.register_forward_hook(lambda m, a, out: seen.append(out.shape))
+    net(x)
+    assert seen == [(6, 25, 10)]

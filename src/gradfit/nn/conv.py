@@ -22,7 +22,7 @@ from gradfit.nn.activation import ReLU
 from gradfit.nn.module import Module, Parameter
 from gradfit.nn.pool import MaxPool2d
 from gradfit.ops.conv import _tuple, conv1d, conv2d
-from gradfit.ops.conv_epilogue import conv2d_relu
+from gradfit.ops.conv_epilogue import conv_relu
 from gradfit.ops.conv_transpose import _conv_transpose
 from gradfit.ops.padding import pad
 from gradfit.tensor import Tensor
@@ -121,6 +121,51 @@ class _ConvNd(Module):
         except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
             raise type(e)(f"{self._layer_str()}: {e}") from None
 
+    def _fuse_next(self, x: Any, rest: list[Module]) -> tuple[Tensor, int] | None:
+        """For :class:`~gradfit.nn.Sequential`: this layer and the ``ReLU`` after it (for
+        ``Conv2d`` also a 2x2 max pooling after that) as one fused call
+        (:mod:`gradfit.ops.conv_epilogue`: the same values and graph, less memory traffic).
+        Returns the output and how many of the modules in ``rest`` it ran, or None where
+        the modules run one by one (a subclass, hooks, another padding mode, an input the
+        plain layer would convert or reject).
+
+        Example:
+            >>> import gradfit as gf
+            >>> net = gf.nn.Sequential(gf.nn.Conv2d(1, 4, 3, padding=1), gf.nn.ReLU(),
+            ...                        gf.nn.MaxPool2d(2))
+            >>> x = gf.randn(2, 1, 8, 8)
+            >>> y = net(x)  # fused where numba is installed
+            >>> bool((y == net[2](net[1](net[0](x)))).all())
+            True
+        """
+        cls = type(self)
+        if (
+            (cls is not Conv2d and cls is not Conv1d)
+            or type(rest[0]) is not ReLU
+            or self.padding_mode != "zeros"
+            or self._forward_pre_hooks
+            or self._forward_hooks
+            or rest[0]._forward_pre_hooks
+            or rest[0]._forward_hooks
+            or not isinstance(x, Tensor)
+            or x.ndim != self._nsp + 2
+            or x.shape[1] != self.in_channels
+            or x._data.dtype != self.weight._data.dtype
+        ):
+            return None
+        pool = rest[1] if len(rest) > 1 and cls is Conv2d else None
+        if type(pool) is not MaxPool2d or pool._forward_pre_hooks or pool._forward_hooks:
+            pool = None
+        opts = None
+        if pool is not None:
+            opts = (pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
+        try:
+            out, pooled = conv_relu(self._nsp, x, self.weight, self.bias, self.stride,
+                                    self.padding, self.dilation, self.groups, opts)  # fmt: skip
+        except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
+            raise type(e)(f"{self._layer_str()}: {e}") from None
+        return out, 2 if pooled else 1
+
     def _reversed_padding(self) -> tuple[int, ...]:
         """F.pad's (left, right, top, bottom) for this layer's padding (PyTorch's split of 'same')."""
         out: list[int] = []
@@ -195,49 +240,6 @@ class Conv2d(_ConvNd):
 
     _nsp = 2
     _fn = staticmethod(conv2d)
-
-    def _fuse_next(self, x: Any, rest: list[Module]) -> tuple[Tensor, int] | None:
-        """For :class:`~gradfit.nn.Sequential`: this layer, the ``ReLU`` after it and a 2x2
-        max pooling after that as one fused call (:mod:`gradfit.ops.conv_epilogue`: the
-        same values and graph, less memory traffic). Returns the output and how many of the
-        modules in ``rest`` it ran, or None where the modules run one by one (a subclass,
-        hooks, another padding mode, an input the plain layer would convert or reject).
-
-        Example:
-            >>> import gradfit as gf
-            >>> net = gf.nn.Sequential(gf.nn.Conv2d(1, 4, 3, padding=1), gf.nn.ReLU(),
-            ...                        gf.nn.MaxPool2d(2))
-            >>> x = gf.randn(2, 1, 8, 8)
-            >>> y = net(x)  # fused where numba is installed
-            >>> bool((y == net[2](net[1](net[0](x)))).all())
-            True
-        """
-        if (
-            type(self) is not Conv2d
-            or type(rest[0]) is not ReLU
-            or self.padding_mode != "zeros"
-            or self._forward_pre_hooks
-            or self._forward_hooks
-            or rest[0]._forward_pre_hooks
-            or rest[0]._forward_hooks
-            or not isinstance(x, Tensor)
-            or x.ndim != 4
-            or x.shape[1] != self.in_channels
-            or x._data.dtype != self.weight._data.dtype
-        ):
-            return None
-        pool = rest[1] if len(rest) > 1 else None
-        if type(pool) is not MaxPool2d or pool._forward_pre_hooks or pool._forward_hooks:
-            pool = None
-        opts = None
-        if pool is not None:
-            opts = (pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode)
-        try:
-            out, pooled = conv2d_relu(x, self.weight, self.bias, self.stride, self.padding,
-                                      self.dilation, self.groups, opts)  # fmt: skip
-        except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
-            raise type(e)(f"{self._layer_str()}: {e}") from None
-        return out, 2 if pooled else 1
 
 
 class _ConvTransposeNd(Module):

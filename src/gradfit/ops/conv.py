@@ -521,9 +521,9 @@ class _Work:
 class ConvNd(Function):
     """Convolution of a (N, C, H, W) or (N, C, L) input; 1-D runs as 2-D with H = 1.
 
-    With an ``epilogue`` (:class:`gradfit.ops.conv_epilogue.Epilogue`, 2-D only), each
-    chunk of the output also goes through the ReLU (in place) and the 2x2 max pooling
-    after it while it is in cache, and the backward takes their gradients chunk by chunk.
+    With an ``epilogue`` (:class:`gradfit.ops.conv_epilogue.Epilogue`), each chunk of the
+    output also goes through the ReLU and (2-D) the 2x2 max pooling after it while it is in
+    cache, and the backward takes their gradients chunk by chunk.
     """
 
     epilogue: Any = None
@@ -603,6 +603,10 @@ class ConvNd(Function):
         p: _Plan = self.plan
         chunks = self.chunks
         stride, pads, dilation, groups = self.opts
+        # the ReLU and pooling after it were fused (the epilogue): their gradient is made
+        # chunk by chunk from the pooled (or ReLU's) output gradient, below
+        ep = self.epilogue
+        fused = ep is not None and ep.deferred(grad)
         if self.one_d:
             grad = grad[:, :, None, :]
         needs = self.needs_input_grad
@@ -612,10 +616,6 @@ class ConvNd(Function):
         nmax = max(n1 - n0 for n0, n1 in chunks)
         want_b = self.has_bias and needs[2]
         strided = stride != (1, 1)
-        # the ReLU and pooling after it were fused (the epilogue): their gradient is made
-        # chunk by chunk from the pooled (or ReLU's) output gradient, below
-        ep = self.epilogue
-        fused = ep is not None and ep.deferred(grad)
         # the gradient in the plan's layout, a chunk at a time: for the weight gradient,
         # the bias gradient (one GEMV), and as the source of the input gradient
         use_gt = needs[1] or (needs[0] and strided) or fused

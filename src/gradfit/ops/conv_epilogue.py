@@ -1,4 +1,4 @@
-"""A 2-D convolution followed by ReLU (and 2x2 max pooling), fused chunk by chunk.
+"""A convolution followed by ReLU (and, 2-D, 2x2 max pooling), fused chunk by chunk.
 
 ``Conv2d -> ReLU -> MaxPool2d(2)`` is the body of most small CNNs (LeNet, the MNIST
 example). Run one op at a time, the ReLU and the pooling each read and write the whole
@@ -23,14 +23,15 @@ maximum, then zero where the ReLU's output is ``<= 0``, the same kernels as unfu
 right before copying that chunk into its GEMM layout. The values are the ones the
 unfused ops give (tested bit for bit). This hand-over only happens inside one fused
 call, between tensors nobody else holds: :class:`gradfit.nn.Sequential` fuses only
-exact ``Conv2d``/``ReLU``/``MaxPool2d`` members without hooks (see
-:meth:`gradfit.nn.Conv2d._fuse_next`).
+exact ``Conv2d``/``Conv1d``, ``ReLU`` and ``MaxPool2d`` members without hooks (see
+:meth:`gradfit.nn.Conv2d._fuse_next`), and the MNIST-1D model
+(:class:`gradfit.models.CNN1d`) its convolutions and their ReLUs.
 
 Example:
     >>> import gradfit as gf
     >>> x = gf.randn(2, 1, 8, 8)
     >>> w = gf.randn(4, 1, 3, 3, requires_grad=True)
-    >>> y, pooled = conv2d_relu(x, w, None, 1, 1, 1, 1, pool=(2, None, 0, 1, False))
+    >>> y, pooled = conv_relu(2, x, w, None, 1, 1, 1, 1, pool=(2, None, 0, 1, False))
     >>> y.shape, pooled
     ((2, 4, 4, 4), True)
     >>> ref = gf.nn.functional.max_pool2d(gf.relu(gf.nn.functional.conv2d(x, w, padding=1)), 2)
@@ -74,11 +75,12 @@ class Epilogue:
         [[[[5.0, 7.0], [13.0, 15.0]]]]
     """
 
-    __slots__ = ("arg", "bufs", "geo", "grad", "hole", "out", "pooled")
+    __slots__ = ("arg", "bufs", "geo", "grad", "hole", "out", "pooled", "shape")
 
     def __init__(self, geo: Any) -> None:
         self.geo = geo  # the pooling's geometry (gradfit.ops.pool), or None: ReLU only
         self.out = self.pooled = self.arg = self.grad = self.hole = self.bufs = None
+        self.shape: Any = None  # the convolution's output as recorded ((N, C, L) for 1-D)
 
     def start(self, res: np.ndarray) -> None:
         """Allocate the pooled output and the maxima's indices for the (N, C, H, W) ``res``."""
@@ -120,8 +122,8 @@ class Epilogue:
 
     def _hole(self) -> np.ndarray:
         """A stand-in for the convolution output's gradient (zeros, no memory, read-only)."""
-        res = self.out
-        self.hole = np.broadcast_to(np.zeros((), res.dtype), res.shape)
+        shape = self.out.shape if self.shape is None else self.shape
+        self.hole = np.broadcast_to(np.zeros((), self.out.dtype), shape)
         return self.hole
 
     def deferred(self, grad: np.ndarray) -> bool:
@@ -163,7 +165,8 @@ class Epilogue:
             self.out = self.arg = None
 
 
-def conv2d_relu(
+def conv_relu(
+    nsp: int,
     input: Tensor,  # noqa: A002 - PyTorch's name
     weight: Tensor,
     bias: Tensor | None,
@@ -173,30 +176,35 @@ def conv2d_relu(
     groups: int,
     pool: tuple[Any, ...] | None = None,
 ) -> tuple[Tensor, bool]:
-    """``relu(conv2d(...))``, then ``max_pool2d(..., *pool)`` if ``pool`` is given and the
-    pooling is a 2x2 one of stride 2 that the compiled kernels run; fused where they can be.
+    """``relu(conv1d(...))`` (``nsp`` 1) or ``relu(conv2d(...))`` (2), then for 2-D
+    ``max_pool2d(..., *pool)`` if ``pool`` is given and the pooling is a 2x2 one of stride
+    2 that the compiled kernels run; fused where they can be.
 
     Returns the result and whether the pooling was done (if not, the caller pools). The
-    arguments are :func:`gradfit.nn.functional.conv2d`'s; ``pool`` is ``(kernel_size,
-    stride, padding, dilation, ceil_mode)``. Without numba, for other dtypes or unbatched
-    inputs, the ops run one after the other (the same values).
+    arguments are :func:`gradfit.nn.functional.conv2d`'s (``conv1d``'s); ``pool`` is
+    ``(kernel_size, stride, padding, dilation, ceil_mode)``. Without numba, for other
+    dtypes or unbatched inputs, the ops run one after the other (the same values).
 
     Example:
         >>> import gradfit as gf
-        >>> y, pooled = conv2d_relu(gf.randn(1, 2, 6, 6), gf.randn(3, 2, 3, 3), None, 1, 0, 1, 1)
+        >>> y, pooled = conv_relu(2, gf.randn(1, 2, 6, 6), gf.randn(3, 2, 3, 3), None, 1, 0, 1, 1)
         >>> y.shape, pooled, bool((y >= 0).all())
         ((1, 3, 4, 4), False, True)
+        >>> conv_relu(1, gf.randn(2, 2, 9), gf.randn(3, 2, 3), None, 2, 1, 1, 1)[0].shape
+        (2, 3, 5)
     """
-    from gradfit.ops.conv import conv2d
+    from gradfit.ops.conv import conv1d, conv2d
     from gradfit.ops.unary import relu
 
-    x, args, opts, unbatched = _conv_args("conv2d", 2, input, weight, bias, stride, padding,
+    op = "conv1d" if nsp == 1 else "conv2d"
+    x, args, opts, unbatched = _conv_args(op, nsp, input, weight, bias, stride, padding,
                                           dilation, groups)  # fmt: skip
     dt = x._data.dtype
     if unbatched or not _compiled(dt):
-        return relu(conv2d(input, weight, bias, stride, padding, dilation, groups)), False
+        conv = conv1d if nsp == 1 else conv2d
+        return relu(conv(input, weight, bias, stride, padding, dilation, groups)), False
     geo = None
-    if pool is not None:
+    if pool is not None and nsp == 2:
         pt, pb, pl, pr = opts["pads"]
         H, W = x.shape[2:]
         (kh, kw), (sh, sw), (dh, dw) = weight.shape[2:], opts["stride"], opts["dilation"]
@@ -205,7 +213,8 @@ def conv2d_relu(
         geo = fusable_geometry(size, *pool, dt)
     ep = Epilogue(geo)
     c = ConvNd.apply(x, *args, **opts, epilogue=ep)
-    out = c._data
+    out = c._data  # (N, C, L) for 1-D: a view of the (N, C, 1, L) array ep.out
+    ep.shape = out.shape
     r = ReLU.record(c, out, saved=(out,), fused=ep)
     if geo is None:
         return r, False
