@@ -22,8 +22,12 @@ In its turn, a lane first runs one untimed epoch, then the timed one (``--cold``
 first epoch after the pause instead): training runs epoch after epoch, and the first steps
 after an idle pause are slower on this project's VMs, for gradfit's two threads more than
 for PyTorch's (RESULTS.md). The table gives medians, the speed-up over one thread, the parallel
-efficiency (speed-up / threads) and gradfit / PyTorch at each count. ``--compare DIR``
-adds a lane running another checkout's ``src`` (e.g. the main branch) for A/B timing.
+efficiency (speed-up / threads) and gradfit / PyTorch at each count, as a ratio of medians
+and "paired": the median over repetitions of each repetition's own ratio (the two lanes of
+a repetition ran seconds apart, so the host's slow and fast periods, which move every lane
+by 20-60 % on this project's shared VMs, mostly cancel). ``--compare DIR`` adds a lane
+running another checkout's ``src`` (e.g. the main branch) for A/B timing, with
+gradfit / compare alike.
 """
 
 from __future__ import annotations
@@ -122,22 +126,28 @@ def main(argv: list[str] | None = None) -> None:
     head = "| threads | " + " | ".join(
         f"{c} (s) | {c} speed-up | {c} efficiency" for c in lane_names
     )
-    if "torch" in lane_names:
-        head += " | gradfit / torch"
+    # ratios of medians, and the median of each repetition's own ratio: the two lanes of a
+    # repetition ran seconds apart, so the host's slow and fast periods (which move every
+    # lane by 20-60 % on the shared VM) mostly cancel in the paired figure
+    pairs = [(a_, b_) for a_, b_ in (("gradfit", "torch"), ("gradfit", "compare"))
+             if a_ in lane_names and b_ in lane_names]  # fmt: skip
+    for a_, b_ in pairs:
+        head += f" | {a_} / {b_} | {a_} / {b_}, paired"
     print(head + " |")
-    print("|" + "---|" * (1 + 3 * len(lane_names) + ("torch" in lane_names)))
+    print("|" + "---|" * (1 + 3 * len(lane_names) + 2 * len(pairs)))
     for t in counts:
         row = [str(t)]
         for c in lane_names:
             base = med[(c, counts[0])] * counts[0]
             row += [f"{med[(c, t)]:.3f}", f"{base / med[(c, t)]:.2f}x",
                     f"{base / med[(c, t)] / t:.0%}"]  # fmt: skip
-        if "torch" in lane_names:
-            row.append(f"{med[('gradfit', t)] / med[('torch', t)]:.2f}")
+        for a_, b_ in pairs:
+            ratios = [x / y for x, y in zip(times[(a_, t)], times[(b_, t)], strict=True)]
+            row += [f"{med[(a_, t)] / med[(b_, t)]:.2f}", f"{statistics.median(ratios):.2f}"]
         print("| " + " | ".join(row) + " |")
     print("\nall timings (s):")
     for k in keys:
-        print(f"  {k[0]}@{k[1]}: {', '.join(f'{x:.3f}' for x in times[k])}")
+        print(f"  {k[0]}@{k[1]}: {', '.join(f'{x:.4g}' for x in times[k])}")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,13 @@ def test_thread_scaling_harness_runs_every_lane_and_reports_them(capsys):
     out = capsys.readouterr().out
     assert "lanes shuffled, each after a 0 s pause, after one untimed epoch" in out
     assert "gradfit@1:" in out and "compare@1:" in out
+    times = {}
     for lane in ("gradfit@1:", "compare@1:"):
         line = next(x for x in out.splitlines() if x.strip().startswith(lane))
-        assert len(line.split(":", 1)[1].split(",")) == 3  # one timing per repetition
+        times[lane] = [float(v) for v in line.split(":", 1)[1].split(",")]
+        assert len(times[lane]) == 3  # one timing per repetition
+    # the row for 1 thread: medians' ratio, then the median of the repetitions' own ratios
+    assert "| gradfit / compare | gradfit / compare, paired |" in out
+    row = next(x for x in out.splitlines() if x.startswith("| 1 |")).strip("| ").split(" | ")
+    paired = sorted(a / b for a, b in zip(times["gradfit@1:"], times["compare@1:"]))[1]
+    assert abs(float(row[-1]) - paired) <= 0.006  # printed with two decimals
