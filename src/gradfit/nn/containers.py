@@ -157,7 +157,7 @@ class Sequential(Module):
         while i < n:
             m = mods[i]
             i += 1
-            fuse = getattr(type(m), "_fuse_next", None)
+            fuse = type(m)._fuse_next
             if fuse is not None and i < n:
                 done = fuse(m, x, mods[i : i + 2])
                 if done is not None:

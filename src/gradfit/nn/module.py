@@ -147,6 +147,9 @@ class Module:
     # read-only defaults, so a subclass that skips Module.__init__ still runs (without hooks)
     _forward_pre_hooks: Any = MappingProxyType({})
     _forward_hooks: Any = MappingProxyType({})
+    # a layer that can run the modules after it in a Sequential as one fused call defines
+    # _fuse_next(self, x, rest) (gradfit.nn.conv); None here keeps Sequential's check cheap
+    _fuse_next: Any = None
 
     def __init__(self) -> None:
         d = self.__dict__
