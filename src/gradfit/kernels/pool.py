@@ -35,7 +35,7 @@ from typing import Any
 
 from gradfit.kernels import Kernel
 
-__all__ = ["max_pool_2x2", "max_unpool_planes", "max_unpool_relu_planes"]
+__all__ = ["max_pool_2x2", "max_unpool_planes"]
 
 
 def _max_pool_2x2(x: Any, out: Any, arg: Any) -> None:
@@ -85,27 +85,5 @@ def _max_unpool_planes(g: Any, arg: Any, gx: Any) -> None:
             gx[p, arg[p, o]] += g[p, o]
 
 
-def _max_unpool_relu_planes(g: Any, arg: Any, out: Any, gx: Any) -> None:
-    """:func:`_max_unpool_planes`, then ``gx`` zeroed where ``out`` (a ReLU's output, the
-    pooling's input, (P, H * W) like ``gx``) is ``<= 0``: the gradient through a ReLU and
-    a max pooling in one pass over each plane while it is in cache (the fused convolution,
-    :mod:`gradfit.ops.conv_epilogue`). The same values as the two ops one after the other
-    (:func:`gradfit.kernels.relu.relu_grad_flat`'s select: +0 where ``out <= 0``, a NaN
-    ``out`` passes the gradient).
-    """
-    P, L = gx.shape
-    M = g.shape[1]
-    for p in range(P):
-        row = gx[p]
-        orow = out[p]
-        for k in range(L):
-            row[k] = 0
-        for o in range(M):
-            row[arg[p, o]] += g[p, o]
-        for k in range(L):
-            row[k] = 0.0 if orow[k] <= 0 else row[k]
-
-
 max_pool_2x2 = Kernel(_max_pool_2x2)
 max_unpool_planes = Kernel(_max_unpool_planes)
-max_unpool_relu_planes = Kernel(_max_unpool_relu_planes)

@@ -621,7 +621,7 @@ class ConvNd(Function):
         use_gt = needs[1] or (needs[0] and strided) or fused
         slots = _slots(len(chunks))
         if fused:
-            ep.begin_backward(slots, nmax)
+            ep.begin_backward(slots, nmax, not p.full)
         cgroups = _groups(len(chunks))
         gtbufs = (
             [_scratch.empty((n_out * M1 * nmax,), dt) for _ in range(slots)] if use_gt else None
@@ -657,12 +657,15 @@ class ConvNd(Function):
             for c in group:
                 n0, n1 = chunks[c]
                 n = n1 - n0
-                gc = ep.grad_chunk(n0, n1, slot) if fused else grad[n0:n1]
+                gc = None if fused else grad[n0:n1]
                 gt = None
                 if use_gt:
                     gt = _take(gtbufs[slot], (p.G, p.Og, M1 * n))
                     shape4 = p.out_shape(n)
-                    np.copyto(gt.reshape(shape4), gc.transpose(_TO[p.full]))
+                    if fused:  # made in the layout from the pooled / ReLU's gradient
+                        ep.grad_into(n0, n1, gt.reshape(shape4), not p.full, slot)
+                    else:
+                        np.copyto(gt.reshape(shape4), gc.transpose(_TO[p.full]))
                     if gb_acc is not None:
                         gb_acc[g] += gt.reshape(n_out, M1 * n) @ ones[: M1 * n]
                 if needs[1]:

@@ -50,6 +50,8 @@ from gradfit.ops.pool import MaxPool2d, fusable_geometry
 from gradfit.ops.unary import ReLU
 from gradfit.tensor import Tensor
 
+_NO_ARG = np.zeros((1, 1), np.int32)  # the maxima's indices where nothing is pooled (unread)
+
 
 class Epilogue:
     """The ReLU, and optionally a 2x2 max pooling, of one convolution's output, by chunks.
@@ -58,7 +60,7 @@ class Epilogue:
     :meth:`forward_chunk` for each chunk of samples it has written (with the ReLU applied
     on the way: ``_Work(relu=True)`` in :mod:`gradfit.ops.conv`). Its backward asks
     :meth:`deferred` whether the gradient it got is the stand-in handed on by the ReLU's
-    node (then the fused backward runs: :meth:`begin_backward`, :meth:`grad_chunk` per
+    node (then the fused backward runs: :meth:`begin_backward`, :meth:`grad_into` per
     chunk, :meth:`end_backward`).
 
     Example:
@@ -127,36 +129,43 @@ class Epilogue:
         return self.hole
 
     def deferred(self, grad: np.ndarray) -> bool:
-        """Whether ``grad`` is the stand-in: the real gradient is made by :meth:`grad_chunk`."""
+        """Whether ``grad`` is the stand-in: the real gradient is made by :meth:`grad_into`."""
         return grad is self.hole and self.grad is not None
 
-    def begin_backward(self, slots: int, nmax: int) -> None:
-        """Per-thread buffers for the chunks' gradients; the kept gradient as contiguous planes."""
-        _, C, H, W = self.out.shape
-        self.bufs = [np.empty(nmax * C * H * W, self.out.dtype) for _ in range(slots)]
+    def begin_backward(self, slots: int, nmax: int, rows: bool) -> None:
+        """Before the chunks: the kept gradient as contiguous planes; for the row layout
+        (``rows``) one NCHW buffer of ``nmax`` samples per thread."""
         self.grad = np.ascontiguousarray(self.grad)
+        _, C, H, W = self.out.shape
+        self.bufs = [
+            np.empty(nmax * C * H * W, self.out.dtype) for _ in range(slots if rows else 0)
+        ]
 
-    def grad_chunk(self, n0: int, n1: int, slot: int) -> np.ndarray:
-        """The gradient of the convolution's output for samples ``n0:n1``: the pooled gradient
-        scattered to the maxima, then zero where the ReLU's output is ``<= 0``
-        (:func:`gradfit.kernels.pool.max_unpool_relu_planes`, one pass per plane; without
-        pooling :func:`gradfit.kernels.relu.relu_grad_flat`)."""
+    def grad_into(self, n0: int, n1: int, gt: np.ndarray, rows: bool, slot: int) -> None:
+        """Write the gradient of the convolution's output for samples ``n0:n1`` into ``gt``,
+        the chunk in the convolution's GEMM layout: (C, n, H, W), or with ``rows`` (C, H, n,
+        W). The pooled gradient scattered to the maxima (or the ReLU's output gradient),
+        zero where the ReLU's output is ``<= 0``: one pass per plane
+        (:func:`gradfit.kernels.epilogue.relu_pool_grad`), straight into ``gt`` or, for the
+        row layout, into the thread's NCHW buffer and then copied."""
+        from gradfit.kernels.epilogue import relu_pool_grad
+
         _, C, H, W = self.out.shape
         n = n1 - n0
-        g = self.bufs[slot][: n * C * H * W]
-        if self.geo is not None:  # one pass per plane (gradfit.kernels.pool)
-            from gradfit.kernels.pool import max_unpool_relu_planes
-
+        out = self.out[n0:n1].reshape(n * C, H * W)
+        if self.geo is not None:
             oh, ow = self.geo.out
-            pg = self.grad[n0:n1].reshape(n * C, oh * ow)
-            args = self.arg[n0 * C : n1 * C].reshape(n * C, oh * ow)
-            out = self.out[n0:n1].reshape(n * C, H * W)
-            max_unpool_relu_planes(pg, args, out, g.reshape(n * C, H * W))
+            g = self.grad[n0:n1].reshape(n * C, oh * ow)
+            arg = self.arg[n0 * C : n1 * C].reshape(n * C, oh * ow)
         else:
-            from gradfit.kernels.relu import relu_grad_flat
-
-            relu_grad_flat(self.grad[n0:n1].reshape(-1), self.out[n0:n1].reshape(-1), g)
-        return g.reshape(n, C, H, W)
+            g = self.grad[n0:n1].reshape(n * C, H * W)
+            arg = _NO_ARG
+        if not rows:
+            relu_pool_grad(g, arg, self.geo is not None, out, gt.reshape(C, n, H * W), True)
+            return
+        buf = self.bufs[slot][: n * C * H * W].reshape(n, C, H * W)
+        relu_pool_grad(g, arg, self.geo is not None, out, buf, False)
+        np.copyto(gt, buf.reshape(n, C, H, W).transpose(1, 2, 0, 3))
 
     def end_backward(self, keep: bool) -> None:
         """Drop the kept gradient and buffers; without ``keep`` (retain_graph) the saved arrays."""
