@@ -278,3 +278,44 @@ def test_the_mnist1d_cnn_fuses_its_relus_and_keeps_its_hooks():
     net.conv2.register_forward_hook(lambda m, a, out: seen.append(out.shape))
     net(x)
     assert seen == [(6, 25, 10)]
+
+
+def test_review_findings_stay_fixed():
+    """A frozen weight with a learning bias (the bits), a forward replaced on the instance,
+    a fused node's backward called by hand, a None member, kernels off before backward."""
+    x = gf.tensor(rng.standard_normal((16, 3, 16, 16)).astype(np.float32))
+    seq = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    seq[0].weight.requires_grad_(False)
+    seq(x).pow(2).sum().backward()
+    fused = seq[0].bias.grad.numpy().copy()
+    seq[0].bias.grad = None
+    _one_by_one(seq, x).pow(2).sum().backward()
+    np.testing.assert_array_equal(fused, seq[0].bias.grad.numpy())
+
+    seq = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+    seq[1].forward = lambda t: t.clamp(min=0.5)
+    assert float(seq(gf.randn(1, 1, 8, 8)).min()) == 0.5
+
+    seq = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+    x = gf.randn(1, 1, 8, 8, requires_grad=True)
+    y = seq(x)
+    ones = np.ones(y.shape, np.float32)
+    by_hand = y.grad_fn.backward(ones)[0]
+    ref = _one_by_one(seq, x)
+    np.testing.assert_array_equal(by_hand, ref.grad_fn.backward(ones)[0])
+    assert by_hand.sum() == ones.sum()
+
+    s = nn.Sequential(nn.Linear(2, 2))
+    s.add_module("n", None)
+    with pytest.raises(TypeError, match="not callable"):
+        s(gf.ones(1, 2))
+
+    seq = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    x = gf.tensor(rng.standard_normal((2, 2, 6, 6)).astype(np.float32), requires_grad=True)
+    y = seq(x)
+    with kernels.disabled():
+        y.sum().backward()
+    g = x.grad.numpy().copy()
+    x.grad = None
+    _one_by_one(seq, x).sum().backward()
+    np.testing.assert_array_equal(g, x.grad.numpy())

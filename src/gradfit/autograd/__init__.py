@@ -715,14 +715,35 @@ def retaining_saved() -> bool:
     return _retaining[0]
 
 
+#: how many of the engine's array walks (backward, grad) are running now
+_walking = [0]
+
+
+def walking() -> bool:
+    """True while the engine walks a graph with array gradients (``backward()``,
+    ``autograd.grad`` without ``create_graph``), i.e. when it is the engine, not the
+    user, that calls a node's ``backward``.
+
+    Fused nodes (:mod:`gradfit.ops.conv_epilogue`) hand their gradient on to the node
+    before them only then; called by hand, they compute it as unfused nodes do.
+
+    Example:
+        >>> walking()
+        False
+    """
+    return _walking[0] > 0
+
+
 def _walk(*args: Any, **kwargs: Any) -> None:
     """:func:`_walk_nodes`, with :func:`retaining_saved` telling ops its ``retain_graph``."""
     old = _retaining[0]
     _retaining[0] = bool(args[3] if len(args) > 3 else kwargs["retain_graph"])
+    _walking[0] += 1
     try:
         _walk_nodes(*args, **kwargs)
     finally:
         _retaining[0] = old
+        _walking[0] -= 1
 
 
 def _walk_nodes(

@@ -618,7 +618,11 @@ class ConvNd(Function):
         strided = stride != (1, 1)
         # the gradient in the plan's layout, a chunk at a time: for the weight gradient,
         # the bias gradient (one GEMV), and as the source of the input gradient
-        use_gt = needs[1] or (needs[0] and strided) or fused
+        use_gt = needs[1] or (needs[0] and strided)
+        if fused and not use_gt:  # the bias gradient sums the whole gradient: make it first
+            grad = ep.whole_grad()  # (one sum over the batch, the bits of the unfused ops)
+            ep.end_backward(keep)
+            fused = False
         slots = _slots(len(chunks))
         if fused:
             ep.begin_backward(slots, nmax, not p.full)

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from gradfit import kernels
+from gradfit.autograd import walking
 from gradfit.ops.conv import ConvNd, _compiled, _conv_args
 from gradfit.ops.pool import MaxPool2d, fusable_geometry
 from gradfit.ops.unary import ReLU
@@ -106,21 +108,26 @@ class Epilogue:
 
     # ----------------------------------------------------------------- backward hand-over
 
-    def defer_pool(self, grad: np.ndarray) -> tuple[np.ndarray]:
-        """The pooling node's backward: keep ``grad`` (the pooled output's), hand on a stand-in."""
+    def defer_pool(self, grad: np.ndarray) -> tuple[np.ndarray] | None:
+        """The pooling node's backward in the engine's walk: keep ``grad`` (the pooled
+        output's), hand on a stand-in. None outside a walk (a node's ``backward`` called by
+        hand) or with the compiled kernels turned off since the forward: the node then
+        computes its gradient itself."""
+        if not walking() or not kernels.enabled():  # by hand, or NumPy paths only now
+            return None
         self.grad = grad
         return (self._hole(),)
 
-    def defer_relu(self, grad: np.ndarray) -> tuple[np.ndarray]:
-        """The ReLU node's backward: without pooling keep ``grad``; hand on the stand-in."""
+    def defer_relu(self, grad: np.ndarray) -> tuple[np.ndarray] | None:
+        """The ReLU node's backward in the engine's walk: pass the pooling's stand-in on, or
+        without pooling keep ``grad`` and hand on a stand-in. None where the node must
+        compute its gradient itself (outside a walk, or given a real gradient)."""
+        if not walking() or not kernels.enabled():
+            return None
         if self.geo is None:
             self.grad = grad
             return (self._hole(),)
-        if grad is not self.hole:
-            raise RuntimeError(
-                "ReLU (fused after Conv2d): expected the pooling's gradient stand-in"
-            )
-        return (grad,)
+        return (grad,) if grad is self.hole else None
 
     def _hole(self) -> np.ndarray:
         """A stand-in for the convolution output's gradient (zeros, no memory, read-only)."""
@@ -166,6 +173,23 @@ class Epilogue:
         buf = self.bufs[slot][: n * C * H * W].reshape(n, C, H * W)
         relu_pool_grad(g, arg, self.geo is not None, out, buf, False)
         np.copyto(gt, buf.reshape(n, C, H, W).transpose(1, 2, 0, 3))
+
+    def whole_grad(self) -> np.ndarray:
+        """The gradient of the convolution's whole (N, C, H, W) output at once (for a
+        backward that needs it whole: only the bias learns)."""
+        from gradfit.kernels.epilogue import relu_pool_grad
+
+        N, C, H, W = self.out.shape
+        res = np.empty((N, C, H * W), self.out.dtype)
+        out = self.out.reshape(N * C, H * W)
+        g = np.ascontiguousarray(self.grad)
+        if self.geo is not None:
+            oh, ow = self.geo.out
+            g, arg = g.reshape(N * C, oh * ow), self.arg.reshape(N * C, oh * ow)
+        else:
+            g, arg = g.reshape(N * C, H * W), _NO_ARG
+        relu_pool_grad(g, arg, self.geo is not None, out, res, False)
+        return res.reshape(N, C, H, W)
 
     def end_backward(self, keep: bool) -> None:
         """Drop the kept gradient and buffers; without ``keep`` (retain_graph) the saved arrays."""

@@ -349,7 +349,9 @@ class MaxPool2d(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         if self.fused is not None:
-            return self.fused.defer_pool(grad)
+            handed = self.fused.defer_pool(grad)
+            if handed is not None:
+                return handed
         geo: _Geometry = self.geo
         if self.kernel:
             return (self._backward_kernel(grad),)
@@ -588,7 +590,8 @@ def max_pool2d(
     x, geo, shape = _prepare(
         "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode
     )
-    return MaxPool2d.apply(x, geo=geo).reshape(*shape)
+    out = MaxPool2d.apply(x, geo=geo)
+    return out if out.shape == shape else out.reshape(*shape)  # no Alias node when batched
 
 
 def max_pool1d(

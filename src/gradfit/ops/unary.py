@@ -260,7 +260,9 @@ class ReLU(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[Any]:
         if self.fused is not None:
-            return self.fused.defer_relu(grad)
+            handed = self.fused.defer_relu(grad)
+            if handed is not None:
+                return handed
         out = self.saved[0]
         if ReLU._kernel_ok(grad, out):  # one compiled pass (gradfit.kernels.relu)
             return (ReLU._kernel_grad(grad, out),)
