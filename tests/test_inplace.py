@@ -310,3 +310,31 @@ def test_multiplying_by_itself_uses_the_old_value():
     y.mul_(y)  # PyTorch refuses this at backward (mul saved y); gradfit keeps the old value
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy())
+
+
+# A view made before its base (or another view of it) changes in place must be differentiated
+# through the change: PyTorch regenerates its grad_fn; gradfit renews its node at the change
+# (gradfit.ops.views). It kept the old node before, and the gradient was silently wrong.
+STALE_VIEW_CASES = {
+    "base changed": lambda t: (lambda y: (t.mul_(3), (y * y).sum())[1])(t.reshape(2, 3)),
+    "through a view of the view": lambda t: (lambda y: (y[0].mul_(3), (y * y).sum())[1])(
+        t.reshape(2, 3)
+    ),
+    "through a sibling view": lambda t: (lambda y, z: (z.mul_(3), (y * y).sum())[1])(t[:, 0], t[0]),
+    "setitem on the base": lambda t: (
+        lambda y: (t.__setitem__((0, 1), t[1, 2] * 5), (y * y).sum())[1]
+    )(t.flatten()),
+    "transposed view, two changes": lambda t: (
+        lambda y: (t.add_(1.0), t[1].mul_(2), y.exp().sum())[2]
+    )(t.T),
+}
+
+
+@pytest.mark.parametrize("case", list(STALE_VIEW_CASES))
+def test_views_follow_in_place_changes_of_their_base(case):
+    a0 = np.arange(1, 7, dtype=np.float32).reshape(2, 3) / 4
+    a = gf.tensor(a0, requires_grad=True)
+    STALE_VIEW_CASES[case](a * 1).backward()
+    b = torch.tensor(a0, requires_grad=True)
+    STALE_VIEW_CASES[case](b * 1).backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -50,6 +50,7 @@ class Tensor:
         "_data",
         "_hooks",
         "_version",
+        "_views",  # weak references to its views (gradfit.ops.views), once it has any
         "grad",
         "grad_fn",
         "requires_grad",

@@ -35,6 +35,7 @@ import numpy as np
 from gradfit.autograd import Function, sum_to
 from gradfit.ops.linear_map import linear_backward_graph
 from gradfit.ops.shape import _expand_ellipsis, _index_part, _split_ints
+from gradfit.ops.views import live_views
 from gradfit.tensor import Tensor
 
 _FROZEN = [0]  # a version counter nothing bumps: for output checks that guard nothing
@@ -227,6 +228,7 @@ def record(t: Tensor, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
         _release_output_check(t)
         new = fn(_snapshot(t, copy=True))
         _rebase(t, new)
+        _renew_views(t, None)
         return t
     if base.requires_grad and base.grad_fn is None:
         raise RuntimeError(
@@ -253,7 +255,28 @@ def record(t: Tensor, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
         t.grad_fn = regathered.grad_fn
         t.grad_fn.out_meta = (t._data.shape, t._data.dtype)
         t.requires_grad = True
+    _renew_views(base, t)
     return t
+
+
+def _renew_views(base: Tensor, done: Tensor | None) -> None:
+    """After ``base`` changed in place (itself or through the view ``done``), give every
+    other live view of it a node that gathers its elements from ``base``'s new history,
+    as PyTorch regenerates a view's ``grad_fn``: ``y = t.reshape(6); t.mul_(3)`` then
+    differentiates ``y`` through the multiplication (it kept the old node before)."""
+    if not base.requires_grad:
+        return
+    for v in live_views(base):
+        if v is done:
+            continue
+        try:
+            pos = flat_positions(v._data, base._data)
+        except RuntimeError:  # no longer in the base's memory (``.data`` was replaced)
+            continue
+        node = _unchecked_inputs(GatherFlat.apply(base, pos=pos)).grad_fn
+        node.out_meta = (v._data.shape, v._data.dtype)
+        v.grad_fn = node
+        v.requires_grad = True
 
 
 def setitem(x: Tensor, index: Any, value: Any, op: str = "__setitem__") -> None:

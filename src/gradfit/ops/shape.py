@@ -21,6 +21,7 @@ import numpy as np
 
 from gradfit import autograd
 from gradfit.autograd import Function
+from gradfit.ops.views import note_view
 from gradfit.tensor import Tensor, _norm_dim
 
 
@@ -260,6 +261,8 @@ def _view_of(out: Tensor, base: Tensor) -> Tensor:
         out._version = base._version
         root = getattr(base, "_base", None)
         out._base = base if root is None else root  # for in-place changes through it
+        if autograd._grad_enabled:  # its node is renewed if the base changes in place
+            note_view(out._base, out)
     return out
 
 
@@ -278,6 +281,8 @@ def _alias(x: Tensor) -> Tensor:
     out._version = x._version  # in-place changes through either are seen by both
     root = getattr(x, "_base", None)
     out._base = x if root is None else root
+    if autograd._grad_enabled:
+        note_view(out._base, out)
     return out
 
 
