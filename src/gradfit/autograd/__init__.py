@@ -46,6 +46,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -715,12 +716,12 @@ def retaining_saved() -> bool:
     return _retaining[0]
 
 
-#: how many of the engine's array walks (backward, grad) are running now
-_walking = [0]
+#: how many of the engine's array walks (backward, grad) this thread is running now
+_walks = threading.local()
 
 
 def walking() -> bool:
-    """True while the engine walks a graph with array gradients (``backward()``,
+    """True while this thread's engine walks a graph with array gradients (``backward()``,
     ``autograd.grad`` without ``create_graph``), i.e. when it is the engine, not the
     user, that calls a node's ``backward``.
 
@@ -731,19 +732,20 @@ def walking() -> bool:
         >>> walking()
         False
     """
-    return _walking[0] > 0
+    return getattr(_walks, "depth", 0) > 0
 
 
 def _walk(*args: Any, **kwargs: Any) -> None:
     """:func:`_walk_nodes`, with :func:`retaining_saved` telling ops its ``retain_graph``."""
     old = _retaining[0]
     _retaining[0] = bool(args[3] if len(args) > 3 else kwargs["retain_graph"])
-    _walking[0] += 1
+    depth = getattr(_walks, "depth", 0)
+    _walks.depth = depth + 1
     try:
         _walk_nodes(*args, **kwargs)
     finally:
         _retaining[0] = old
-        _walking[0] -= 1
+        _walks.depth = depth
 
 
 def _walk_nodes(
