@@ -4,6 +4,7 @@ Run from the repository root (one process; threads as ``gf.set_num_threads``)::
 
     PYTHONPATH=src python -m benchmarks.profile_cnn --threads 1
     PYTHONPATH=src python -m benchmarks.profile_cnn --threads 2 --steps 30
+    PYTHONPATH=src python -m benchmarks.profile_cnn --unfused   # ReLU and pooling as ops of their own
 
 Every ``Function`` subclass's ``forward`` and ``backward`` is wrapped with a timer (wall
 time of the calling thread; nested calls are counted in both). The rest of the step
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--unfused", action="store_true",
+                    help="run the model's modules one by one (no fused Conv2d -> ReLU -> MaxPool2d)")  # fmt: skip
     a = ap.parse_args(argv)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(a.threads))
@@ -52,9 +55,16 @@ def main(argv: list[str] | None = None) -> None:
     model = lenet(28)
     opt = gf.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
+    def forward(h: Any) -> Any:
+        if not a.unfused:
+            return model(h)  # the Sequential fuses Conv2d -> ReLU -> MaxPool2d
+        for m in model:
+            h = m(h)
+        return h
+
     def step() -> None:
         opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
+        F.cross_entropy(forward(x), y).backward()
         opt.step()
 
     for _ in range(3):
@@ -136,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
           f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}")  # fmt: skip
     print(f"wall {wall:.1f} ms/step, CPU {cpu:.1f} ms/step (calling thread {main_cpu:.1f}), "
           f"{faults:.0f} minor faults/step")  # fmt: skip
+    if not a.unfused:
+        print("ReLU and 2x2 max pooling run inside ConvNd (fused; --unfused times them apart)")
     if task_cpu:
         serial = main_cpu - in_pool[0] / a.steps * 1e3
         tasks = ", ".join(f"{v / a.steps * 1e3:.1f}" for _, v in sorted(task_cpu.items()))
