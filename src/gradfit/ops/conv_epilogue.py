@@ -16,13 +16,14 @@ the three ops would record: a ``ConvNd`` node, a ``ReLU`` node and a ``MaxPool2d
 each saving what it saves unfused (:meth:`gradfit.autograd.Function.record`), so
 ``grad_fn``, graph drawings and double backward are unchanged.
 
-The backward is fused too. The pooling's and the ReLU's nodes only pass the output
-gradient on to the convolution's node (:meth:`Epilogue.deferred`); it makes, chunk by
-chunk, the gradient of its output (the pooled gradient scattered to each window's
-maximum, then zero where the ReLU's output is ``<= 0``, the same kernels as unfused)
-right before copying that chunk into its GEMM layout. The values are the ones the
-unfused ops give (tested bit for bit). This hand-over only happens inside one fused
-call, between tensors nobody else holds: :class:`gradfit.nn.Sequential` fuses only
+The backward is fused too. In the engine's walk (:func:`gradfit.autograd.walking`), the
+pooling's and the ReLU's nodes only pass the output gradient on to the convolution's node
+(:meth:`Epilogue.deferred`); it makes, chunk by chunk, the gradient of its output (the
+pooled gradient scattered to each window's maximum, then zero where the ReLU's output is
+``<= 0``: :mod:`gradfit.kernels.epilogue`) in its GEMM layout. The values are the ones the
+unfused ops give (tested bit for bit). A node's ``backward`` called by hand, or with the
+compiled kernels turned off since the forward, computes as unfused. The hand-over only
+happens between tensors nobody else holds: :class:`gradfit.nn.Sequential` fuses only
 exact ``Conv2d``/``Conv1d``, ``ReLU`` and ``MaxPool2d`` members without hooks (see
 :meth:`gradfit.nn.Conv2d._fuse_next`), and the MNIST-1D model
 (:class:`gradfit.models.CNN1d`) its convolutions and their ReLUs.
