@@ -471,3 +471,22 @@ def test_init_from_a_checkpoint_of_another_input_shape_is_one_line_and_writes_no
     assert "Traceback" not in r.stderr
     assert "shape" in r.stderr and "(64,)" in r.stderr
     assert not out.exists()
+
+
+def test_no_plots_writes_no_png_and_imports_no_matplotlib(tmp_path):
+    out = tmp_path / "run"
+    code = (
+        "import sys; from gradfit.cli.main import main; "
+        f"rc = main(['train', *{FAST!r}, '--no-plots', '--out', {str(out)!r}]); "
+        "print('matplotlib' in sys.modules); sys.exit(rc)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False"  # the plots were matplotlib's only use
+    wrote = next(line for line in r.stdout.splitlines() if line.startswith("wrote "))
+    assert wrote.endswith("metrics.json, history.csv"), wrote
+    assert not list(out.glob("*.png"))
+    assert (out / "metrics.json").exists() and (out / "checkpoint.safetensors").exists()
+    # without the flag the same run writes its plots
+    assert run_cli("train", *FAST, "--out", str(tmp_path / "plotted")).returncode == 0
+    assert {p.name for p in (tmp_path / "plotted").glob("*.png")} >= {"loss.png", "accuracy.png"}

@@ -96,6 +96,7 @@ def register(sub: Any) -> None:
     a("--init-from", metavar="CHECKPOINT", help="start from these weights (fine-tuning)")
     a("--freeze", action="append", metavar="PREFIX", help="freeze parameters by name prefix")
     a("--no-baselines", action="store_true", help="skip the scikit-learn baselines")
+    a("--no-plots", action="store_true", help="skip the PNG plots (no matplotlib needed)")
     a("--quiet", action="store_true", help="one line per epoch, no live progress bar")
     a("--report", action="store_true", help="write report.html with curves and tables")
     a(

@@ -45,6 +45,7 @@ RUN_OPTIONS: dict[str, Any] = {
     "init_from": None,  # a checkpoint whose weights start the run (fine-tuning)
     "freeze": None,  # parameter-name prefixes to freeze (needs init_from)
     "no_baselines": False,  # skip the baselines
+    "no_plots": False,  # skip the PNG plots (and matplotlib)
     "report": False,  # write report.html
     "config": None,  # a TOML file with training options (the given options win)
     "quiet": False,  # accepted for the command line's sake; run itself prints through ``log``
@@ -456,7 +457,7 @@ def run(
         config: a dict (or a dataclass, or an ``argparse.Namespace``) with the command
             line's option names: training options such as ``data``, ``model``, ``lr``,
             ``epochs`` (missing ones take their defaults) and the run options ``out``,
-            ``overwrite``, ``resume``, ``init_from``, ``freeze``, ``no_baselines``,
+            ``overwrite``, ``resume``, ``init_from``, ``freeze``, ``no_baselines``, ``no_plots``,
             ``report``, ``config`` (a TOML file), ``track_curvature`` (record the top
             Hessian eigenvalue every K epochs as the history's ``sharpness``).
         callbacks: more :class:`~gradfit.train.Callback` objects, run after the built-in
@@ -813,7 +814,8 @@ def _finish(
     atomic_write(
         out / "metrics.json", json.dumps(summary, indent=2, default=_json_default).encode()
     )
-    _plots(trainer.history, cm, data, out)
+    if not opts["no_plots"]:
+        _plots(trainer.history, cm, data, out)
     if opts["report"]:
         from gradfit.train.summary import summary as model_summary
         from gradfit.viz.report import write_report
@@ -829,7 +831,8 @@ def _finish(
             test_metrics=results,  # shown first; the baselines table gets the network's row
         )
         say(f"report: {out / 'report.html'}")
-    say(f"wrote {out}/: checkpoint.safetensors, metrics.json, history.csv, plots")
+    plots = "" if opts["no_plots"] else ", plots"
+    say(f"wrote {out}/: checkpoint.safetensors, metrics.json, history.csv{plots}")
     return RunResult(
         out=out,
         metrics=results,
