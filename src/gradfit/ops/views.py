@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gradfit.tensor import Tensor
 
-_PRUNE_AT = 64  # a base's list is cleared of dead views when it grows past this
+_PRUNE_AT = 64  # a base's list is cleared of dead views at this length and its doublings
 
 
 def note_view(base: Tensor, view: Tensor) -> None:
@@ -45,8 +45,10 @@ def note_view(base: Tensor, view: Tensor) -> None:
     refs = getattr(base, "_views", None)
     if refs is None:
         refs = base._views = []
-    elif len(refs) >= _PRUNE_AT:
-        refs[:] = [r for r in refs if r() is not None]
+    else:
+        n = len(refs)
+        if n >= _PRUNE_AT and n & (n - 1) == 0:  # at 64, 128, 256, ...: O(1) a view on average
+            refs[:] = [r for r in refs if r() is not None]
     refs.append(weakref.ref(view))
 
 
