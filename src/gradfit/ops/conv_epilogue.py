@@ -48,7 +48,7 @@ import numpy as np
 
 from gradfit import kernels
 from gradfit.autograd import walking
-from gradfit.ops.conv import ConvNd, _compiled, _conv_args
+from gradfit.ops.conv import ConvNd, _compiled, _conv_args, _Plan
 from gradfit.ops.pool import MaxPool2d, fusable_geometry
 from gradfit.ops.unary import ReLU
 from gradfit.tensor import Tensor
@@ -98,10 +98,10 @@ class Epilogue:
 
     def forward_chunk(self, res: np.ndarray, n0: int, n1: int) -> None:
         """Pool samples ``n0:n1`` of ``res`` (the convolution wrote them with the ReLU applied)."""
-        r = res[n0:n1]
         if self.geo is not None:
             from gradfit.kernels.pool import max_pool_2x2
 
+            r = res[n0:n1]
             n, C, H, W = r.shape
             oh, ow = self.geo.out
             max_pool_2x2(r.reshape(n * C, H, W), self.pooled[n0:n1].reshape(n * C, oh, ow),
@@ -156,41 +156,39 @@ class Epilogue:
         zero where the ReLU's output is ``<= 0``: one pass per plane
         (:func:`gradfit.kernels.epilogue.relu_pool_grad`), straight into ``gt`` or, for the
         row layout, into the thread's NCHW buffer and then copied."""
-        from gradfit.kernels.epilogue import relu_pool_grad
-
         _, C, H, W = self.out.shape
         n = n1 - n0
-        out = self.out[n0:n1].reshape(n * C, H * W)
-        if self.geo is not None:
-            oh, ow = self.geo.out
-            g = self.grad[n0:n1].reshape(n * C, oh * ow)
-            arg = self.arg[n0 * C : n1 * C].reshape(n * C, oh * ow)
-        else:
-            g = self.grad[n0:n1].reshape(n * C, H * W)
-            arg = _NO_ARG
         if not rows:
-            relu_pool_grad(g, arg, self.geo is not None, out, gt.reshape(C, n, H * W), True)
+            self._planes(n0, n1, gt.reshape(C, n, H * W), True)
             return
         buf = self.bufs[slot][: n * C * H * W].reshape(n, C, H * W)
-        relu_pool_grad(g, arg, self.geo is not None, out, buf, False)
+        self._planes(n0, n1, buf, False)
         np.copyto(gt, buf.reshape(n, C, H, W).transpose(1, 2, 0, 3))
 
     def whole_grad(self) -> np.ndarray:
         """The gradient of the convolution's whole (N, C, H, W) output at once (for a
         backward that needs it whole: only the bias learns)."""
-        from gradfit.kernels.epilogue import relu_pool_grad
-
+        self.grad = np.ascontiguousarray(self.grad)
         N, C, H, W = self.out.shape
         res = np.empty((N, C, H * W), self.out.dtype)
-        out = self.out.reshape(N * C, H * W)
-        g = np.ascontiguousarray(self.grad)
+        self._planes(0, N, res, False)
+        return res.reshape(N, C, H, W)
+
+    def _planes(self, n0: int, n1: int, dst: np.ndarray, cn: bool) -> None:
+        """Samples ``n0:n1`` of the output gradient, one (sample, channel) plane at a time,
+        into ``dst`` (C, n, H * W) with ``cn``, else (n, C, H * W)."""
+        from gradfit.kernels.epilogue import relu_pool_grad
+
+        _, C, H, W = self.out.shape
+        P = (n1 - n0) * C
+        out = self.out[n0:n1].reshape(P, H * W)
         if self.geo is not None:
             oh, ow = self.geo.out
-            g, arg = g.reshape(N * C, oh * ow), self.arg.reshape(N * C, oh * ow)
+            g = self.grad[n0:n1].reshape(P, oh * ow)
+            arg = self.arg[n0 * C : n1 * C].reshape(P, oh * ow)
         else:
-            g, arg = g.reshape(N * C, H * W), _NO_ARG
-        relu_pool_grad(g, arg, self.geo is not None, out, res, False)
-        return res.reshape(N, C, H, W)
+            g, arg = self.grad[n0:n1].reshape(P, H * W), _NO_ARG
+        relu_pool_grad(g, arg, self.geo is not None, out, dst, cn)
 
     def end_backward(self, keep: bool) -> None:
         """Drop the kept gradient and buffers; without ``keep`` (retain_graph) the saved arrays."""
@@ -239,12 +237,9 @@ def conv_relu(
         return relu(conv(input, weight, bias, stride, padding, dilation, groups)), False
     geo = None
     if pool is not None and nsp == 2:
-        pt, pb, pl, pr = opts["pads"]
-        H, W = x.shape[2:]
-        (kh, kw), (sh, sw), (dh, dw) = weight.shape[2:], opts["stride"], opts["dilation"]
-        size = ((H + pt + pb - dh * (kh - 1) - 1) // sh + 1,
-                (W + pl + pr - dw * (kw - 1) - 1) // sw + 1)  # fmt: skip
-        geo = fusable_geometry(size, *pool, dt)
+        p = _Plan(x.shape, opts["pads"], weight.shape, opts["stride"], opts["dilation"],
+                  opts["groups"])  # fmt: skip
+        geo = fusable_geometry((p.OH, p.OW), *pool, dt)
     ep = Epilogue(geo)
     c = ConvNd.apply(x, *args, **opts, epilogue=ep)
     out = c._data  # (N, C, L) for 1-D: a view of the (N, C, 1, L) array ep.out

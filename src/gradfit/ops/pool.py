@@ -214,13 +214,13 @@ def _max_tiles(x: np.ndarray, geo: _Geometry, grad: bool) -> tuple[np.ndarray, A
     return out, ((idx_w, idx_h) if grad else None)
 
 
-def _kernel_ok(x: np.ndarray, geo: _Geometry) -> bool:
-    """Whether max pooling of ``x`` runs on the compiled kernels (:mod:`gradfit.kernels.pool`):
+def _kernel_ok(dtype: Any, geo: _Geometry) -> bool:
+    """Whether max pooling of ``dtype`` runs on the compiled kernels (:mod:`gradfit.kernels.pool`):
     2x2 windows of stride 2 (no padding or dilation), float32 or float64."""
     return (
         geo.k == (2, 2)
         and geo.tiles()
-        and x.dtype in (np.float32, np.float64)
+        and np.dtype(dtype) in (np.float32, np.float64)
         and kernels.enabled()
     )
 
@@ -248,11 +248,8 @@ def fusable_geometry(
         d = _ints(dilation, 2, "dilation", "max_pool2d", 1)
     except (TypeError, ValueError):
         return None
-    if k != (2, 2) or s != (2, 2) or any(p) or d != (1, 1) or min(size) < 2:
-        return None
     geo = _Geometry(tuple(size), k, s, p, d, bool(ceil_mode))
-    ok = geo.tiles() and np.dtype(dtype) in (np.float32, np.float64) and kernels.enabled()
-    return geo if ok else None
+    return geo if min(geo.out) >= 1 and _kernel_ok(dtype, geo) else None
 
 
 def _plane_parts(a: np.ndarray) -> list[tuple[int, int]]:
@@ -270,7 +267,7 @@ class MaxPool2d(Function):
     def forward(self, x: np.ndarray, geo: _Geometry) -> np.ndarray:
         self.geo = geo
         grad = self.needs_input_grad[0]
-        self.kernel = _kernel_ok(x, geo)
+        self.kernel = _kernel_ok(x.dtype, geo)
         if self.kernel:
             return self._forward_kernel(x, geo, grad)
         if geo.tiles():
