@@ -35,7 +35,7 @@ def kernel_path(request: pytest.FixtureRequest) -> str:
     from gradfit import kernels
 
     if request.param == "numba" and not kernels.available():
-        pytest.skip("numba is not installed (pip install 'gradfit[fast]')")
+        pytest.skip("numba is not installed (no wheel for this Python)")
     before = kernels.enabled()
     kernels.set_enabled(request.param == "numba")
     yield request.param

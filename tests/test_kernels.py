@@ -109,6 +109,49 @@ def test_every_kernel_op_trains_without_numba():
     assert out.stdout.strip() == "True"
 
 
+_BROKEN_NUMBA = """
+import warnings
+import numpy as np
+import gradfit as gf
+import gradfit.nn.functional as F
+from gradfit import kernels
+
+assert kernels.available()  # the package is there, it just does not import
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    y = F.max_pool2d(gf.arange(16.0).reshape(1, 1, 4, 4), 2)
+    assert not kernels.enabled()
+messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+assert len(messages) == 1 and "Numba needs NumPy 9.9" in messages[0], messages
+assert y.tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]
+try:
+    kernels.set_enabled(True)
+except RuntimeError as e:
+    print("refused:", e)
+"""
+
+
+def test_numba_that_does_not_import_leaves_kernels_off_with_one_warning(tmp_path):
+    """numba installed but broken (as with a NumPy newer than it supports): one RuntimeWarning,
+    the NumPy paths, and set_enabled(True) refused with the reason."""
+    import os
+
+    fake = tmp_path / "numba"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('raise ImportError("Numba needs NumPy 9.9 or less")\n')
+    env = dict(os.environ)
+    env.pop("GRADFIT_JIT", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, "-c", _BROKEN_NUMBA], capture_output=True, text=True, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (
+        "refused: kernels.set_enabled(True): numba is installed but does not import" in out.stdout
+    )
+    assert "Numba needs NumPy 9.9" in out.stdout
+
+
 def _square(v):
     return v * v
 

@@ -5,15 +5,19 @@ tested. A few memory-bound ops (normalisation, pooling, the scatter of a transpo
 convolution) are slower in NumPy than they need to be, because NumPy cannot fuse
 ``x * a + b`` into one pass or loop over short rows without per-row overhead. For those,
 an op may also carry a *kernel*: plain Python loops over arrays, compiled by
-`numba <https://numba.pydata.org>`_ (``pip install "gradfit[fast]"``) on first use,
-cached on disk, and run without the GIL so that gradfit's thread pool
+`numba <https://numba.pydata.org>`_ (a dependency of gradfit wherever numba has a wheel) on
+first use, cached on disk, and run without the GIL so that gradfit's thread pool
 (:mod:`gradfit.threads`) can run batch chunks of it in parallel.
 
-When numba is missing, or ``GRADFIT_JIT=0`` is set in the environment, or
-:func:`set_enabled` turned kernels off, :func:`enabled` is False and every op takes its
-NumPy path. Results agree to float rounding either way (the tests run both).
+When numba is missing (a Python it has no wheel for), or it is installed but fails to import
+(e.g. a NumPy newer than it supports: a ``RuntimeWarning`` says so once), or
+``GRADFIT_JIT=0`` is set in the environment, or :func:`set_enabled` turned kernels off,
+:func:`enabled` is False and every op takes its NumPy path. Results agree to float rounding
+either way (the tests run both).
 
-``import gradfit`` does not import numba: a kernel compiles when an op first calls it.
+``import gradfit`` does not import numba: the first op that asks :func:`enabled` imports it
+(about 57 MB of memory, and 65 MB more of LLVM when the first kernel loads), and a kernel
+compiles when an op first calls it.
 
 Example:
     >>> import numpy as np
@@ -38,12 +42,14 @@ import contextlib
 import importlib.util
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["Kernel", "available", "disabled", "enabled", "set_enabled"]
 
-_state: dict[str, bool | None] = {"available": None, "enabled": None}
+_state: dict[str, bool | None] = {"available": None, "enabled": None, "imports": None}
+_import_error: list[str] = []  # why numba failed to import, once it has
 _lock = threading.RLock()  # a kernel compiles the kernels it calls first
 
 
@@ -72,8 +78,30 @@ def enabled() -> bool:
         True
     """
     if _state["enabled"] is None:
-        _state["enabled"] = available() and os.environ.get("GRADFIT_JIT", "1").strip() != "0"
+        wanted = available() and os.environ.get("GRADFIT_JIT", "1").strip() != "0"
+        _state["enabled"] = wanted and _imports()
     return bool(_state["enabled"])
+
+
+def _imports() -> bool:
+    """Whether ``import numba`` works (tried once; a failure warns and leaves kernels off)."""
+    with _lock:
+        if _state["imports"] is None:
+            try:
+                import numba  # noqa: F401
+            except Exception as e:  # numba raises ImportError, or others, on a NumPy it lacks
+                _import_error.append(f"{type(e).__name__}: {e}")
+                warnings.warn(
+                    f"gradfit.kernels: numba is installed but does not import ({_import_error[0]});"
+                    " compiled kernels are off and every op takes its NumPy path (same results,"
+                    " slower). Reinstall numba for your NumPy, or set GRADFIT_JIT=0 to silence this.",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                _state["imports"] = False
+            else:
+                _state["imports"] = True
+    return bool(_state["imports"])
 
 
 def set_enabled(on: bool) -> None:
@@ -92,7 +120,12 @@ def set_enabled(on: bool) -> None:
     if on and not available():
         raise RuntimeError(
             "kernels.set_enabled(True): numba is not installed; install it with "
-            "pip install 'gradfit[fast]'"
+            "pip install numba (it has wheels for CPython 3.10-3.14)"
+        )
+    if on and not _imports():
+        raise RuntimeError(
+            f"kernels.set_enabled(True): numba is installed but does not import "
+            f"({_import_error[0] if _import_error else 'unknown error'})"
         )
     _state["enabled"] = on
 
