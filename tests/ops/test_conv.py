@@ -319,6 +319,8 @@ def test_compiled_row_unfolding_gives_the_numpy_paths_bits(x_shape, w_shape, kw,
         ((2, 6, 10, 9), (4, 3, 3, 2), {"stride": (3, 2), "dilation": (2, 1), "groups": 2}),
         ((5, 12, 8, 9), (6, 12, 3, 5), {"stride": 2, "padding": (0, 4)}),  # crops
         ((3, 16, 12, 12), (8, 16, 5, 5), {"stride": 2, "padding": 2}),  # row unfolding
+        # kernel columns that reach no input column (padding wider than the input)
+        ((2, 3, 2, 2), (2, 3, 3, 5), {"stride": (2, 3), "padding": (2, 4), "dilation": (1, 2)}),
     ],
 )
 @pytest.mark.skipif(not gf.kernels.available(), reason="numba is not installed")

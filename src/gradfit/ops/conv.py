@@ -227,15 +227,17 @@ class _Plan:
         return not self.full and self.sh == 1
 
 
-def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=256)
+def _chunks(batch: int, per_sample: int, cols: int) -> tuple[tuple[int, int], ...]:
     """Split the batch into chunks of samples whose unfolding is about ``_CHUNK_BYTES``.
 
     Working chunk by chunk keeps the unfolding and the GEMM results in cache between the
     copy that makes them and the GEMM that reads them; a chunk keeps at least
     ``_MIN_CHUNK_COLS`` GEMM columns (``cols`` per sample) so the GEMMs stay efficient.
+    (Cached, as :func:`_groups`: a training loop asks the same sizes every step.)
     """
     if batch == 0:  # an empty batch: one empty chunk (empty output, zero weight gradient)
-        return [(0, 0)]
+        return ((0, 0),)
     nb = _CHUNK_BYTES // max(per_sample, 1)
     min_n = -(-_MIN_CHUNK_COLS // max(cols, 1))
     nb = min(batch, max(1, nb, min_n))
@@ -245,14 +247,15 @@ def _chunks(batch: int, per_sample: int, cols: int) -> list[tuple[int, int]]:
     if k > _GROUPS and up <= batch // min_n:  # groups of equal size: equal shares per thread
         k = up  # (LeNet's conv2: 10 chunks made groups of 1 and 2, and 4 vs 6 chunks per thread)
     bounds = [batch * i // k for i in range(k + 1)]
-    return list(itertools.pairwise(bounds))
+    return tuple(itertools.pairwise(bounds))
 
 
-def _groups(count: int) -> list[range]:
+@functools.lru_cache(maxsize=64)
+def _groups(count: int) -> tuple[range, ...]:
     """Consecutive chunk indices in at most ``_MAX_GROUPS`` balanced groups (fixed by ``count``)."""
     g = min(count, _MAX_GROUPS)
     bounds = [count * i // g for i in range(g + 1)]
-    return [range(a, b) for a, b in itertools.pairwise(bounds)]
+    return tuple(range(a, b) for a, b in itertools.pairwise(bounds))
 
 
 def _parallel(count: int, body: Any, slots: int) -> None:
@@ -271,6 +274,10 @@ def _parallel(count: int, body: Any, slots: int) -> None:
     groups = _groups(count)
     threads.hold_blas()  # small or split, the GEMMs here run one BLAS thread each
     allocator.tune()  # freed outputs and gradients are reused next step without page faults
+    if slots == 1:  # in order, in the caller (what run_all does with one task, minus its cost)
+        for group in groups:
+            body(group, 0)
+        return
     G = len(groups)
     shares = [list(range(G * t // slots, G * (t + 1) // slots)) for t in range(slots)]
     lock = threading.Lock()
