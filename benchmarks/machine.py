@@ -9,29 +9,23 @@ import numpy as np
 
 
 def describe() -> dict[str, str]:
-    """Machine and library facts to print beside every table."""
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    """Machine and library facts to print beside every table: the CPU model and the BLAS
+    library with the kernel it chose for this CPU (gradfit.utils.collect_env, which
+    ``gradfit env`` prints in full)."""
+    from gradfit.utils.collect_env import blas_info, cpu_model
+
     info = {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [f"{p['internal_api']} ({p['num_threads']} threads)" for p in threadpool_info()]
-        info["blas"] = ", ".join(blas)
-    except ImportError:
-        pass
+    blas = []
+    for lib in blas_info():
+        kernel = f", kernel {lib['kernel']}" if lib.get("kernel") else ""
+        blas.append(f"{lib.get('library', '?')} {lib.get('version') or ''}{kernel} "
+                    f"({lib.get('threads', '?')} threads)")  # fmt: skip
+    info["blas"] = ", ".join(blas) or "none found"
     try:
         import torch
 

@@ -124,6 +124,7 @@ with warnings.catch_warnings(record=True) as caught:
 messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
 assert len(messages) == 1 and "Numba needs NumPy 9.9" in messages[0], messages
 assert y.tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]
+assert kernels.status().startswith("off: numba is installed but does not import (ImportError")
 try:
     kernels.set_enabled(True)
 except RuntimeError as e:

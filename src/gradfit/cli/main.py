@@ -21,7 +21,7 @@ from typing import Any
 
 SUBCOMMANDS = [
     "train", "evaluate", "predict", "baselines", "lr_find", "summary", "datasets", "viz", "sample",
-    "export", "sweep", "docs",
+    "export", "sweep", "docs", "env",
 ]  # fmt: skip
 
 

@@ -46,7 +46,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Kernel", "available", "disabled", "enabled", "set_enabled"]
+__all__ = ["Kernel", "available", "disabled", "enabled", "set_enabled", "status"]
 
 _state: dict[str, bool | None] = {"available": None, "enabled": None, "imports": None}
 _import_error: list[str] = []  # why numba failed to import, once it has
@@ -128,6 +128,28 @@ def set_enabled(on: bool) -> None:
             f"({_import_error[0] if _import_error else 'unknown error'})"
         )
     _state["enabled"] = on
+
+
+def status() -> str:
+    """Whether the compiled kernels are in use, and if not, why (one line, for reports).
+
+    Asks :func:`enabled` (so numba is imported here if it is to be used).
+
+    Example:
+        >>> from gradfit import kernels
+        >>> kernels.status().split(":")[0] in ("on", "off")
+        True
+    """
+    if enabled():
+        return "on: numba compiles the kernels of gradfit.kernels"
+    if not available():
+        return "off: numba is not installed (no wheel for this Python?); the NumPy paths run"
+    if _state["imports"] is False:
+        err = _import_error[0] if _import_error else "unknown error"
+        return f"off: numba is installed but does not import ({err})"
+    if os.environ.get("GRADFIT_JIT", "1").strip() == "0":
+        return "off: GRADFIT_JIT=0 in the environment"
+    return "off: turned off by gradfit.kernels.set_enabled(False) or kernels.disabled()"
 
 
 @contextlib.contextmanager
