@@ -118,6 +118,18 @@ def get_num_threads() -> int:
     return _num_threads
 
 
+def blas_threads() -> int:
+    """How many threads gradfit has BLAS use now: one once a convolution or pooling has held
+    it (:func:`hold_blas`), else :func:`get_num_threads` (for layout choices that depend on it).
+
+    Example:
+        >>> from gradfit import threads
+        >>> 1 <= threads.blas_threads() <= threads.get_num_threads()
+        True
+    """
+    return 1 if _blas_held else get_num_threads()
+
+
 def set_num_threads(n: int) -> None:
     """Set the threads of intra-op parallelism (PyTorch's ``torch.set_num_threads``).
 

@@ -19,9 +19,20 @@ def _openblas() -> bool:
     return any(lib["internal_api"] == "openblas" for lib in threadpool_info())
 
 
-def _swapped(rows: int, w_shape: tuple[int, int], dtype: type = np.float32) -> bool:
+def _swapped(
+    rows: int, w_shape: tuple[int, int], dtype: type = np.float32, blas_threads: int = 2
+) -> bool:
     lo, hi = gemm.SWAP_ROWS
-    return lo <= rows <= hi and min(w_shape) >= gemm.SWAP_MIN_SIDE and dtype == np.float32
+    if dtype != np.float32 or rows < lo:
+        return False
+    if rows <= hi and min(w_shape) >= gemm.SWAP_MIN_SIDE:
+        return True
+    size = w_shape[0] * w_shape[1]
+    return (
+        blas_threads == 1
+        and rows <= gemm.SWAP_ROWS_ONE_THREAD
+        and size >= gemm.SWAP_MIN_SIZE_ONE_THREAD
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,15 +51,38 @@ def test_same_values_as_plain_matmul_inside_and_outside_the_swapped_range(rows, 
         np.testing.assert_allclose(got, plain, rtol=1e-5, atol=1e-4)
 
 
-def test_the_swapped_layout_is_taken_where_it_is_faster(monkeypatch):
+@pytest.mark.parametrize("blas_threads", [2, 1])
+def test_the_swapped_layout_is_taken_where_it_is_faster(monkeypatch, blas_threads):
+    """8-64 rows and a W whose sides are >= 128; with BLAS on one thread also up to 128
+    rows for a W of >= 2**18 elements (an MLP's 784 -> 512 layer at batch 128)."""
     calls = []
     real = np.ascontiguousarray
     monkeypatch.setattr(gemm.np, "ascontiguousarray", lambda a: calls.append(a.shape) or real(a))
-    for rows, shape in [(32, (512, 784)), (7, (512, 784)), (128, (512, 784)), (32, (10, 784)),
-                        (8, (256, 128)), (64, (300, 200)), (65, (300, 200))]:  # fmt: skip
+    monkeypatch.setattr(gemm.threads, "blas_threads", lambda: blas_threads)
+    cases = [(32, (512, 784)), (7, (512, 784)), (128, (512, 784)), (32, (10, 784)),
+             (8, (256, 128)), (64, (300, 200)), (65, (300, 200)), (96, (512, 512)),
+             (129, (512, 784)), (100, (256, 512))]  # fmt: skip
+    for rows, shape in cases:
         gemm.matmul_nt(np.ones((rows, shape[1]), np.float32), np.ones(shape, np.float32))
-    assert calls == [(32, 512), (8, 256), (64, 300)]
+    expected = [(32, 512), (8, 256), (64, 300)]
+    if blas_threads == 1:
+        expected = [(32, 512), (128, 512), (8, 256), (64, 300), (96, 512)]
+    assert calls == expected
+    assert calls == [(r, s[0]) for r, s in cases if _swapped(r, s, blas_threads=blas_threads)]
     assert _swapped(32, (512, 784)) and not _swapped(32, (512, 784), np.float64)
+
+
+def test_blas_threads_is_one_once_a_convolution_held_blas():
+    before = gf.get_num_threads()
+    try:
+        gf.set_num_threads(2)
+        assert gf.threads.blas_threads() == 2
+        gf.nn.functional.conv2d(gf.ones(1, 1, 4, 4), gf.ones(1, 1, 3, 3))
+        assert gf.threads.blas_threads() == 1  # held: the pool is the parallelism now
+        gf.set_num_threads(1)
+        assert gf.threads.blas_threads() == 1
+    finally:
+        gf.set_num_threads(before)
 
 
 def test_non_contiguous_operands_and_float64_keep_their_dtype():

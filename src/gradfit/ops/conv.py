@@ -882,6 +882,10 @@ def _graph_weight_grad(
 
 
 def _tuple(v: Any, n: int, name: str, op: str, minimum: int) -> tuple[int, ...]:
+    if type(v) is int and v >= minimum:  # the common case (a module's option), checked fast
+        return (v,) * n
+    if type(v) is tuple and len(v) == n and all(type(a) is int and a >= minimum for a in v):
+        return v
     vals = (v,) * n if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
     if (
         not isinstance(vals, (tuple, list))

@@ -6,8 +6,10 @@ computing ``(W @ x.T).T`` and copying it to C order took 0.45-0.85x the time on 
 project's machines, with the same bits: every output element is the same dot product,
 summed in the same order (tested). A 784 -> 512 layer at batch 32 went 517 -> 336 µs at one
 thread and 323 -> 213 µs at two; at batch 8, 347 -> 162 µs (benchmarks/RESULTS.md,
-"Seventh session"). With fewer rows, more rows or a small ``W`` the plain call is as fast
-or faster (the copy costs more than it saves), and it is used there.
+"Seventh session"). With BLAS on one thread the swap also pays up to 128 rows for a large
+``W`` (784 -> 512 at batch 128: an MLP step 1.5-2.5 % faster, at batch 96 4 %; "Ninth
+session"), not with two. With fewer rows, more rows or a small ``W`` the plain call is as
+fast or faster (the copy costs more than it saves), and it is used there.
 
 Used by ``Linear``, the RNN and LSTM steps (``h @ W_hh.T``) and ``gf.matmul`` (``x @ W.T``,
 and the input gradient ``grad @ W.T`` of ``x @ W``).
@@ -24,9 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradfit import threads
+
 # rows of x for which (W @ x.T).T is the faster layout, and the least size of W's two sides
 SWAP_ROWS = (8, 64)
 SWAP_MIN_SIDE = 128
+# with BLAS on one thread: up to this many rows, for a W of at least this many elements
+SWAP_ROWS_ONE_THREAD = 128
+SWAP_MIN_SIZE_ONE_THREAD = 1 << 18
 
 
 def matmul_nt(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -38,11 +45,19 @@ def matmul_nt(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np
         >>> matmul_nt(np.ones((2, 3)), np.ones((4, 3))).tolist()
         [[3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]]
     """
+    rows = x.shape[0]
     if (
-        SWAP_ROWS[0] <= x.shape[0] <= SWAP_ROWS[1]
-        and min(w.shape) >= SWAP_MIN_SIDE
+        SWAP_ROWS[0] <= rows
         and x.dtype == w.dtype == np.float32
         and w.flags.c_contiguous  # (the layout measured: a weight as stored)
+        and (
+            (rows <= SWAP_ROWS[1] and min(w.shape) >= SWAP_MIN_SIDE)
+            or (
+                rows <= SWAP_ROWS_ONE_THREAD
+                and w.size >= SWAP_MIN_SIZE_ONE_THREAD
+                and threads.blas_threads() == 1
+            )
+        )
     ):
         if out is None:
             return np.ascontiguousarray((w @ x.T).T)
