@@ -375,3 +375,22 @@ def test_float16_keeps_the_numpy_path(kernel_path, x_shape, w_shape, kw):
         assert y.dtype == dt and xt.grad.dtype == dt
         grads[dt] = xt.grad.numpy().astype(np.float32)
     np.testing.assert_allclose(grads[np.float16], grads[np.float32], rtol=1e-2, atol=0.1)
+
+
+def test_option_checks_hold_after_the_same_shapes_were_checked_and_cached():
+    """The shape-and-option checks are cached for plain ints, strings and int tuples; other
+    values (bools, floats, lists) always take the full check."""
+    x, w = gf.randn(1, 3, 5, 5), gf.randn(2, 3, 3, 3)
+    for _ in range(2):
+        assert conv2d(x, w, stride=1, padding="same").shape == (1, 2, 5, 5)
+        with pytest.raises(TypeError, match="stride must be an int or a tuple of 2 ints"):
+            conv2d(x, w, stride=True)
+        with pytest.raises(TypeError, match="stride must be an int or a tuple of 2 ints"):
+            conv2d(x, w, stride=(True, 1))
+        with pytest.raises(TypeError, match="padding must be an int or a tuple of 2 ints"):
+            conv2d(x, w, padding=1.0)
+        assert conv2d(x, w, stride=[1, 2]).shape == (1, 2, 3, 2)
+        with pytest.raises(ValueError, match="input has 4 channels"):
+            conv2d(gf.randn(1, 4, 5, 5), w)
+        with pytest.raises(ValueError, match="groups must be a positive integer"):
+            conv2d(x, w, groups=0)

@@ -24,6 +24,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gradfit import threads
@@ -64,3 +66,26 @@ def matmul_nt(x: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np
         np.copyto(out, (w @ x.T).T)
         return out
     return np.matmul(x, w.T, out=out)
+
+
+_ONES: dict[Any, np.ndarray] = {}  # by dtype: the longest ones vector handed out so far
+
+
+def ones_vector(n: int, dtype: Any) -> np.ndarray:
+    """A read-only vector of ``n`` ones, for sums as GEMVs (``ones @ m`` sums ``m``'s rows):
+    a view of one kept vector per dtype, so a training step does not allocate and fill it
+    again (2 us a call).
+
+    Example:
+        >>> import numpy as np
+        >>> from gradfit.ops.gemm import ones_vector
+        >>> ones_vector(3, np.float32) @ np.arange(6, dtype=np.float32).reshape(3, 2)
+        array([6., 9.], dtype=float32)
+    """
+    dt = np.dtype(dtype)
+    v = _ONES.get(dt)
+    if v is None or v.shape[0] < n:
+        v = np.ones(max(n, 1024), dt)
+        v.flags.writeable = False
+        _ONES[dt] = v  # (two threads racing here both get ones; either vector stays)
+    return v[:n]

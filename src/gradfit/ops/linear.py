@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradfit.autograd import Function
-from gradfit.ops.gemm import matmul_nt
+from gradfit.ops.gemm import matmul_nt, ones_vector
 from gradfit.tensor import Tensor
 
 
@@ -60,7 +60,7 @@ class Linear(Function):
             gw = g2.T @ x2
         if self.has_bias:
             if needs[2]:  # a column sum as a GEMV: several times faster than NumPy's sum
-                gb = np.ones(g2.shape[0], g2.dtype) @ g2 if g2.shape[0] else g2.sum(axis=0)
+                gb = ones_vector(g2.shape[0], g2.dtype) @ g2 if g2.shape[0] else g2.sum(axis=0)
             return gx, gw, gb
         return gx, gw
 
