@@ -288,12 +288,10 @@ def test_compiled_row_unfolding_gives_the_numpy_paths_bits(x_shape, w_shape, kw,
     order: output and every gradient are bit-identical, with and without a bias."""
     import contextlib
 
-    from gradfit.kernels import conv as kconv
-
     monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0)  # row unfolding for every case
     calls = []
-    finish = kconv.finish_rows
-    monkeypatch.setattr(kconv, "finish_rows", lambda *a: calls.append(1) or finish(*a))
+    finish = conv_mod.finish_rows  # (gradfit.kernels.conv's, as the op names it)
+    monkeypatch.setattr(conv_mod, "finish_rows", lambda *a: calls.append(1) or finish(*a))
     x, w = _arrays(x_shape, w_shape, False)
     b = rng.standard_normal(w_shape[0]).astype(np.float32)
     g = None
@@ -335,11 +333,9 @@ def test_compiled_strided_input_gradient_gives_the_numpy_paths_bits(
     NumPy path's order (its slice additions): bit-identical, and the kernel ran."""
     import contextlib
 
-    from gradfit.kernels import col2im
-
     calls = []
-    real = col2im.col2im_strided
-    monkeypatch.setattr(col2im, "col2im_strided", lambda *a: calls.append(1) or real(*a))
+    real = conv_mod.col2im_strided  # (gradfit.kernels.col2im's, as the op names it)
+    monkeypatch.setattr(conv_mod, "col2im_strided", lambda *a: calls.append(1) or real(*a))
     x, w = _arrays(x_shape, w_shape, False)
     g, grads = None, {}
     for on in (False, True):

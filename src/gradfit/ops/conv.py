@@ -60,6 +60,8 @@ import numpy as np
 
 from gradfit import allocator, kernels, threads
 from gradfit.autograd import Function, retaining_saved
+from gradfit.kernels.col2im import col2im_strided
+from gradfit.kernels.conv import finish_rows, unfold_rows
 from gradfit.ops.gemm import ones_vector
 from gradfit.ops.unary import _zeros_like
 from gradfit.tensor import Tensor
@@ -229,6 +231,13 @@ class _Plan:
 
 
 @functools.lru_cache(maxsize=256)
+def _plan(x_shape: tuple[int, ...], pads: Pads, w_shape: tuple[int, ...], stride: Any,
+          dilation: Any, groups: int) -> _Plan:  # fmt: skip
+    """The :class:`_Plan` of these shapes and options (cached: plans are never changed)."""
+    return _Plan(x_shape, pads, w_shape, stride, dilation, groups)
+
+
+@functools.lru_cache(maxsize=256)
 def _chunks(batch: int, per_sample: int, cols: int) -> tuple[tuple[int, int], ...]:
     """Split the batch into chunks of samples whose unfolding is about ``_CHUNK_BYTES``.
 
@@ -301,7 +310,7 @@ def _parallel(count: int, body: Any, slots: int) -> None:
 
 def _slots(count: int) -> int:
     """How many threads (and per-thread scratch sets) :func:`_parallel` will use for ``count`` chunks."""
-    return threads.workers(len(_groups(count)))
+    return 1 if count == 1 else threads.workers(len(_groups(count)))
 
 
 def _flat_rows(p: _Plan, pads: Pads) -> bool:
@@ -391,8 +400,6 @@ def _unfold_compiled(
 ) -> None:
     """:func:`_unfold` for a :func:`_flat_rows` plan, as one compiled call without the GIL
     (:func:`gradfit.kernels.conv.unfold_rows`): the same ``u``."""
-    from gradfit.kernels.conv import unfold_rows
-
     s, (pt, _, pl, _) = _crop(src, pads)
     st = s.transpose(1, 2, 0, 3)  # (C, Hs, n, Ws)
     xt = _take(xbuf, st.shape)
@@ -503,8 +510,6 @@ class _Work:
             tmp = _take(self.tbufs[slot], (p.kh, p.G, p.Og, M))
             np.matmul(self.wm, _row_blocks(u, p), out=tmp)
             if self.fused:
-                from gradfit.kernels.conv import finish_rows
-
                 has_bias = self.bias is not None
                 bias = self.bias if has_bias else np.zeros(1, tmp.dtype)  # unread
                 acc = _take(self.obufs[slot], (p.OH * n * p.OW,))
@@ -561,7 +566,7 @@ class ConvNd(Function):
         self.x_shape = x.shape
         self.opts = (stride, pads, dilation, groups)
         needs = self.needs_input_grad
-        p = _Plan(x.shape, pads, w.shape, stride, dilation, groups)
+        p = _plan(x.shape, pads, w.shape, stride, dilation, groups)
         N = x.shape[0]
         isz = x.dtype.itemsize
         per = math.prod(p.unfold_shape(1)) * isz
@@ -607,7 +612,7 @@ class ConvNd(Function):
         pt, pb, pl, pr = pads
         gpads = (eh - pt, eh - pb, ew - pl, ew - pr)
         wf_shape = (p.G * p.Cg, p.Og, p.kh, p.kw)
-        return _Plan((1, w_shape[0], p.OH, p.OW), gpads, wf_shape, (1, 1), dilation, groups)
+        return _plan((1, w_shape[0], p.OH, p.OW), gpads, wf_shape, (1, 1), dilation, groups)
 
     def backward(self, grad: np.ndarray) -> tuple[Any, ...]:
         units, w = self.saved[:2]
@@ -773,8 +778,6 @@ class ConvNd(Function):
         dbufs = [_scratch.empty((p.G * K * M1 * nmax,), dt) for _ in range(slots)]
         jit = _compiled(dt)
         if jit:
-            from gradfit.kernels.col2im import col2im_strided
-
             geom = (p.kh, p.kw, p.OH, p.OW, pt, pl, p.sh, p.sw, p.dh, p.dw)
         xbufs = [] if jit else [_scratch.empty((C * p.Hp * p.Wp * nmax,), dt) for _ in range(slots)]
 

@@ -48,9 +48,11 @@ import numpy as np
 
 from gradfit import kernels
 from gradfit.autograd import walking
-from gradfit.ops.conv import ConvNd, _compiled, _conv_args, _Plan
+from gradfit.kernels.epilogue import relu_pool_grad
+from gradfit.kernels.pool import max_pool_2x2
+from gradfit.ops.conv import ConvNd, _compiled, _conv_args, _plan, conv1d, conv2d
 from gradfit.ops.pool import MaxPool2d, fusable_geometry
-from gradfit.ops.unary import ReLU
+from gradfit.ops.unary import ReLU, relu
 from gradfit.tensor import Tensor
 
 _NO_ARG = np.zeros((1, 1), np.int32)  # the maxima's indices where nothing is pooled (unread)
@@ -108,8 +110,6 @@ class Epilogue:
     def forward_chunk(self, res: np.ndarray, n0: int, n1: int) -> None:
         """Pool samples ``n0:n1`` of ``res`` (the convolution wrote them with the ReLU applied)."""
         if self.geo is not None:
-            from gradfit.kernels.pool import max_pool_2x2
-
             r = res[n0:n1]
             n, C, H, W = r.shape
             oh, ow = self.geo.out
@@ -188,8 +188,6 @@ class Epilogue:
     def _planes(self, n0: int, n1: int, dst: np.ndarray, cn: bool) -> None:
         """Samples ``n0:n1`` of the output gradient, one (sample, channel) plane at a time,
         into ``dst`` (C, n, H * W) with ``cn``, else (n, C, H * W)."""
-        from gradfit.kernels.epilogue import relu_pool_grad
-
         _, C, H, W = self.out.shape
         P = (n1 - n0) * C
         out = self.out[n0:n1].reshape(P, H * W)
@@ -236,9 +234,6 @@ def conv_relu(
         >>> conv_relu(1, gf.randn(2, 2, 9), gf.randn(3, 2, 3), None, 2, 1, 1, 1)[0].shape
         (2, 3, 5)
     """
-    from gradfit.ops.conv import conv1d, conv2d
-    from gradfit.ops.unary import relu
-
     op = "conv1d" if nsp == 1 else "conv2d"
     x, args, opts, unbatched = _conv_args(op, nsp, input, weight, bias, stride, padding,
                                           dilation, groups)  # fmt: skip
@@ -248,7 +243,7 @@ def conv_relu(
         return relu(conv(input, weight, bias, stride, padding, dilation, groups)), False
     geo = None
     if pool is not None and nsp == 2:
-        p = _Plan(x.shape, opts["pads"], weight.shape, opts["stride"], opts["dilation"],
+        p = _plan(x.shape, opts["pads"], weight.shape, opts["stride"], opts["dilation"],
                   opts["groups"])  # fmt: skip
         geo = fusable_geometry((p.OH, p.OW), *pool, dt)
     ep = Epilogue(geo)

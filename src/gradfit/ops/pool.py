@@ -34,6 +34,7 @@ import numpy as np
 
 from gradfit import allocator, kernels, threads
 from gradfit.autograd import Function
+from gradfit.kernels.pool import max_pool_2x2, max_unpool_planes
 from gradfit.ops.linear_map import linear_map, snapshot
 from gradfit.tensor import Tensor
 
@@ -283,8 +284,6 @@ class MaxPool2d(Function):
 
     def _forward_kernel(self, x: np.ndarray, geo: _Geometry, grad: bool) -> np.ndarray:
         """Maximum and its flat index per window in one compiled pass, planes split on the pool."""
-        from gradfit.kernels.pool import max_pool_2x2
-
         (H, W), (oh, ow) = geo.size, geo.out
         lead = x.shape[:-2]
         x3 = np.ascontiguousarray(x.reshape(-1, H, W))
@@ -304,8 +303,6 @@ class MaxPool2d(Function):
 
     def _backward_kernel(self, grad: np.ndarray) -> np.ndarray:
         """Each window's gradient added at its saved index (planes split on the pool)."""
-        from gradfit.kernels.pool import max_unpool_planes
-
         (arg,) = self.saved
         (H, W), (oh, ow) = self.geo.size, self.geo.out
         P = arg.shape[0]

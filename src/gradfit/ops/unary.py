@@ -21,6 +21,8 @@ import numpy as np
 
 from gradfit import kernels, threads
 from gradfit.autograd import Function
+from gradfit.kernels.gelu import gelu_forward
+from gradfit.kernels.relu import relu_grad_flat
 from gradfit.tensor import Tensor
 
 
@@ -272,8 +274,6 @@ class ReLU(Function):
     def _kernel_ok(grad: np.ndarray, out: np.ndarray) -> bool:
         if grad.nbytes < 1 << 16:  # small arrays: NumPy's call is cheaper than the dispatch
             return False
-        from gradfit import kernels
-
         return (
             grad.dtype in (np.float32, np.float64)
             and out.dtype == grad.dtype
@@ -286,9 +286,6 @@ class ReLU(Function):
     @staticmethod
     def _kernel_grad(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
         """grad where out > 0, else +0 (PyTorch's select), flat ranges on the pool when large."""
-
-        from gradfit.kernels.relu import relu_grad_flat
-
         res = np.empty(grad.shape, grad.dtype)
         g1, o1, r1 = grad.reshape(-1), out.reshape(-1), res.reshape(-1)
         parts = threads.spans(r1, _SPLIT_BYTES)
@@ -434,8 +431,6 @@ class GELU(Function):
     def _forward_kernel(self, x: np.ndarray) -> np.ndarray:
         """The exact form in float32 by the compiled kernel (gradfit.kernels.gelu): output
         and derivative in one pass, in row slices on the thread pool when large."""
-        from gradfit.kernels.gelu import gelu_forward
-
         want = bool(self.needs_input_grad[0])
         xf = np.ascontiguousarray(x).reshape(-1)
         out = np.empty(xf.shape, x.dtype)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradfit import kernels
+from gradfit.kernels.sgd import sgd_momentum, sgd_plain
 from gradfit.optim._flags import backend_flags
 from gradfit.optim.optimizer import Optimizer, _check_range, _decayed_grad
 
@@ -174,8 +175,6 @@ def _fused_step(
         return False
     if grad.dtype != arr.dtype or not (arr.flags.c_contiguous and grad.flags.c_contiguous):
         return False
-    from gradfit.kernels.sgd import sgd_momentum, sgd_plain
-
     dt = arr.dtype.type
     if momentum == 0:
         sgd_plain(arr.reshape(-1), grad.reshape(-1), dt(group["lr"]))
