@@ -276,6 +276,61 @@ def test_graphs_alive_together_keep_their_saved_unfoldings(row_unfolding, monkey
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "kw"),
     [
+        ((20, 1, 28, 28), (16, 1, 5, 5), {"padding": 2}),  # LeNet's first convolution
+        ((7, 25, 1, 19), (25, 25, 1, 3), {"stride": (1, 2), "padding": (0, 1)}),  # MNIST-1D's
+        ((4, 6, 6, 5), (4, 3, 3, 3), {"padding": 1, "groups": 2, "dilation": (2, 1)}),
+        ((0, 3, 5, 5), (2, 3, 3, 3), {}),  # an empty batch
+    ],
+)
+@pytest.mark.skipif(not gf.kernels.available(), reason="numba is not installed")
+def test_compiled_full_im2col_finish_gives_the_numpy_paths_bits(x_shape, w_shape, kw, monkeypatch):
+    """gradfit.kernels.conv.finish_full (bias, the fused ReLU and the move to NCHW in one
+    pass) does NumPy's float operations: the same bits, also for NaN and -0 outputs."""
+    import contextlib
+
+    from gradfit.ops.conv_epilogue import conv_relu
+
+    calls = []
+    finish = conv_mod.finish_full
+    monkeypatch.setattr(conv_mod, "finish_full", lambda *a: calls.append(1) or finish(*a))
+    x, w = _arrays(x_shape, w_shape, False)
+    if x.size:
+        x[0, 0, 0, :2] = [np.nan, -0.0]
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    g = None
+    results = {}
+    for on in (False, True):
+        with contextlib.nullcontext() if on else gf.kernels.disabled():
+            for bias, relu in [(None, False), (b, False), (b, True), (None, True)]:
+                arrs = (x, w) if bias is None else (x, w, bias)
+                ts = [gf.tensor(a, requires_grad=True) for a in arrs]
+                if relu:
+                    args = {
+                        "stride": kw.get("stride", 1),
+                        "padding": kw.get("padding", 0),
+                        "dilation": kw.get("dilation", 1),
+                        "groups": kw.get("groups", 1),
+                    }
+                    y, _ = conv_relu(2, *ts[:2], ts[2] if bias is not None else None,
+                                     args["stride"], args["padding"], args["dilation"],
+                                     args["groups"])  # fmt: skip
+                else:
+                    y = conv2d(*ts, **kw)
+                if g is None:
+                    g = rng.standard_normal(y.shape).astype(np.float32)
+                y.backward(gf.tensor(g))
+                results[on, bias is None, relu] = [y.numpy()] + [t.grad.numpy() for t in ts]
+        assert bool(calls) == on  # the compiled finish ran (and only with kernels on)
+    for key in [(True, nb, r) for nb in (False, True) for r in (False, True)]:
+        off = results[(False, *key[1:])]
+        for a, c in zip(off, results[key], strict=True):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(np.signbit(a), np.signbit(c))
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kw"),
+    [
         ((20, 16, 14, 14), (32, 16, 5, 5), {"padding": 2}),  # LeNet's second convolution
         ((6, 20, 9, 11), (8, 10, 3, 3), {"padding": 1, "groups": 2, "dilation": (1, 1)}),
         ((5, 12, 8, 9), (6, 12, 3, 5), {"padding": (0, 4), "dilation": (1, 2)}),  # crops

@@ -10,7 +10,11 @@ each of those stages is one call without the GIL:
 * :func:`unfold_rows`: the row unfolding ``u[c, j, h, n, ow]`` of a chunk, zero-padded
   (for the common 'same'-width, stride-1 convolution);
 * :func:`finish_rows`: the sum of the kernel rows' GEMM results, plus the bias, written
-  to the chunk's NCHW output.
+  to the chunk's NCHW output;
+* :func:`finish_full`: for the full-im2col layout, the GEMM result plus the bias (and the
+  fused ReLU) written to NCHW in one pass, where NumPy made two (an in-place add, then a
+  transposing copy): LeNet's first convolution 67 -> 34 us a 16-sample chunk, MNIST-1D's
+  21-32 -> 8-11 us a call.
 
 Both are also faster than the NumPy calls they replace at one thread (LeNet's second
 convolution: unfolding 69 against 117 us a chunk, finish 104 against 169 us).
@@ -39,7 +43,7 @@ from typing import Any
 
 from gradfit.kernels import Kernel
 
-__all__ = ["finish_rows", "unfold_rows"]
+__all__ = ["finish_full", "finish_rows", "unfold_rows"]
 
 
 def _unfold_rows(src: Any, chnw: bool, xt: Any, u: Any, pt: int, pl: int, dw: int) -> None:
@@ -145,5 +149,29 @@ def _finish_rows(tmp: Any, bias: Any, has_bias: bool, acc: Any, res: Any, relu: 
                     dst[ow] = src[ow]
 
 
+def _finish_full(out3: Any, bias: Any, has_bias: bool, relu: bool, res: Any) -> None:
+    """``res[k, o, q] = out3[o, k, q] + bias[o]`` (then the ReLU, as :func:`finish_rows`).
+
+    ``out3`` is the full-im2col GEMM result (O, n, OH * OW) of a chunk of ``n`` samples,
+    ``res`` the chunk's C-contiguous NCHW output as (n, O, OH * OW). The same float
+    operations as NumPy's ``out3 += bias`` then ``maximum(out3.transpose(1, 0, 2), 0)``:
+    the same bits.
+    """
+    n_out, n, L = out3.shape
+    for k in range(n):
+        for o in range(n_out):
+            b = bias[o] if has_bias else 0.0
+            src = out3[o, k]
+            dst = res[k, o]
+            for q in range(L):
+                v = src[q]
+                if has_bias:
+                    v = v + b
+                if relu:
+                    v = v if (v > 0) | (v != v) else 0.0
+                dst[q] = v
+
+
 unfold_rows = Kernel(_unfold_rows)
 finish_rows = Kernel(_finish_rows)
+finish_full = Kernel(_finish_full)

@@ -34,7 +34,7 @@ from typing import Any
 
 from gradfit.kernels import Kernel
 
-__all__ = ["relu_pool_grad"]
+__all__ = ["relu_grad_cn", "relu_pool_grad"]
 
 
 def _relu_pool_grad(g: Any, arg: Any, pooled: bool, out: Any, dst: Any, cn: bool) -> None:
@@ -70,4 +70,20 @@ def _relu_pool_grad(g: Any, arg: Any, pooled: bool, out: Any, dst: Any, cn: bool
                 row[k] = 0.0 if orow[k] <= 0 else grow[k]
 
 
+def _relu_grad_cn(g: Any, out: Any, dst: Any) -> None:
+    """``dst[c, m, k] = g[m, c, k]`` where the ReLU's output ``out[m, c, k] > 0`` (or NaN),
+    else +0: :func:`relu_pool_grad` without pooling, into the full-im2col layout, as one
+    loop over the chunk instead of one per plane (MNIST-1D's planes are 5-19 values long,
+    where the per-plane views cost more than the values: 24 -> 13 us a 100-sample chunk).
+
+    ``g`` and ``out`` are (n, C, L), ``dst`` is (C, n, L).
+    """
+    n, C, L = out.shape
+    for m in range(n):
+        for c in range(C):
+            for k in range(L):
+                dst[c, m, k] = 0.0 if out[m, c, k] <= 0 else g[m, c, k]
+
+
 relu_pool_grad = Kernel(_relu_pool_grad)
+relu_grad_cn = Kernel(_relu_grad_cn)

@@ -61,7 +61,7 @@ import numpy as np
 from gradfit import allocator, kernels, threads
 from gradfit.autograd import Function, retaining_saved
 from gradfit.kernels.col2im import col2im_strided
-from gradfit.kernels.conv import finish_rows, unfold_rows
+from gradfit.kernels.conv import finish_full, finish_rows, unfold_rows
 from gradfit.ops.gemm import ones_vector
 from gradfit.ops.unary import _zeros_like
 from gradfit.tensor import Tensor
@@ -389,6 +389,17 @@ def _unfold(src: np.ndarray, pads: Pads, p: _Plan, u: np.ndarray, xbuf: np.ndarr
             dst[..., col] = 0
 
 
+_NO_BIAS: dict[Any, np.ndarray] = {}
+
+
+def _no_bias(dt: Any) -> np.ndarray:
+    """A one-element zero of ``dt``: the bias argument of a compiled finish without bias (unread)."""
+    b = _NO_BIAS.get(dt)
+    if b is None:
+        b = _NO_BIAS.setdefault(dt, np.zeros(1, dt))
+    return b
+
+
 def _compiled(dt: Any) -> bool:
     """Whether this convolution's compiled kernels (:mod:`gradfit.kernels.conv`,
     :mod:`gradfit.kernels.col2im`) serve dtype ``dt``: numba sums float32 and float64 only."""
@@ -457,8 +468,8 @@ class _Work:
     buffer (saved for the weight gradient); otherwise every chunk reuses the same one.
     """
 
-    __slots__ = ("b2", "bias", "fused", "obufs", "p", "pads", "per", "relu", "tbufs", "ubufs",
-                 "wm", "xbufs")  # fmt: skip
+    __slots__ = ("b2", "bias", "finish", "fused", "obufs", "p", "pads", "per", "relu", "tbufs",
+                 "ubufs", "wm", "xbufs")  # fmt: skip
 
     def __init__(self, p: _Plan, pads: Pads, w: np.ndarray, bias: Any, nmax: int, dt: Any,
                  keep: int = 0, slots: int = 1, relu: bool = False) -> None:  # fmt: skip
@@ -477,6 +488,8 @@ class _Work:
         tsize = p.kh * size if p.stacked else size
         # the compiled unfolding and finish (gradfit.kernels.conv), for 'same'-width rows
         self.fused = p.stacked and _flat_rows(p, pads) and _compiled(dt)
+        # the compiled bias + ReLU + move to NCHW of a full-im2col chunk (finish_full)
+        self.finish = p.full and _compiled(dt)
         self.obufs = [_scratch.empty((size,), dt) for _ in range(slots)]
         self.tbufs = [None if p.full else _scratch.empty((tsize,), dt) for _ in range(slots)]
         self.xbufs: list[Any] = [None] * slots
@@ -522,6 +535,14 @@ class _Work:
             out = _take(self.obufs[slot], (p.G, p.Og, M))
             tmp = None if self.tbufs[slot] is None else _take(self.tbufs[slot], (p.G, p.Og, M))
             _gemms(u, self.wm, p, out, tmp)
+            if self.finish and dst.flags.c_contiguous:  # one pass: bias, ReLU, to NCHW
+                has_bias = self.bias is not None
+                bias = self.bias if has_bias else _no_bias(out.dtype)
+                n_out = p.G * p.Og
+                L = p.OH * p.OW
+                finish_full(out.reshape(n_out, n, L), bias, has_bias, self.relu,
+                            dst.reshape(n, n_out, L))  # fmt: skip
+                return u
         if self.b2 is not None:
             out += self.b2
         src = out.reshape(p.out_shape(n)).transpose(_FROM[p.full])

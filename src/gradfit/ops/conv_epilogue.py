@@ -48,7 +48,7 @@ import numpy as np
 
 from gradfit import kernels
 from gradfit.autograd import walking
-from gradfit.kernels.epilogue import relu_pool_grad
+from gradfit.kernels.epilogue import relu_grad_cn, relu_pool_grad
 from gradfit.kernels.pool import max_pool_2x2
 from gradfit.ops.conv import ConvNd, _compiled, _conv_args, _plan, conv1d, conv2d
 from gradfit.ops.pool import MaxPool2d, fusable_geometry
@@ -189,7 +189,12 @@ class Epilogue:
         """Samples ``n0:n1`` of the output gradient, one (sample, channel) plane at a time,
         into ``dst`` (C, n, H * W) with ``cn``, else (n, C, H * W)."""
         _, C, H, W = self.out.shape
-        P = (n1 - n0) * C
+        n = n1 - n0
+        if self.geo is None and cn:  # ReLU only, into the (C, n, L) layout: one loop
+            L = H * W
+            relu_grad_cn(self.grad[n0:n1].reshape(n, C, L), self.out[n0:n1].reshape(n, C, L), dst)
+            return
+        P = n * C
         out = self.out[n0:n1].reshape(P, H * W)
         if self.geo is not None:
             oh, ow = self.geo.out
