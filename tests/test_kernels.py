@@ -153,6 +153,41 @@ def test_numba_that_does_not_import_leaves_kernels_off_with_one_warning(tmp_path
     assert "Numba needs NumPy 9.9" in out.stdout
 
 
+_BROKEN_NUMBA_WARNING_AS_ERROR = """
+import warnings
+warnings.filterwarnings("error", category=RuntimeWarning)
+import gradfit as gf
+from gradfit import kernels
+net = gf.nn.Sequential(gf.nn.Conv2d(1, 2, 3), gf.nn.ReLU())
+seen = []
+for _ in range(3):
+    try:
+        net(gf.randn(2, 1, 6, 6))
+        seen.append("ok")
+    except RuntimeWarning:
+        seen.append("raised")
+print(seen, kernels._state["imports"], len(kernels._import_error))
+"""
+
+
+def test_broken_numba_warning_made_an_error_raises_once_then_the_numpy_paths_run(tmp_path):
+    """With warnings as errors (as this project's pytest setting), the first op raises the
+    warning; the failure is recorded first, so later ops take the NumPy paths."""
+    import os
+
+    fake = tmp_path / "numba"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('raise ImportError("Numba needs NumPy 9.9 or less")\n')
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
+    env.pop("GRADFIT_JIT", None)
+    out = subprocess.run([sys.executable, "-c", _BROKEN_NUMBA_WARNING_AS_ERROR],
+                         capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['raised', 'ok', 'ok'] False 1"
+
+
 def _square(v):
     return v * v
 

@@ -445,3 +445,24 @@ def test_option_checks_hold_after_the_same_shapes_were_checked_and_cached():
             conv2d(gf.randn(1, 4, 5, 5), w)
         with pytest.raises(ValueError, match="groups must be a positive integer"):
             conv2d(x, w, groups=0)
+
+
+@pytest.mark.skipif(not gf.kernels.available(), reason="numba is not installed")
+def test_cached_plans_follow_the_layout_threshold(monkeypatch):
+    """The cached plans, chunks and groups are keyed on the module's tuning constants too:
+    changing the full-im2col threshold switches the layout of the same shapes at once."""
+    calls = []
+    finish = conv_mod.finish_rows
+    monkeypatch.setattr(conv_mod, "finish_rows", lambda *a: calls.append(1) or finish(*a))
+    x, w = gf.randn(2, 3, 8, 8), gf.randn(4, 3, 3, 3)
+    full = conv2d(x, w, padding=1)
+    assert not calls  # K = 27 <= 160: full im2col
+    monkeypatch.setattr(conv_mod, "_FULL_IM2COL_MAX_K", 0)
+    rows = conv2d(x, w, padding=1)
+    assert calls  # the row layout ran for the same shapes
+    np.testing.assert_allclose(rows.numpy(), full.numpy(), rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(conv_mod, "_MAX_GROUPS", 1)
+    assert conv_mod._groups(5) == (range(0, 5),)
+    monkeypatch.setattr(conv_mod, "_MIN_CHUNKS", 1)
+    monkeypatch.setattr(conv_mod, "_MIN_CHUNK_COLS", 1 << 30)
+    assert conv_mod._chunks(64, 1000, 64) == ((0, 64),)

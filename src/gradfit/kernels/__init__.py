@@ -91,6 +91,9 @@ def _imports() -> bool:
                 import numba  # noqa: F401
             except Exception as e:  # numba raises ImportError, or others, on a NumPy it lacks
                 _import_error.append(f"{type(e).__name__}: {e}")
+                # recorded before the warning: a filter that makes it an error must not make
+                # every later op import numba and raise again
+                _state["imports"] = False
                 warnings.warn(
                     f"gradfit.kernels: numba is installed but does not import ({_import_error[0]});"
                     " compiled kernels are off and every op takes its NumPy path (same results,"
@@ -98,7 +101,6 @@ def _imports() -> bool:
                     RuntimeWarning,
                     stacklevel=4,
                 )
-                _state["imports"] = False
             else:
                 _state["imports"] = True
     return bool(_state["imports"])

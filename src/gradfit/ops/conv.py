@@ -191,7 +191,8 @@ class _Plan:
                  "pads", "sh", "sw")  # fmt: skip
 
     def __init__(self, x_shape: tuple[int, ...], pads: Pads, w_shape: tuple[int, ...],
-                 stride: Any, dilation: Any, groups: int) -> None:  # fmt: skip
+                 stride: Any, dilation: Any, groups: int,
+                 full_max_k: int | None = None) -> None:  # fmt: skip
         _, C, H, W = x_shape
         pt, pb, pl, pr = pads
         self.C, self.pads = C, pads
@@ -203,7 +204,8 @@ class _Plan:
         self.dh, self.dw = dilation
         self.OH = (self.Hp - self.dh * (kh - 1) - 1) // self.sh + 1
         self.OW = (self.Wp - self.dw * (kw - 1) - 1) // self.sw + 1
-        self.full = kh == 1 or Cg * kh * kw <= _FULL_IM2COL_MAX_K
+        full_max_k = _FULL_IM2COL_MAX_K if full_max_k is None else full_max_k
+        self.full = kh == 1 or Cg * kh * kw <= full_max_k
 
     def unfold_shape(self, n: int) -> tuple[int, ...]:
         """Full im2col ``(C, kh, kw, n, OH, OW)`` or row unfolding ``(C, kw, Hp, n, OW)``."""
@@ -230,40 +232,60 @@ class _Plan:
         return not self.full and self.sh == 1
 
 
-@functools.lru_cache(maxsize=256)
+# The three layouts below depend on shapes and on the module's tuning constants only, and a
+# training loop asks for the same ones every step: each is cached, keyed on the constants too
+# (tests and experiments change them).
+
+
 def _plan(x_shape: tuple[int, ...], pads: Pads, w_shape: tuple[int, ...], stride: Any,
           dilation: Any, groups: int) -> _Plan:  # fmt: skip
     """The :class:`_Plan` of these shapes and options (cached: plans are never changed)."""
-    return _Plan(x_shape, pads, w_shape, stride, dilation, groups)
+    return _plan_cached(x_shape, pads, w_shape, stride, dilation, groups, _FULL_IM2COL_MAX_K)
 
 
 @functools.lru_cache(maxsize=256)
+def _plan_cached(x_shape: tuple[int, ...], pads: Pads, w_shape: tuple[int, ...], stride: Any,
+                 dilation: Any, groups: int, full_max_k: int) -> _Plan:  # fmt: skip
+    return _Plan(x_shape, pads, w_shape, stride, dilation, groups, full_max_k)
+
+
 def _chunks(batch: int, per_sample: int, cols: int) -> tuple[tuple[int, int], ...]:
     """Split the batch into chunks of samples whose unfolding is about ``_CHUNK_BYTES``.
 
     Working chunk by chunk keeps the unfolding and the GEMM results in cache between the
     copy that makes them and the GEMM that reads them; a chunk keeps at least
     ``_MIN_CHUNK_COLS`` GEMM columns (``cols`` per sample) so the GEMMs stay efficient.
-    (Cached, as :func:`_groups`: a training loop asks the same sizes every step.)
     """
+    return _chunks_cached(batch, per_sample, cols,
+                          (_CHUNK_BYTES, _MIN_CHUNK_COLS, _MIN_CHUNKS, _GROUPS))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _chunks_cached(batch: int, per_sample: int, cols: int,
+                   tuning: tuple[int, int, int, int]) -> tuple[tuple[int, int], ...]:  # fmt: skip
+    chunk_bytes, min_cols, min_chunks, group = tuning
     if batch == 0:  # an empty batch: one empty chunk (empty output, zero weight gradient)
         return ((0, 0),)
-    nb = _CHUNK_BYTES // max(per_sample, 1)
-    min_n = -(-_MIN_CHUNK_COLS // max(cols, 1))
+    nb = chunk_bytes // max(per_sample, 1)
+    min_n = -(-min_cols // max(cols, 1))
     nb = min(batch, max(1, nb, min_n))
     k = -(-batch // nb)  # as many chunks as needed, of balanced sizes
-    k = max(k, min(_MIN_CHUNKS, batch // min_n))  # enough to share between threads
-    up = -(-k // _GROUPS) * _GROUPS
-    if k > _GROUPS and up <= batch // min_n:  # groups of equal size: equal shares per thread
+    k = max(k, min(min_chunks, batch // min_n))  # enough to share between threads
+    up = -(-k // group) * group
+    if k > group and up <= batch // min_n:  # groups of equal size: equal shares per thread
         k = up  # (LeNet's conv2: 10 chunks made groups of 1 and 2, and 4 vs 6 chunks per thread)
     bounds = [batch * i // k for i in range(k + 1)]
     return tuple(itertools.pairwise(bounds))
 
 
-@functools.lru_cache(maxsize=64)
 def _groups(count: int) -> tuple[range, ...]:
     """Consecutive chunk indices in at most ``_MAX_GROUPS`` balanced groups (fixed by ``count``)."""
-    g = min(count, _MAX_GROUPS)
+    return _groups_cached(count, _MAX_GROUPS)
+
+
+@functools.lru_cache(maxsize=64)
+def _groups_cached(count: int, max_groups: int) -> tuple[range, ...]:
+    g = min(count, max_groups)
     bounds = [count * i // g for i in range(g + 1)]
     return tuple(range(a, b) for a, b in itertools.pairwise(bounds))
 

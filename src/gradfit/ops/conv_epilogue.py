@@ -63,7 +63,9 @@ def _zero(dtype: Any) -> np.ndarray:
     """A one-element zero of ``dtype`` (kept; only read-only views of it are handed out)."""
     z = _ZEROS.get(dtype)
     if z is None:
-        z = _ZEROS.setdefault(dtype, np.zeros(1, dtype))
+        z = np.zeros(1, dtype)
+        z.flags.writeable = False  # so no view of it can be made writeable
+        z = _ZEROS.setdefault(dtype, z)
     return z
 
 
@@ -144,8 +146,7 @@ class Epilogue:
         shape = self.out.shape if self.shape is None else self.shape
         zero = _zero(self.out.dtype)  # a zero-strided view made directly (broadcast_to: 4 us more)
         self.hole = np.ndarray(shape, zero.dtype, buffer=zero, strides=(0,) * len(shape))
-        self.hole.flags.writeable = False
-        return self.hole
+        return self.hole  # (read-only, as its buffer)
 
     def deferred(self, grad: np.ndarray) -> bool:
         """Whether ``grad`` is the stand-in: the real gradient is made by :meth:`grad_into`."""
