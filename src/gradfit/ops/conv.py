@@ -415,7 +415,8 @@ _NO_BIAS: dict[Any, np.ndarray] = {}
 
 
 def _no_bias(dt: Any) -> np.ndarray:
-    """A one-element zero of ``dt``: the bias argument of a compiled finish without bias (unread)."""
+    """A one-element zero of ``dt``: the bias argument of a compiled finish without bias (unread;
+    writeable, as a real bias, so numba compiles one version of the kernel for both)."""
     b = _NO_BIAS.get(dt)
     if b is None:
         b = _NO_BIAS.setdefault(dt, np.zeros(1, dt))
@@ -546,7 +547,7 @@ class _Work:
             np.matmul(self.wm, _row_blocks(u, p), out=tmp)
             if self.fused:
                 has_bias = self.bias is not None
-                bias = self.bias if has_bias else np.zeros(1, tmp.dtype)  # unread
+                bias = self.bias if has_bias else _no_bias(tmp.dtype)
                 acc = _take(self.obufs[slot], (p.OH * n * p.OW,))
                 tmp5 = tmp.reshape(p.kh, p.G * p.Og, p.OH, n, p.OW)
                 finish_rows(tmp5, bias, has_bias, acc, dst, self.relu)
